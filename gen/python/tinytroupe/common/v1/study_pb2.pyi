@@ -1,0 +1,296 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class EnvironmentType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ENVIRONMENT_TYPE_UNSPECIFIED: _ClassVar[EnvironmentType]
+    ENVIRONMENT_TYPE_FOCUS_GROUP: _ClassVar[EnvironmentType]
+    ENVIRONMENT_TYPE_SURVEY: _ClassVar[EnvironmentType]
+    ENVIRONMENT_TYPE_INTERVIEW: _ClassVar[EnvironmentType]
+
+class TurnOrder(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TURN_ORDER_UNSPECIFIED: _ClassVar[TurnOrder]
+    TURN_ORDER_CONCURRENT: _ClassVar[TurnOrder]
+    TURN_ORDER_SEQUENTIAL: _ClassVar[TurnOrder]
+
+class ActionType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACTION_TYPE_UNSPECIFIED: _ClassVar[ActionType]
+    ACTION_TYPE_THINK: _ClassVar[ActionType]
+    ACTION_TYPE_TALK: _ClassVar[ActionType]
+    ACTION_TYPE_DONE: _ClassVar[ActionType]
+    ACTION_TYPE_STIMULUS: _ClassVar[ActionType]
+
+class ValueKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VALUE_KIND_UNSPECIFIED: _ClassVar[ValueKind]
+    VALUE_KIND_NUMBER: _ClassVar[ValueKind]
+    VALUE_KIND_CATEGORY: _ClassVar[ValueKind]
+    VALUE_KIND_LIST: _ClassVar[ValueKind]
+    VALUE_KIND_TEXT: _ClassVar[ValueKind]
+    VALUE_KIND_BOOLEAN: _ClassVar[ValueKind]
+ENVIRONMENT_TYPE_UNSPECIFIED: EnvironmentType
+ENVIRONMENT_TYPE_FOCUS_GROUP: EnvironmentType
+ENVIRONMENT_TYPE_SURVEY: EnvironmentType
+ENVIRONMENT_TYPE_INTERVIEW: EnvironmentType
+TURN_ORDER_UNSPECIFIED: TurnOrder
+TURN_ORDER_CONCURRENT: TurnOrder
+TURN_ORDER_SEQUENTIAL: TurnOrder
+ACTION_TYPE_UNSPECIFIED: ActionType
+ACTION_TYPE_THINK: ActionType
+ACTION_TYPE_TALK: ActionType
+ACTION_TYPE_DONE: ActionType
+ACTION_TYPE_STIMULUS: ActionType
+VALUE_KIND_UNSPECIFIED: ValueKind
+VALUE_KIND_NUMBER: ValueKind
+VALUE_KIND_CATEGORY: ValueKind
+VALUE_KIND_LIST: ValueKind
+VALUE_KIND_TEXT: ValueKind
+VALUE_KIND_BOOLEAN: ValueKind
+
+class Stimulus(_message.Message):
+    __slots__ = ("type", "content", "context", "target_agents")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    TARGET_AGENTS_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    content: str
+    context: str
+    target_agents: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, type: _Optional[str] = ..., content: _Optional[str] = ..., context: _Optional[str] = ..., target_agents: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SimulationConfig(_message.Message):
+    __slots__ = ("environment_type", "rounds", "enable_memory", "enable_thinking", "broadcast_mode", "max_actions_per_turn", "turn_order", "max_failed_fraction")
+    ENVIRONMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    ENABLE_MEMORY_FIELD_NUMBER: _ClassVar[int]
+    ENABLE_THINKING_FIELD_NUMBER: _ClassVar[int]
+    BROADCAST_MODE_FIELD_NUMBER: _ClassVar[int]
+    MAX_ACTIONS_PER_TURN_FIELD_NUMBER: _ClassVar[int]
+    TURN_ORDER_FIELD_NUMBER: _ClassVar[int]
+    MAX_FAILED_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    environment_type: EnvironmentType
+    rounds: int
+    enable_memory: bool
+    enable_thinking: bool
+    broadcast_mode: bool
+    max_actions_per_turn: int
+    turn_order: TurnOrder
+    max_failed_fraction: float
+    def __init__(self, environment_type: _Optional[_Union[EnvironmentType, str]] = ..., rounds: _Optional[int] = ..., enable_memory: _Optional[bool] = ..., enable_thinking: _Optional[bool] = ..., broadcast_mode: _Optional[bool] = ..., max_actions_per_turn: _Optional[int] = ..., turn_order: _Optional[_Union[TurnOrder, str]] = ..., max_failed_fraction: _Optional[float] = ...) -> None: ...
+
+class ExtractionConfig(_message.Message):
+    __slots__ = ("extract_results", "extraction_objective", "situation", "fields", "fields_hints", "statistical_analysis", "mode")
+    class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        MODE_UNSPECIFIED: _ClassVar[ExtractionConfig.Mode]
+        MODE_PER_AGENT: _ClassVar[ExtractionConfig.Mode]
+        MODE_RAPPORTEUR: _ClassVar[ExtractionConfig.Mode]
+        MODE_WORLD: _ClassVar[ExtractionConfig.Mode]
+    MODE_UNSPECIFIED: ExtractionConfig.Mode
+    MODE_PER_AGENT: ExtractionConfig.Mode
+    MODE_RAPPORTEUR: ExtractionConfig.Mode
+    MODE_WORLD: ExtractionConfig.Mode
+    class FieldsHintsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    EXTRACT_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    EXTRACTION_OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    SITUATION_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_HINTS_FIELD_NUMBER: _ClassVar[int]
+    STATISTICAL_ANALYSIS_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    extract_results: bool
+    extraction_objective: str
+    situation: str
+    fields: _containers.RepeatedScalarFieldContainer[str]
+    fields_hints: _containers.ScalarMap[str, str]
+    statistical_analysis: bool
+    mode: ExtractionConfig.Mode
+    def __init__(self, extract_results: _Optional[bool] = ..., extraction_objective: _Optional[str] = ..., situation: _Optional[str] = ..., fields: _Optional[_Iterable[str]] = ..., fields_hints: _Optional[_Mapping[str, str]] = ..., statistical_analysis: _Optional[bool] = ..., mode: _Optional[_Union[ExtractionConfig.Mode, str]] = ...) -> None: ...
+
+class Interaction(_message.Message):
+    __slots__ = ("round", "agent_name", "action", "content", "target", "sequence")
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    AGENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    round: int
+    agent_name: str
+    action: ActionType
+    content: str
+    target: str
+    sequence: int
+    def __init__(self, round: _Optional[int] = ..., agent_name: _Optional[str] = ..., action: _Optional[_Union[ActionType, str]] = ..., content: _Optional[str] = ..., target: _Optional[str] = ..., sequence: _Optional[int] = ...) -> None: ...
+
+class ParticipantCounts(_message.Message):
+    __slots__ = ("total", "successful", "failed")
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSFUL_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    total: int
+    successful: int
+    failed: int
+    def __init__(self, total: _Optional[int] = ..., successful: _Optional[int] = ..., failed: _Optional[int] = ...) -> None: ...
+
+class SimulationResults(_message.Message):
+    __slots__ = ("interactions", "rounds_completed", "total_interactions")
+    INTERACTIONS_FIELD_NUMBER: _ClassVar[int]
+    ROUNDS_COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_INTERACTIONS_FIELD_NUMBER: _ClassVar[int]
+    interactions: _containers.RepeatedCompositeFieldContainer[Interaction]
+    rounds_completed: int
+    total_interactions: int
+    def __init__(self, interactions: _Optional[_Iterable[_Union[Interaction, _Mapping]]] = ..., rounds_completed: _Optional[int] = ..., total_interactions: _Optional[int] = ...) -> None: ...
+
+class FieldValue(_message.Message):
+    __slots__ = ("kind", "number_value", "string_value", "list_value", "bool_value", "confidence", "problem", "raw")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_VALUE_FIELD_NUMBER: _ClassVar[int]
+    STRING_VALUE_FIELD_NUMBER: _ClassVar[int]
+    LIST_VALUE_FIELD_NUMBER: _ClassVar[int]
+    BOOL_VALUE_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    RAW_FIELD_NUMBER: _ClassVar[int]
+    kind: ValueKind
+    number_value: float
+    string_value: str
+    list_value: StringList
+    bool_value: bool
+    confidence: float
+    problem: str
+    raw: str
+    def __init__(self, kind: _Optional[_Union[ValueKind, str]] = ..., number_value: _Optional[float] = ..., string_value: _Optional[str] = ..., list_value: _Optional[_Union[StringList, _Mapping]] = ..., bool_value: _Optional[bool] = ..., confidence: _Optional[float] = ..., problem: _Optional[str] = ..., raw: _Optional[str] = ...) -> None: ...
+
+class StringList(_message.Message):
+    __slots__ = ("values",)
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, values: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class AgentResult(_message.Message):
+    __slots__ = ("agent_name", "fields", "confidence_score")
+    class FieldsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: FieldValue
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[FieldValue, _Mapping]] = ...) -> None: ...
+    AGENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_SCORE_FIELD_NUMBER: _ClassVar[int]
+    agent_name: str
+    fields: _containers.MessageMap[str, FieldValue]
+    confidence_score: float
+    def __init__(self, agent_name: _Optional[str] = ..., fields: _Optional[_Mapping[str, FieldValue]] = ..., confidence_score: _Optional[float] = ...) -> None: ...
+
+class NumericStatistics(_message.Message):
+    __slots__ = ("count", "mean", "median", "std_dev", "min", "max", "ci95_low", "ci95_high")
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    MEAN_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_FIELD_NUMBER: _ClassVar[int]
+    STD_DEV_FIELD_NUMBER: _ClassVar[int]
+    MIN_FIELD_NUMBER: _ClassVar[int]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    CI95_LOW_FIELD_NUMBER: _ClassVar[int]
+    CI95_HIGH_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    mean: float
+    median: float
+    std_dev: float
+    min: float
+    max: float
+    ci95_low: float
+    ci95_high: float
+    def __init__(self, count: _Optional[int] = ..., mean: _Optional[float] = ..., median: _Optional[float] = ..., std_dev: _Optional[float] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., ci95_low: _Optional[float] = ..., ci95_high: _Optional[float] = ...) -> None: ...
+
+class CategoryCount(_message.Message):
+    __slots__ = ("value", "count", "share")
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    value: str
+    count: int
+    share: float
+    def __init__(self, value: _Optional[str] = ..., count: _Optional[int] = ..., share: _Optional[float] = ...) -> None: ...
+
+class FieldStatistics(_message.Message):
+    __slots__ = ("field", "kind", "usable_count", "total_count", "numeric", "counts")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    USABLE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    NUMERIC_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    kind: ValueKind
+    usable_count: int
+    total_count: int
+    numeric: NumericStatistics
+    counts: _containers.RepeatedCompositeFieldContainer[CategoryCount]
+    def __init__(self, field: _Optional[str] = ..., kind: _Optional[_Union[ValueKind, str]] = ..., usable_count: _Optional[int] = ..., total_count: _Optional[int] = ..., numeric: _Optional[_Union[NumericStatistics, _Mapping]] = ..., counts: _Optional[_Iterable[_Union[CategoryCount, _Mapping]]] = ...) -> None: ...
+
+class QualityMetrics(_message.Message):
+    __slots__ = ("score", "coverage", "confidence", "agreement", "failure_rate")
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    COVERAGE_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENT_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_RATE_FIELD_NUMBER: _ClassVar[int]
+    score: float
+    coverage: float
+    confidence: float
+    agreement: float
+    failure_rate: float
+    def __init__(self, score: _Optional[float] = ..., coverage: _Optional[float] = ..., confidence: _Optional[float] = ..., agreement: _Optional[float] = ..., failure_rate: _Optional[float] = ...) -> None: ...
+
+class StatisticalAnalysis(_message.Message):
+    __slots__ = ("sample_size", "confidence_level", "quality_metrics", "confidence_score")
+    SAMPLE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_METRICS_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_SCORE_FIELD_NUMBER: _ClassVar[int]
+    sample_size: int
+    confidence_level: float
+    quality_metrics: QualityMetrics
+    confidence_score: float
+    def __init__(self, sample_size: _Optional[int] = ..., confidence_level: _Optional[float] = ..., quality_metrics: _Optional[_Union[QualityMetrics, _Mapping]] = ..., confidence_score: _Optional[float] = ...) -> None: ...
+
+class ExtractedResults(_message.Message):
+    __slots__ = ("individual_results", "aggregate_statistics", "statistical_analysis")
+    INDIVIDUAL_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    AGGREGATE_STATISTICS_FIELD_NUMBER: _ClassVar[int]
+    STATISTICAL_ANALYSIS_FIELD_NUMBER: _ClassVar[int]
+    individual_results: _containers.RepeatedCompositeFieldContainer[AgentResult]
+    aggregate_statistics: _containers.RepeatedCompositeFieldContainer[FieldStatistics]
+    statistical_analysis: StatisticalAnalysis
+    def __init__(self, individual_results: _Optional[_Iterable[_Union[AgentResult, _Mapping]]] = ..., aggregate_statistics: _Optional[_Iterable[_Union[FieldStatistics, _Mapping]]] = ..., statistical_analysis: _Optional[_Union[StatisticalAnalysis, _Mapping]] = ...) -> None: ...
+
+class TokenUsage(_message.Message):
+    __slots__ = ("calls", "cached_calls", "prompt_tokens", "completion_tokens")
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    CACHED_CALLS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    calls: int
+    cached_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    def __init__(self, calls: _Optional[int] = ..., cached_calls: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ...) -> None: ...

@@ -1,0 +1,183 @@
+import datetime
+
+from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.longrunning import operations_pb2 as _operations_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from tinytroupe.common.v1 import study_pb2 as _study_pb2
+from tinytroupe.population.v1 import population_pb2 as _population_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Phase(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PHASE_UNSPECIFIED: _ClassVar[Phase]
+    PHASE_QUEUED: _ClassVar[Phase]
+    PHASE_CREATING_AGENTS: _ClassVar[Phase]
+    PHASE_SIMULATING: _ClassVar[Phase]
+    PHASE_EXTRACTING: _ClassVar[Phase]
+    PHASE_DONE: _ClassVar[Phase]
+
+class StudyStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STUDY_STATUS_UNSPECIFIED: _ClassVar[StudyStatus]
+    STUDY_STATUS_COMPLETED: _ClassVar[StudyStatus]
+    STUDY_STATUS_FAILED: _ClassVar[StudyStatus]
+    STUDY_STATUS_PARTIAL: _ClassVar[StudyStatus]
+PHASE_UNSPECIFIED: Phase
+PHASE_QUEUED: Phase
+PHASE_CREATING_AGENTS: Phase
+PHASE_SIMULATING: Phase
+PHASE_EXTRACTING: Phase
+PHASE_DONE: Phase
+STUDY_STATUS_UNSPECIFIED: StudyStatus
+STUDY_STATUS_COMPLETED: StudyStatus
+STUDY_STATUS_FAILED: StudyStatus
+STUDY_STATUS_PARTIAL: StudyStatus
+
+class SessionConfig(_message.Message):
+    __slots__ = ("session_name", "description", "cache_file", "labels")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    SESSION_NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CACHE_FILE_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    session_name: str
+    description: str
+    cache_file: str
+    labels: _containers.ScalarMap[str, str]
+    def __init__(self, session_name: _Optional[str] = ..., description: _Optional[str] = ..., cache_file: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class Participants(_message.Message):
+    __slots__ = ("mode", "specifications", "count", "context", "particularities", "fragments", "expectations")
+    class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        MODE_UNSPECIFIED: _ClassVar[Participants.Mode]
+        MODE_FROM_DEMOGRAPHICS: _ClassVar[Participants.Mode]
+        MODE_FROM_AGENT: _ClassVar[Participants.Mode]
+        MODE_FROM_POPULATION: _ClassVar[Participants.Mode]
+        MODE_CUSTOM: _ClassVar[Participants.Mode]
+    MODE_UNSPECIFIED: Participants.Mode
+    MODE_FROM_DEMOGRAPHICS: Participants.Mode
+    MODE_FROM_AGENT: Participants.Mode
+    MODE_FROM_POPULATION: Participants.Mode
+    MODE_CUSTOM: Participants.Mode
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    SPECIFICATIONS_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    PARTICULARITIES_FIELD_NUMBER: _ClassVar[int]
+    FRAGMENTS_FIELD_NUMBER: _ClassVar[int]
+    EXPECTATIONS_FIELD_NUMBER: _ClassVar[int]
+    mode: Participants.Mode
+    specifications: _containers.RepeatedScalarFieldContainer[str]
+    count: int
+    context: str
+    particularities: str
+    fragments: _containers.RepeatedCompositeFieldContainer[_population_pb2.FragmentSource]
+    expectations: str
+    def __init__(self, mode: _Optional[_Union[Participants.Mode, str]] = ..., specifications: _Optional[_Iterable[str]] = ..., count: _Optional[int] = ..., context: _Optional[str] = ..., particularities: _Optional[str] = ..., fragments: _Optional[_Iterable[_Union[_population_pb2.FragmentSource, _Mapping]]] = ..., expectations: _Optional[str] = ...) -> None: ...
+
+class RunStudyRequest(_message.Message):
+    __slots__ = ("request_id", "session_config", "participants", "simulation_config", "stimulus", "extraction_config")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    PARTICIPANTS_FIELD_NUMBER: _ClassVar[int]
+    SIMULATION_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    STIMULUS_FIELD_NUMBER: _ClassVar[int]
+    EXTRACTION_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    session_config: SessionConfig
+    participants: Participants
+    simulation_config: _study_pb2.SimulationConfig
+    stimulus: _study_pb2.Stimulus
+    extraction_config: _study_pb2.ExtractionConfig
+    def __init__(self, request_id: _Optional[str] = ..., session_config: _Optional[_Union[SessionConfig, _Mapping]] = ..., participants: _Optional[_Union[Participants, _Mapping]] = ..., simulation_config: _Optional[_Union[_study_pb2.SimulationConfig, _Mapping]] = ..., stimulus: _Optional[_Union[_study_pb2.Stimulus, _Mapping]] = ..., extraction_config: _Optional[_Union[_study_pb2.ExtractionConfig, _Mapping]] = ...) -> None: ...
+
+class StudyProgress(_message.Message):
+    __slots__ = ("operation", "session", "phase", "round", "rounds_total", "agents_done", "agents_failed", "agents_total", "message", "update_time", "runner")
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    ROUNDS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    AGENTS_DONE_FIELD_NUMBER: _ClassVar[int]
+    AGENTS_FAILED_FIELD_NUMBER: _ClassVar[int]
+    AGENTS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    RUNNER_FIELD_NUMBER: _ClassVar[int]
+    operation: str
+    session: str
+    phase: Phase
+    round: int
+    rounds_total: int
+    agents_done: int
+    agents_failed: int
+    agents_total: int
+    message: str
+    update_time: _timestamp_pb2.Timestamp
+    runner: str
+    def __init__(self, operation: _Optional[str] = ..., session: _Optional[str] = ..., phase: _Optional[_Union[Phase, str]] = ..., round: _Optional[int] = ..., rounds_total: _Optional[int] = ..., agents_done: _Optional[int] = ..., agents_failed: _Optional[int] = ..., agents_total: _Optional[int] = ..., message: _Optional[str] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., runner: _Optional[str] = ...) -> None: ...
+
+class StudyMetadata(_message.Message):
+    __slots__ = ("execution_time", "cache_file", "checkpoints", "quality_score", "token_usage", "start_time", "end_time", "resumed_count")
+    EXECUTION_TIME_FIELD_NUMBER: _ClassVar[int]
+    CACHE_FILE_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_SCORE_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_USAGE_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    RESUMED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    execution_time: _duration_pb2.Duration
+    cache_file: str
+    checkpoints: _containers.RepeatedScalarFieldContainer[str]
+    quality_score: float
+    token_usage: _study_pb2.TokenUsage
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    resumed_count: int
+    def __init__(self, execution_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., cache_file: _Optional[str] = ..., checkpoints: _Optional[_Iterable[str]] = ..., quality_score: _Optional[float] = ..., token_usage: _Optional[_Union[_study_pb2.TokenUsage, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resumed_count: _Optional[int] = ...) -> None: ...
+
+class StudyResult(_message.Message):
+    __slots__ = ("operation_id", "session_id", "status", "participants", "simulation_results", "extracted_results", "metadata")
+    OPERATION_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PARTICIPANTS_FIELD_NUMBER: _ClassVar[int]
+    SIMULATION_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    EXTRACTED_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    operation_id: str
+    session_id: str
+    status: StudyStatus
+    participants: _study_pb2.ParticipantCounts
+    simulation_results: _study_pb2.SimulationResults
+    extracted_results: _study_pb2.ExtractedResults
+    metadata: StudyMetadata
+    def __init__(self, operation_id: _Optional[str] = ..., session_id: _Optional[str] = ..., status: _Optional[_Union[StudyStatus, str]] = ..., participants: _Optional[_Union[_study_pb2.ParticipantCounts, _Mapping]] = ..., simulation_results: _Optional[_Union[_study_pb2.SimulationResults, _Mapping]] = ..., extracted_results: _Optional[_Union[_study_pb2.ExtractedResults, _Mapping]] = ..., metadata: _Optional[_Union[StudyMetadata, _Mapping]] = ...) -> None: ...
+
+class WatchStudyRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ResumeStudyRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,1 @@
+"""TinyTroupe Mesh: six gRPC services, their shared runtime, the LLM layer and the persona engine."""

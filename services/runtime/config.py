@@ -1,0 +1,108 @@
+"""The one configuration loader of the mesh: every setting comes from the environment.
+
+Each server process reads `MeshSettings` once at start-up. Names are plain environment variables
+(`PORT`, `CONTROL_ADDRESS`, `DATABASE_URL`, `LLM_BASE_URL`, ...) so the same image runs locally and
+on Kubernetes with a ConfigMap.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORTS: dict[str, int] = {
+    "orchestrator": 50050,
+    "control": 50051,
+    "population": 50052,
+    "simulation": 50053,
+    "content": 50054,
+    "extraction": 50055,
+}
+"""Default gRPC port of each service; its Prometheus port is the same number plus 1000."""
+
+SERVICE_NAMES: tuple[str, ...] = tuple(DEFAULT_PORTS)
+
+
+class LLMSettings(BaseSettings):
+    """How to reach the OpenAI-compatible model endpoint (variables prefixed `LLM_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="LLM_", extra="ignore")
+
+    base_url: str | None = None
+    """OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1. Unset: the embedded local model."""
+    api_key: SecretStr = SecretStr("not-needed")
+    model: str = "gemma-3-270m"
+    provider: str = "openai"
+    """`openai` (any OpenAI-compatible server) or `azure` (Azure OpenAI: uses `azure_endpoint`)."""
+    azure_endpoint: str | None = None
+    api_version: str = "2024-10-21"
+    response_format: str = "json_schema"
+    """How the backend takes a schema: `json_schema` (OpenAI, vLLM, Ollama, llama.cpp server),
+    `json_object_schema` (llama-cpp-python's server) or `json_object` (schema only in the prompt)."""
+    temperature: float = 0.7
+    seed: int | None = 42
+    max_tokens: int = 512
+    timeout_s: float = 60.0
+    max_retries: int = 4
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 20.0
+    max_concurrency: int = 64
+    requests_per_minute: float = 6000.0
+    tokens_per_minute: float = 2_000_000.0
+    budget_window_s: float = 60.0
+    """Length of the rate budget's window; tests shrink it to check the budget on a short clock."""
+
+
+class MeshSettings(BaseSettings):
+    """Settings of one server process of the mesh."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int | None = None
+    """gRPC port; unset means the service's default port, 0 means any free port."""
+    metrics_port: int | None = None
+    """Prometheus port; unset means the gRPC default port plus 1000, 0 disables the endpoint."""
+    log_level: str = "INFO"
+    log_format: str = "json"
+    shutdown_grace_s: float = 10.0
+    max_connection_age_s: float = 300.0
+    max_message_bytes: int = 64 * 1024 * 1024
+
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".tinytroupe-mesh")
+    database_url: SecretStr | None = None
+    """`postgresql://...` for PostgreSQL; unset means SQLite at `data_dir/control.sqlite3`."""
+    session_retention_s: float = 7 * 24 * 3600.0
+    sweep_interval_s: float = 300.0
+
+    orchestrator_address: str = f"127.0.0.1:{DEFAULT_PORTS['orchestrator']}"
+    control_address: str = f"127.0.0.1:{DEFAULT_PORTS['control']}"
+    population_address: str = f"127.0.0.1:{DEFAULT_PORTS['population']}"
+    simulation_address: str = f"127.0.0.1:{DEFAULT_PORTS['simulation']}"
+    content_address: str = f"127.0.0.1:{DEFAULT_PORTS['content']}"
+    extraction_address: str = f"127.0.0.1:{DEFAULT_PORTS['extraction']}"
+    call_timeout_s: float = 600.0
+    """Deadline of one downstream call between services (a whole simulation stream included)."""
+
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    def grpc_port(self, service: str) -> int:
+        return DEFAULT_PORTS[service] if self.port is None else self.port
+
+    def prometheus_port(self, service: str) -> int:
+        return DEFAULT_PORTS[service] + 1000 if self.metrics_port is None else self.metrics_port
+
+    def address_of(self, service: str) -> str:
+        return getattr(self, f"{service}_address")
+
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "control.sqlite3"
+
+
+@lru_cache(maxsize=1)
+def load_settings() -> MeshSettings:
+    """The process-wide settings, read from the environment once."""
+    return MeshSettings()
