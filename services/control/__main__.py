@@ -1,0 +1,4 @@
+from services.control.service import DEFINITION
+from services.runtime.server import run
+
+run(DEFINITION)

@@ -1,0 +1,142 @@
+"""Compact plain-text rendering of a persona for prompts, cut to a character budget.
+
+Lines come in order of importance (identity, occupation, personality, style, beliefs, ...). When the
+whole rendering does not fit, every shown line gets a fair share of the budget and the least
+important lines are left out rather than letting any line shrink below a readable length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+_MIN_LINE_CHARS = 80
+_ELLIPSIS = "\u2026"
+
+_LISTED_FIELDS = (
+    ("long_term_goals", "Goals"),
+    ("preferences.interests", "Interests"),
+    ("preferences.likes", "Likes"),
+    ("preferences.dislikes", "Dislikes"),
+    ("occupation.description", "Work"),
+    ("education", "Education"),
+    ("skills", "Skills"),
+    ("behaviors", "Behaviors"),
+    ("health", "Health"),
+    ("relationships", "Relationships"),
+    ("other_facts", "Other facts"),
+)
+_RENDERED_KEYS = {"name", "age", "gender", "nationality", "residence", "occupation", "personality",
+                  "style", "beliefs", "preferences"} | {path.split(".")[0] for path, _ in _LISTED_FIELDS}
+
+
+def _flatten(value: Any) -> str:
+    """Text of any JSON value: lists joined by '; ', objects as 'key: value'."""
+    if value is None:
+        return ""
+    if isinstance(value, Mapping):
+        if set(value) <= {"name", "description"} and "name" in value:
+            return f"{value['name']} ({_flatten(value.get('description'))})" if value.get("description") else str(
+                value["name"])
+        return "; ".join(f"{k.replace('_', ' ')}: {text}" for k, v in value.items() if (text := _flatten(v)))
+    if isinstance(value, list):
+        return _join_items([text for item in value if (text := _flatten(item))])
+    return str(value).strip()
+
+
+def _join_items(items: list[str]) -> str:
+    """Items as one run of text: sentences follow each other, fragments are separated by semicolons."""
+    joined = ""
+    for item in items:
+        if joined:
+            joined += " " if joined[-1] in ".!?" else "; "
+        joined += item
+    return joined
+
+
+def _lookup(persona: Mapping[str, Any], dotted: str) -> Any:
+    value: Any = persona
+    for key in dotted.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _occupation_line(occupation: Any) -> str:
+    if isinstance(occupation, Mapping):
+        title, organization = _flatten(occupation.get("title")), _flatten(occupation.get("organization"))
+        return f"{title} at {organization}" if title and organization else title or organization
+    return _flatten(occupation)
+
+
+def persona_lines(persona: Mapping[str, Any]) -> list[str]:
+    """The rendering's lines, most important first, without any budget."""
+    facts = [("age", "age"), ("gender", "gender"), ("nationality", "nationality"), ("residence", "lives in")]
+    identity = "; ".join(f"{label} {_flatten(persona[key])}" for key, label in facts if _flatten(persona.get(key)))
+    candidates = [
+        ("Name", f"{_flatten(persona.get('name'))}" + (f" ({identity})" if identity else "")),
+        ("Occupation", _occupation_line(persona.get("occupation"))),
+        ("Personality", _flatten(_lookup(persona, "personality.traits"))),
+        ("Big Five", _flatten(_lookup(persona, "personality.big_five"))),
+        ("Style", _flatten(persona.get("style"))),
+        ("Beliefs", _flatten(persona.get("beliefs"))),
+    ]
+    candidates += [(label, _flatten(_lookup(persona, path))) for path, label in _LISTED_FIELDS]
+    personality_rest = {k: v for k, v in (persona.get("personality") or {}).items()
+                        if k not in ("traits", "big_five")} if isinstance(persona.get("personality"), Mapping) else {}
+    if personality_rest:
+        candidates.append(("Personality, more", _flatten(personality_rest)))
+    candidates += [(key.replace("_", " ").capitalize(), _flatten(value))
+                   for key, value in persona.items() if key not in _RENDERED_KEYS]
+    return [f"{label}: {text}" for label, text in candidates if text]
+
+
+def shorten(text: str, width: int) -> str:
+    """`text` cut to at most `width` characters at a word boundary, marked with an ellipsis."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return _ELLIPSIS[:width]
+    cut = text[: width - 1]
+    space = cut.rfind(" ")
+    if space > width // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ;,:.") + _ELLIPSIS
+
+
+def _water_level(lengths: list[int], budget: int) -> int:
+    """Largest per-line cap such that the capped lengths sum to at most `budget`."""
+    remaining_budget, remaining_lines = budget, len(lengths)
+    for length in sorted(lengths):
+        if length * remaining_lines <= remaining_budget:
+            remaining_budget -= length
+            remaining_lines -= 1
+        else:
+            return remaining_budget // remaining_lines
+    return max(lengths, default=0)
+
+
+def fit_lines(lines: list[str], max_chars: int, min_line_chars: int = _MIN_LINE_CHARS) -> str:
+    """Joins `lines` with newlines in at most `max_chars` characters (see module docstring).
+
+    The first line (the identity) is kept whole when it takes at most half the budget.
+    """
+    if not lines or max_chars <= 0:
+        return ""
+    head, rest = lines[0], lines[1:]
+    if len(head) > max_chars // 2:
+        head, rest = "", lines
+    budget = max_chars - len(head)
+    for shown in range(len(rest), -1, -1):
+        chosen = rest[:shown]
+        line_budget = budget - shown + (0 if head else 1)
+        cap = _water_level([len(line) for line in chosen], line_budget)
+        if shown <= 1 or cap >= min(min_line_chars, max(len(line) for line in chosen)):
+            fitted = [shorten(line, max(cap, 0)) for line in chosen]
+            return "\n".join([head, *fitted] if head else fitted)
+    return head
+
+
+def render_persona(persona: Mapping[str, Any], max_chars: int = 1200) -> str:
+    return fit_lines(persona_lines(persona), max_chars)

@@ -1,0 +1,4 @@
+from services.runtime.server import run
+from services.orchestrator.service import DEFINITION
+
+run(DEFINITION)

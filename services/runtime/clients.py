@@ -1,0 +1,76 @@
+"""Channels from one service to another: deadlines, UNAVAILABLE-only retries, id propagation.
+
+Every call gets a deadline (the caller's, or `call_timeout_s`), only UNAVAILABLE is retried (by gRPC's
+own retry policy), `dns:///` addresses balance round-robin over all pods of a headless Service, and the
+current session and request ids travel in metadata so the logs of all services join.
+"""
+
+from __future__ import annotations
+
+import json
+
+import grpc
+
+from services.runtime.config import MeshSettings, load_settings
+from services.runtime.context import propagated_metadata
+
+RETRY_SERVICE_CONFIG = json.dumps({
+    "loadBalancingConfig": [{"round_robin": {}}],
+    "methodConfig": [{
+        "name": [{}],
+        "retryPolicy": {
+            "maxAttempts": 5,
+            "initialBackoff": "0.1s",
+            "maxBackoff": "2s",
+            "backoffMultiplier": 2,
+            "retryableStatusCodes": ["UNAVAILABLE"],
+        },
+    }],
+})
+
+
+class _PropagatingInterceptor(
+    grpc.aio.UnaryUnaryClientInterceptor,
+    grpc.aio.UnaryStreamClientInterceptor,
+    grpc.aio.StreamUnaryClientInterceptor,
+    grpc.aio.StreamStreamClientInterceptor,
+):
+    """Adds the default deadline and the propagated ids to every outgoing call."""
+
+    def __init__(self, default_timeout_s: float):
+        self.default_timeout_s = default_timeout_s
+
+    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        metadata = grpc.aio.Metadata(*(details.metadata or ()))
+        for key, value in propagated_metadata():
+            if key not in metadata:
+                metadata.add(key, value)
+        timeout = details.timeout if details.timeout is not None else self.default_timeout_s
+        return grpc.aio.ClientCallDetails(details.method, timeout, metadata, details.credentials,
+                                          details.wait_for_ready)
+
+    async def intercept_unary_unary(self, continuation, client_call_details, request):
+        return await continuation(self._details(client_call_details), request)
+
+    async def intercept_unary_stream(self, continuation, client_call_details, request):
+        return await continuation(self._details(client_call_details), request)
+
+    async def intercept_stream_unary(self, continuation, client_call_details, request_iterator):
+        return await continuation(self._details(client_call_details), request_iterator)
+
+    async def intercept_stream_stream(self, continuation, client_call_details, request_iterator):
+        return await continuation(self._details(client_call_details), request_iterator)
+
+
+def open_channel(address: str, settings: MeshSettings | None = None) -> grpc.aio.Channel:
+    """A channel to another service of the mesh (or to the mesh from a client)."""
+    settings = settings or load_settings()
+    options = [
+        ("grpc.service_config", RETRY_SERVICE_CONFIG),
+        ("grpc.enable_retries", 1),
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+        ("grpc.max_send_message_length", settings.max_message_bytes),
+        ("grpc.keepalive_time_ms", 30_000),
+    ]
+    return grpc.aio.insecure_channel(
+        address, options=options, interceptors=[_PropagatingInterceptor(settings.call_timeout_s)])

@@ -1,0 +1,142 @@
+"""The server interceptor every service runs: binds call ids, logs, counts and maps errors to statuses.
+
+Servicers raise `MeshError`s (see errors.py); this turns them into rich `google.rpc.Status` answers.
+Any other exception becomes INTERNAL with a generic message, and its stack trace goes to the log only.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import grpc
+import structlog
+
+from services.runtime import metrics
+from services.runtime.context import (
+    REQUEST_METADATA_KEY,
+    SESSION_METADATA_KEY,
+    current_request_id,
+    current_session,
+)
+from services.runtime.errors import Internal, MeshError
+
+log = structlog.get_logger("rpc")
+
+QUIET_SERVICES = frozenset({"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
+                            "grpc.reflection.v1.ServerReflection"})
+
+
+class _CallScope:
+    """Everything around one RPC: ids, timing, metrics, the final log line and error mapping."""
+
+    def __init__(self, rpc_type: str, full_method: str, context: grpc.aio.ServicerContext):
+        self.service, _, self.method = full_method.lstrip("/").rpartition("/")
+        self.labels = (rpc_type, self.service, self.method)
+        self.context = context
+        self.code = grpc.StatusCode.OK
+
+    async def __aenter__(self) -> _CallScope:
+        metadata = dict(self.context.invocation_metadata() or ())
+        request_id = metadata.get(REQUEST_METADATA_KEY) or uuid.uuid4().hex
+        session = metadata.get(SESSION_METADATA_KEY, "")
+        current_request_id.set(request_id)
+        current_session.set(session)
+        structlog.contextvars.bind_contextvars(request_id=request_id, session_id=session or None)
+        metrics.STARTED.labels(*self.labels).inc()
+        self.started = time.perf_counter()
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb) -> bool:
+        try:
+            if exc is None:
+                self.code = self.context.code() or grpc.StatusCode.OK
+                if isinstance(self.code, int):
+                    self.code = grpc.StatusCode.OK if self.code == 0 else grpc.StatusCode.UNKNOWN
+                return False
+            if isinstance(exc, grpc.aio.AbortError):
+                self.code = self.context.code() or grpc.StatusCode.UNKNOWN
+                return False
+            if isinstance(exc, BaseException) and not isinstance(exc, Exception):
+                self.code = grpc.StatusCode.CANCELLED
+                return False
+            error = self._as_mesh_error(exc)
+            self.code = error.code
+            status = error.to_status()
+            await self.context.abort(error.code, status.message, trailing_metadata=(
+                ("grpc-status-details-bin", status.SerializeToString()),))
+        finally:
+            self._record()
+        return False  # unreachable: abort raises
+
+    def _as_mesh_error(self, exc: BaseException) -> MeshError:
+        if isinstance(exc, MeshError):
+            return exc
+        if isinstance(exc, NotImplementedError):
+            error = MeshError(f"{self.service}/{self.method} is not implemented yet", reason="UNIMPLEMENTED")
+            error.code = grpc.StatusCode.UNIMPLEMENTED
+            return error
+        log.error("unhandled_error", grpc_method=self.method, exc_info=exc)
+        return Internal(f"internal error (request id {current_request_id.get()}); details are in the server log")
+
+    def _record(self) -> None:
+        elapsed = time.perf_counter() - self.started
+        metrics.HANDLED.labels(*self.labels, self.code.name).inc()
+        metrics.HANDLING_SECONDS.labels(*self.labels).observe(elapsed)
+        emit = log.debug if self.service in QUIET_SERVICES else log.info
+        emit("rpc", grpc_service=self.service, grpc_method=self.method, grpc_code=self.code.name,
+             duration_ms=round(elapsed * 1000, 2))
+
+
+def _counted_requests(requests: AsyncIterator, labels: tuple[str, str, str]) -> AsyncIterator:
+    async def counted():
+        async for request in requests:
+            metrics.MSG_RECEIVED.labels(*labels).inc()
+            yield request
+    return counted()
+
+
+def _wrap(behavior: Callable, rpc_type: str, full_method: str, streams_in: bool) -> Callable:
+    if inspect.isasyncgenfunction(behavior):
+        async def streaming(request_or_iterator, context):
+            async with _CallScope(rpc_type, full_method, context) as scope:
+                if streams_in:
+                    request_or_iterator = _counted_requests(request_or_iterator, scope.labels)
+                async for response in behavior(request_or_iterator, context):
+                    metrics.MSG_SENT.labels(*scope.labels).inc()
+                    yield response
+        return streaming
+
+    async def unary(request_or_iterator, context):
+        async with _CallScope(rpc_type, full_method, context) as scope:
+            if streams_in:
+                request_or_iterator = _counted_requests(request_or_iterator, scope.labels)
+            return await behavior(request_or_iterator, context)
+    return unary
+
+
+class ServerInterceptor(grpc.aio.ServerInterceptor):
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return handler
+        method = handler_call_details.method
+        codec = {"request_deserializer": handler.request_deserializer,
+                 "response_serializer": handler.response_serializer}
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                _wrap(handler.unary_unary, "unary", method, False), **codec)
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                _wrap(handler.unary_stream, "server_stream", method, False), **codec)
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                _wrap(handler.stream_unary, "client_stream", method, True), **codec)
+        return grpc.stream_stream_rpc_method_handler(
+            _wrap(handler.stream_stream, "bidi_stream", method, True), **codec)
