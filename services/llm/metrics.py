@@ -1,0 +1,50 @@
+"""Prometheus metrics of the LLM client, registered once per process and metric prefix."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+
+_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120)
+
+
+@dataclass(frozen=True)
+class LLMMetrics:
+    requests: Counter
+    """`<prefix>_requests_total{outcome}`: one per request attempt sent to the model."""
+    tokens: Counter
+    """`<prefix>_tokens_total{kind}`: kind is `prompt` or `completion`."""
+    duration: Histogram
+    """`<prefix>_request_duration_seconds`: time of each request attempt."""
+    cache_hits: Counter
+    """`<prefix>_cache_hits_total`: structured calls answered from the cache."""
+
+
+_lock = threading.Lock()
+_by_prefix: dict[tuple[int, str], LLMMetrics] = {}
+
+
+def llm_metrics(prefix: str = "llm", registry: CollectorRegistry = REGISTRY) -> LLMMetrics:
+    """The metrics for `prefix`, created on first use; later clients share them."""
+    key = (id(registry), prefix)
+    with _lock:
+        metrics = _by_prefix.get(key)
+        if metrics is None:
+            metrics = _by_prefix[key] = LLMMetrics(
+                requests=Counter(
+                    f"{prefix}_requests", "LLM request attempts by outcome.", ["outcome"], registry=registry
+                ),
+                tokens=Counter(f"{prefix}_tokens", "LLM tokens by kind.", ["kind"], registry=registry),
+                duration=Histogram(
+                    f"{prefix}_request_duration_seconds",
+                    "Duration of LLM request attempts.",
+                    buckets=_DURATION_BUCKETS,
+                    registry=registry,
+                ),
+                cache_hits=Counter(
+                    f"{prefix}_cache_hits", "Structured LLM calls answered from the cache.", registry=registry
+                ),
+            )
+        return metrics

