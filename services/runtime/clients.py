@@ -12,7 +12,8 @@ import json
 import grpc
 
 from services.runtime.config import MeshSettings, load_settings
-from services.runtime.context import propagated_metadata
+from services.runtime.context import TENANT_METADATA_KEY, current_tenant, propagated_metadata
+from services.runtime.security import channel_credentials
 
 RETRY_SERVICE_CONFIG = json.dumps({
     "loadBalancingConfig": [{"round_robin": {}}],
@@ -37,12 +38,19 @@ class _PropagatingInterceptor(
 ):
     """Adds the default deadline and the propagated ids to every outgoing call."""
 
-    def __init__(self, default_timeout_s: float):
+    def __init__(self, default_timeout_s: float, bearer_token: str | None, internal: bool):
         self.default_timeout_s = default_timeout_s
+        self.bearer_token = bearer_token
+        self.internal = internal
 
     def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
         metadata = grpc.aio.Metadata(*(details.metadata or ()))
-        for key, value in propagated_metadata():
+        pairs = list(propagated_metadata())
+        if self.bearer_token:
+            pairs.append(("authorization", f"Bearer {self.bearer_token}"))
+        if self.internal and (tenant := current_tenant.get()):
+            pairs.append((TENANT_METADATA_KEY, tenant))
+        for key, value in pairs:
             if key not in metadata:
                 metadata.add(key, value)
         timeout = details.timeout if details.timeout is not None else self.default_timeout_s
@@ -62,9 +70,16 @@ class _PropagatingInterceptor(
         return await continuation(self._details(client_call_details), request_iterator)
 
 
-def open_channel(address: str, settings: MeshSettings | None = None) -> grpc.aio.Channel:
-    """A channel to another service of the mesh (or to the mesh from a client)."""
+def open_channel(address: str, settings: MeshSettings | None = None, *,
+                 bearer_token: str | None = None) -> grpc.aio.Channel:
+    """A channel to another service of the mesh, or to the mesh from a client with `bearer_token`.
+
+    Between services the channel presents `INTERNAL_TOKEN` and passes the caller's tenant on.
+    """
     settings = settings or load_settings()
+    internal = bearer_token is None and settings.internal_token is not None
+    if internal:
+        bearer_token = settings.internal_token.get_secret_value()
     options = [
         ("grpc.service_config", RETRY_SERVICE_CONFIG),
         ("grpc.enable_retries", 1),
@@ -72,5 +87,8 @@ def open_channel(address: str, settings: MeshSettings | None = None) -> grpc.aio
         ("grpc.max_send_message_length", settings.max_message_bytes),
         ("grpc.keepalive_time_ms", 30_000),
     ]
-    return grpc.aio.insecure_channel(
-        address, options=options, interceptors=[_PropagatingInterceptor(settings.call_timeout_s)])
+    interceptors = [_PropagatingInterceptor(settings.call_timeout_s, bearer_token, internal)]
+    credentials = channel_credentials(settings)
+    if credentials is not None:
+        return grpc.aio.secure_channel(address, credentials, options=options, interceptors=interceptors)
+    return grpc.aio.insecure_channel(address, options=options, interceptors=interceptors)

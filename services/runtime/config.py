@@ -89,6 +89,28 @@ class MeshSettings(BaseSettings):
 
     llm: LLMSettings = Field(default_factory=LLMSettings)
 
+    tls_cert_file: Path | None = None
+    """PEM certificate of this service: served to callers, and presented to other services (mTLS)."""
+    tls_key_file: Path | None = None
+    tls_ca_file: Path | None = None
+    """PEM CA bundle that signs the mesh's certificates: verifies servers, and clients when required."""
+    tls_require_client_cert: bool = False
+    """Refuse callers without a certificate signed by `tls_ca_file` (mutual TLS; for inner services)."""
+    allow_insecure: bool = False
+    """Serve plaintext on a non-loopback address (never in production; logged loudly)."""
+
+    auth_tokens: SecretStr | None = None
+    """Static bearer tokens, `token=tenant` pairs separated by commas (from a Kubernetes Secret)."""
+    auth_jwt_key: SecretStr | None = None
+    """Key that verifies callers' JWTs: an HS256 secret, or a PEM public key for RS256/ES256."""
+    auth_jwt_audience: str | None = None
+    auth_jwt_issuer: str | None = None
+    auth_tenant_claim: str = "tenant"
+    internal_token: SecretStr | None = None
+    """Shared secret the mesh's own services present to each other; inner services accept only it."""
+    public_service: bool = False
+    """Whether external callers may call this service (the orchestrator); inner services set False."""
+
     def grpc_port(self, service: str) -> int:
         return DEFAULT_PORTS[service] if self.port is None else self.port
 
@@ -97,6 +119,12 @@ class MeshSettings(BaseSettings):
 
     def address_of(self, service: str) -> str:
         return getattr(self, f"{service}_address")
+
+    def tls_enabled(self) -> bool:
+        return self.tls_cert_file is not None and self.tls_key_file is not None
+
+    def auth_enabled(self) -> bool:
+        return bool(self.auth_tokens or self.auth_jwt_key or self.internal_token)
 
     def sqlite_path(self) -> Path:
         return self.data_dir / "control.sqlite3"

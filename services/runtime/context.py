@@ -19,3 +19,7 @@ def propagated_metadata() -> tuple[tuple[str, str], ...]:
     if request_id := current_request_id.get():
         pairs.append((REQUEST_METADATA_KEY, request_id))
     return tuple(pairs)
+
+TENANT_METADATA_KEY = "x-tenant"
+current_tenant: ContextVar[str] = ContextVar("current_tenant", default="")
+"""The tenant of the caller; "" when authentication is off (local development)."""

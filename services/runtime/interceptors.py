@@ -20,8 +20,10 @@ from services.runtime.context import (
     SESSION_METADATA_KEY,
     current_request_id,
     current_session,
+    current_tenant,
 )
 from services.runtime.errors import Internal, MeshError
+from services.runtime.security import Authenticator
 
 log = structlog.get_logger("rpc")
 
@@ -32,14 +34,17 @@ QUIET_SERVICES = frozenset({"grpc.health.v1.Health", "grpc.reflection.v1alpha.Se
 class _CallScope:
     """Everything around one RPC: ids, timing, metrics, the final log line and error mapping."""
 
-    def __init__(self, rpc_type: str, full_method: str, context: grpc.aio.ServicerContext):
+    def __init__(self, rpc_type: str, full_method: str, context: grpc.aio.ServicerContext,
+                 authenticator: Authenticator):
+        self.authenticator = authenticator
         self.service, _, self.method = full_method.lstrip("/").rpartition("/")
         self.labels = (rpc_type, self.service, self.method)
         self.context = context
         self.code = grpc.StatusCode.OK
 
     async def __aenter__(self) -> _CallScope:
-        metadata = dict(self.context.invocation_metadata() or ())
+        self.metadata = dict(self.context.invocation_metadata() or ())
+        metadata = self.metadata
         request_id = metadata.get(REQUEST_METADATA_KEY) or uuid.uuid4().hex
         session = metadata.get(SESSION_METADATA_KEY, "")
         current_request_id.set(request_id)
@@ -48,6 +53,13 @@ class _CallScope:
         metrics.STARTED.labels(*self.labels).inc()
         self.started = time.perf_counter()
         return self
+
+    def authenticate(self) -> None:
+        """Checks the caller's credentials (inside the scope, so a refusal is a proper status)."""
+        principal = self.authenticator.authenticate(self.service, self.metadata)
+        current_tenant.set(principal.tenant)
+        if principal.tenant:
+            structlog.contextvars.bind_contextvars(tenant=principal.tenant)
 
     async def __aexit__(self, exc_type, exc, tb) -> bool:
         try:
@@ -98,10 +110,12 @@ def _counted_requests(requests: AsyncIterator, labels: tuple[str, str, str]) -> 
     return counted()
 
 
-def _wrap(behavior: Callable, rpc_type: str, full_method: str, streams_in: bool) -> Callable:
+def _wrap(behavior: Callable, rpc_type: str, full_method: str, streams_in: bool,
+          authenticator: Authenticator) -> Callable:
     if inspect.isasyncgenfunction(behavior):
         async def streaming(request_or_iterator, context):
-            async with _CallScope(rpc_type, full_method, context) as scope:
+            async with _CallScope(rpc_type, full_method, context, authenticator) as scope:
+                scope.authenticate()
                 if streams_in:
                     request_or_iterator = _counted_requests(request_or_iterator, scope.labels)
                 async for response in behavior(request_or_iterator, context):
@@ -110,7 +124,8 @@ def _wrap(behavior: Callable, rpc_type: str, full_method: str, streams_in: bool)
         return streaming
 
     async def unary(request_or_iterator, context):
-        async with _CallScope(rpc_type, full_method, context) as scope:
+        async with _CallScope(rpc_type, full_method, context, authenticator) as scope:
+            scope.authenticate()
             if streams_in:
                 request_or_iterator = _counted_requests(request_or_iterator, scope.labels)
             return await behavior(request_or_iterator, context)
@@ -118,6 +133,9 @@ def _wrap(behavior: Callable, rpc_type: str, full_method: str, streams_in: bool)
 
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, authenticator: Authenticator):
+        self.authenticator = authenticator
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -131,12 +149,12 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                  "response_serializer": handler.response_serializer}
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                _wrap(handler.unary_unary, "unary", method, False), **codec)
+                _wrap(handler.unary_unary, "unary", method, False, self.authenticator), **codec)
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                _wrap(handler.unary_stream, "server_stream", method, False), **codec)
+                _wrap(handler.unary_stream, "server_stream", method, False, self.authenticator), **codec)
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
-                _wrap(handler.stream_unary, "client_stream", method, True), **codec)
+                _wrap(handler.stream_unary, "client_stream", method, True, self.authenticator), **codec)
         return grpc.stream_stream_rpc_method_handler(
-            _wrap(handler.stream_stream, "bidi_stream", method, True), **codec)
+            _wrap(handler.stream_stream, "bidi_stream", method, True, self.authenticator), **codec)

@@ -24,6 +24,7 @@ from prometheus_client import start_http_server
 from services.runtime.config import MeshSettings, load_settings
 from services.runtime.interceptors import ServerInterceptor
 from services.runtime.logging import configure_logging
+from services.runtime.security import Authenticator, server_credentials
 
 log = structlog.get_logger("server")
 
@@ -71,14 +72,18 @@ class RunningServer:
 async def started_server(definition: ServiceDefinition, settings: MeshSettings,
                          port: int | None = None) -> AsyncIterator[RunningServer]:
     """Starts the service's server; on exit drains it and closes its resources."""
-    server = grpc.aio.server(interceptors=[ServerInterceptor()], options=server_options(settings))
+    server = grpc.aio.server(interceptors=[ServerInterceptor(Authenticator(settings))],
+                             options=server_options(settings))
     resources = await definition.register(server, settings)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (*definition.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     bind_port = settings.grpc_port(definition.name) if port is None else port
-    actual_port = server.add_insecure_port(f"{settings.host}:{bind_port}")
+    credentials = server_credentials(settings)
+    address = f"{settings.host}:{bind_port}"
+    actual_port = (server.add_secure_port(address, credentials) if credentials
+                   else server.add_insecure_port(address))
     async with contextlib.AsyncExitStack() as stack:
         if resources is not None:
             await stack.enter_async_context(resources)

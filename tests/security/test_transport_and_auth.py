@@ -1,0 +1,143 @@
+"""TLS, mutual TLS and bearer-token authentication of the shared runtime, through real servers."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import jwt
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from pydantic import SecretStr
+
+from services.runtime.clients import open_channel
+from services.runtime.config import MeshSettings
+from services.runtime.context import current_tenant
+from services.runtime.server import ServiceDefinition
+from services.runtime.testing import serving
+from tests.security.certificates import CertificateAuthority
+from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
+
+SERVICE = "tinytroupe.extraction.v1.ResultsExtractionService"
+
+
+class TenantEcho(extraction_pb2_grpc.ResultsExtractionServiceServicer):
+    """Answers with the tenant the runtime authenticated, so tests can see it."""
+
+    async def ExportResults(self, request, context):
+        return extraction_pb2.ExportResultsResponse(content=current_tenant.get().encode())
+
+
+async def _register(server, settings):
+    extraction_pb2_grpc.add_ResultsExtractionServiceServicer_to_server(TenantEcho(), server)
+
+
+ECHO = ServiceDefinition("extraction", (SERVICE,), _register)
+
+
+async def tenant_of(channel: grpc.aio.Channel, metadata=()) -> str:
+    reply = await extraction_pb2_grpc.ResultsExtractionServiceStub(channel).ExportResults(
+        extraction_pb2.ExportResultsRequest(), metadata=metadata, timeout=5)
+    return reply.content.decode()
+
+
+async def healthy(channel: grpc.aio.Channel) -> bool:
+    reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+    return reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+@pytest.fixture
+def pki(tmp_path):
+    ca = CertificateAuthority(tmp_path)
+    return ca, ca.issue("server"), ca.issue("client"), CertificateAuthority(tmp_path, "rogue-ca").issue("rogue")
+
+
+async def test_mutual_tls_refuses_clients_without_a_valid_certificate(pki, tmp_path):
+    ca, server_cert, client_cert, rogue_cert = pki
+    settings = MeshSettings(data_dir=tmp_path, tls_cert_file=server_cert.cert, tls_key_file=server_cert.key,
+                            tls_ca_file=ca.path, tls_require_client_cert=True)
+    async with serving(ECHO, settings) as address:
+        target = address.replace("127.0.0.1", "localhost")
+        good = MeshSettings(tls_ca_file=ca.path, tls_cert_file=client_cert.cert, tls_key_file=client_cert.key)
+        async with open_channel(target, good) as channel:
+            assert await healthy(channel)
+            assert await tenant_of(channel) == ""
+
+        refused = {
+            "no client certificate": MeshSettings(tls_ca_file=ca.path),
+            "certificate from another CA": MeshSettings(
+                tls_ca_file=ca.path, tls_cert_file=rogue_cert.cert, tls_key_file=rogue_cert.key),
+        }
+        for why, client_settings in refused.items():
+            async with open_channel(target, client_settings) as channel:
+                with pytest.raises(grpc.aio.AioRpcError) as error:
+                    await health_pb2_grpc.HealthStub(channel).Check(
+                        health_pb2.HealthCheckRequest(), timeout=3, wait_for_ready=False)
+                assert error.value.code() == grpc.StatusCode.UNAVAILABLE, why
+
+        async with grpc.aio.insecure_channel(target) as plaintext:
+            with pytest.raises(grpc.aio.AioRpcError) as error:
+                await health_pb2_grpc.HealthStub(plaintext).Check(health_pb2.HealthCheckRequest(), timeout=3)
+            assert error.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_plaintext_off_loopback_is_refused_unless_allowed(tmp_path):
+    from services.runtime.security import server_credentials
+
+    with pytest.raises(SystemExit, match="refusing to serve plaintext"):
+        server_credentials(MeshSettings(host="0.0.0.0"))
+    assert server_credentials(MeshSettings(host="0.0.0.0", allow_insecure=True)) is None
+    assert server_credentials(MeshSettings(host="127.0.0.1")) is None
+
+
+JWT_SECRET = "a-test-secret-that-is-long-enough-for-hs256"
+
+
+def token(claims: dict) -> str:
+    return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+
+
+async def test_public_service_maps_tokens_to_tenants(tmp_path):
+    settings = MeshSettings(data_dir=tmp_path, public_service=True, auth_tokens=SecretStr("tok-acme=acme,tok-globex=globex"),
+                            auth_jwt_key=SecretStr(JWT_SECRET), internal_token=SecretStr("mesh-internal"))
+    async with serving(ECHO, settings) as address, grpc.aio.insecure_channel(address) as channel:
+        assert await healthy(channel), "health stays open for probes"
+        assert await tenant_of(channel, (("authorization", "Bearer tok-acme"),)) == "acme"
+        assert await tenant_of(channel, (("authorization", "Bearer tok-globex"),)) == "globex"
+        valid_jwt = token({"tenant": "initech", "exp": int(time.time()) + 60})
+        assert await tenant_of(channel, (("authorization", f"Bearer {valid_jwt}"),)) == "initech"
+
+        rejected = {
+            "missing": (),
+            "unknown token": (("authorization", "Bearer nope"),),
+            "expired jwt": (("authorization", f"Bearer {token({'tenant': 'x', 'exp': int(time.time()) - 10})}"),),
+            "wrong scheme": (("authorization", "Basic tok-acme"),),
+        }
+        for why, metadata in rejected.items():
+            with pytest.raises(grpc.aio.AioRpcError) as error:
+                await tenant_of(channel, metadata)
+            assert error.value.code() == grpc.StatusCode.UNAUTHENTICATED, why
+
+        no_tenant = token({"exp": int(time.time()) + 60})
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await tenant_of(channel, (("authorization", f"Bearer {no_tenant}"),))
+        assert error.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_inner_services_accept_only_the_mesh_and_receive_the_tenant(tmp_path):
+    inner = MeshSettings(data_dir=tmp_path, auth_tokens=SecretStr("tok-acme=acme"),
+                         internal_token=SecretStr("mesh-internal"))
+    async with serving(ECHO, inner) as address:
+        async with grpc.aio.insecure_channel(address) as channel:
+            with pytest.raises(grpc.aio.AioRpcError) as error:
+                await tenant_of(channel, (("authorization", "Bearer tok-acme"),))
+            assert error.value.code() == grpc.StatusCode.PERMISSION_DENIED
+            assert await healthy(channel)
+
+        caller = MeshSettings(internal_token=SecretStr("mesh-internal"))
+        async with open_channel(address, caller) as channel:
+            reset = current_tenant.set("acme")
+            try:
+                assert await tenant_of(channel) == "acme"
+            finally:
+                current_tenant.reset(reset)
