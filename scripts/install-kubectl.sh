@@ -24,6 +24,10 @@ command -v dpkg >/dev/null || { echo "install-kubectl: dpkg not found" >&2; exit
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
+# apt fetches as its unprivileged _apt user where it can: let that user write the download.
+if [[ "$(id -u)" == 0 ]] && id _apt >/dev/null 2>&1; then
+  chown _apt "$WORK"
+fi
 cd "$WORK"
 
 # apt-get download fetches into the current folder; the package lists may be missing or stale

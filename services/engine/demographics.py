@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -69,22 +70,27 @@ def _is_partition(shares: Mapping[str, float]) -> bool:
 
 
 def _cumulative_brackets(shares: Mapping[str, float]) -> dict[str, float] | None:
-    """Exclusive brackets from cumulative "X or Higher" shares, highest level first; None if not cumulative."""
+    """Exclusive brackets from cumulative "X or Higher" shares, highest level first.
+
+    None when the shares are not cumulative.
+    """
     if len(shares) < 2 or not all(_CUMULATIVE.search(key) for key in shares):
         return None
     levels = sorted(shares.items(), key=lambda item: item[1])
     if levels[-1][1] > 100:
         return None
     brackets = {levels[0][0]: levels[0][1]}
-    for (_, higher_share), (label, share) in zip(levels, levels[1:], strict=False):
+    for (_, higher_share), (label, share) in pairwise(levels):
         brackets[_CUMULATIVE.sub("", label)] = share - higher_share
     brackets[f"Below {_CUMULATIVE.sub('', levels[-1][0])}"] = 100.0 - levels[-1][1]
     return {label: share for label, share in brackets.items() if share > 0}
 
 
 def _dimension_name(path: tuple[str, ...]) -> str:
+    """The nearest specific key of the path, without a trailing "Distribution" ("Age Distribution": "Age")."""
     named = [key for key in path if key.strip().lower() not in _GENERIC_KEYS]
-    return named[-1] if named else (path[-1] if path else "population")
+    name = named[-1] if named else (path[-1] if path else "population")
+    return re.sub(r"\s+distribution\s*$", "", name, flags=re.IGNORECASE) or name
 
 
 def _distribution_in(obj: Mapping[str, Any]) -> dict[str, float] | None:

@@ -67,8 +67,10 @@ def merge_persona_fields(base: Mapping[str, Any], additions: Mapping[str, Any], 
     """A new dict: `additions` merged into `base` by the module's rules. Keys keep `base`'s order."""
     merged = {key: copy.deepcopy(value) for key, value in base.items()}
     for key, addition in additions.items():
-        field_path = f"{path}.{key}"
-        merged[key] = _merge_value(base[key], addition, field_path) if key in base else copy.deepcopy(addition)
+        if key in base:
+            merged[key] = _merge_value(base[key], addition, f"{path}.{key}")
+        else:
+            merged[key] = copy.deepcopy(addition)
     return merged
 
 

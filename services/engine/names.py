@@ -73,6 +73,10 @@ class NameRegistry:
     def __len__(self) -> int:
         return len(self._names)
 
+    def taken_as(self, name: str) -> str | None:
+        """The display form under which a name equal to `name` was taken, if it was."""
+        return self._names.get(normalize_name(name))
+
     def taken_names(self) -> list[str]:
         """The display forms of the taken names, in the order they were claimed."""
         return list(self._names.values())

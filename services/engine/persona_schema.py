@@ -63,7 +63,7 @@ class GeneratedPersona(BaseModel):
     other_facts: list[str]
 
     def to_persona(self) -> dict[str, Any]:
-        """The persona object in TinyTroupe's field order; behaviors go under `general` as TinyTroupe has them."""
+        """The persona object in TinyTroupe's field order, behaviors under `general` as TinyTroupe has."""
         persona = self.model_dump()
         persona["name"] = clean_name(self.name)
         persona["behaviors"] = {"general": persona["behaviors"]}

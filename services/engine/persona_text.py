@@ -36,8 +36,8 @@ def _flatten(value: Any) -> str:
         return ""
     if isinstance(value, Mapping):
         if set(value) <= {"name", "description"} and "name" in value:
-            return f"{value['name']} ({_flatten(value.get('description'))})" if value.get("description") else str(
-                value["name"])
+            description = _flatten(value.get("description"))
+            return f"{value['name']} ({description})" if description else str(value["name"])
         return "; ".join(f"{k.replace('_', ' ')}: {text}" for k, v in value.items() if (text := _flatten(v)))
     if isinstance(value, list):
         return _join_items([text for item in value if (text := _flatten(item))])
@@ -73,7 +73,7 @@ def _occupation_line(occupation: Any) -> str:
 def persona_lines(persona: Mapping[str, Any]) -> list[str]:
     """The rendering's lines, most important first, without any budget."""
     facts = [("age", "age"), ("gender", "gender"), ("nationality", "nationality"), ("residence", "lives in")]
-    identity = "; ".join(f"{label} {_flatten(persona[key])}" for key, label in facts if _flatten(persona.get(key)))
+    identity = "; ".join(f"{label} {text}" for key, label in facts if (text := _flatten(persona.get(key))))
     candidates = [
         ("Name", f"{_flatten(persona.get('name'))}" + (f" ({identity})" if identity else "")),
         ("Occupation", _occupation_line(persona.get("occupation"))),
@@ -83,10 +83,10 @@ def persona_lines(persona: Mapping[str, Any]) -> list[str]:
         ("Beliefs", _flatten(persona.get("beliefs"))),
     ]
     candidates += [(label, _flatten(_lookup(persona, path))) for path, label in _LISTED_FIELDS]
-    personality_rest = {k: v for k, v in (persona.get("personality") or {}).items()
-                        if k not in ("traits", "big_five")} if isinstance(persona.get("personality"), Mapping) else {}
-    if personality_rest:
-        candidates.append(("Personality, more", _flatten(personality_rest)))
+    personality = persona.get("personality")
+    if isinstance(personality, Mapping):
+        rest = {key: value for key, value in personality.items() if key not in ("traits", "big_five")}
+        candidates.append(("Personality, more", _flatten(rest)))
     candidates += [(key.replace("_", " ").capitalize(), _flatten(value))
                    for key, value in persona.items() if key not in _RENDERED_KEYS]
     return [f"{label}: {text}" for label, text in candidates if text]

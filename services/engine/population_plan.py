@@ -14,6 +14,7 @@ import json
 import math
 import random
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import Literal
 
@@ -31,7 +32,7 @@ MAIN_DIMENSION_KEYWORDS: tuple[tuple[str, ...], ...] = (
 """Dimension name words that make a distribution one of the plan's dimensions, in order of importance."""
 
 _WORD = re.compile(r"[a-z]+")
-_AGE_RANGE = re.compile(r"^\s*(\d+)\s*(?:-|–|to)\s*(\d+)\s*$")
+_AGE_RANGE = re.compile(r"^\s*(\d+)\s*(?:-|\u2013|to)\s*(\d+)\s*$")
 _AGE_OPEN = re.compile(r"^\s*(\d+)\s*(?:\+|or\s+(?:older|over|more)|and\s+(?:older|over))\s*$", re.IGNORECASE)
 
 
@@ -95,10 +96,12 @@ def _keyword_rank(dimension: str) -> int | None:
 
 def select_dimensions(distributions: Sequence[Distribution],
                       wanted: Sequence[str] | None = None) -> list[Distribution]:
-    """The plan's dimensions: those named in `wanted` (case-insensitive), or else the main ones."""
+    """The plan's dimensions: those named in `wanted` (by dimension or document key, case-insensitive),
+    or else the main ones."""
     if wanted is not None:
         keys = {name.strip().casefold() for name in wanted}
-        return [d for d in distributions if d.dimension.casefold() in keys]
+        return [d for d in distributions
+                if d.dimension.casefold() in keys or (d.path and d.path[-1].casefold() in keys)]
     ranked = [(rank, index, d) for index, d in enumerate(distributions)
               if (rank := _keyword_rank(d.dimension)) is not None]
     return [d for _, _, d in sorted(ranked, key=lambda item: item[:2])]
@@ -154,16 +157,14 @@ def plan_from_distributions(distributions: Sequence[Distribution], count: int, s
         rng.shuffle(column)
         columns.append(column)
     dimensions = [d.dimension for d in distributions]
-    groups: dict[tuple[str, ...], int] = {}
-    for person in zip(*columns, strict=True) if columns else [()] * count:
-        groups[person] = groups.get(person, 0) + 1
-    ordered = sorted(groups.items(), key=lambda item: -item[1])  # stable: ties keep first-seen order
+    persons = list(zip(*columns, strict=True)) if columns else [()] * count
     entries = []
-    for values, quantity in ordered:
+    for values, quantity in Counter(persons).most_common():  # ties keep first-seen order
         characteristics = dict(zip(dimensions, values, strict=True))
         description = describe_characteristics(characteristics) or "general population"
         entries.append(PlanEntry(description=description, quantity=quantity, characteristics=characteristics))
-    return PopulationPlan(count=count, method="distributions", dimensions=dimensions, seed=seed, entries=entries)
+    return PopulationPlan(count=count, method="distributions", dimensions=dimensions, seed=seed,
+                          entries=entries)
 
 
 class _ProposedCharacteristic(BaseModel):
@@ -188,12 +189,13 @@ def plan_from_proposal(proposal: ProposedPlan, count: int) -> PopulationPlan:
     if not proposal.entries:
         raise PopulationPlanError("the proposed plan has no entries")
     quantities = apportion([entry.share_percent for entry in proposal.entries], count)
-    entries = [
-        PlanEntry(description=entry.description.strip() or describe_characteristics(traits),
-                  quantity=quantity, characteristics=traits)
-        for entry, quantity in zip(proposal.entries, quantities, strict=True) if quantity
-        for traits in [{c.dimension.strip(): c.value.strip() for c in entry.characteristics if c.dimension.strip()}]
-    ]
+    entries = []
+    for entry, quantity in zip(proposal.entries, quantities, strict=True):
+        if not quantity:
+            continue
+        traits = {c.dimension.strip(): c.value.strip() for c in entry.characteristics if c.dimension.strip()}
+        description = entry.description.strip() or describe_characteristics(traits)
+        entries.append(PlanEntry(description=description, quantity=quantity, characteristics=traits))
     dimensions = list(dict.fromkeys(dim for entry in entries for dim in entry.characteristics))
     return PopulationPlan(count=count, method="llm", dimensions=dimensions, entries=entries)
 

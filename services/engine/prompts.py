@@ -20,10 +20,12 @@ MAX_PERSONA_CHARS = 4_000
 MAX_FRAGMENT_CHARS = 400
 
 _JSON_ONLY = "Answer with one JSON object that follows the given schema, and nothing else."
-_CREATOR = ("You create realistic simulated people for social and market research simulations. Each person is "
-            "a specific, plausible individual with a coherent life, not a stereotype. Write descriptions, traits, "
-            "beliefs and facts in the second person, as TinyTroupe personas do (\"You are ...\", \"You like ...\"). "
-            + _JSON_ONLY)
+_CREATOR = (
+    "You create realistic simulated people for social and market research simulations. Each person "
+    "is a specific, plausible individual with a coherent life, not a stereotype. Write descriptions, "
+    "traits, beliefs and facts in the second person, as TinyTroupe personas do (\"You are ...\", "
+    "\"You like ...\"). " + _JSON_ONLY
+)
 
 
 def _section(title: str, body: str) -> str:
@@ -60,8 +62,8 @@ def population_plan_messages(demographics: Demographics, count: int, context: st
             "100) and its defining characteristics as dimension/value pairs (age range, gender, region, "
             "income, occupation, ...). Follow the data's proportions where it gives them.")),
     )
-    return [{"role": "system", "content": "You are a demographer who designs research samples. " + _JSON_ONLY},
-            {"role": "user", "content": user}]
+    system = "You are a demographer who designs research samples. " + _JSON_ONLY
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
 def person_messages(demographics: Demographics, plan_entry: PlanEntry, context: str, particularities: str,
@@ -69,8 +71,9 @@ def person_messages(demographics: Demographics, plan_entry: PlanEntry, context: 
     characteristics = [f"{dimension}: {value}" for dimension, value in plan_entry.characteristics.items()]
     sub_population = plan_entry.description
     if plan_entry.quantity > 1:
-        sub_population += (f"\nThis is person {member_number} of {plan_entry.quantity} from this sub-population: "
-                           "make them clearly different from the others in name, occupation and life story.")
+        sub_population += (f"\nThis is person {member_number} of {plan_entry.quantity} from this "
+                           "sub-population: make them clearly different from the others in name, "
+                           "occupation and life story.")
     avoid = ""
     if taken_names:
         avoid = ("These names are already taken by other people in the population; choose a different full "
@@ -88,10 +91,12 @@ def person_messages(demographics: Demographics, plan_entry: PlanEntry, context: 
 
 
 def validation_messages(persona: Persona, expectations: str) -> Messages:
-    system = ("You validate simulated personas for research. Judge how well the persona matches the expectations: "
-              "consistency with them, plausibility and internal coherence. Give a justification, then a score "
-              "from 0.0 (does not match at all) to 1.0 (matches perfectly). " + _JSON_ONLY)
-    user = _join(_section("Persona", persona.describe(MAX_PERSONA_CHARS)), _section("Expectations", expectations))
+    system = ("You validate simulated personas for research. Judge how well the persona matches the "
+              "expectations: consistency with them, plausibility and internal coherence. Give a "
+              "justification, then a score from 0.0 (does not match at all) to 1.0 (matches perfectly). "
+              + _JSON_ONLY)
+    user = _join(_section("Persona", persona.describe(MAX_PERSONA_CHARS)),
+                 _section("Expectations", expectations))
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
@@ -101,23 +106,25 @@ def _fragment_summary(fragment: Mapping[str, Any]) -> str:
 
 def grounded_persona_messages(sources: Sequence[tuple[str, str]], fragments: Sequence[Mapping[str, Any]],
                               context: str) -> Messages:
-    documents = "\n\n".join(f"### Source: {name}\n{shorten(text, MAX_SOURCE_CHARS)}" for name, text in sources)
+    documents = "\n\n".join(f"### Source: {name}\n{shorten(text, MAX_SOURCE_CHARS)}"
+                            for name, text in sources)
     traits = _bullets([summary for fragment in fragments if (summary := _fragment_summary(fragment))])
     user = _join(
         _section("Grounding documents", documents),
         _section("Personality traits the person will also have", traits),
         _section("Context the person is created for", context),
         _section("Task", (
-            "Create one person grounded in the documents. For every fact you take from a document, add an "
-            "attribution: the fact, the exact source name, and a short excerpt copied word for word from that "
-            "source that supports it. Invent only what the documents leave open, consistently with them.")),
+            "Create one person grounded in the documents. For every fact you take from a document, add "
+            "an attribution: the fact, the exact source name, and a short excerpt copied word for word "
+            "from that source that supports it. Invent only what the documents leave open, consistently "
+            "with them.")),
     )
     return [{"role": "system", "content": _CREATOR}, {"role": "user", "content": user}]
 
 
 def enrichment_messages(content: str, requirements: str) -> Messages:
-    system = ("You enrich documents: expand the given content into a fuller, realistic document that meets the "
-              "requirements, keeping every original fact. Write Markdown. " + _JSON_ONLY)
+    system = ("You enrich documents: expand the given content into a fuller, realistic document that "
+              "meets the requirements, keeping every original fact. Write Markdown. " + _JSON_ONLY)
     user = _join(_section("Content", content), _section("Requirements", requirements))
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 

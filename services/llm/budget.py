@@ -1,36 +1,38 @@
 """The process-wide request and token budget: calls wait for room instead of failing.
 
-Both budgets are sliding windows over `budget_window_s` (a minute in production): a request is
-admitted only while the window ending now holds fewer than `requests_per_minute` requests and fewer
-than `tokens_per_minute` tokens, so no window of that length ever holds more than the budget.
-Tokens are estimated before a call and settled with the real usage after it.
+Both budgets are sliding windows over `budget_window_s` (a minute in production). A request occupies
+its window from admission until `budget_window_s` after its answer came back, so however long the
+network takes, no window of that length at the provider sees more than `requests_per_minute`
+requests or `tokens_per_minute` tokens. Tokens are estimated at admission and settled with the
+real usage when the answer arrives.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
 
 
 class _Entry:
-    __slots__ = ("admitted_at", "amount", "expired")
+    __slots__ = ("amount", "done_at")
 
-    def __init__(self, admitted_at: float, amount: float) -> None:
-        self.admitted_at = admitted_at
+    def __init__(self, amount: float) -> None:
         self.amount = amount
-        self.expired = False
+        self.done_at: float | None = None
 
 
 class _Window:
-    """Admissions within the last `length_s` seconds and their summed amount."""
+    """Requests in flight plus those answered within the last `length_s` seconds."""
 
     def __init__(self, limit: float, length_s: float) -> None:
         self.limit = limit
         self.length_s = length_s
-        self.entries: deque[_Entry] = deque()
+        self.answered: deque[_Entry] = deque()
         self.total = 0.0
+        self.count = 0
 
     @property
     def unlimited(self) -> bool:
@@ -38,46 +40,54 @@ class _Window:
 
     def prune(self, now: float) -> None:
         horizon = now - self.length_s
-        while self.entries and self.entries[0].admitted_at <= horizon:
-            entry = self.entries.popleft()
-            entry.expired = True
-            self.total -= entry.amount
+        while self.answered and self.answered[0].done_at <= horizon:  # type: ignore[operator]
+            self.total -= self.answered.popleft().amount
+            self.count -= 1
 
-    def wait_for(self, amount: float, now: float) -> float:
-        """Seconds until `amount` fits (0 when it fits now). An amount larger than the whole limit
-        fits once the window is empty, so one oversized call cannot block forever."""
-        if self.unlimited or self.total + amount <= self.limit or not self.entries:
+    def wait_for(self, amount: float, now: float) -> float | None:
+        """Seconds until `amount` fits: 0 when it fits now, None when requests in flight must be
+        answered first. An amount larger than the whole limit fits once the window is empty, so one
+        oversized call cannot wait forever."""
+        if self.unlimited or self.total + amount <= self.limit or self.count == 0:
             return 0.0
         excess = self.total + amount - self.limit
         freed = 0.0
-        for entry in self.entries:
+        for entry in self.answered:
             freed += entry.amount
             if freed >= excess:
-                return entry.admitted_at + self.length_s - now
-        return self.entries[-1].admitted_at + self.length_s - now
+                return entry.done_at + self.length_s - now  # type: ignore[operator]
+        if self.count == len(self.answered):  # nothing in flight: wait for the window to empty
+            return self.answered[-1].done_at + self.length_s - now  # type: ignore[operator]
+        return None
 
-    def admit(self, amount: float, now: float) -> _Entry | None:
-        if self.unlimited:
-            return None
-        entry = _Entry(now, amount)
-        self.entries.append(entry)
+    def admit(self, amount: float) -> _Entry:
         self.total += amount
-        return entry
+        self.count += 1
+        return _Entry(amount)
+
+    def answer(self, entry: _Entry, amount: float, now: float) -> None:
+        self.total += amount - entry.amount
+        entry.amount = amount
+        entry.done_at = now
+        self.answered.append(entry)
 
 
 class BudgetGrant:
-    """One admitted request; `settle` replaces its token estimate with the real usage."""
+    """One admitted request. `settle` (exactly once, also on failure) records when its answer came
+    and what it really cost."""
 
-    def __init__(self, budget: RateBudget, token_entry: _Entry | None) -> None:
+    def __init__(self, budget: RateBudget, request: _Entry | None, tokens: _Entry | None) -> None:
         self._budget = budget
-        self._token_entry = token_entry
+        self._request = request
+        self._tokens = tokens
+        self.settled = False
 
-    def settle(self, actual_tokens: int) -> None:
-        entry = self._token_entry
-        if entry is None:
+    def settle(self, actual_tokens: int | None = None) -> None:
+        """`actual_tokens` None keeps the estimate (the usage is unknown, e.g. after a cancellation)."""
+        if self.settled:
             return
-        self._token_entry = None
-        self._budget._settle(entry, float(actual_tokens))
+        self.settled = True
+        self._budget._answered(self._request, self._tokens, actual_tokens)
 
 
 class RateBudget:
@@ -94,31 +104,41 @@ class RateBudget:
         self._tokens = _Window(tokens_per_window, window_s)
         self._clock = clock
         self._lock = asyncio.Lock()
+        self._answers = asyncio.Event()
 
     async def acquire(self, estimated_tokens: int) -> BudgetGrant:
         """Waits until one more request of `estimated_tokens` fits both budgets, then admits it.
         Waiters are admitted in arrival order."""
         if self._requests.unlimited and self._tokens.unlimited:
-            return BudgetGrant(self, None)
+            return BudgetGrant(self, None, None)
         async with self._lock:
             while True:
                 now = self._clock()
                 self._requests.prune(now)
                 self._tokens.prune(now)
-                wait_s = max(self._requests.wait_for(1.0, now), self._tokens.wait_for(estimated_tokens, now))
-                if wait_s <= 0:
-                    self._requests.admit(1.0, now)
-                    return BudgetGrant(self, self._tokens.admit(float(estimated_tokens), now))
-                await asyncio.sleep(wait_s + 1e-4)
+                waits = [self._requests.wait_for(1.0, now), self._tokens.wait_for(estimated_tokens, now)]
+                if waits == [0.0, 0.0]:
+                    return BudgetGrant(
+                        self,
+                        None if self._requests.unlimited else self._requests.admit(1.0),
+                        None if self._tokens.unlimited else self._tokens.admit(float(estimated_tokens)),
+                    )
+                timeout = None if None in waits else max(wait for wait in waits if wait is not None) + 1e-4
+                self._answers.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._answers.wait(), timeout)
 
-    def _settle(self, entry: _Entry, actual_tokens: float) -> None:
-        if not entry.expired:
-            self._tokens.total += actual_tokens - entry.amount
-            entry.amount = actual_tokens
+    def _answered(self, request: _Entry | None, tokens: _Entry | None, actual_tokens: int | None) -> None:
+        now = self._clock()
+        if request is not None:
+            self._requests.answer(request, 1.0, now)
+        if tokens is not None:
+            self._tokens.answer(tokens, tokens.amount if actual_tokens is None else float(actual_tokens), now)
+        self._answers.set()
 
     def in_window(self) -> tuple[int, float]:
-        """Requests and tokens counted in the window ending now."""
+        """Requests and tokens counted now (in flight or answered within the window)."""
         now = self._clock()
         self._requests.prune(now)
         self._tokens.prune(now)
-        return len(self._requests.entries), self._tokens.total
+        return self._requests.count, self._tokens.total

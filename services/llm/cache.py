@@ -71,7 +71,11 @@ class CachedAnswer:
 
     def encode(self) -> bytes:
         return json.dumps(
-            {"text": self.text, "prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens},
+            {
+                "text": self.text,
+                "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens,
+            },
             ensure_ascii=False,
             separators=(",", ":"),
         ).encode()
@@ -118,13 +122,17 @@ class _Batch(Generic[Payload]):
 
 
 class CoalescingCache:
-    """Wraps a `ResponseCache` so that lookups (and stores) of one session issued within the same
-    event-loop tick, or within `window_s`, go out as one call: a round of 50 agents makes 50 lookups
-    at once and the store sees one."""
+    """Wraps a `ResponseCache` so that a session's lookups issued within the same event-loop tick go
+    out as one call (a round of 50 agents makes 50 lookups at once), and its stores within
+    `store_window_s` too (answers come back spread over a few milliseconds). Callers still wait
+    for their own batch, so an answer is stored before its call returns."""
 
-    def __init__(self, inner: ResponseCache, window_s: float = 0.0) -> None:
+    def __init__(
+        self, inner: ResponseCache, lookup_window_s: float = 0.0, store_window_s: float = 0.01
+    ) -> None:
         self.inner = inner
-        self.window_s = window_s
+        self.lookup_window_s = lookup_window_s
+        self.store_window_s = store_window_s
         self._lookups: dict[str, _Batch[set[str]]] = {}
         self._stores: dict[str, _Batch[dict[str, bytes]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -133,7 +141,7 @@ class CoalescingCache:
         batch = self._lookups.get(session)
         if batch is None:
             batch = self._lookups[session] = _Batch(set())
-            self._schedule(self._flush_lookup, session)
+            self._schedule(self._flush_lookup, session, self.lookup_window_s)
         batch.payload.update(keys)
         found: dict[str, bytes] = await asyncio.shield(batch.done)
         return {key: found[key] for key in keys if key in found}
@@ -142,12 +150,12 @@ class CoalescingCache:
         batch = self._stores.get(session)
         if batch is None:
             batch = self._stores[session] = _Batch({})
-            self._schedule(self._flush_store, session)
+            self._schedule(self._flush_store, session, self.store_window_s)
         for key, value in entries.items():
             batch.payload.setdefault(key, value)
         await asyncio.shield(batch.done)
 
-    def _schedule(self, flush: Callable[[str], Awaitable[None]], session: str) -> None:
+    def _schedule(self, flush: Callable[[str], Awaitable[None]], session: str, window_s: float) -> None:
         loop = asyncio.get_running_loop()
 
         def start() -> None:
@@ -155,8 +163,8 @@ class CoalescingCache:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-        if self.window_s > 0:
-            loop.call_later(self.window_s, start)
+        if window_s > 0:
+            loop.call_later(window_s, start)
         else:
             loop.call_soon(start)
 
@@ -172,7 +180,7 @@ class CoalescingCache:
 async def _settle(batch: _Batch[Any], call: Awaitable[Any]) -> None:
     try:
         result = await call
-    except Exception as error:  # every waiter of the batch sees the failure
+    except Exception as error:  # noqa: BLE001  (whatever the store raised, every waiter sees it)
         if not batch.done.done():
             batch.done.set_exception(error)
         batch.done.exception()  # marks it retrieved: waiters may all have been cancelled

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import grpc
-
 from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
 
 MAX_ENTRIES_PER_CALL = 1000

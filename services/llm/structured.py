@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -37,8 +37,36 @@ def build_response_format(mode: ResponseFormatMode, name: str, schema: dict[str,
     if mode is ResponseFormatMode.JSON_SCHEMA:
         return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": False}}
     if mode is ResponseFormatMode.JSON_OBJECT_SCHEMA:
-        return {"type": "json_object", "schema": schema}
+        return {"type": "json_object", "schema": grammar_friendly_schema(schema)}
     return {"type": "json_object"}
+
+
+_MAX_ENUMERATED_INTEGERS = 256
+
+
+def grammar_friendly_schema(schema: Any) -> Any:
+    """A copy of `schema` whose bounded integers (at most 256 values) also carry their values as an
+    `enum`: llama-cpp-python's schema-to-grammar conversion ignores `minimum`/`maximum`, but honours
+    enums, so the grammar then keeps the model within bounds. Validation still uses the original."""
+    if isinstance(schema, list):
+        return [grammar_friendly_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    copy = {key: grammar_friendly_schema(value) for key, value in schema.items()}
+    if copy.get("type") == "integer" and "enum" not in copy:
+        low = copy.get("minimum", _after(copy.get("exclusiveMinimum")))
+        high = copy.get("maximum", _before(copy.get("exclusiveMaximum")))
+        if low is not None and high is not None and 0 <= high - low < _MAX_ENUMERATED_INTEGERS:
+            copy["enum"] = list(range(math.ceil(low), math.floor(high) + 1))
+    return copy
+
+
+def _after(bound: float | None) -> float | None:
+    return None if bound is None else math.floor(bound) + 1
+
+
+def _before(bound: float | None) -> float | None:
+    return None if bound is None else math.ceil(bound) - 1
 
 
 def schema_instruction(schema: dict[str, Any]) -> str:
@@ -142,11 +170,11 @@ def _drop_trailing_commas(text: str) -> str:
 
 def lenient_json(text: str) -> Any:
     """Parses what a model meant: code fences stripped, the outermost object taken, trailing commas
-    dropped. Raises ValueError where no JSON object can be recovered."""
+    dropped, raw control characters inside strings accepted. Raises ValueError where no JSON object can be recovered."""
     candidate = _outermost_object(_strip_code_fences(text))
     if candidate is None:
         raise ValueError("no complete JSON object in the answer")
-    return json.loads(_drop_trailing_commas(candidate))
+    return json.loads(_drop_trailing_commas(candidate), strict=False)
 
 
 def _describe(error: ValidationError) -> str:

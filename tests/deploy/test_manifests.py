@@ -61,7 +61,11 @@ PART_OF = {"app.kubernetes.io/part-of": "tinytroupe-mesh"}
 
 def find_kubectl() -> str | None:
     """The kubectl to render with: $KUBECTL, the project's .tools/ copy, or one on PATH."""
-    candidates = [os.environ.get("KUBECTL"), str(ROOT / ".tools/kubectl/usr/bin/kubectl"), shutil.which("kubectl")]
+    candidates = [
+        os.environ.get("KUBECTL"),
+        str(ROOT / ".tools/kubectl/usr/bin/kubectl"),
+        shutil.which("kubectl"),
+    ]
     for candidate in candidates:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
@@ -209,7 +213,9 @@ def test_service_ports_match_the_selected_pods(docs: list[dict[str, Any]]) -> No
     deployments = list(of_kind(docs, "Deployment").values())
     for name, service in of_kind(docs, "Service").items():
         selected = [
-            d for d in deployments if selects(service["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"])
+            d
+            for d in deployments
+            if selects(service["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"])
         ]
         assert selected, f"Service {name} selects no Deployment"
         for deployment in selected:
@@ -219,7 +225,9 @@ def test_service_ports_match_the_selected_pods(docs: list[dict[str, Any]]) -> No
             for port in service["spec"]["ports"]:
                 target = port.get("targetPort", port["port"])
                 number = by_name.get(target) if isinstance(target, str) else target
-                assert number in by_number, f"Service {name} port {port} has no containerPort in {deployment['metadata']['name']}"
+                assert number in by_number, (
+                    f"Service {name} port {port} has no containerPort in {deployment['metadata']['name']}"
+                )
                 assert port["port"] == number, f"Service {name}: port {port['port']} != targetPort {number}"
 
 
@@ -242,29 +250,44 @@ def test_addresses_point_at_headless_services(docs: list[dict[str, Any]]) -> Non
         match = re.fullmatch(r"dns:///([a-z0-9-]+):(\d+)", address)
         assert match, f"{name.upper()}_ADDRESS={address}: expected dns:///<service>:<port>"
         service = services[match.group(1)]
-        assert service["spec"]["clusterIP"] == "None", f"{address}: client-side balancing needs a headless Service"
+        assert service["spec"]["clusterIP"] == "None", (
+            f"{address}: client-side balancing needs a headless Service"
+        )
         assert int(match.group(2)) == port
         assert selects(service["spec"]["selector"], {"app.kubernetes.io/name": name, **PART_OF})
 
 
+def setting_names(secret: bool | None = None) -> set[str]:
+    """Environment names of the settings (`secret`: only those typed SecretStr, or only the others)."""
+    fields = [(name.upper(), f) for name, f in MeshSettings.model_fields.items() if name != "llm"]
+    fields += [(f"LLM_{name.upper()}", f) for name, f in LLMSettings.model_fields.items()]
+    return {env for env, f in fields if secret is None or ("SecretStr" in str(f.annotation)) == secret}
+
+
 def test_config_map_holds_only_known_settings(docs: list[dict[str, Any]]) -> None:
-    known = {f.upper() for f in MeshSettings.model_fields if f != "llm"}
-    known |= {f"LLM_{f.upper()}" for f in LLMSettings.model_fields}
     settings = config_map(docs)
-    assert not set(settings) - known, f"unknown settings: {sorted(set(settings) - known)}"
+    unknown = set(settings) - setting_names()
+    assert not unknown, f"unknown settings: {sorted(unknown)}"
+    in_the_open = set(settings) & setting_names(secret=True)
+    assert not in_the_open, f"secrets belong in Secrets: {sorted(in_the_open)}"
     assert settings["HOST"] == "0.0.0.0"
-    assert "DATABASE_URL" not in settings and "LLM_API_KEY" not in settings, "secrets belong in Secrets"
     assert settings["LLM_BASE_URL"].startswith(("http://", "https://")), "no embedded model in Kubernetes"
     assert float(settings["MAX_CONNECTION_AGE_S"]) > 0
     grace = float(settings["SHUTDOWN_GRACE_S"])
     for name, deployment in of_kind(docs, "Deployment").items():
         pod = deployment["spec"]["template"]["spec"]
         assert pod["terminationGracePeriodSeconds"] > grace, f"{name}: no time left to drain"
+        for var in main_container(deployment).get("env", []):
+            if var["name"] in setting_names(secret=True):
+                assert "secretKeyRef" in var.get("valueFrom", {}), f"{name}: {var['name']} not from a Secret"
+
+
+EXISTING_SECRETS = {"dev": set(), "prod": {"tinytroupe-auth", "tinytroupe-llm", "tinytroupe-database"}}
+"""Secrets each overlay expects to exist already (prod never generates one)."""
 
 
 def test_config_map_and_secret_references_resolve(docs: list[dict[str, Any]], overlay: str) -> None:
     maps, secrets = of_kind(docs, "ConfigMap"), of_kind(docs, "Secret")
-    existing_secrets = {"dev": set(), "prod": {"tinytroupe-llm", "tinytroupe-database"}}[overlay]
     for name, deployment in of_kind(docs, "Deployment").items():
         container = main_container(deployment)
         for source in container.get("envFrom", []):
@@ -274,13 +297,80 @@ def test_config_map_and_secret_references_resolve(docs: list[dict[str, Any]], ov
             if ref is None:
                 continue
             if ref["name"] in secrets:
-                assert ref["key"] in secrets[ref["name"]].get("data", {}), f"{name}: {var['name']} key missing"
+                assert ref.get("optional") or ref["key"] in secrets[ref["name"]].get("data", {}), (
+                    f"{name}: {var['name']} key missing"
+                )
             else:
-                assert ref["name"] in existing_secrets, f"{name}: {var['name']} refers to unknown Secret {ref['name']}"
-        has_key = "LLM_API_KEY" in env_of(container)
-        assert has_key == (name in LLM_CLIENTS), f"{name}: LLM_API_KEY only for the LLM clients"
+                assert ref["name"] in EXISTING_SECRETS[overlay], (
+                    f"{name}: {var['name']} refers to unknown Secret {ref['name']}"
+                )
+        env = env_of(container)
+        assert ("LLM_API_KEY" in env) == (name in LLM_CLIENTS), (
+            f"{name}: LLM_API_KEY only for the LLM clients"
+        )
+        assert "secretKeyRef" in env["INTERNAL_TOKEN"]["valueFrom"], f"{name}: INTERNAL_TOKEN"
     if overlay == "prod":
         assert not secrets, "prod references existing Secrets and must not generate any"
+
+
+def container_environment(docs: list[dict[str, Any]], deployment: dict[str, Any]) -> dict[str, str]:
+    """The environment the container starts with; Secrets that exist only in the cluster get a
+    placeholder value (an optional key of them is left out)."""
+    import base64
+
+    maps, secrets = of_kind(docs, "ConfigMap"), of_kind(docs, "Secret")
+    container = main_container(deployment)
+    environment: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        environment.update(maps[source["configMapRef"]["name"]]["data"])
+    for var in container.get("env", []):
+        if "value" in var:
+            environment[var["name"]] = var["value"]
+            continue
+        ref = var["valueFrom"]["secretKeyRef"]
+        if ref["name"] in secrets:
+            data = secrets[ref["name"]].get("data", {})
+            if ref["key"] in data:
+                environment[var["name"]] = base64.b64decode(data[ref["key"]]).decode()
+        elif not ref.get("optional"):
+            environment[var["name"]] = f"placeholder-{ref['name']}-{ref['key']}"
+    return environment
+
+
+def test_each_server_starts_with_its_rendered_settings(
+    docs: list[dict[str, Any]], overlay: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read each container's environment with the servers' own loader and security checks."""
+    from services.runtime.security import Authenticator, server_credentials
+
+    for name, deployment in of_kind(docs, "Deployment").items():
+        with monkeypatch.context() as env:
+            for var in setting_names():
+                env.delenv(var, raising=False)
+            for var, value in container_environment(docs, deployment).items():
+                env.setenv(var, value)
+            settings = MeshSettings()
+        port = DEFAULT_PORTS[name]
+        assert (settings.host, settings.grpc_port(name), settings.prometheus_port(name)) == (
+            "0.0.0.0",
+            port,
+            port + 1000,
+        )
+        if not settings.tls_enabled():  # with TLS the certificate files come from a volume
+            server_credentials(settings)  # exits when plaintext is not allowed off loopback
+        authenticator = Authenticator(settings)
+        assert authenticator.enabled, f"{name}: every call but health must be authenticated"
+        assert authenticator.public == (name == "orchestrator"), f"{name}: only the orchestrator is public"
+        if overlay == "dev" and name == "orchestrator":
+            assert authenticator.static_tokens or authenticator.jwt_key, "dev callers need a token"
+        mounts = {m["mountPath"] for m in main_container(deployment)["volumeMounts"]}
+        assert str(settings.data_dir) in mounts, f"{name}: DATA_DIR is not a volume"
+        for other in DEFAULT_PORTS:
+            assert settings.address_of(other).startswith("dns:///"), f"{name}: {other} address"
+        if name in LLM_CLIENTS:
+            assert settings.llm.base_url and settings.llm.api_key.get_secret_value()
+        if name == "control":
+            assert (settings.database_url is not None) == (overlay == "prod"), "PostgreSQL in prod only"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -342,7 +432,9 @@ def test_replicas_per_overlay(docs: list[dict[str, Any]], overlay: str) -> None:
             assert replicas >= 2, f"prod runs several {name}"
 
 
-def test_prod_autoscales_stateless_services_and_budgets_disruptions(rendered: dict[str, list[dict[str, Any]]]) -> None:
+def test_prod_autoscales_stateless_services_and_budgets_disruptions(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
     docs = rendered["prod"]
     deployments = of_kind(docs, "Deployment")
     hpas = [d for d in docs if d["kind"] == "HorizontalPodAutoscaler"]
@@ -351,7 +443,9 @@ def test_prod_autoscales_stateless_services_and_budgets_disruptions(rendered: di
     assert set(targets) == STATELESS, "an HPA for every stateless service, none for control"
     for name, hpa in targets.items():
         assert hpa["spec"]["scaleTargetRef"]["kind"] == "Deployment"
-        assert hpa["spec"]["minReplicas"] <= deployments[name]["spec"]["replicas"] <= hpa["spec"]["maxReplicas"]
+        assert (
+            hpa["spec"]["minReplicas"] <= deployments[name]["spec"]["replicas"] <= hpa["spec"]["maxReplicas"]
+        )
         assert hpa["spec"]["minReplicas"] >= 2
     pdbs = [d for d in docs if d["kind"] == "PodDisruptionBudget"]
     assert all(p["apiVersion"] == "policy/v1" for p in pdbs)
@@ -361,7 +455,11 @@ def test_prod_autoscales_stateless_services_and_budgets_disruptions(rendered: di
         assert len(covering) == 1, f"{name}: exactly one PodDisruptionBudget expected"
     for overlay in OVERLAYS:
         if overlay != "prod":
-            assert not [d for d in rendered[overlay] if d["kind"] in ("HorizontalPodAutoscaler", "PodDisruptionBudget")]
+            assert not [
+                d
+                for d in rendered[overlay]
+                if d["kind"] in ("HorizontalPodAutoscaler", "PodDisruptionBudget")
+            ]
 
 
 def test_everything_lives_in_the_overlay_namespace(docs: list[dict[str, Any]], overlay: str) -> None:
@@ -438,7 +536,9 @@ def egress_allows(docs: list[dict[str, Any]], src: str, dst: str | None, port: i
 def test_network_policies_allow_exactly_the_mesh_calls(docs: list[dict[str, Any]]) -> None:
     names = list(DEFAULT_PORTS)
     workers = {"population", "simulation", "content", "extraction"}
-    expected_paths = {("orchestrator", w) for w in workers} | {(s, "control") for s in names if s != "control"}
+    expected_paths = {("orchestrator", w) for w in workers} | {
+        (s, "control") for s in names if s != "control"
+    }
     # Both sides are checked on their own, so that each layer alone enforces the mesh's paths.
     for dst in names:
         port = DEFAULT_PORTS[dst]
@@ -447,7 +547,9 @@ def test_network_policies_allow_exactly_the_mesh_calls(docs: list[dict[str, Any]
             if src == dst:
                 continue
             expected = (src, dst) in expected_paths
-            assert ingress_allows(docs, src, dst, port) == expected, f"ingress of {dst}:{port} from {src}"
+            # The orchestrator is the front door: its ingress is open to every caller.
+            open_ingress = expected or dst == "orchestrator"
+            assert ingress_allows(docs, src, dst, port) == open_ingress, f"ingress of {dst}:{port} from {src}"
             assert egress_allows(docs, src, dst, port) == expected, f"egress of {src} to {dst}:{port}"
         # Prometheus scrapes from its own namespace.
         assert ingress_allows(docs, EXTERNAL, dst, port + 1000), f"metrics of {dst} not reachable"
@@ -517,10 +619,14 @@ def test_image_runs_as_fixed_non_root_user_and_copies_only_allowed_paths() -> No
     users = [rest for word, rest in instructions if word == "USER"]
     assert users, "the image must switch to a non-root user"
     args = dict(
-        re.fullmatch(r"(\w+)=(\S+)", rest).groups() for word, rest in instructions if word == "ARG" and "=" in rest
+        re.fullmatch(r"(\w+)=(\S+)", rest).groups()
+        for word, rest in instructions
+        if word == "ARG" and "=" in rest
     )
     user = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], users[-1]).split(":")
-    assert all(part.isdigit() and int(part) != 0 for part in user), f"USER {users[-1]}: a fixed non-zero UID:GID"
+    assert all(part.isdigit() and int(part) != 0 for part in user), (
+        f"USER {users[-1]}: a fixed non-zero UID:GID"
+    )
     assert user[0] == "10001", "the manifests run as UID 10001"
 
     ignore = (ROOT / ".dockerignore").read_text().splitlines()
@@ -531,7 +637,10 @@ def test_image_runs_as_fixed_non_root_user_and_copies_only_allowed_paths() -> No
             continue
         *sources, _dest = [part for part in rest.split() if not part.startswith("--")]
         for source in sources:
-            assert source.rstrip("/") in allowed_paths, f"COPY {source} is excluded by .dockerignore"
+            path = source.rstrip("/")
+            assert any(path == a or path.startswith(a + "/") for a in allowed_paths), (
+                f"COPY {source} is excluded by .dockerignore"
+            )
             assert (ROOT / source).exists() or source.startswith("gen/"), f"COPY {source}: no such path"
 
 

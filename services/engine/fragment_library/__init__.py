@@ -31,5 +31,6 @@ def builtin_fragment(name: str) -> dict[str, Any]:
     """A fresh copy of one built-in fragment document (`{"type": "Fragment", "persona": {...}}`)."""
     canonical = _canonical(name)
     if canonical not in builtin_fragment_names():
-        raise UnknownFragmentError(f"no built-in fragment {name!r}; known: {', '.join(builtin_fragment_names())}")
+        known = ", ".join(builtin_fragment_names())
+        raise UnknownFragmentError(f"no built-in fragment {name!r}; known: {known}")
     return parse_fragment(resources.files(__name__).joinpath(canonical + _SUFFIX).read_bytes())

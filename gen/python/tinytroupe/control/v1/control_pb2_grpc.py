@@ -28,6 +28,14 @@ if _version_not_supported:
 
 class SimulationControlServiceStub:
     """Sessions, checkpoints, the LLM call cache and leases: the mesh's only stateful service.
+
+    Errors carry a `google.rpc.Status` with an `ErrorInfo` (domain `tinytroupe.io`): INVALID_ARGUMENT
+    with a `BadRequest` naming each offending field; NOT_FOUND for an unknown session or checkpoint;
+    FAILED_PRECONDITION with reason SESSION_NOT_ACTIVE when an ended session is asked to change, and
+    LEASE_HELD / LEASE_LOST for leases. A failed call leaves stored data as it was.
+
+    Limits: checkpoint payloads up to 64 MiB; at most 1000 cache keys or entries per call, keys up to
+    256 characters, values up to 8 MiB; page sizes 1 to 1000.
     """
 
     def __init__(self, channel):
@@ -110,10 +118,19 @@ class SimulationControlServiceStub:
 
 class SimulationControlServiceServicer:
     """Sessions, checkpoints, the LLM call cache and leases: the mesh's only stateful service.
+
+    Errors carry a `google.rpc.Status` with an `ErrorInfo` (domain `tinytroupe.io`): INVALID_ARGUMENT
+    with a `BadRequest` naming each offending field; NOT_FOUND for an unknown session or checkpoint;
+    FAILED_PRECONDITION with reason SESSION_NOT_ACTIVE when an ended session is asked to change, and
+    LEASE_HELD / LEASE_LOST for leases. A failed call leaves stored data as it was.
+
+    Limits: checkpoint payloads up to 64 MiB; at most 1000 cache keys or entries per call, keys up to
+    256 characters, values up to 8 MiB; page sizes 1 to 1000.
     """
 
     def BeginSession(self, request, context):
-        """Begins a session. With a `request_id` seen before, returns the session it made then.
+        """Begins a session. With a `request_id` seen before, returns the session it made then. A
+        caller-chosen `session_id` already in use is ALREADY_EXISTS.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -134,7 +151,9 @@ class SimulationControlServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def EndSession(self, request, context):
-        """Ends a session (idempotent). Its checkpoints are kept until the retention period passes.
+        """Ends a session (idempotent: an ended session is returned unchanged). Its checkpoints are kept
+        until `expire_time` (end + the service's retention period), then a background sweep deletes the
+        session with its checkpoints and lease.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -148,8 +167,10 @@ class SimulationControlServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreateCheckpoint(self, request, context):
-        """Stores a named checkpoint of an active session. The same name with the same payload again is a
-        no-op that returns the stored checkpoint; with another payload it is ALREADY_EXISTS.
+        """Stores a named checkpoint of an active session, atomically: it is stored whole or not at all.
+        The same name with the same payload again is a no-op that returns the stored checkpoint; with
+        another payload it is ALREADY_EXISTS. An ended session answers FAILED_PRECONDITION
+        (SESSION_NOT_ACTIVE). Payloads up to 64 MiB; larger ones are INVALID_ARGUMENT.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -163,7 +184,8 @@ class SimulationControlServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetCheckpoint(self, request, context):
-        """Gets a checkpoint with its payload, byte for byte as stored.
+        """Gets a checkpoint with its payload, byte for byte as stored. DATA_LOSS when the stored payload
+        no longer matches its SHA-256.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -177,14 +199,16 @@ class SimulationControlServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StoreCacheEntries(self, request, context):
-        """Stores model answers in the session's cache namespace (existing keys are kept).
+        """Stores model answers in an active session's cache namespace. Existing keys are kept (the first
+        write wins), also for repeated keys within one call.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def AcquireLease(self, request, context):
-        """Acquires the lease on a session for a holder, or takes over an expired one. FAILED_PRECONDITION
+        """Acquires the lease on an active session for a holder: a new one, one the holder already has
+        (extended), or another holder's expired or released one (taken over). FAILED_PRECONDITION
         (reason LEASE_HELD) when another holder's lease has not expired.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -192,14 +216,16 @@ class SimulationControlServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RenewLease(self, request, context):
-        """Renews a lease the caller holds. FAILED_PRECONDITION (reason LEASE_LOST) when it was taken over.
+        """Renews a lease the caller holds, also after it expired as long as nobody took it over.
+        FAILED_PRECONDITION (reason LEASE_LOST) when it was taken over or released.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ReleaseLease(self, request, context):
-        """Releases a lease the caller holds (idempotent).
+        """Releases a lease the caller holds (idempotent: a released lease stays released).
+        FAILED_PRECONDITION (reason LEASE_LOST) when another holder has it now.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -295,6 +321,14 @@ def add_SimulationControlServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class SimulationControlService:
     """Sessions, checkpoints, the LLM call cache and leases: the mesh's only stateful service.
+
+    Errors carry a `google.rpc.Status` with an `ErrorInfo` (domain `tinytroupe.io`): INVALID_ARGUMENT
+    with a `BadRequest` naming each offending field; NOT_FOUND for an unknown session or checkpoint;
+    FAILED_PRECONDITION with reason SESSION_NOT_ACTIVE when an ended session is asked to change, and
+    LEASE_HELD / LEASE_LOST for leases. A failed call leaves stored data as it was.
+
+    Limits: checkpoint payloads up to 64 MiB; at most 1000 cache keys or entries per call, keys up to
+    256 characters, values up to 8 MiB; page sizes 1 to 1000.
     """
 
     @staticmethod

@@ -44,16 +44,18 @@ class ExtractResultsResponse(_message.Message):
     def __init__(self, results: _Optional[_Union[_study_pb2.ExtractedResults, _Mapping]] = ..., usage: _Optional[_Union[_study_pb2.TokenUsage, _Mapping]] = ...) -> None: ...
 
 class ExportResultsRequest(_message.Message):
-    __slots__ = ("session", "results", "format", "store")
+    __slots__ = ("session", "results", "format", "store", "fields")
     SESSION_FIELD_NUMBER: _ClassVar[int]
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     STORE_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
     session: str
     results: _study_pb2.ExtractedResults
     format: ExportFormat
     store: bool
-    def __init__(self, session: _Optional[str] = ..., results: _Optional[_Union[_study_pb2.ExtractedResults, _Mapping]] = ..., format: _Optional[_Union[ExportFormat, str]] = ..., store: _Optional[bool] = ...) -> None: ...
+    fields: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, session: _Optional[str] = ..., results: _Optional[_Union[_study_pb2.ExtractedResults, _Mapping]] = ..., format: _Optional[_Union[ExportFormat, str]] = ..., store: _Optional[bool] = ..., fields: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ExportResultsResponse(_message.Message):
     __slots__ = ("content", "content_type", "checkpoint")

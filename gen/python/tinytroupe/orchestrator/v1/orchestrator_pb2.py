@@ -26,11 +26,12 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.longrunning import operations_pb2 as google_dot_longrunning_dot_operations__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from tinytroupe.common.v1 import agent_pb2 as tinytroupe_dot_common_dot_v1_dot_agent__pb2
 from tinytroupe.common.v1 import study_pb2 as tinytroupe_dot_common_dot_v1_dot_study__pb2
 from tinytroupe.population.v1 import population_pb2 as tinytroupe_dot_population_dot_v1_dot_population__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-tinytroupe/orchestrator/v1/orchestrator.proto\x12\x1atinytroupe.orchestrator.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a#google/longrunning/operations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a tinytroupe/common/v1/study.proto\x1a)tinytroupe/population/v1/population.proto\"\xc4\x01\n\rSessionConfig\x12\x14\n\x0csession_name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x12\n\ncache_file\x18\x03 \x01(\t\x12\x45\n\x06labels\x18\x04 \x03(\x0b\x32\x35.tinytroupe.orchestrator.v1.SessionConfig.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xef\x02\n\x0cParticipants\x12\x41\n\x04mode\x18\x01 \x01(\x0e\x32-.tinytroupe.orchestrator.v1.Participants.ModeB\x04\xe2\x41\x01\x02\x12\x16\n\x0especifications\x18\x02 \x03(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x05\x12\x0f\n\x07\x63ontext\x18\x04 \x01(\t\x12\x17\n\x0fparticularities\x18\x05 \x01(\t\x12;\n\tfragments\x18\x06 \x03(\x0b\x32(.tinytroupe.population.v1.FragmentSource\x12\x14\n\x0c\x65xpectations\x18\x07 \x01(\t\"x\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x1a\n\x16MODE_FROM_DEMOGRAPHICS\x10\x01\x12\x13\n\x0fMODE_FROM_AGENT\x10\x02\x12\x18\n\x14MODE_FROM_POPULATION\x10\x03\x12\x0f\n\x0bMODE_CUSTOM\x10\x04\"\xf2\x02\n\x0fRunStudyRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x41\n\x0esession_config\x18\x02 \x01(\x0b\x32).tinytroupe.orchestrator.v1.SessionConfig\x12\x44\n\x0cparticipants\x18\x03 \x01(\x0b\x32(.tinytroupe.orchestrator.v1.ParticipantsB\x04\xe2\x41\x01\x02\x12G\n\x11simulation_config\x18\x04 \x01(\x0b\x32&.tinytroupe.common.v1.SimulationConfigB\x04\xe2\x41\x01\x02\x12\x36\n\x08stimulus\x18\x05 \x01(\x0b\x32\x1e.tinytroupe.common.v1.StimulusB\x04\xe2\x41\x01\x02\x12\x41\n\x11\x65xtraction_config\x18\x06 \x01(\x0b\x32&.tinytroupe.common.v1.ExtractionConfig\"\x9e\x02\n\rStudyProgress\x12\x11\n\toperation\x18\x01 \x01(\t\x12\x0f\n\x07session\x18\x02 \x01(\t\x12\x30\n\x05phase\x18\x03 \x01(\x0e\x32!.tinytroupe.orchestrator.v1.Phase\x12\r\n\x05round\x18\x04 \x01(\x05\x12\x14\n\x0crounds_total\x18\x05 \x01(\x05\x12\x13\n\x0b\x61gents_done\x18\x06 \x01(\x05\x12\x15\n\ragents_failed\x18\x07 \x01(\x05\x12\x14\n\x0c\x61gents_total\x18\x08 \x01(\x05\x12\x0f\n\x07message\x18\t \x01(\t\x12/\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06runner\x18\x0b \x01(\t\"\xae\x02\n\rStudyMetadata\x12\x31\n\x0e\x65xecution_time\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\ncache_file\x18\x02 \x01(\t\x12\x13\n\x0b\x63heckpoints\x18\x03 \x03(\t\x12\x15\n\rquality_score\x18\x04 \x01(\x01\x12\x35\n\x0btoken_usage\x18\x05 \x01(\x0b\x32 .tinytroupe.common.v1.TokenUsage\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rresumed_count\x18\x08 \x01(\x05\"\xf4\x02\n\x0bStudyResult\x12\x14\n\x0coperation_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x37\n\x06status\x18\x03 \x01(\x0e\x32\'.tinytroupe.orchestrator.v1.StudyStatus\x12=\n\x0cparticipants\x18\x04 \x01(\x0b\x32\'.tinytroupe.common.v1.ParticipantCounts\x12\x43\n\x12simulation_results\x18\x05 \x01(\x0b\x32\'.tinytroupe.common.v1.SimulationResults\x12\x41\n\x11\x65xtracted_results\x18\x06 \x01(\x0b\x32&.tinytroupe.common.v1.ExtractedResults\x12;\n\x08metadata\x18\x07 \x01(\x0b\x32).tinytroupe.orchestrator.v1.StudyMetadata\"\'\n\x11WatchStudyRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"(\n\x12ResumeStudyRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02*\x87\x01\n\x05Phase\x12\x15\n\x11PHASE_UNSPECIFIED\x10\x00\x12\x10\n\x0cPHASE_QUEUED\x10\x01\x12\x19\n\x15PHASE_CREATING_AGENTS\x10\x02\x12\x14\n\x10PHASE_SIMULATING\x10\x03\x12\x14\n\x10PHASE_EXTRACTING\x10\x04\x12\x0e\n\nPHASE_DONE\x10\x05*z\n\x0bStudyStatus\x12\x1c\n\x18STUDY_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16STUDY_STATUS_COMPLETED\x10\x01\x12\x17\n\x13STUDY_STATUS_FAILED\x10\x02\x12\x18\n\x14STUDY_STATUS_PARTIAL\x10\x03\x32\xe5\x03\n\x13OrchestratorService\x12\xad\x01\n\x08RunStudy\x12+.tinytroupe.orchestrator.v1.RunStudyRequest\x1a\x1d.google.longrunning.Operation\"U\xca\x41R\n&tinytroupe.orchestrator.v1.StudyResult\x12(tinytroupe.orchestrator.v1.StudyProgress\x12h\n\nWatchStudy\x12-.tinytroupe.orchestrator.v1.WatchStudyRequest\x1a).tinytroupe.orchestrator.v1.StudyProgress0\x01\x12\xb3\x01\n\x0bResumeStudy\x12..tinytroupe.orchestrator.v1.ResumeStudyRequest\x1a\x1d.google.longrunning.Operation\"U\xca\x41R\n&tinytroupe.orchestrator.v1.StudyResult\x12(tinytroupe.orchestrator.v1.StudyProgressBn\n\x1dio.tinytroupe.orchestrator.v1P\x01ZKgithub.com/tinytroupe/mesh/gen/go/tinytroupe/orchestrator/v1;orchestratorv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-tinytroupe/orchestrator/v1/orchestrator.proto\x12\x1atinytroupe.orchestrator.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a#google/longrunning/operations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a tinytroupe/common/v1/agent.proto\x1a tinytroupe/common/v1/study.proto\x1a)tinytroupe/population/v1/population.proto\"\xc4\x01\n\rSessionConfig\x12\x14\n\x0csession_name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x12\n\ncache_file\x18\x03 \x01(\t\x12\x45\n\x06labels\x18\x04 \x03(\x0b\x32\x35.tinytroupe.orchestrator.v1.SessionConfig.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8e\x03\n\x0cParticipants\x12\x41\n\x04mode\x18\x01 \x01(\x0e\x32-.tinytroupe.orchestrator.v1.Participants.ModeB\x04\xe2\x41\x01\x02\x12\x16\n\x0especifications\x18\x02 \x03(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x05\x12\x0f\n\x07\x63ontext\x18\x04 \x01(\t\x12\x17\n\x0fparticularities\x18\x05 \x01(\t\x12;\n\tfragments\x18\x06 \x03(\x0b\x32(.tinytroupe.population.v1.FragmentSource\x12\x14\n\x0c\x65xpectations\x18\x07 \x01(\t\x12\x1d\n\x15specification_sources\x18\x08 \x03(\t\"x\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x1a\n\x16MODE_FROM_DEMOGRAPHICS\x10\x01\x12\x13\n\x0fMODE_FROM_AGENT\x10\x02\x12\x18\n\x14MODE_FROM_POPULATION\x10\x03\x12\x0f\n\x0bMODE_CUSTOM\x10\x04\"\xf2\x02\n\x0fRunStudyRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x41\n\x0esession_config\x18\x02 \x01(\x0b\x32).tinytroupe.orchestrator.v1.SessionConfig\x12\x44\n\x0cparticipants\x18\x03 \x01(\x0b\x32(.tinytroupe.orchestrator.v1.ParticipantsB\x04\xe2\x41\x01\x02\x12G\n\x11simulation_config\x18\x04 \x01(\x0b\x32&.tinytroupe.common.v1.SimulationConfigB\x04\xe2\x41\x01\x02\x12\x36\n\x08stimulus\x18\x05 \x01(\x0b\x32\x1e.tinytroupe.common.v1.StimulusB\x04\xe2\x41\x01\x02\x12\x41\n\x11\x65xtraction_config\x18\x06 \x01(\x0b\x32&.tinytroupe.common.v1.ExtractionConfig\"\x9e\x02\n\rStudyProgress\x12\x11\n\toperation\x18\x01 \x01(\t\x12\x0f\n\x07session\x18\x02 \x01(\t\x12\x30\n\x05phase\x18\x03 \x01(\x0e\x32!.tinytroupe.orchestrator.v1.Phase\x12\r\n\x05round\x18\x04 \x01(\x05\x12\x14\n\x0crounds_total\x18\x05 \x01(\x05\x12\x13\n\x0b\x61gents_done\x18\x06 \x01(\x05\x12\x15\n\ragents_failed\x18\x07 \x01(\x05\x12\x14\n\x0c\x61gents_total\x18\x08 \x01(\x05\x12\x0f\n\x07message\x18\t \x01(\t\x12/\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06runner\x18\x0b \x01(\t\"\xae\x02\n\rStudyMetadata\x12\x31\n\x0e\x65xecution_time\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\ncache_file\x18\x02 \x01(\t\x12\x13\n\x0b\x63heckpoints\x18\x03 \x03(\t\x12\x15\n\rquality_score\x18\x04 \x01(\x01\x12\x35\n\x0btoken_usage\x18\x05 \x01(\x0b\x32 .tinytroupe.common.v1.TokenUsage\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rresumed_count\x18\x08 \x01(\x05\"\x84\x04\n\x0bStudyResult\x12\x14\n\x0coperation_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x37\n\x06status\x18\x03 \x01(\x0e\x32\'.tinytroupe.orchestrator.v1.StudyStatus\x12=\n\x0cparticipants\x18\x04 \x01(\x0b\x32\'.tinytroupe.common.v1.ParticipantCounts\x12\x43\n\x12simulation_results\x18\x05 \x01(\x0b\x32\'.tinytroupe.common.v1.SimulationResults\x12\x41\n\x11\x65xtracted_results\x18\x06 \x01(\x0b\x32&.tinytroupe.common.v1.ExtractedResults\x12;\n\x08metadata\x18\x07 \x01(\x0b\x32).tinytroupe.orchestrator.v1.StudyMetadata\x12@\n\x0bvalidations\x18\x08 \x03(\x0b\x32+.tinytroupe.orchestrator.v1.AgentValidation\x12L\n\x14participant_failures\x18\t \x03(\x0b\x32..tinytroupe.orchestrator.v1.ParticipantFailure\"K\n\x0f\x41gentValidation\x12\x12\n\nagent_name\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x15\n\rjustification\x18\x03 \x01(\t\"G\n\x12ParticipantFailure\x12\x12\n\nagent_name\x18\x01 \x01(\t\x12\r\n\x05index\x18\x02 \x01(\x05\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\x84\x02\n\rAgentsCreated\x12+\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x1b.tinytroupe.common.v1.Agent\x12\x11\n\trequested\x18\x02 \x01(\x05\x12@\n\x08\x66\x61ilures\x18\x03 \x03(\x0b\x32..tinytroupe.orchestrator.v1.ParticipantFailure\x12@\n\x0bvalidations\x18\x04 \x03(\x0b\x32+.tinytroupe.orchestrator.v1.AgentValidation\x12/\n\x05usage\x18\x05 \x01(\x0b\x32 .tinytroupe.common.v1.TokenUsage\"h\n\x0cStudyResumed\x12\x0e\n\x06runner\x18\x01 \x01(\t\x12/\n\x0bresume_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x66rom_checkpoint\x18\x03 \x01(\t\"\'\n\x11WatchStudyRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"(\n\x12ResumeStudyRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02*\x87\x01\n\x05Phase\x12\x15\n\x11PHASE_UNSPECIFIED\x10\x00\x12\x10\n\x0cPHASE_QUEUED\x10\x01\x12\x19\n\x15PHASE_CREATING_AGENTS\x10\x02\x12\x14\n\x10PHASE_SIMULATING\x10\x03\x12\x14\n\x10PHASE_EXTRACTING\x10\x04\x12\x0e\n\nPHASE_DONE\x10\x05*z\n\x0bStudyStatus\x12\x1c\n\x18STUDY_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16STUDY_STATUS_COMPLETED\x10\x01\x12\x17\n\x13STUDY_STATUS_FAILED\x10\x02\x12\x18\n\x14STUDY_STATUS_PARTIAL\x10\x03\x32\xe5\x03\n\x13OrchestratorService\x12\xad\x01\n\x08RunStudy\x12+.tinytroupe.orchestrator.v1.RunStudyRequest\x1a\x1d.google.longrunning.Operation\"U\xca\x41R\n&tinytroupe.orchestrator.v1.StudyResult\x12(tinytroupe.orchestrator.v1.StudyProgress\x12h\n\nWatchStudy\x12-.tinytroupe.orchestrator.v1.WatchStudyRequest\x1a).tinytroupe.orchestrator.v1.StudyProgress0\x01\x12\xb3\x01\n\x0bResumeStudy\x12..tinytroupe.orchestrator.v1.ResumeStudyRequest\x1a\x1d.google.longrunning.Operation\"U\xca\x41R\n&tinytroupe.orchestrator.v1.StudyResult\x12(tinytroupe.orchestrator.v1.StudyProgressBn\n\x1dio.tinytroupe.orchestrator.v1P\x01ZKgithub.com/tinytroupe/mesh/gen/go/tinytroupe/orchestrator/v1;orchestratorv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -56,30 +57,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORCHESTRATORSERVICE'].methods_by_name['RunStudy']._serialized_options = b'\312AR\n&tinytroupe.orchestrator.v1.StudyResult\022(tinytroupe.orchestrator.v1.StudyProgress'
   _globals['_ORCHESTRATORSERVICE'].methods_by_name['ResumeStudy']._loaded_options = None
   _globals['_ORCHESTRATORSERVICE'].methods_by_name['ResumeStudy']._serialized_options = b'\312AR\n&tinytroupe.orchestrator.v1.StudyResult\022(tinytroupe.orchestrator.v1.StudyProgress'
-  _globals['_PHASE']._serialized_start=2284
-  _globals['_PHASE']._serialized_end=2419
-  _globals['_STUDYSTATUS']._serialized_start=2421
-  _globals['_STUDYSTATUS']._serialized_end=2543
-  _globals['_SESSIONCONFIG']._serialized_start=290
-  _globals['_SESSIONCONFIG']._serialized_end=486
-  _globals['_SESSIONCONFIG_LABELSENTRY']._serialized_start=441
-  _globals['_SESSIONCONFIG_LABELSENTRY']._serialized_end=486
-  _globals['_PARTICIPANTS']._serialized_start=489
-  _globals['_PARTICIPANTS']._serialized_end=856
-  _globals['_PARTICIPANTS_MODE']._serialized_start=736
-  _globals['_PARTICIPANTS_MODE']._serialized_end=856
-  _globals['_RUNSTUDYREQUEST']._serialized_start=859
-  _globals['_RUNSTUDYREQUEST']._serialized_end=1229
-  _globals['_STUDYPROGRESS']._serialized_start=1232
-  _globals['_STUDYPROGRESS']._serialized_end=1518
-  _globals['_STUDYMETADATA']._serialized_start=1521
-  _globals['_STUDYMETADATA']._serialized_end=1823
-  _globals['_STUDYRESULT']._serialized_start=1826
-  _globals['_STUDYRESULT']._serialized_end=2198
-  _globals['_WATCHSTUDYREQUEST']._serialized_start=2200
-  _globals['_WATCHSTUDYREQUEST']._serialized_end=2239
-  _globals['_RESUMESTUDYREQUEST']._serialized_start=2241
-  _globals['_RESUMESTUDYREQUEST']._serialized_end=2281
-  _globals['_ORCHESTRATORSERVICE']._serialized_start=2546
-  _globals['_ORCHESTRATORSERVICE']._serialized_end=3031
+  _globals['_PHASE']._serialized_start=3012
+  _globals['_PHASE']._serialized_end=3147
+  _globals['_STUDYSTATUS']._serialized_start=3149
+  _globals['_STUDYSTATUS']._serialized_end=3271
+  _globals['_SESSIONCONFIG']._serialized_start=324
+  _globals['_SESSIONCONFIG']._serialized_end=520
+  _globals['_SESSIONCONFIG_LABELSENTRY']._serialized_start=475
+  _globals['_SESSIONCONFIG_LABELSENTRY']._serialized_end=520
+  _globals['_PARTICIPANTS']._serialized_start=523
+  _globals['_PARTICIPANTS']._serialized_end=921
+  _globals['_PARTICIPANTS_MODE']._serialized_start=801
+  _globals['_PARTICIPANTS_MODE']._serialized_end=921
+  _globals['_RUNSTUDYREQUEST']._serialized_start=924
+  _globals['_RUNSTUDYREQUEST']._serialized_end=1294
+  _globals['_STUDYPROGRESS']._serialized_start=1297
+  _globals['_STUDYPROGRESS']._serialized_end=1583
+  _globals['_STUDYMETADATA']._serialized_start=1586
+  _globals['_STUDYMETADATA']._serialized_end=1888
+  _globals['_STUDYRESULT']._serialized_start=1891
+  _globals['_STUDYRESULT']._serialized_end=2407
+  _globals['_AGENTVALIDATION']._serialized_start=2409
+  _globals['_AGENTVALIDATION']._serialized_end=2484
+  _globals['_PARTICIPANTFAILURE']._serialized_start=2486
+  _globals['_PARTICIPANTFAILURE']._serialized_end=2557
+  _globals['_AGENTSCREATED']._serialized_start=2560
+  _globals['_AGENTSCREATED']._serialized_end=2820
+  _globals['_STUDYRESUMED']._serialized_start=2822
+  _globals['_STUDYRESUMED']._serialized_end=2926
+  _globals['_WATCHSTUDYREQUEST']._serialized_start=2928
+  _globals['_WATCHSTUDYREQUEST']._serialized_end=2967
+  _globals['_RESUMESTUDYREQUEST']._serialized_start=2969
+  _globals['_RESUMESTUDYREQUEST']._serialized_end=3009
+  _globals['_ORCHESTRATORSERVICE']._serialized_start=3274
+  _globals['_ORCHESTRATORSERVICE']._serialized_end=3759
 # @@protoc_insertion_point(module_scope)

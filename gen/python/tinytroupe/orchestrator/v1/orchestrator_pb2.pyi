@@ -4,6 +4,7 @@ from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.longrunning import operations_pb2 as _operations_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from tinytroupe.common.v1 import agent_pb2 as _agent_pb2
 from tinytroupe.common.v1 import study_pb2 as _study_pb2
 from tinytroupe.population.v1 import population_pb2 as _population_pb2
 from google.protobuf.internal import containers as _containers
@@ -61,7 +62,7 @@ class SessionConfig(_message.Message):
     def __init__(self, session_name: _Optional[str] = ..., description: _Optional[str] = ..., cache_file: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Participants(_message.Message):
-    __slots__ = ("mode", "specifications", "count", "context", "particularities", "fragments", "expectations")
+    __slots__ = ("mode", "specifications", "count", "context", "particularities", "fragments", "expectations", "specification_sources")
     class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         MODE_UNSPECIFIED: _ClassVar[Participants.Mode]
@@ -81,6 +82,7 @@ class Participants(_message.Message):
     PARTICULARITIES_FIELD_NUMBER: _ClassVar[int]
     FRAGMENTS_FIELD_NUMBER: _ClassVar[int]
     EXPECTATIONS_FIELD_NUMBER: _ClassVar[int]
+    SPECIFICATION_SOURCES_FIELD_NUMBER: _ClassVar[int]
     mode: Participants.Mode
     specifications: _containers.RepeatedScalarFieldContainer[str]
     count: int
@@ -88,7 +90,8 @@ class Participants(_message.Message):
     particularities: str
     fragments: _containers.RepeatedCompositeFieldContainer[_population_pb2.FragmentSource]
     expectations: str
-    def __init__(self, mode: _Optional[_Union[Participants.Mode, str]] = ..., specifications: _Optional[_Iterable[str]] = ..., count: _Optional[int] = ..., context: _Optional[str] = ..., particularities: _Optional[str] = ..., fragments: _Optional[_Iterable[_Union[_population_pb2.FragmentSource, _Mapping]]] = ..., expectations: _Optional[str] = ...) -> None: ...
+    specification_sources: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, mode: _Optional[_Union[Participants.Mode, str]] = ..., specifications: _Optional[_Iterable[str]] = ..., count: _Optional[int] = ..., context: _Optional[str] = ..., particularities: _Optional[str] = ..., fragments: _Optional[_Iterable[_Union[_population_pb2.FragmentSource, _Mapping]]] = ..., expectations: _Optional[str] = ..., specification_sources: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RunStudyRequest(_message.Message):
     __slots__ = ("request_id", "session_config", "participants", "simulation_config", "stimulus", "extraction_config")
@@ -153,7 +156,7 @@ class StudyMetadata(_message.Message):
     def __init__(self, execution_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., cache_file: _Optional[str] = ..., checkpoints: _Optional[_Iterable[str]] = ..., quality_score: _Optional[float] = ..., token_usage: _Optional[_Union[_study_pb2.TokenUsage, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resumed_count: _Optional[int] = ...) -> None: ...
 
 class StudyResult(_message.Message):
-    __slots__ = ("operation_id", "session_id", "status", "participants", "simulation_results", "extracted_results", "metadata")
+    __slots__ = ("operation_id", "session_id", "status", "participants", "simulation_results", "extracted_results", "metadata", "validations", "participant_failures")
     OPERATION_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -161,6 +164,8 @@ class StudyResult(_message.Message):
     SIMULATION_RESULTS_FIELD_NUMBER: _ClassVar[int]
     EXTRACTED_RESULTS_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
+    VALIDATIONS_FIELD_NUMBER: _ClassVar[int]
+    PARTICIPANT_FAILURES_FIELD_NUMBER: _ClassVar[int]
     operation_id: str
     session_id: str
     status: StudyStatus
@@ -168,7 +173,53 @@ class StudyResult(_message.Message):
     simulation_results: _study_pb2.SimulationResults
     extracted_results: _study_pb2.ExtractedResults
     metadata: StudyMetadata
-    def __init__(self, operation_id: _Optional[str] = ..., session_id: _Optional[str] = ..., status: _Optional[_Union[StudyStatus, str]] = ..., participants: _Optional[_Union[_study_pb2.ParticipantCounts, _Mapping]] = ..., simulation_results: _Optional[_Union[_study_pb2.SimulationResults, _Mapping]] = ..., extracted_results: _Optional[_Union[_study_pb2.ExtractedResults, _Mapping]] = ..., metadata: _Optional[_Union[StudyMetadata, _Mapping]] = ...) -> None: ...
+    validations: _containers.RepeatedCompositeFieldContainer[AgentValidation]
+    participant_failures: _containers.RepeatedCompositeFieldContainer[ParticipantFailure]
+    def __init__(self, operation_id: _Optional[str] = ..., session_id: _Optional[str] = ..., status: _Optional[_Union[StudyStatus, str]] = ..., participants: _Optional[_Union[_study_pb2.ParticipantCounts, _Mapping]] = ..., simulation_results: _Optional[_Union[_study_pb2.SimulationResults, _Mapping]] = ..., extracted_results: _Optional[_Union[_study_pb2.ExtractedResults, _Mapping]] = ..., metadata: _Optional[_Union[StudyMetadata, _Mapping]] = ..., validations: _Optional[_Iterable[_Union[AgentValidation, _Mapping]]] = ..., participant_failures: _Optional[_Iterable[_Union[ParticipantFailure, _Mapping]]] = ...) -> None: ...
+
+class AgentValidation(_message.Message):
+    __slots__ = ("agent_name", "score", "justification")
+    AGENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    JUSTIFICATION_FIELD_NUMBER: _ClassVar[int]
+    agent_name: str
+    score: float
+    justification: str
+    def __init__(self, agent_name: _Optional[str] = ..., score: _Optional[float] = ..., justification: _Optional[str] = ...) -> None: ...
+
+class ParticipantFailure(_message.Message):
+    __slots__ = ("agent_name", "index", "reason")
+    AGENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    agent_name: str
+    index: int
+    reason: str
+    def __init__(self, agent_name: _Optional[str] = ..., index: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class AgentsCreated(_message.Message):
+    __slots__ = ("agents", "requested", "failures", "validations", "usage")
+    AGENTS_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    FAILURES_FIELD_NUMBER: _ClassVar[int]
+    VALIDATIONS_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    agents: _containers.RepeatedCompositeFieldContainer[_agent_pb2.Agent]
+    requested: int
+    failures: _containers.RepeatedCompositeFieldContainer[ParticipantFailure]
+    validations: _containers.RepeatedCompositeFieldContainer[AgentValidation]
+    usage: _study_pb2.TokenUsage
+    def __init__(self, agents: _Optional[_Iterable[_Union[_agent_pb2.Agent, _Mapping]]] = ..., requested: _Optional[int] = ..., failures: _Optional[_Iterable[_Union[ParticipantFailure, _Mapping]]] = ..., validations: _Optional[_Iterable[_Union[AgentValidation, _Mapping]]] = ..., usage: _Optional[_Union[_study_pb2.TokenUsage, _Mapping]] = ...) -> None: ...
+
+class StudyResumed(_message.Message):
+    __slots__ = ("runner", "resume_time", "from_checkpoint")
+    RUNNER_FIELD_NUMBER: _ClassVar[int]
+    RESUME_TIME_FIELD_NUMBER: _ClassVar[int]
+    FROM_CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    runner: str
+    resume_time: _timestamp_pb2.Timestamp
+    from_checkpoint: str
+    def __init__(self, runner: _Optional[str] = ..., resume_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., from_checkpoint: _Optional[str] = ...) -> None: ...
 
 class WatchStudyRequest(_message.Message):
     __slots__ = ("name",)

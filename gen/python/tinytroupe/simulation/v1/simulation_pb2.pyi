@@ -61,14 +61,16 @@ class WorldState(_message.Message):
     def __init__(self, agents: _Optional[_Iterable[_Union[_agent_pb2.Agent, _Mapping]]] = ..., config: _Optional[_Union[_study_pb2.SimulationConfig, _Mapping]] = ..., stimulus: _Optional[_Union[_study_pb2.Stimulus, _Mapping]] = ..., rounds_completed: _Optional[int] = ..., transcript: _Optional[_Iterable[_Union[_study_pb2.Interaction, _Mapping]]] = ..., pending_messages: _Optional[_Iterable[_Union[PendingMessage, _Mapping]]] = ..., failed_agents: _Optional[_Mapping[str, int]] = ..., usage: _Optional[_Union[_study_pb2.TokenUsage, _Mapping]] = ...) -> None: ...
 
 class PendingMessage(_message.Message):
-    __slots__ = ("recipient", "sender", "content")
+    __slots__ = ("recipient", "sender", "content", "target")
     RECIPIENT_FIELD_NUMBER: _ClassVar[int]
     SENDER_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
     recipient: str
     sender: str
     content: str
-    def __init__(self, recipient: _Optional[str] = ..., sender: _Optional[str] = ..., content: _Optional[str] = ...) -> None: ...
+    target: str
+    def __init__(self, recipient: _Optional[str] = ..., sender: _Optional[str] = ..., content: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
 
 class RoundStarted(_message.Message):
     __slots__ = ("round",)

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * Sends an invalid RunStudy and prints the decoded rich error as JSON on stdout: the status code, the
+ * ErrorInfo (reason, domain) and the BadRequest field violations of its google.rpc.Status details.
+ *
+ *   node src/bad-request.js [--address HOST:PORT] [--token TOKEN] [--invalid mode|rounds]
+ *
+ * `--invalid mode` (default) leaves `participants.mode` unspecified; `--invalid rounds` asks for 0
+ * rounds. Exit status: 0 when the mesh refused the request with details, 1 when it accepted it.
+ */
+
+const { parseArgs } = require('node:util');
+const { MeshClient, DEFAULT_ADDRESS, describeError } = require('./mesh');
+const { defaultRequest } = require('./run-study');
+
+function invalidRequest(which) {
+  const request = defaultRequest();
+  if (which === 'rounds') request.simulation_config.rounds = 0;
+  else if (which === 'mode') request.participants.mode = 'MODE_UNSPECIFIED';
+  else throw new Error(`--invalid must be mode or rounds, not ${which}`);
+  return request;
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      address: { type: 'string', default: process.env.MESH_ADDRESS || DEFAULT_ADDRESS },
+      token: { type: 'string', default: process.env.MESH_TOKEN || '' },
+      invalid: { type: 'string', default: 'mode' },
+      'deadline-ms': { type: 'string', default: '10000' },
+    },
+  });
+  const client = new MeshClient({
+    address: values.address,
+    token: values.token || undefined,
+    deadlineMs: Number(values['deadline-ms']),
+  });
+  try {
+    const operation = await client.runStudy(invalidRequest(values.invalid));
+    process.stdout.write(`${JSON.stringify({ accepted: true, operation: operation.name }, null, 2)}\n`);
+    process.exitCode = 1;
+  } catch (error) {
+    const { code, code_name, message, error_info, field_violations } = describeError(error);
+    process.stdout.write(`${JSON.stringify({ code, code_name, message, error_info, field_violations }, null, 2)}\n`);
+    process.exitCode = error_info || field_violations.length ? 0 : 1;
+  } finally {
+    client.close();
+  }
+}
+
+if (require.main === module) {
+  main();
+}
+
+module.exports = { invalidRequest };

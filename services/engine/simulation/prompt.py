@@ -1,0 +1,155 @@
+"""The prompt of one agent turn: a deterministic function of the world state, within a size budget.
+
+No timestamps, ids or randomness: the same state gives the same messages, so the LLM cache (keyed on
+the prompt) answers a replayed or resumed round without calling the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.engine.simulation.memory import describe_event, shorten
+from services.engine.simulation.state import AgentState, EnvironmentType, MemoryEvent
+
+_NAMES_LISTED = 12
+
+
+@dataclass(frozen=True)
+class PromptLimits:
+    total_chars: int = 6000
+    """Longest prompt (system + user); about 1500 tokens, within a 2048-token context with the reply."""
+    line_chars: int = 280
+    """Longest rendering of one remembered or new event."""
+    inbox_share: float = 0.5
+    """Share of the budget the events of this turn may take; the rest are counted, not shown."""
+
+
+@dataclass(frozen=True)
+class TurnView:
+    """What the world tells an agent about its turn, besides the agent's own state."""
+
+    round: int
+    rounds: int
+    environment: EnvironmentType
+    others: tuple[str, ...] = ()
+    """Names of the agents it may hear and address (focus groups only)."""
+    enable_thinking: bool = True
+    enable_memory: bool = True
+    max_actions: int = 4
+    reminder: str = ""
+    """The stimulus, repeated when memory is off and nothing new arrives."""
+
+
+def _names(names: tuple[str, ...]) -> str:
+    listed = ", ".join(names[:_NAMES_LISTED])
+    rest = len(names) - _NAMES_LISTED
+    return f"{listed} and {rest} others" if rest > 0 else listed
+
+
+def _world_sentence(view: TurnView) -> str:
+    if view.environment is EnvironmentType.FOCUS_GROUP:
+        return f"You are in a focus group with {_names(view.others)}." if view.others else \
+            "You are in a focus group."
+    if view.environment is EnvironmentType.SURVEY:
+        return "You are answering a survey on your own; nobody else hears your answers."
+    return "You are being interviewed one to one by a moderator."
+
+
+def _action_guide(view: TurnView) -> str:
+    if view.environment is EnvironmentType.FOCUS_GROUP:
+        talk = 'TALK (what you say aloud; "target": the one person you speak to, or "" for everyone)'
+    else:
+        talk = "TALK (your answer, said aloud)"
+    if view.enable_thinking:
+        types = f"THINK (a private thought), {talk}, DONE (nothing more to add)"
+        rule = ""
+    else:
+        types = f"{talk}, DONE (nothing more to add)"
+        rule = " Do not think aloud: never use THINK."
+    return (f'Answer in JSON. "actions": up to {view.max_actions} actions in order, each with "type" and '
+            f'"content". Types: {types}.{rule} Then "goals", "attention" and "emotions": your current ones, '
+            "a few words each.")
+
+
+def system_message(agent: AgentState, view: TurnView) -> str:
+    return (f"You are {agent.name}. {_world_sentence(view)} Stay in character as this person:\n"
+            f"{agent.persona_description}\n\n{_action_guide(view)}")
+
+
+def _state_lines(agent: AgentState) -> list[str]:
+    state = agent.cognitive_state
+    lines = [f"Situation: {state.context}"] if state.context else []
+    parts = [f"Your goals: {'; '.join(state.goals)}." if state.goals else "",
+             f"Attention: {state.attention}." if state.attention else "",
+             f"Emotions: {state.emotions}." if state.emotions else ""]
+    if any(parts):
+        lines.append(" ".join(part for part in parts if part))
+    return lines
+
+
+def _bullet(event: MemoryEvent, limits: PromptLimits) -> str:
+    return "- " + shorten(describe_event(event), limits.line_chars)
+
+
+def _new_lines(inbox: list[MemoryEvent], view: TurnView, limits: PromptLimits) -> list[str]:
+    header = f"Round {view.round} of {view.rounds}."
+    if not inbox:
+        if view.reminder:
+            return [f"{header} Remember: {shorten(view.reminder, limits.line_chars)}"]
+        return [f"{header} Nothing new has happened: add something, or reply DONE."]
+    budget = int(limits.total_chars * limits.inbox_share)
+    lines = [f"{header} New:"]
+    for shown, event in enumerate(inbox):
+        line = _bullet(event, limits)
+        if shown and sum(map(len, lines)) + len(line) > budget:
+            lines.append(f"- ({len(inbox) - shown} more messages not shown)")
+            break
+        lines.append(line)
+    return lines
+
+
+def _fitting(lines: list[str], budget: int) -> list[str]:
+    """The leading `lines` whose total length (with newlines) stays within `budget`."""
+    kept: list[str] = []
+    for line in lines:
+        budget -= len(line) + 1
+        if budget < 0:
+            break
+        kept.append(line)
+    return kept
+
+
+def _memory_lines(agent: AgentState, first_events: int, budget: int, limits: PromptLimits) -> list[str]:
+    """Remembered events within `budget` characters. Priority: the first events, the summary of the
+    evicted middle, then as many of the newest events as fit; rendered in chronological order."""
+    if not agent.memory:
+        return []
+    folded = bool(agent.memory_summary)
+    head = agent.memory[:first_events] if folded else []
+    tail = agent.memory[len(head):]
+    budget -= len("You remember:") + 1
+    head_lines = _fitting([_bullet(event, limits) for event in head], budget)
+    budget -= sum(len(line) + 1 for line in head_lines)
+    summary_block = ["Then, in short:", agent.memory_summary] if folded else []
+    summary_size = sum(len(line) + 1 for line in summary_block) + len("Most recently:") + 1
+    if summary_size > budget:
+        summary_block = []
+    else:
+        budget -= summary_size
+    tail_lines = _fitting([_bullet(event, limits) for event in reversed(tail)], budget)[::-1]
+    if not head_lines and not tail_lines and not summary_block:
+        return []
+    middle = ["Most recently:"] if summary_block and tail_lines else []
+    return ["You remember:", *head_lines, *summary_block, *middle, *tail_lines]
+
+
+def turn_messages(agent: AgentState, inbox: list[MemoryEvent], view: TurnView, *, first_events: int,
+                  limits: PromptLimits) -> list[dict[str, str]]:
+    """The chat messages of one turn of `agent`, which receives `inbox` now."""
+    system = system_message(agent, view)
+    state_lines = _state_lines(agent)
+    new_lines = _new_lines(inbox, view, limits)
+    fixed = len(system) + sum(len(line) + 1 for line in (*state_lines, *new_lines))
+    memory = _memory_lines(agent, first_events, limits.total_chars - fixed, limits) if view.enable_memory else []
+    user = "\n".join([*state_lines, *memory, *new_lines])
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]

@@ -1,0 +1,122 @@
+"""The state of a simulated world between rounds, free of protos: what a checkpoint holds."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+MODERATOR = "moderator"
+"""Sender name of the stimulus and of interview questions."""
+EVERYONE = ""
+"""Recipient of a message for every agent but its sender."""
+
+
+class EnvironmentType(StrEnum):
+    FOCUS_GROUP = "focus_group"
+    SURVEY = "survey"
+    INTERVIEW = "interview"
+
+
+class TurnOrder(StrEnum):
+    CONCURRENT = "concurrent"
+    """All agents act at once on the same snapshot; messages arrive at the end of the round."""
+    SEQUENTIAL = "sequential"
+    """TinyTroupe's order: agents act one after another and later agents hear earlier ones."""
+
+
+class ActionType(StrEnum):
+    THINK = "THINK"
+    TALK = "TALK"
+    DONE = "DONE"
+    STIMULUS = "STIMULUS"
+
+
+class MemoryKind(StrEnum):
+    STIMULUS = "stimulus"
+    HEARD = "heard"
+    THOUGHT = "thought"
+    SAID = "said"
+
+
+class CognitiveState(BaseModel):
+    goals: list[str] = Field(default_factory=list)
+    context: str = ""
+    attention: str = ""
+    emotions: str = ""
+
+
+class MemoryEvent(BaseModel):
+    round: int
+    kind: MemoryKind
+    source: str
+    """Who caused it: an agent name or `moderator`."""
+    content: str
+
+
+class AgentState(BaseModel):
+    name: str
+    persona_description: str
+    """The persona rendered for prompts (derived from the spec, not stored in checkpoints)."""
+    cognitive_state: CognitiveState = Field(default_factory=CognitiveState)
+    memory: list[MemoryEvent] = Field(default_factory=list)
+    """Bounded: the first events, then the most recent ones."""
+    memory_summary: str = ""
+    """Compact lines for the events evicted from `memory`."""
+
+
+class Stimulus(BaseModel):
+    type: str = ""
+    content: str
+    context: str = ""
+    target_agents: list[str] = Field(default_factory=list)
+    """Names of the agents that receive it; empty means everyone."""
+
+
+class WorldConfig(BaseModel):
+    environment: EnvironmentType
+    rounds: int = Field(ge=1)
+    enable_memory: bool = True
+    enable_thinking: bool = True
+    broadcast_mode: bool = True
+    max_actions_per_turn: int = Field(default=4, ge=1, le=10)
+    turn_order: TurnOrder = TurnOrder.CONCURRENT
+    max_failed_fraction: float = Field(default=0.5, ge=0.0, le=1.0)
+
+
+class Interaction(BaseModel):
+    round: int
+    agent_name: str
+    action: ActionType
+    content: str = ""
+    target: str = ""
+    sequence: int
+
+
+class PendingMessage(BaseModel):
+    recipient: str
+    """An agent's name, or EVERYONE: every agent but the sender."""
+    sender: str
+    content: str
+    target: str = ""
+    """Whom the sender addressed: empty for everyone."""
+
+
+class WorldState(BaseModel):
+    config: WorldConfig
+    stimulus: Stimulus
+    agents: list[AgentState]
+    rounds_completed: int = 0
+    transcript: list[Interaction] = Field(default_factory=list)
+    pending_messages: list[PendingMessage] = Field(default_factory=list)
+    """Messages to deliver at the start of the next round."""
+    failed_agents: dict[str, int] = Field(default_factory=dict)
+    """Agents that failed, with the last round they failed in."""
+
+    def record(self, round_number: int, agent_name: str, action: ActionType, content: str = "",
+               target: str = "") -> Interaction:
+        """Appends an interaction to the transcript with the next sequence number."""
+        interaction = Interaction(round=round_number, agent_name=agent_name, action=action, content=content,
+                                  target=target, sequence=len(self.transcript))
+        self.transcript.append(interaction)
+        return interaction

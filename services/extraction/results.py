@@ -1,0 +1,130 @@
+"""From the extractor's raw answers to the contract's ExtractedResults: typed values, statistics, quality."""
+
+from __future__ import annotations
+
+import json
+from statistics import fmean
+from typing import Any
+
+from tinytroupe.common.v1 import study_pb2
+
+from services.extraction.coercion import Value, coerce
+from services.extraction.extractor import RawResult
+from services.extraction.hints import FieldSpec, ValueKind
+from services.extraction.output_model import FieldAnswer
+from services.extraction.quality import grounded_confidence, study_quality
+from services.extraction.statistics import CONFIDENCE_LEVEL, FieldSummary, boolean_label, summarise_field
+from services.extraction.validation import ExtractionMode, ExtractionPlan
+
+PROTO_KINDS = {
+    ValueKind.NUMBER: study_pb2.VALUE_KIND_NUMBER,
+    ValueKind.CATEGORY: study_pb2.VALUE_KIND_CATEGORY,
+    ValueKind.LIST: study_pb2.VALUE_KIND_LIST,
+    ValueKind.TEXT: study_pb2.VALUE_KIND_TEXT,
+    ValueKind.BOOLEAN: study_pb2.VALUE_KIND_BOOLEAN,
+}
+
+
+def _raw_text(raw: Any) -> str:
+    return raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
+
+
+def _set_value(field_value: study_pb2.FieldValue, value: Value) -> None:
+    if isinstance(value, bool):
+        field_value.bool_value = value
+    elif isinstance(value, float | int):
+        field_value.number_value = float(value)
+    elif isinstance(value, list):
+        field_value.list_value.values.extend(value)
+    else:
+        field_value.string_value = value
+
+
+def python_value(field_value: study_pb2.FieldValue) -> Value | None:
+    """The typed value a FieldValue holds, or None."""
+    which = field_value.WhichOneof("value")
+    if which == "list_value":
+        return list(field_value.list_value.values)
+    return getattr(field_value, which) if which else None
+
+
+def field_value(spec: FieldSpec, answer: FieldAnswer | None, evidence_source: str,
+                missing_reason: str = "") -> study_pb2.FieldValue:
+    """The typed, grounded value of one field, or no value and the problem."""
+    kind = PROTO_KINDS[spec.kind]
+    if answer is None:
+        reason = missing_reason or "the extractor gave no answer for this field"
+        return study_pb2.FieldValue(kind=kind, problem=f"missing: {reason}")
+    raw = _raw_text(answer.value)
+    coerced = coerce(spec, answer.value)
+    if not coerced.usable:
+        return study_pb2.FieldValue(kind=kind, problem=coerced.problem, raw=raw)
+    confidence, _ = grounded_confidence(answer.confidence, answer.evidence, evidence_source)
+    result = study_pb2.FieldValue(kind=kind, confidence=confidence, raw=raw)
+    _set_value(result, coerced.value)
+    return result
+
+
+def agent_result(raw: RawResult, specs: list[FieldSpec]) -> study_pb2.AgentResult:
+    result = study_pb2.AgentResult(agent_name=raw.agent_name)
+    for spec in specs:
+        result.fields[spec.name].CopyFrom(
+            field_value(spec, raw.answers.get(spec.name), raw.evidence_source, raw.missing_reason))
+    present = [value.confidence for value in result.fields.values() if value.WhichOneof("value")]
+    result.confidence_score = fmean(present) if present else 0.0
+    return result
+
+
+def field_statistics(summary: FieldSummary) -> study_pb2.FieldStatistics:
+    statistics = study_pb2.FieldStatistics(
+        field=summary.spec.name, kind=PROTO_KINDS[summary.spec.kind], usable_count=summary.usable_count,
+        total_count=summary.total_count)
+    if summary.numeric is not None:
+        numbers = summary.numeric
+        statistics.numeric.CopyFrom(study_pb2.NumericStatistics(
+            count=numbers.count, mean=numbers.mean, median=numbers.median, std_dev=numbers.std_dev,
+            min=numbers.minimum, max=numbers.maximum, ci95_low=numbers.ci95_low, ci95_high=numbers.ci95_high))
+    for value, count in summary.counts:
+        share = count / summary.usable_count if summary.usable_count else 0.0
+        statistics.counts.append(study_pb2.CategoryCount(value=value, count=count, share=share))
+    return statistics
+
+
+def _failed_agent_count(plan: ExtractionPlan, raws: list[RawResult]) -> int:
+    if plan.mode is ExtractionMode.RAPPORTEUR:
+        extraction_failures = len(plan.agent_names) if any(raw.failed for raw in raws) else 0
+    else:
+        extraction_failures = sum(raw.failed for raw in raws)
+    return len(plan.failed_agents) + extraction_failures
+
+
+def extracted_results(plan: ExtractionPlan, raws: list[RawResult]) -> study_pb2.ExtractedResults:
+    """Individual results, statistics when asked for over several results, and the quality metrics."""
+    results = [agent_result(raw, plan.specs) for raw in raws]
+    values_by_field = {spec.name: [python_value(result.fields[spec.name]) for result in results]
+                       for spec in plan.specs}
+    extracted = study_pb2.ExtractedResults(individual_results=results)
+    if plan.statistics and len(results) > 1:
+        extracted.aggregate_statistics.extend(
+            field_statistics(summarise_field(spec, values_by_field[spec.name])) for spec in plan.specs)
+
+    confidences = [value.confidence for result in results for value in result.fields.values()
+                   if value.WhichOneof("value")]
+    categorical = [
+        [boolean_label(value) if isinstance(value, bool) else str(value)
+         for value in values_by_field[spec.name] if value is not None]
+        for spec in plan.specs if spec.kind in (ValueKind.CATEGORY, ValueKind.BOOLEAN)
+    ]
+    quality = study_quality(
+        usable_pairs=len(confidences), total_pairs=len(results) * len(plan.specs), confidences=confidences,
+        categorical_values=categorical, failed_agents=_failed_agent_count(plan, raws),
+        total_agents=len(plan.agent_names) + len(plan.failed_agents))
+    extracted.statistical_analysis.CopyFrom(study_pb2.StatisticalAnalysis(
+        sample_size=sum(1 for result in results if any(v.WhichOneof("value") for v in result.fields.values())),
+        confidence_level=CONFIDENCE_LEVEL,
+        confidence_score=quality.confidence,
+        quality_metrics=study_pb2.QualityMetrics(
+            score=quality.score, coverage=quality.coverage, confidence=quality.confidence,
+            agreement=quality.agreement, failure_rate=quality.failure_rate),
+    ))
+    return extracted

@@ -1,0 +1,365 @@
+"""The one LLM client of the mesh: structured chat completions over the OpenAI-compatible API.
+
+`LLMClient.structured` sends one chat completion whose answer is validated into a pydantic model. On
+the way it consults the session's cache, waits for a concurrency slot and for the rate budget,
+retries what is worth retrying within the call's deadline, repairs an invalid answer once, and
+accounts tokens per session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import openai
+import structlog
+from pydantic import BaseModel, ValidationError
+
+from services.llm.accounting import TokenUsage, UsageLedger
+from services.llm.budget import BudgetGrant, RateBudget
+from services.llm.cache import CachedAnswer, CoalescingCache, ResponseCache, cache_key, request_fingerprint
+from services.llm.errors import (
+    LLMDeadlineError,
+    LLMInvalidOutputError,
+    LLMRequestError,
+    LLMUnavailableError,
+)
+from services.llm.metrics import llm_metrics
+from services.llm.retry import AttemptFailure, backoff_delay, classify
+from services.llm.structured import (
+    ResponseFormatMode,
+    build_response_format,
+    prepare_messages,
+    repair_messages,
+    schema_name,
+    validate_answer,
+)
+from services.runtime.config import LLMSettings
+
+T = TypeVar("T", bound=BaseModel)
+
+log = structlog.get_logger(__name__)
+
+_CHARS_PER_TOKEN = 4
+
+
+def estimate_tokens(messages: list[dict[str, str]], max_tokens: int) -> int:
+    """A pre-call estimate for the token budget: prompt characters / 4 plus the completion limit."""
+    prompt_chars = sum(len(message.get("content") or "") for message in messages)
+    return prompt_chars // _CHARS_PER_TOKEN + max_tokens
+
+
+@functools.lru_cache(maxsize=256)
+def output_schema(output_model: type[BaseModel]) -> dict[str, Any]:
+    """`output_model.model_json_schema()`, computed once per model class (it costs ~0.5 ms). Callers
+    must not modify the returned dict."""
+    return output_model.model_json_schema()
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One model answer and what it cost."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    truncated: bool
+
+
+def _make_openai_client(settings: LLMSettings) -> openai.AsyncOpenAI | None:
+    """The openai package's client with its own retries off (the retry policy is ours)."""
+    common: dict[str, Any] = {
+        "api_key": settings.api_key.get_secret_value(),
+        "max_retries": 0,
+        "timeout": settings.timeout_s,
+    }
+    if settings.provider == "azure":
+        endpoint = settings.azure_endpoint or settings.base_url
+        if not endpoint:
+            return None
+        location = {"azure_endpoint": endpoint} if settings.azure_endpoint else {"base_url": endpoint}
+        return openai.AsyncAzureOpenAI(api_version=settings.api_version, **location, **common)
+    if settings.provider != "openai":
+        raise ValueError(f"unknown LLM provider {settings.provider!r}: expected 'openai' or 'azure'")
+    if not settings.base_url:
+        return None
+    return openai.AsyncOpenAI(base_url=settings.base_url, **common)
+
+
+class LLMClient:
+    """Structured chat completions with retries, deadlines, budgets, accounting and a session cache.
+
+    One per process (`services.llm.get_llm_client`): the concurrency cap and the rate budget are
+    shared by every call made through it.
+    """
+
+    def __init__(
+        self, settings: LLMSettings, cache: ResponseCache | None = None, metrics_prefix: str = "llm"
+    ) -> None:
+        self.settings = settings
+        self.response_format_mode = ResponseFormatMode(settings.response_format)
+        self._openai = _make_openai_client(settings)
+        self._cache: ResponseCache | None = (
+            cache if cache is None or isinstance(cache, CoalescingCache) else CoalescingCache(cache)
+        )
+        self._slots = asyncio.Semaphore(settings.max_concurrency) if settings.max_concurrency > 0 else None
+        self._budget = RateBudget(
+            settings.requests_per_minute, settings.tokens_per_minute, settings.budget_window_s
+        )
+        self._ledger = UsageLedger()
+        self._iterations: dict[str, dict[str, int]] = {}
+        self._metrics = llm_metrics(metrics_prefix)
+        self._jitter = random.Random()
+
+    async def structured(
+        self,
+        messages: list[dict[str, str]],
+        output_model: type[T],
+        *,
+        session: str = "",
+        label: str = "",
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> T:
+        """One chat completion whose answer is validated into `output_model` (a pydantic BaseModel)."""
+        max_tokens = self.settings.max_tokens if max_tokens is None else max_tokens
+        temperature = self.settings.temperature if temperature is None else temperature
+        schema = output_schema(output_model)
+
+        key = self._next_cache_key(session, messages, schema, temperature, max_tokens)
+        if key is not None:
+            cached = await self._cached_instance(session, key, output_model)
+            if cached is not None:
+                return cached
+
+        sent_messages = prepare_messages(messages, self.response_format_mode, schema)
+        request: dict[str, Any] = {
+            "model": self.settings.model,
+            "response_format": build_response_format(
+                self.response_format_mode, schema_name(output_model), schema
+            ),
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+        }
+        if self.settings.seed is not None:
+            request["seed"] = self.settings.seed
+
+        answer = await self._complete(sent_messages, request, session, label)
+        try:
+            instance, valid_text = validate_answer(answer.text, output_model)
+        except ValueError as error:
+            self._metrics.requests.labels(outcome="invalid_output").inc()
+            log.info("llm_answer_invalid_repairing", session=session, label=label, error=str(error))
+            retry_messages = repair_messages(sent_messages, answer.text, str(error), answer.truncated)
+            repaired = await self._complete(retry_messages, request, session, label)
+            try:
+                instance, valid_text = validate_answer(repaired.text, output_model)
+            except ValueError as repair_error:
+                self._metrics.requests.labels(outcome="invalid_output").inc()
+                raise LLMInvalidOutputError(
+                    f"{label or 'LLM call'}: the answer does not match {output_model.__name__} "
+                    f"after one repair retry: {repair_error}",
+                    raw_text=repaired.text,
+                    validation_error=str(repair_error),
+                ) from None
+            answer = _Answer(
+                repaired.text,
+                answer.prompt_tokens + repaired.prompt_tokens,
+                answer.completion_tokens + repaired.completion_tokens,
+                repaired.truncated,
+            )
+        self._metrics.requests.labels(outcome="ok").inc()
+        self._ledger.record_call(session, cached=False)
+        if key is not None:
+            await self._store(
+                session, key, CachedAnswer(valid_text, answer.prompt_tokens, answer.completion_tokens)
+            )
+        return instance
+
+    def usage(self, session: str) -> TokenUsage:
+        """Calls and tokens of `session` so far ("" for calls made outside any session)."""
+        return self._ledger.snapshot(session)
+
+    def end_session(self, session: str) -> TokenUsage:
+        """Forgets a finished session's accounting and cache iteration counters; returns its usage."""
+        self._iterations.pop(session, None)
+        return self._ledger.pop(session)
+
+    async def aclose(self) -> None:
+        if self._openai is not None:
+            await self._openai.close()
+
+    # -- the cache -----------------------------------------------------------------------------
+
+    def _next_cache_key(
+        self,
+        session: str,
+        messages: list[dict[str, str]],
+        schema: dict[str, Any],
+        temperature: float,
+        max_tokens: int,
+    ) -> str | None:
+        """The cache key of this call, counting identical calls so each repetition has its own entry.
+        Counted before any await, so concurrent calls number in the order they were issued."""
+        if self._cache is None or not session:
+            return None
+        fingerprint = request_fingerprint(
+            model=self.settings.model,
+            messages=messages,
+            schema=schema,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            seed=self.settings.seed,
+            response_format=self.response_format_mode.value,
+        )
+        counters = self._iterations.setdefault(session, {})
+        iteration = counters.get(fingerprint, 0)
+        counters[fingerprint] = iteration + 1
+        return cache_key(fingerprint, iteration)
+
+    async def _cached_instance(self, session: str, key: str, output_model: type[T]) -> T | None:
+        assert self._cache is not None
+        try:
+            found = await self._cache.lookup(session, [key])
+        except Exception as error:  # noqa: BLE001  (a cache outage costs a model call, never the call)
+            log.warning("llm_cache_lookup_failed", session=session, error=repr(error))
+            return None
+        value = found.get(key)
+        if value is None:
+            return None
+        try:
+            cached = CachedAnswer.decode(value)
+            instance = output_model.model_validate_json(cached.text)
+        except (ValueError, KeyError, ValidationError) as error:
+            log.warning("llm_cache_entry_unusable", session=session, error=str(error))
+            return None
+        self._metrics.cache_hits.inc()
+        self._ledger.record_call(
+            session, cached=True, cached_tokens=cached.prompt_tokens + cached.completion_tokens
+        )
+        return instance
+
+    async def _store(self, session: str, key: str, answer: CachedAnswer) -> None:
+        assert self._cache is not None
+        try:
+            await self._cache.store(session, {key: answer.encode()})
+        except Exception as error:  # noqa: BLE001  (the answer stands; only its replay is lost)
+            log.warning("llm_cache_store_failed", session=session, error=repr(error))
+
+    # -- one model request with retries --------------------------------------------------------
+
+    @asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        async with self._slots if self._slots is not None else nullcontext():
+            yield
+
+    async def _complete(
+        self, messages: list[dict[str, str]], request: dict[str, Any], session: str, label: str
+    ) -> _Answer:
+        """Sends one request, retrying 429s, 5xx, timeouts and connection errors with backoff until
+        `max_retries` or the deadline (`timeout_s`, counted from the first attempt) runs out."""
+        if self._openai is None:
+            raise LLMUnavailableError(
+                "no LLM endpoint configured: set LLM_BASE_URL (or LLM_AZURE_ENDPOINT with "
+                "LLM_PROVIDER=azure), or start the embedded model with `python -m services.llm.embedded`"
+            )
+        loop = asyncio.get_running_loop()
+        estimate = estimate_tokens(messages, request["max_tokens"])
+        body = {**request, "messages": messages}
+        deadline: float | None = None
+        attempt = 0
+        while True:
+            async with self._slot():
+                grant = await self._budget.acquire(estimate)
+                try:
+                    if deadline is None:
+                        deadline = loop.time() + self.settings.timeout_s
+                    outcome = await self._attempt(body, deadline, estimate - request["max_tokens"], grant)
+                finally:
+                    grant.settle()  # a no-op where the attempt settled it with the real usage
+            if isinstance(outcome, _Answer):
+                self._ledger.record_model_request(session, outcome.prompt_tokens, outcome.completion_tokens)
+                return outcome
+            failure = outcome
+            what = label or "LLM call"
+            if not failure.retryable:
+                raise LLMRequestError(f"{what}: {failure.message}", status_code=failure.status_code)
+            if loop.time() >= deadline:
+                raise LLMDeadlineError(
+                    f"{what}: deadline of {self.settings.timeout_s}s passed ({failure.message})"
+                )
+            if attempt >= self.settings.max_retries:
+                raise LLMUnavailableError(f"{what}: failed after {attempt + 1} attempts: {failure.message}")
+            delay = (
+                failure.retry_after_s
+                if failure.retry_after_s is not None
+                else backoff_delay(
+                    attempt, self.settings.backoff_base_s, self.settings.backoff_max_s, self._jitter
+                )
+            )
+            if loop.time() + delay >= deadline:
+                raise LLMDeadlineError(
+                    f"{what}: deadline of {self.settings.timeout_s}s passed "
+                    f"(attempt {attempt + 1}: {failure.message})"
+                )
+            log.info(
+                "llm_request_retry",
+                session=session,
+                label=label,
+                attempt=attempt + 1,
+                outcome=failure.outcome,
+                delay_s=round(delay, 3),
+            )
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    async def _attempt(
+        self, body: dict[str, Any], deadline: float, estimated_prompt_tokens: int, grant: BudgetGrant
+    ) -> _Answer | AttemptFailure:
+        """One request attempt, cut at the deadline."""
+        assert self._openai is not None
+        loop = asyncio.get_running_loop()
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return AttemptFailure("timeout", True, None, None, "no time left before the deadline")
+        started = loop.time()
+        try:
+            async with asyncio.timeout(remaining):
+                completion = await self._openai.post(
+                    "/chat/completions", cast_to=object, body=body, options={"timeout": remaining}
+                )
+        except TimeoutError:
+            failure = AttemptFailure("timeout", True, None, None, "no answer before the deadline")
+        except openai.APIError as error:
+            failure = classify(error)
+        else:
+            self._metrics.duration.observe(loop.time() - started)
+            answer = self._read_answer(completion, estimated_prompt_tokens)
+            grant.settle(answer.prompt_tokens + answer.completion_tokens)
+            self._metrics.tokens.labels(kind="prompt").inc(answer.prompt_tokens)
+            self._metrics.tokens.labels(kind="completion").inc(answer.completion_tokens)
+            return answer
+        self._metrics.duration.observe(loop.time() - started)
+        self._metrics.requests.labels(outcome=failure.outcome).inc()
+        if failure.outcome != "timeout":
+            grant.settle(0)
+        return failure
+
+    @staticmethod
+    def _read_answer(completion: Any, estimated_prompt_tokens: int) -> _Answer:
+        """Reads the chat completion's JSON (kept as plain data: no per-call model construction)."""
+        choices = completion.get("choices") if isinstance(completion, dict) else None
+        choice = choices[0] if choices else {}
+        text = (choice.get("message") or {}).get("content") or ""
+        usage = completion.get("usage") if isinstance(completion, dict) else None
+        if usage:
+            prompt_tokens = int(usage.get("prompt_tokens") or 0)
+            completion_tokens = int(usage.get("completion_tokens") or 0)
+        else:
+            prompt_tokens, completion_tokens = estimated_prompt_tokens, len(text) // _CHARS_PER_TOKEN
+        return _Answer(text, prompt_tokens, completion_tokens, choice.get("finish_reason") == "length")

@@ -1,0 +1,44 @@
+"""Stubs of the services a study calls, over channels with deadlines and id propagation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import grpc
+from tinytroupe.content.v1 import content_pb2_grpc
+from tinytroupe.control.v1 import control_pb2_grpc
+from tinytroupe.extraction.v1 import extraction_pb2_grpc
+from tinytroupe.population.v1 import population_pb2_grpc
+from tinytroupe.simulation.v1 import simulation_pb2_grpc
+
+from services.runtime.clients import open_channel
+from services.runtime.config import MeshSettings
+
+
+@dataclass
+class Downstream:
+    control: control_pb2_grpc.SimulationControlServiceStub
+    population: population_pb2_grpc.PopulationServiceStub
+    simulation: simulation_pb2_grpc.SimulationServiceStub
+    content: content_pb2_grpc.ContentServiceStub
+    extraction: extraction_pb2_grpc.ResultsExtractionServiceStub
+    channels: list[grpc.aio.Channel] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, settings: MeshSettings) -> Downstream:
+        channels = {
+            name: open_channel(settings.address_of(name), settings)
+            for name in ("control", "population", "simulation", "content", "extraction")
+        }
+        return cls(
+            control=control_pb2_grpc.SimulationControlServiceStub(channels["control"]),
+            population=population_pb2_grpc.PopulationServiceStub(channels["population"]),
+            simulation=simulation_pb2_grpc.SimulationServiceStub(channels["simulation"]),
+            content=content_pb2_grpc.ContentServiceStub(channels["content"]),
+            extraction=extraction_pb2_grpc.ResultsExtractionServiceStub(channels["extraction"]),
+            channels=list(channels.values()),
+        )
+
+    async def close(self) -> None:
+        for channel in self.channels:
+            await channel.close()

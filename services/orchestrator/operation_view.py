@@ -1,0 +1,118 @@
+"""A study's long-running operation as seen from control (any replica) and this replica's runner."""
+
+from __future__ import annotations
+
+import grpc
+from google.longrunning import operations_pb2
+from google.rpc import code_pb2, status_pb2
+from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe.orchestrator.v1 import orchestrator_pb2
+
+from services.orchestrator.checkpoints import (
+    AGENTS_CREATED,
+    OPERATION_COMPLETE,
+    SIMULATION_COMPLETE,
+    STUDY_FAILED,
+    STUDY_REQUEST,
+    StudyCheckpoints,
+    latest_round,
+)
+from services.orchestrator.names import operation_name, session_name
+from services.orchestrator.progress import Phase
+from services.orchestrator.registry import StudyRegistry
+from services.orchestrator.runner import CANCELLED_REASON
+from services.runtime.errors import NotFound
+
+STUDY_LABEL = ("kind", "study")
+Session = control_pb2.Session
+
+
+def is_study(session: Session) -> bool:
+    return session.labels.get(STUDY_LABEL[0]) == STUDY_LABEL[1]
+
+
+class OperationView:
+    def __init__(self, control: control_pb2_grpc.SimulationControlServiceStub, registry: StudyRegistry):
+        self.control = control
+        self.registry = registry
+
+    async def study_session(self, session_id: str) -> Session:
+        """The study's session; NotFound when there is none or it is not a study's."""
+        try:
+            session = await self.control.GetSession(
+                control_pb2.GetSessionRequest(name=session_name(session_id))
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                raise NotFound("operation", operation_name(session_id)) from None
+            raise
+        if not is_study(session):
+            raise NotFound("operation", operation_name(session_id))
+        return session
+
+    async def operation(self, session: Session) -> operations_pb2.Operation:
+        session_id = session.name.rsplit("/", 1)[-1]
+        operation = operations_pb2.Operation(name=operation_name(session_id))
+        checkpoints = StudyCheckpoints(self.control, session.name)
+        operation.metadata.Pack(await self.progress(session))
+        if session.state == Session.STATE_ACTIVE:
+            return operation
+        operation.done = True
+        if session.state == Session.STATE_ENDED:
+            try:
+                operation.response.Pack(
+                    await checkpoints.load(OPERATION_COMPLETE, orchestrator_pb2.StudyResult)
+                )
+            except grpc.aio.AioRpcError as error:
+                if error.code() != grpc.StatusCode.NOT_FOUND:
+                    raise
+                operation.error.CopyFrom(
+                    status_pb2.Status(
+                        code=code_pb2.ABORTED,
+                        message=f"the session ended without a result: {session.end_reason}",
+                    )
+                )
+            return operation
+        operation.error.CopyFrom(await self._failure(checkpoints, session))
+        return operation
+
+    async def _failure(self, checkpoints: StudyCheckpoints, session: Session) -> status_pb2.Status:
+        try:
+            return await checkpoints.load(STUDY_FAILED, status_pb2.Status)
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+        code = code_pb2.CANCELLED if session.end_reason == CANCELLED_REASON else code_pb2.ABORTED
+        return status_pb2.Status(code=code, message=session.end_reason or "the study failed")
+
+    async def progress(
+        self, session: Session, request: orchestrator_pb2.RunStudyRequest | None = None
+    ) -> orchestrator_pb2.StudyProgress:
+        """The runner's live progress when the study runs here, else what its checkpoints tell."""
+        session_id = session.name.rsplit("/", 1)[-1]
+        runner = self.registry.get(session_id)
+        if runner is not None and session.state == Session.STATE_ACTIVE:
+            return runner.progress.latest
+        progress = orchestrator_pb2.StudyProgress(operation=operation_name(session_id), session=session.name)
+        progress.update_time.CopyFrom(session.update_time)
+        if session.state != Session.STATE_ACTIVE:
+            progress.phase = Phase.PHASE_DONE
+            progress.message = session.end_reason
+            return progress
+        checkpoints = StudyCheckpoints(self.control, session.name)
+        ids = await checkpoints.ids()
+        if request is None and STUDY_REQUEST in ids:
+            request = await checkpoints.load(STUDY_REQUEST, orchestrator_pb2.RunStudyRequest)
+        if request is not None:
+            progress.rounds_total = request.simulation_config.rounds
+        progress.round = latest_round(ids)
+        if OPERATION_COMPLETE in ids or SIMULATION_COMPLETE in ids:
+            progress.phase, progress.message = Phase.PHASE_EXTRACTING, "extracting results"
+        elif AGENTS_CREATED in ids:
+            progress.phase = Phase.PHASE_SIMULATING
+            progress.message = f"round {progress.round} done" if progress.round else "simulating"
+        elif STUDY_REQUEST in ids:
+            progress.phase, progress.message = Phase.PHASE_CREATING_AGENTS, "creating participants"
+        else:
+            progress.phase, progress.message = Phase.PHASE_QUEUED, "queued"
+        return progress

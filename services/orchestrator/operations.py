@@ -1,0 +1,131 @@
+"""google.longrunning.Operations for studies: `operations/{session}` over control's study sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import grpc
+from google.longrunning import operations_pb2, operations_pb2_grpc
+from google.protobuf import empty_pb2
+from google.rpc import code_pb2, status_pb2
+from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
+
+from services.orchestrator.checkpoints import STUDY_FAILED, StudyCheckpoints
+from services.orchestrator.names import session_id_of
+from services.orchestrator.operation_view import STUDY_LABEL, OperationView
+from services.orchestrator.registry import StudyRegistry
+from services.orchestrator.rpc_errors import passing_downstream_errors
+from services.orchestrator.runner import CANCELLED_REASON
+from services.orchestrator.settings import StudySettings
+from services.runtime.errors import FailedPrecondition, InvalidArgument
+
+Session = control_pb2.Session
+MAX_PAGE_SIZE = 1000
+FILTERS = {"": None, "done=false": False, "done=true": True}
+
+
+class OperationsServicer(operations_pb2_grpc.OperationsServicer):
+    def __init__(
+        self,
+        control: control_pb2_grpc.SimulationControlServiceStub,
+        registry: StudyRegistry,
+        view: OperationView,
+        settings: StudySettings,
+    ):
+        self.control = control
+        self.registry = registry
+        self.view = view
+        self.settings = settings
+
+    @passing_downstream_errors
+    async def GetOperation(
+        self, request: operations_pb2.GetOperationRequest, context: grpc.aio.ServicerContext
+    ) -> operations_pb2.Operation:
+        return await self.view.operation(await self.view.study_session(session_id_of(request.name)))
+
+    @passing_downstream_errors
+    async def ListOperations(
+        self, request: operations_pb2.ListOperationsRequest, context: grpc.aio.ServicerContext
+    ) -> operations_pb2.ListOperationsResponse:
+        """Studies, newest first. `filter` may be `done=true` or `done=false`."""
+        done_filter = request.filter.replace(" ", "").lower()
+        if done_filter not in FILTERS:
+            raise InvalidArgument("filter", "must be empty, done=true or done=false")
+        if not 0 <= request.page_size <= MAX_PAGE_SIZE:
+            raise InvalidArgument("page_size", f"must be 0 to {MAX_PAGE_SIZE}")
+        wanted_done = FILTERS[done_filter]
+        page = await self.control.ListSessions(
+            control_pb2.ListSessionsRequest(
+                page_size=request.page_size,
+                page_token=request.page_token,
+                state=Session.STATE_ACTIVE if wanted_done is False else Session.STATE_UNSPECIFIED,
+                labels=dict([STUDY_LABEL]),
+            )
+        )
+        sessions = [
+            session
+            for session in page.sessions
+            if wanted_done is None or (session.state != Session.STATE_ACTIVE) == wanted_done
+        ]
+        operations = await asyncio.gather(*(self.view.operation(session) for session in sessions))
+        return operations_pb2.ListOperationsResponse(
+            operations=operations, next_page_token=page.next_page_token
+        )
+
+    @passing_downstream_errors
+    async def WaitOperation(
+        self, request: operations_pb2.WaitOperationRequest, context: grpc.aio.ServicerContext
+    ) -> operations_pb2.Operation:
+        """Waits until the study is done, the timeout passes (default `max_wait_s`) or the deadline nears."""
+        session_id = session_id_of(request.name)
+        session = await self.view.study_session(session_id)
+        timeout = (
+            request.timeout.ToTimedelta().total_seconds()
+            if request.HasField("timeout")
+            else self.settings.max_wait_s
+        )
+        if (remaining := context.time_remaining()) is not None:
+            timeout = min(timeout, max(remaining - 0.5, 0.0))
+        deadline = time.monotonic() + timeout
+        while session.state == Session.STATE_ACTIVE and (left := deadline - time.monotonic()) > 0:
+            runner = self.registry.get(session_id)
+            if runner is not None and runner.task is not None:
+                await asyncio.wait({runner.task}, timeout=left)
+            else:
+                await asyncio.sleep(min(self.settings.watch_poll_interval_s, left))
+            session = await self.view.study_session(session_id)
+        return await self.view.operation(session)
+
+    @passing_downstream_errors
+    async def CancelOperation(
+        self, request: operations_pb2.CancelOperationRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        """Stops the study's model calls and ends its session as FAILED, reason `cancelled`."""
+        session_id = session_id_of(request.name)
+        session = await self.view.study_session(session_id)
+        if session.state != Session.STATE_ACTIVE or await self.registry.cancel(session_id):
+            return empty_pb2.Empty()
+        # Run by another replica: end the session here; that replica's lease keeper sees it and stops.
+        await StudyCheckpoints(self.control, session.name).store(
+            STUDY_FAILED, status_pb2.Status(code=code_pb2.CANCELLED, message=CANCELLED_REASON)
+        )
+        await self.control.EndSession(
+            control_pb2.EndSessionRequest(
+                name=session.name, final_state=Session.STATE_FAILED, reason=CANCELLED_REASON
+            )
+        )
+        return empty_pb2.Empty()
+
+    @passing_downstream_errors
+    async def DeleteOperation(
+        self, request: operations_pb2.DeleteOperationRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        """Deletes a finished study's session and checkpoints; a running study must be cancelled first."""
+        session = await self.view.study_session(session_id_of(request.name))
+        if session.state == Session.STATE_ACTIVE:
+            raise FailedPrecondition(
+                "OPERATION_RUNNING", "the study is still running; cancel it first", subject=request.name
+            )
+        await self.control.DeleteSession(control_pb2.DeleteSessionRequest(name=session.name))
+        return empty_pb2.Empty()

@@ -1,0 +1,244 @@
+"""Making a study's participants by mode, with fragments merged and expectations validated.
+
+`custom` descriptions become grounded personas: ContentService.CreateGroundedPersona with the
+description as the single grounding source, so every fact of the persona is traced to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+
+import grpc
+from tinytroupe.common.v1 import agent_pb2
+from tinytroupe.content.v1 import content_pb2
+from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe.population.v1 import population_pb2
+
+from services.orchestrator.downstream import Downstream
+from services.orchestrator.progress import ProgressTracker
+from services.orchestrator.validation import agent_specs_of_population
+from services.runtime.context import propagated_metadata
+from services.runtime.errors import FailedPrecondition, InvalidArgument
+
+Mode = orchestrator_pb2.Participants.Mode
+STUDY_WIDE_FAILURES = frozenset(
+    {
+        grpc.StatusCode.UNIMPLEMENTED,
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.CANCELLED,
+    }
+)
+"""Codes that say the service, not the agent, failed: they fail the study instead of one participant."""
+
+
+class ParticipantFactory:
+    """Makes the participants of one study in its session."""
+
+    def __init__(
+        self,
+        downstream: Downstream,
+        session: str,
+        progress: ProgressTracker,
+        *,
+        concurrency: int,
+        long_call_timeout_s: float,
+    ):
+        self.downstream = downstream
+        self.session = session
+        self.progress = progress
+        self.concurrency = asyncio.Semaphore(concurrency)
+        self.long_call_timeout_s = long_call_timeout_s
+        self.session_id = session.rsplit("/", 1)[-1]
+
+    async def create(self, participants: orchestrator_pb2.Participants) -> orchestrator_pb2.AgentsCreated:
+        if participants.mode == Mode.MODE_FROM_DEMOGRAPHICS:
+            created = await self._generate(participants)
+        else:
+            makers = self._makers(participants)
+            self.progress.update(agents_total=len(makers), agents_done=0, agents_failed=0)
+            created = await self._make_each(makers)
+            if participants.expectations and created.agents:
+                await self._validate(created, participants.expectations)
+        if not created.agents:
+            reasons = "; ".join(dict.fromkeys(failure.reason for failure in created.failures[:3]))
+            raise FailedPrecondition("NO_PARTICIPANTS", f"no participant could be made: {reasons}")
+        return created
+
+    def _makers(
+        self, participants: orchestrator_pb2.Participants
+    ) -> list[tuple[str, Callable[[], Awaitable]]]:
+        """(field, make) for each agent; make() returns the Agent."""
+        specs = list(participants.specifications)
+        sources = list(participants.specification_sources)
+
+        def source_of(index: int, default: str) -> str:
+            return sources[index] if index < len(sources) and sources[index] else default
+
+        if participants.mode == Mode.MODE_FROM_AGENT:
+            return [
+                (
+                    f"participants.specifications[{index}]",
+                    self._loader(spec, source_of(index, f"specifications[{index}]"), participants),
+                )
+                for index, spec in enumerate(specs)
+            ]
+        if participants.mode == Mode.MODE_FROM_POPULATION:
+            population_source = source_of(0, "population")
+            return [
+                (
+                    f"participants.specifications[0][{index}]",
+                    self._loader(json.dumps(spec), f"{population_source}[{index}]", participants),
+                )
+                for index, spec in enumerate(agent_specs_of_population(specs[0]))
+            ]
+        return [
+            (
+                f"participants.specifications[{index}]",
+                self._grounded(
+                    description, source_of(index, f"description-{index + 1}"), index, participants
+                ),
+            )
+            for index, description in enumerate(specs)
+        ]
+
+    def _loader(self, spec_json: str, source: str, participants: orchestrator_pb2.Participants):
+        async def load() -> agent_pb2.Agent:
+            return await self.downstream.population.LoadAgent(
+                population_pb2.LoadAgentRequest(
+                    session=self.session,
+                    spec_json=spec_json,
+                    fragments=participants.fragments,
+                    source=source,
+                    context=participants.context,
+                )
+            )
+
+        return load
+
+    def _grounded(
+        self, description: str, source: str, index: int, participants: orchestrator_pb2.Participants
+    ):
+        async def ground() -> agent_pb2.Agent:
+            response = await self.downstream.content.CreateGroundedPersona(
+                content_pb2.CreateGroundedPersonaRequest(
+                    session=self.session,
+                    sources=[
+                        content_pb2.GroundingSource(name=source, text=description, mime_type="text/plain")
+                    ],
+                    fragments=participants.fragments,
+                    context=participants.context,
+                    request_id=f"{self.session_id}-persona-{index}",
+                ),
+                timeout=self.long_call_timeout_s,
+            )
+            return response.agent
+
+        return ground
+
+    async def _make_each(
+        self, makers: list[tuple[str, Callable[[], Awaitable]]]
+    ) -> orchestrator_pb2.AgentsCreated:
+        outcomes: list[agent_pb2.Agent | orchestrator_pb2.ParticipantFailure | None] = [None] * len(makers)
+
+        async def make(index: int, field: str, maker: Callable[[], Awaitable]) -> None:
+            async with self.concurrency:
+                try:
+                    outcomes[index] = await maker()
+                except grpc.aio.AioRpcError as error:
+                    if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                        raise InvalidArgument(field, error.details() or "invalid specification") from None
+                    if error.code() in STUDY_WIDE_FAILURES:
+                        raise
+                    outcomes[index] = orchestrator_pb2.ParticipantFailure(
+                        index=index, reason=f"{error.code().name}: {error.details()}"
+                    )
+            self._report(outcomes)
+
+        await run_all([make(index, field, maker) for index, (field, maker) in enumerate(makers)])
+        created = orchestrator_pb2.AgentsCreated(requested=len(makers))
+        for outcome in outcomes:
+            if isinstance(outcome, agent_pb2.Agent):
+                created.agents.append(outcome)
+            else:
+                created.failures.append(outcome)
+        return created
+
+    def _report(self, outcomes: list) -> None:
+        self.progress.update(
+            agents_done=sum(isinstance(outcome, agent_pb2.Agent) for outcome in outcomes),
+            agents_failed=sum(
+                isinstance(outcome, orchestrator_pb2.ParticipantFailure) for outcome in outcomes
+            ),
+        )
+
+    async def _generate(self, participants: orchestrator_pb2.Participants) -> orchestrator_pb2.AgentsCreated:
+        created = orchestrator_pb2.AgentsCreated(requested=participants.count)
+        self.progress.update(agents_total=participants.count, agents_done=0, agents_failed=0)
+        stream = self.downstream.population.GeneratePopulation(
+            population_pb2.GeneratePopulationRequest(
+                session=self.session,
+                demographics_json=participants.specifications[0],
+                count=participants.count,
+                context=participants.context,
+                particularities=participants.particularities,
+                fragments=participants.fragments,
+                request_id=f"{self.session_id}-population",
+                expectations=participants.expectations,
+            ),
+            timeout=self.long_call_timeout_s,
+            metadata=propagated_metadata(),
+        )
+        async for event in stream:
+            kind = event.WhichOneof("event")
+            if kind == "agent":
+                created.agents.append(event.agent)
+                if event.HasField("validation"):
+                    created.validations.append(_validation(event.agent.name, event.validation))
+            elif kind == "failure":
+                created.failures.append(
+                    orchestrator_pb2.ParticipantFailure(
+                        agent_name="", index=event.failure.plan_entry_index, reason=event.failure.reason
+                    )
+                )
+            elif kind == "summary":
+                created.usage.calls += event.summary.model_calls
+            self.progress.update(agents_done=len(created.agents), agents_failed=len(created.failures))
+        agents = sorted(created.agents, key=lambda agent: agent.name)
+        del created.agents[:]
+        created.agents.extend(agents)
+        return created
+
+    async def _validate(self, created: orchestrator_pb2.AgentsCreated, expectations: str) -> None:
+        async def validate(agent: agent_pb2.Agent) -> orchestrator_pb2.AgentValidation:
+            async with self.concurrency:
+                response = await self.downstream.population.ValidateAgent(
+                    population_pb2.ValidateAgentRequest(
+                        session=self.session, agent=agent, expectations=expectations
+                    ),
+                    timeout=self.long_call_timeout_s,
+                )
+            return _validation(agent.name, response)
+
+        created.validations.extend(await run_all([validate(agent) for agent in created.agents]))
+
+
+def _validation(
+    agent_name: str, response: population_pb2.ValidateAgentResponse
+) -> orchestrator_pb2.AgentValidation:
+    return orchestrator_pb2.AgentValidation(
+        agent_name=agent_name, score=response.score, justification=response.justification
+    )
+
+
+async def run_all(coroutines: list[Awaitable]) -> list:
+    """Runs the coroutines concurrently; the first failure cancels the others and is raised as is."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(coroutine) for coroutine in coroutines]
+    except BaseExceptionGroup as failures:
+        raise failures.exceptions[0] from None
+    return [task.result() for task in tasks]

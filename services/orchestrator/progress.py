@@ -1,0 +1,70 @@
+"""The live progress of a study run here: the latest StudyProgress and a stream of every change."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from google.protobuf import timestamp_pb2
+from tinytroupe.orchestrator.v1 import orchestrator_pb2
+
+Phase = orchestrator_pb2.Phase
+
+
+class ProgressTracker:
+    """Holds the latest progress; every watcher gets each update in order, then the end."""
+
+    def __init__(self, initial: orchestrator_pb2.StudyProgress):
+        self._latest = initial
+        self._latest.update_time.CopyFrom(_now())
+        self._watchers: set[asyncio.Queue[orchestrator_pb2.StudyProgress | None]] = set()
+        self._closed = False
+
+    @property
+    def latest(self) -> orchestrator_pb2.StudyProgress:
+        snapshot = orchestrator_pb2.StudyProgress()
+        snapshot.CopyFrom(self._latest)
+        return snapshot
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def update(self, **changes) -> None:
+        """Changes some fields of the progress (e.g. phase, round) and tells every watcher."""
+        if self._closed:
+            return
+        progress = self.latest
+        for name, value in changes.items():
+            setattr(progress, name, value)
+        progress.update_time.CopyFrom(_now())
+        self._latest = progress
+        for queue in self._watchers:
+            queue.put_nowait(self.latest)
+
+    def close(self) -> None:
+        """Ends every watch after the updates already sent."""
+        self._closed = True
+        for queue in self._watchers:
+            queue.put_nowait(None)
+
+    async def watch(self) -> AsyncIterator[orchestrator_pb2.StudyProgress]:
+        """The current progress, then every update until the study ends."""
+        queue: asyncio.Queue[orchestrator_pb2.StudyProgress | None] = asyncio.Queue()
+        first = self.latest
+        if self._closed:
+            yield first
+            return
+        self._watchers.add(queue)
+        try:
+            yield first
+            while (progress := await queue.get()) is not None:
+                yield progress
+        finally:
+            self._watchers.discard(queue)
+
+
+def _now() -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.GetCurrentTime()
+    return stamp

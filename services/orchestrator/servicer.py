@@ -1,0 +1,122 @@
+"""OrchestratorService: RunStudy, WatchStudy and ResumeStudy."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import grpc
+from google.longrunning import operations_pb2
+from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
+
+from services.orchestrator.checkpoints import STUDY_REQUEST, StudyCheckpoints
+from services.orchestrator.names import session_id_of
+from services.orchestrator.operation_view import STUDY_LABEL, OperationView
+from services.orchestrator.progress import Phase
+from services.orchestrator.registry import StudyRegistry
+from services.orchestrator.rpc_errors import passing_downstream_errors
+from services.orchestrator.settings import StudySettings
+from services.orchestrator.validation import validate_study_request
+from services.runtime.errors import FailedPrecondition, InvalidArgument
+
+Session = control_pb2.Session
+
+
+class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
+    def __init__(
+        self,
+        control: control_pb2_grpc.SimulationControlServiceStub,
+        registry: StudyRegistry,
+        view: OperationView,
+        settings: StudySettings,
+    ):
+        self.control = control
+        self.registry = registry
+        self.view = view
+        self.settings = settings
+
+    @passing_downstream_errors
+    async def RunStudy(
+        self, request: orchestrator_pb2.RunStudyRequest, context: grpc.aio.ServicerContext
+    ) -> operations_pb2.Operation:
+        validate_study_request(request)
+        config = request.session_config
+        session = await self.control.BeginSession(
+            control_pb2.BeginSessionRequest(
+                session=Session(
+                    display_name=config.session_name or "study",
+                    description=config.description,
+                    cache_namespace=config.cache_file,
+                    labels={**config.labels, STUDY_LABEL[0]: STUDY_LABEL[1]},
+                ),
+                request_id=request.request_id,
+            )
+        )
+        if session.state == Session.STATE_ACTIVE:
+            try:
+                await StudyCheckpoints(self.control, session.name).store(STUDY_REQUEST, request)
+            except grpc.aio.AioRpcError as error:
+                if error.code() == grpc.StatusCode.ALREADY_EXISTS:
+                    raise InvalidArgument(
+                        "request_id", "was already used for a different study request"
+                    ) from None
+                raise
+            await self.registry.claim(session, resumed=False)
+        return await self.view.operation(session)
+
+    @passing_downstream_errors
+    async def ResumeStudy(
+        self, request: orchestrator_pb2.ResumeStudyRequest, context: grpc.aio.ServicerContext
+    ) -> operations_pb2.Operation:
+        session = await self.view.study_session(session_id_of(request.name))
+        if session.state == Session.STATE_ACTIVE and await self.registry.claim(session, resumed=True) is None:
+            raise FailedPrecondition(
+                "LEASE_HELD",
+                "another orchestrator is running this study; it resumes only "
+                "once that one stops renewing its lease",
+                subject=request.name,
+            )
+        return await self.view.operation(session)
+
+    @passing_downstream_errors
+    async def WatchStudy(
+        self, request: orchestrator_pb2.WatchStudyRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[orchestrator_pb2.StudyProgress]:
+        session_id = session_id_of(request.name)
+        session = await self.view.study_session(session_id)
+        study_request: orchestrator_pb2.RunStudyRequest | None = None
+        last_sent: orchestrator_pb2.StudyProgress | None = None
+        while True:
+            if (runner := self.registry.get(session_id)) is not None:
+                async for progress in runner.progress.watch():
+                    last_sent = progress
+                    yield progress
+                if last_sent is not None and last_sent.phase == Phase.PHASE_DONE:
+                    return
+                session = await self.view.study_session(session_id)
+                continue
+            if study_request is None:
+                study_request = await StudyCheckpoints(self.control, session.name).load(
+                    STUDY_REQUEST, orchestrator_pb2.RunStudyRequest
+                )
+            progress = await self.view.progress(session, study_request)
+            if last_sent is None or _changed(last_sent, progress):
+                last_sent = progress
+                yield progress
+            if progress.phase == Phase.PHASE_DONE:
+                return
+            await asyncio.sleep(self.settings.watch_poll_interval_s)
+            session = await self.view.study_session(session_id)
+
+
+def _changed(before: orchestrator_pb2.StudyProgress, after: orchestrator_pb2.StudyProgress) -> bool:
+    before, after = _without_time(before), _without_time(after)
+    return before != after
+
+
+def _without_time(progress: orchestrator_pb2.StudyProgress) -> orchestrator_pb2.StudyProgress:
+    copy = orchestrator_pb2.StudyProgress()
+    copy.CopyFrom(progress)
+    copy.ClearField("update_time")
+    return copy

@@ -1,0 +1,33 @@
+"""Settings of the orchestrator beyond the shared `MeshSettings` (variables prefixed `STUDY_`)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_replica_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class StudySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STUDY_", extra="ignore")
+
+    lease_ttl_s: float = 15.0
+    """How long a study's lease lasts unless renewed (renewed every third of it)."""
+    recovery_interval_s: float = 10.0
+    """How often expired leases of other replicas' studies are looked for; 0 disables the search."""
+    stream_deadline_s: float = 6 * 3600.0
+    """Deadline of the long calls of a study: the simulation stream, generation and extraction."""
+    creation_concurrency: int = 16
+    """Most agents made at once (LoadAgent, CreateGroundedPersona, ValidateAgent)."""
+    watch_poll_interval_s: float = 0.5
+    """How often a study run by another replica is polled in control for WatchStudy/WaitOperation."""
+    max_wait_s: float = 300.0
+    """Longest WaitOperation when the caller gives no timeout."""
+    replica_id: str = Field(default_factory=_default_replica_id)
+    """This replica's name as the holder of leases (STUDY_REPLICA_ID)."""

@@ -1,0 +1,156 @@
+"""The simulation of a study: run it, resume it from a round checkpoint, or read its finished state."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import grpc
+import structlog
+from tinytroupe.common.v1 import agent_pb2, study_pb2
+from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe.simulation.v1 import simulation_pb2
+
+from services.orchestrator.checkpoints import (
+    ROUND_PREFIX,
+    SIMULATION_COMPLETE,
+    StudyCheckpoints,
+    latest_round,
+)
+from services.orchestrator.downstream import Downstream
+from services.orchestrator.progress import Phase, ProgressTracker
+from services.runtime.context import propagated_metadata
+from services.runtime.errors import FailedPrecondition
+
+log = structlog.get_logger("simulation")
+
+MAX_STREAM_ATTEMPTS = 4
+STREAM_RETRY_DELAY_S = 0.5
+
+
+@dataclass
+class SimulationOutcome:
+    results: study_pb2.SimulationResults
+    agents: list[agent_pb2.Agent]
+    usage: study_pb2.TokenUsage
+    failed_agents: dict[str, str] = field(default_factory=dict)
+    """Agents that failed in the simulation, with why."""
+
+
+class SimulationStage:
+    def __init__(
+        self,
+        downstream: Downstream,
+        checkpoints: StudyCheckpoints,
+        progress: ProgressTracker,
+        *,
+        long_call_timeout_s: float,
+    ):
+        self.downstream = downstream
+        self.checkpoints = checkpoints
+        self.progress = progress
+        self.long_call_timeout_s = long_call_timeout_s
+
+    async def run(
+        self,
+        request: orchestrator_pb2.RunStudyRequest,
+        agents: list[agent_pb2.Agent],
+        checkpoint_ids: list[str],
+        from_round: int,
+    ) -> SimulationOutcome:
+        """Runs the rounds not yet done: all of them, or those after `round_{from_round}`. A stream cut
+        by an unavailable simulation server (a restart, a connection reaching its maximum age) is
+        resumed from the latest round checkpoint."""
+        self.progress.update(
+            phase=Phase.PHASE_SIMULATING,
+            rounds_total=request.simulation_config.rounds,
+            agents_total=len(agents),
+            round=from_round,
+            agents_done=0,
+            message=f"resuming after round {from_round}" if from_round else "simulating",
+        )
+        attempt = 1
+        while SIMULATION_COMPLETE not in checkpoint_ids:
+            try:
+                return await self._stream(request, agents, from_round)
+            except grpc.aio.AioRpcError as error:
+                if error.code() != grpc.StatusCode.UNAVAILABLE or attempt == MAX_STREAM_ATTEMPTS:
+                    raise
+                log.warning("simulation_stream_cut", session=self.checkpoints.session, attempt=attempt)
+            await asyncio.sleep(STREAM_RETRY_DELAY_S * attempt)
+            attempt += 1
+            checkpoint_ids = await self.checkpoints.ids()
+            from_round = latest_round(checkpoint_ids)
+        return await self.finished_outcome()
+
+    async def _stream(
+        self, request: orchestrator_pb2.RunStudyRequest, agents: list[agent_pb2.Agent], from_round: int
+    ) -> SimulationOutcome:
+        failed: dict[str, str] = {}
+        if from_round:
+            checkpoint_id = f"{ROUND_PREFIX}{from_round}"
+            resumed_state = await self.checkpoints.load(checkpoint_id, simulation_pb2.WorldState)
+            failed = _failures_of(resumed_state)
+            stream = self.downstream.simulation.ResumeSimulation(
+                simulation_pb2.ResumeSimulationRequest(
+                    checkpoint=self.checkpoints.name_of(checkpoint_id), stream_actions=True
+                ),
+                timeout=self.long_call_timeout_s,
+                metadata=propagated_metadata(),
+            )
+        else:
+            stream = self.downstream.simulation.RunSimulation(
+                simulation_pb2.RunSimulationRequest(
+                    session=self.checkpoints.session,
+                    agents=agents,
+                    config=request.simulation_config,
+                    stimulus=request.stimulus,
+                    stream_actions=True,
+                    request_id=f"{self.checkpoints.session.rsplit('/', 1)[-1]}-simulation",
+                ),
+                timeout=self.long_call_timeout_s,
+                metadata=propagated_metadata(),
+            )
+        acting: set[str] = set()
+        async for event in stream:
+            kind = event.WhichOneof("event")
+            if kind == "round_started":
+                acting.clear()
+                self.progress.update(
+                    round=event.round_started.round,
+                    agents_done=0,
+                    message=f"round {event.round_started.round}",
+                )
+            elif kind == "agent_action":
+                acting.add(event.agent_action.agent_name)
+                self.progress.update(agents_done=len(acting))
+            elif kind == "agent_failed":
+                failed[event.agent_failed.agent_name] = event.agent_failed.reason
+                self.progress.update(agents_failed=len(failed))
+            elif kind == "round_checkpointed":
+                done = event.round_checkpointed
+                self.progress.update(
+                    round=done.round, agents_done=done.agents_succeeded, message=f"round {done.round} done"
+                )
+            elif kind == "finished":
+                finished = event.finished
+                return SimulationOutcome(finished.results, list(finished.agents), finished.usage, failed)
+        raise FailedPrecondition("SIMULATION_INCOMPLETE", "the simulation stream ended without a result")
+
+    async def finished_outcome(self) -> SimulationOutcome:
+        """The outcome stored in `simulation_complete`: the world state after the last round."""
+        state = await self.checkpoints.load(SIMULATION_COMPLETE, simulation_pb2.WorldState)
+        return SimulationOutcome(
+            results=study_pb2.SimulationResults(
+                interactions=state.transcript,
+                rounds_completed=state.rounds_completed,
+                total_interactions=len(state.transcript),
+            ),
+            agents=list(state.agents),
+            usage=state.usage,
+            failed_agents=_failures_of(state),
+        )
+
+
+def _failures_of(state: simulation_pb2.WorldState) -> dict[str, str]:
+    return {name: f"failed in round {round_}" for name, round_ in state.failed_agents.items()}

@@ -1,0 +1,197 @@
+"""Conversions between the protos of the simulation contract and the engine's world state."""
+
+from __future__ import annotations
+
+from tinytroupe.common.v1 import agent_pb2, study_pb2
+from tinytroupe.simulation.v1 import simulation_pb2
+
+from services.engine.persona import Persona
+from services.engine.simulation import (
+    EVERYONE,
+    ActionType,
+    AgentState,
+    CognitiveState,
+    EnvironmentType,
+    Interaction,
+    MemoryEvent,
+    MemoryKind,
+    PendingMessage,
+    Stimulus,
+    TurnOrder,
+    WorldConfig,
+    WorldState,
+)
+from services.llm import TokenUsage
+
+PERSONA_DESCRIPTION_CHARS = 1200
+DEFAULT_MAX_ACTIONS = 4
+DEFAULT_MAX_FAILED_FRACTION = 0.5
+
+ENVIRONMENTS = {
+    study_pb2.ENVIRONMENT_TYPE_FOCUS_GROUP: EnvironmentType.FOCUS_GROUP,
+    study_pb2.ENVIRONMENT_TYPE_SURVEY: EnvironmentType.SURVEY,
+    study_pb2.ENVIRONMENT_TYPE_INTERVIEW: EnvironmentType.INTERVIEW,
+}
+TURN_ORDERS = {
+    study_pb2.TURN_ORDER_UNSPECIFIED: TurnOrder.CONCURRENT,
+    study_pb2.TURN_ORDER_CONCURRENT: TurnOrder.CONCURRENT,
+    study_pb2.TURN_ORDER_SEQUENTIAL: TurnOrder.SEQUENTIAL,
+}
+ACTIONS = {
+    ActionType.THINK: study_pb2.ACTION_TYPE_THINK,
+    ActionType.TALK: study_pb2.ACTION_TYPE_TALK,
+    ActionType.DONE: study_pb2.ACTION_TYPE_DONE,
+    ActionType.STIMULUS: study_pb2.ACTION_TYPE_STIMULUS,
+}
+MEMORY_KINDS = {
+    MemoryKind.STIMULUS: agent_pb2.MemoryEvent.KIND_STIMULUS,
+    MemoryKind.HEARD: agent_pb2.MemoryEvent.KIND_HEARD,
+    MemoryKind.THOUGHT: agent_pb2.MemoryEvent.KIND_THOUGHT,
+    MemoryKind.SAID: agent_pb2.MemoryEvent.KIND_SAID,
+}
+
+
+def _inverse(mapping: dict) -> dict:
+    return {value: key for key, value in mapping.items()}
+
+
+_ENVIRONMENT_PROTOS = _inverse(ENVIRONMENTS)
+_TURN_ORDER_PROTOS = {TurnOrder.CONCURRENT: study_pb2.TURN_ORDER_CONCURRENT,
+                      TurnOrder.SEQUENTIAL: study_pb2.TURN_ORDER_SEQUENTIAL}
+_ACTION_TYPES = _inverse(ACTIONS)
+_MEMORY_KINDS = _inverse(MEMORY_KINDS)
+
+
+def config_from_proto(config: study_pb2.SimulationConfig) -> WorldConfig:
+    """The engine's configuration; zero values take their documented defaults. Assumes a valid config."""
+    return WorldConfig(
+        environment=ENVIRONMENTS[config.environment_type],
+        rounds=config.rounds,
+        enable_memory=config.enable_memory,
+        enable_thinking=config.enable_thinking,
+        broadcast_mode=config.broadcast_mode,
+        max_actions_per_turn=config.max_actions_per_turn or DEFAULT_MAX_ACTIONS,
+        turn_order=TURN_ORDERS[config.turn_order],
+        max_failed_fraction=config.max_failed_fraction or DEFAULT_MAX_FAILED_FRACTION,
+    )
+
+
+def config_to_proto(config: WorldConfig) -> study_pb2.SimulationConfig:
+    return study_pb2.SimulationConfig(
+        environment_type=_ENVIRONMENT_PROTOS[config.environment], rounds=config.rounds,
+        enable_memory=config.enable_memory, enable_thinking=config.enable_thinking,
+        broadcast_mode=config.broadcast_mode, max_actions_per_turn=config.max_actions_per_turn,
+        turn_order=_TURN_ORDER_PROTOS[config.turn_order], max_failed_fraction=config.max_failed_fraction)
+
+
+def stimulus_from_proto(stimulus: study_pb2.Stimulus, canonical_targets: list[str]) -> Stimulus:
+    return Stimulus(type=stimulus.type, content=stimulus.content, context=stimulus.context,
+                    target_agents=canonical_targets)
+
+
+def stimulus_to_proto(stimulus: Stimulus) -> study_pb2.Stimulus:
+    return study_pb2.Stimulus(type=stimulus.type, content=stimulus.content, context=stimulus.context,
+                              target_agents=stimulus.target_agents)
+
+
+def agent_from_proto(agent: agent_pb2.Agent, persona: Persona | None = None) -> AgentState:
+    """The engine's agent: its persona rendered for prompts, its cognitive state and memory as given."""
+    persona = persona or Persona.from_json(agent.spec_json)
+    state = agent.cognitive_state
+    return AgentState(
+        name=persona.name,
+        persona_description=persona.describe(PERSONA_DESCRIPTION_CHARS),
+        cognitive_state=CognitiveState(goals=list(state.goals), context=state.context, attention=state.attention,
+                                       emotions=state.emotions),
+        memory=[MemoryEvent(round=event.round, kind=_MEMORY_KINDS.get(event.kind, MemoryKind.HEARD),
+                            source=event.source, content=event.content) for event in agent.episodic_memory],
+        memory_summary=agent.memory_summary,
+    )
+
+
+def agent_to_proto(state: AgentState, base: agent_pb2.Agent) -> agent_pb2.Agent:
+    """`base` (id, spec, provenance as received) with the engine's name, cognitive state and memory."""
+    agent = agent_pb2.Agent()
+    agent.CopyFrom(base)
+    agent.name = state.name
+    cognitive = state.cognitive_state
+    agent.cognitive_state.CopyFrom(agent_pb2.CognitiveState(
+        goals=cognitive.goals, context=cognitive.context, attention=cognitive.attention, emotions=cognitive.emotions))
+    del agent.episodic_memory[:]
+    agent.episodic_memory.extend(
+        agent_pb2.MemoryEvent(round=event.round, kind=MEMORY_KINDS[event.kind], source=event.source,
+                              content=event.content) for event in state.memory)
+    agent.memory_summary = state.memory_summary
+    return agent
+
+
+def interaction_to_proto(interaction: Interaction) -> study_pb2.Interaction:
+    return study_pb2.Interaction(round=interaction.round, agent_name=interaction.agent_name,
+                                 action=ACTIONS[interaction.action], content=interaction.content,
+                                 target=interaction.target, sequence=interaction.sequence)
+
+
+def interaction_from_proto(interaction: study_pb2.Interaction) -> Interaction:
+    return Interaction(round=interaction.round, agent_name=interaction.agent_name,
+                       action=_ACTION_TYPES[interaction.action], content=interaction.content,
+                       target=interaction.target, sequence=interaction.sequence)
+
+
+def usage_to_proto(usage: TokenUsage) -> study_pb2.TokenUsage:
+    return study_pb2.TokenUsage(calls=usage.calls - usage.cached_calls, cached_calls=usage.cached_calls,
+                                prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
+
+
+def add_usage(first: study_pb2.TokenUsage, second: study_pb2.TokenUsage) -> study_pb2.TokenUsage:
+    return study_pb2.TokenUsage(calls=first.calls + second.calls, cached_calls=first.cached_calls + second.cached_calls,
+                                prompt_tokens=first.prompt_tokens + second.prompt_tokens,
+                                completion_tokens=first.completion_tokens + second.completion_tokens)
+
+
+def usage_between(before: TokenUsage, after: TokenUsage) -> study_pb2.TokenUsage:
+    """What the session spent between two snapshots of the LLM client's accounting."""
+    calls = (after.calls - after.cached_calls) - (before.calls - before.cached_calls)
+    return study_pb2.TokenUsage(calls=calls, cached_calls=after.cached_calls - before.cached_calls,
+                                prompt_tokens=after.prompt_tokens - before.prompt_tokens,
+                                completion_tokens=after.completion_tokens - before.completion_tokens)
+
+
+def world_to_proto(state: WorldState, base_agents: dict[str, agent_pb2.Agent],
+                   usage: study_pb2.TokenUsage) -> simulation_pb2.WorldState:
+    return simulation_pb2.WorldState(
+        agents=[agent_to_proto(agent, base_agents[agent.name]) for agent in state.agents],
+        config=config_to_proto(state.config),
+        stimulus=stimulus_to_proto(state.stimulus),
+        rounds_completed=state.rounds_completed,
+        transcript=[interaction_to_proto(interaction) for interaction in state.transcript],
+        pending_messages=[simulation_pb2.PendingMessage(recipient=message.recipient, sender=message.sender,
+                                                        content=message.content, target=message.target)
+                          for message in state.pending_messages],
+        failed_agents=state.failed_agents,
+        usage=usage,
+    )
+
+
+def world_from_proto(world: simulation_pb2.WorldState) -> tuple[WorldState, dict[str, agent_pb2.Agent]]:
+    """The engine's world and the agents as stored (by name), from a checkpointed WorldState.
+
+    Raises ValueError (or the persona's SpecError) when the payload does not hold a valid world."""
+    agents = [agent_from_proto(agent) for agent in world.agents]
+    if world.config.environment_type not in ENVIRONMENTS:
+        raise ValueError("the stored world has no environment type")
+    state = WorldState(
+        config=config_from_proto(world.config),
+        stimulus=stimulus_from_proto(world.stimulus, list(world.stimulus.target_agents)),
+        agents=agents,
+        rounds_completed=world.rounds_completed,
+        transcript=[interaction_from_proto(interaction) for interaction in world.transcript],
+        pending_messages=[PendingMessage(recipient=message.recipient, sender=message.sender,
+                                         content=message.content, target=message.target)
+                          for message in world.pending_messages],
+        failed_agents=dict(world.failed_agents),
+    )
+    names = {agent.name for agent in agents}
+    if len(names) != len(agents) or any(message.recipient not in names | {EVERYONE}
+                                        for message in state.pending_messages):
+        raise ValueError("the stored world's agents are not unique or do not match its pending messages")
+    return state, {state_agent.name: proto for state_agent, proto in zip(agents, world.agents, strict=True)}

@@ -1,0 +1,110 @@
+"""One simulation stream: the engine's events as protos, each round's world checkpointed in control."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+import structlog
+from tinytroupe.common.v1 import agent_pb2, study_pb2
+from tinytroupe.simulation.v1 import simulation_pb2
+
+from services.engine.llm_port import StructuredLLM
+from services.engine.simulation import (
+    ActionRecorded,
+    AgentFailed,
+    RoundCompleted,
+    RoundStarted,
+    Simulation,
+    SimulationEvent,
+    SimulationFinished,
+    TooManyAgentsFailed,
+    TurnSettings,
+    WorldState,
+)
+from services.llm import TokenUsage
+from services.runtime.errors import Aborted
+from services.simulation.checkpoints import COMPLETE_CHECKPOINT_ID, WorldCheckpoints, round_checkpoint_id
+from services.simulation.convert import add_usage, interaction_to_proto, usage_between, world_to_proto
+
+log = structlog.get_logger("simulation")
+
+
+class MeteredLLM(StructuredLLM, Protocol):
+    def usage(self, session: str) -> TokenUsage: ...
+
+
+class SimulationStream:
+    """Runs the remaining rounds of `world` in `session`; `usage_so_far` is what earlier streams spent."""
+
+    def __init__(self, llm: MeteredLLM, checkpoints: WorldCheckpoints, turn_settings: TurnSettings, *,
+                 session: str, world: WorldState, base_agents: dict[str, agent_pb2.Agent],
+                 usage_so_far: study_pb2.TokenUsage) -> None:
+        self.llm = llm
+        self.checkpoints = checkpoints
+        self.turn_settings = turn_settings
+        self.session = session
+        self.world = world
+        self.base_agents = base_agents
+        self.usage_so_far = usage_so_far
+        self.usage_at_start = llm.usage(session)
+        self.round_started_at = time.perf_counter()
+
+    def usage(self) -> study_pb2.TokenUsage:
+        """Usage so far; counted from the LLM client's ledger of the session (shared by its concurrent runs)."""
+        return add_usage(self.usage_so_far, usage_between(self.usage_at_start, self.llm.usage(self.session)))
+
+    def world_proto(self) -> simulation_pb2.WorldState:
+        return world_to_proto(self.world, self.base_agents, self.usage())
+
+    async def events(self, stream_actions: bool) -> AsyncIterator[simulation_pb2.SimulationEvent]:
+        simulation = Simulation(self.world, self.llm, session=self.session, settings=self.turn_settings)
+        try:
+            async for event in simulation.run():
+                message = await self._message(event, stream_actions)
+                if message is not None:
+                    yield message
+        except TooManyAgentsFailed as failure:
+            raise Aborted("TOO_MANY_AGENTS_FAILED", f"simulation aborted: {failure}") from None
+
+    async def _message(self, event: SimulationEvent, stream_actions: bool) -> simulation_pb2.SimulationEvent | None:
+        match event:
+            case RoundStarted(round=round_number):
+                self.round_started_at = time.perf_counter()
+                return simulation_pb2.SimulationEvent(round_started=simulation_pb2.RoundStarted(round=round_number))
+            case ActionRecorded(interaction=interaction):
+                if not stream_actions:
+                    return None
+                return simulation_pb2.SimulationEvent(agent_action=interaction_to_proto(interaction))
+            case AgentFailed(round=round_number, agent_name=name, reason=reason):
+                return simulation_pb2.SimulationEvent(agent_failed=simulation_pb2.AgentFailed(
+                    round=round_number, agent_name=name, reason=reason))
+            case RoundCompleted(round=round_number, agents_succeeded=succeeded, agents_failed=failed):
+                name = await self.checkpoints.store(
+                    self.session, round_checkpoint_id(round_number), self.world_proto(), round_number)
+                log.info("simulation_round", round=round_number, agents_succeeded=succeeded, agents_failed=failed,
+                         duration_ms=round((time.perf_counter() - self.round_started_at) * 1000, 1))
+                return simulation_pb2.SimulationEvent(round_checkpointed=simulation_pb2.RoundCheckpointed(
+                    round=round_number, checkpoint=name, agents_succeeded=succeeded, agents_failed=failed))
+            case SimulationFinished():
+                return await self._finished(event)
+        raise TypeError(f"unknown simulation event {event!r}")
+
+    async def _finished(self, event: SimulationFinished) -> simulation_pb2.SimulationEvent:
+        world = self.world_proto()
+        name = await self.checkpoints.store(self.session, COMPLETE_CHECKPOINT_ID, world, event.rounds_completed)
+        log.info("simulation_finished", rounds=event.rounds_completed, participants=event.participants_total,
+                 failed=event.participants_failed, model_calls=world.usage.calls,
+                 cached_calls=world.usage.cached_calls)
+        return simulation_pb2.SimulationEvent(finished=simulation_pb2.SimulationFinished(
+            results=study_pb2.SimulationResults(interactions=world.transcript,
+                                                rounds_completed=event.rounds_completed,
+                                                total_interactions=len(world.transcript)),
+            agents=world.agents,
+            participants=study_pb2.ParticipantCounts(total=event.participants_total,
+                                                     successful=event.participants_successful,
+                                                     failed=event.participants_failed),
+            usage=world.usage,
+            checkpoint=name,
+        ))

@@ -1,0 +1,57 @@
+"""Suite-wide fixtures: the fake LLM server's, and `mesh`, the six real servers in this process.
+
+`mesh` starts once per test session, lazily, on 127.0.0.1 and free ports: control on SQLite in a
+temporary directory, every service pointing at one fake LLM server (20 ms per answer). Tests that
+use it run in the session's event loop, where the servers live:
+
+    pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+    async def test_something(mesh):
+        channel = open_channel(mesh.addresses.orchestrator) ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest_asyncio
+
+from services.mesh.in_process import MeshAddresses, in_process_mesh
+from services.orchestrator.settings import StudySettings
+from services.runtime.config import LLMSettings
+from tests.fake_llm import FakeLLMServer
+
+pytest_plugins = ["tests.fake_llm.pytest_plugin"]
+
+MESH_LLM_LATENCY_S = 0.02
+MESH_LEASE_TTL_S = 2.0
+
+
+@dataclass(frozen=True)
+class Mesh:
+    addresses: MeshAddresses
+    fake: FakeLLMServer
+    study_settings: StudySettings
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def mesh(tmp_path_factory) -> AsyncIterator[Mesh]:
+    async with FakeLLMServer(latency=MESH_LLM_LATENCY_S) as fake:
+        llm = LLMSettings(
+            base_url=fake.base_url,
+            model=fake.config.model,
+            response_format="json_schema",
+            timeout_s=10.0,
+            max_retries=4,
+            backoff_base_s=0.01,
+            backoff_max_s=0.1,
+        )
+        study = StudySettings(
+            lease_ttl_s=MESH_LEASE_TTL_S,
+            recovery_interval_s=0.5,
+            watch_poll_interval_s=0.1,
+            replica_id="mesh-orchestrator",
+        )
+        async with in_process_mesh(tmp_path_factory.mktemp("mesh"), llm, study) as addresses:
+            yield Mesh(addresses=addresses, fake=fake, study_settings=study)

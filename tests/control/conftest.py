@@ -1,0 +1,70 @@
+"""Fixtures of the control service's tests: a real gRPC server on SQLite or on PostgreSQL.
+
+Every test that takes `control` runs twice, once per backend. The PostgreSQL runs share one fresh
+schema per test module (dropped afterwards); an unreachable server fails them instead of skipping.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+import pytest
+from tinytroupe.control.v1 import control_pb2_grpc
+
+from services.runtime.config import MeshSettings
+from tests.control.helpers import control_server
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def schema_url(schema: str) -> str:
+    return f"{POSTGRES_ADMIN_URL}?options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture(scope="module")
+def postgres_schema() -> Iterator[str]:
+    """A fresh, empty schema of database `test`, dropped with everything in it afterwards."""
+    schema = f"control_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def make_settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Callable[..., MeshSettings]:
+    """Settings of a control server on the test's backend; keyword arguments override fields."""
+    database_url = schema_url(request.getfixturevalue("postgres_schema")) if backend == "postgres" else None
+
+    def make(**overrides: object) -> MeshSettings:
+        fields = {"data_dir": tmp_path / "data", "database_url": database_url, "metrics_port": 0,
+                  "log_level": "WARNING", **overrides}
+        return MeshSettings(**fields)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., MeshSettings]) -> MeshSettings:
+    return make_settings()
+
+
+@pytest.fixture
+async def control(settings: MeshSettings) -> AsyncIterator[control_pb2_grpc.SimulationControlServiceStub]:
+    """A stub of a control server running in this process on the test's backend."""
+    async with control_server(settings) as stub:
+        yield stub

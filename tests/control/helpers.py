@@ -1,0 +1,71 @@
+"""Shared helpers of the control service's tests."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import grpc
+import psycopg
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
+
+from services.control.service import DEFINITION
+from services.runtime.clients import open_channel
+from services.runtime.config import MeshSettings
+from services.runtime.testing import serving
+
+
+@dataclass
+class ErrorReport:
+    code: grpc.StatusCode
+    reason: str
+    fields: list[str]
+    metadata: dict[str, str]
+
+
+def error_report(error: grpc.aio.AioRpcError) -> ErrorReport:
+    """Code, ErrorInfo reason and BadRequest fields of a failed call, read from its rich status."""
+    status = rpc_status.from_call(error)
+    reason, fields, metadata = "", [], {}
+    for detail in status.details if status else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            reason, metadata = info.reason, dict(info.metadata)
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad_request = error_details_pb2.BadRequest()
+            detail.Unpack(bad_request)
+            fields.extend(violation.field for violation in bad_request.field_violations)
+    return ErrorReport(error.code(), reason, fields, metadata)
+
+
+@contextlib.asynccontextmanager
+async def control_server(settings: MeshSettings) -> AsyncIterator[control_pb2_grpc.SimulationControlServiceStub]:
+    """A stub of a control server running in this process with these settings."""
+    async with serving(DEFINITION, settings) as address, open_channel(address, settings) as channel:
+        yield control_pb2_grpc.SimulationControlServiceStub(channel)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+async def begin(stub: control_pb2_grpc.SimulationControlServiceStub, **session_fields) -> control_pb2.Session:
+    request_fields = {key: session_fields.pop(key) for key in ("request_id", "session_id") if key in session_fields}
+    return await stub.BeginSession(control_pb2.BeginSessionRequest(
+        session=control_pb2.Session(**session_fields), **request_fields))
+
+
+def count_rows(settings: MeshSettings, table: str, session_id: str) -> int:
+    """Rows of `table` that belong to a session, read straight from the database behind the server."""
+    query = f"SELECT count(*) FROM {table} WHERE session_id = "
+    if settings.database_url is None:
+        with contextlib.closing(sqlite3.connect(settings.sqlite_path())) as conn:
+            return conn.execute(query + "?", (session_id,)).fetchone()[0]
+    with psycopg.connect(settings.database_url.get_secret_value()) as conn:
+        return conn.execute(query + "%s", (session_id,)).fetchone()[0]
