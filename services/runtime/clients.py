@@ -30,20 +30,15 @@ RETRY_SERVICE_CONFIG = json.dumps({
 })
 
 
-class _PropagatingInterceptor(
-    grpc.aio.UnaryUnaryClientInterceptor,
-    grpc.aio.UnaryStreamClientInterceptor,
-    grpc.aio.StreamUnaryClientInterceptor,
-    grpc.aio.StreamStreamClientInterceptor,
-):
-    """Adds the default deadline and the propagated ids to every outgoing call."""
+class _CallDecoration:
+    """Adds the default deadline, the propagated ids and the credentials to an outgoing call."""
 
     def __init__(self, default_timeout_s: float, bearer_token: str | None, internal: bool):
         self.default_timeout_s = default_timeout_s
         self.bearer_token = bearer_token
         self.internal = internal
 
-    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+    def details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
         metadata = grpc.aio.Metadata(*(details.metadata or ()))
         pairs = list(propagated_metadata())
         if self.bearer_token:
@@ -57,17 +52,38 @@ class _PropagatingInterceptor(
         return grpc.aio.ClientCallDetails(details.method, timeout, metadata, details.credentials,
                                           details.wait_for_ready)
 
+
+# grpc.aio files each interceptor object under one call kind only, so there is one class per kind.
+class _UnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):
+    def __init__(self, decoration: _CallDecoration):
+        self.decoration = decoration
+
     async def intercept_unary_unary(self, continuation, client_call_details, request):
-        return await continuation(self._details(client_call_details), request)
+        return await continuation(self.decoration.details(client_call_details), request)
+
+
+class _UnaryStream(grpc.aio.UnaryStreamClientInterceptor):
+    def __init__(self, decoration: _CallDecoration):
+        self.decoration = decoration
 
     async def intercept_unary_stream(self, continuation, client_call_details, request):
-        return await continuation(self._details(client_call_details), request)
+        return await continuation(self.decoration.details(client_call_details), request)
+
+
+class _StreamUnary(grpc.aio.StreamUnaryClientInterceptor):
+    def __init__(self, decoration: _CallDecoration):
+        self.decoration = decoration
 
     async def intercept_stream_unary(self, continuation, client_call_details, request_iterator):
-        return await continuation(self._details(client_call_details), request_iterator)
+        return await continuation(self.decoration.details(client_call_details), request_iterator)
+
+
+class _StreamStream(grpc.aio.StreamStreamClientInterceptor):
+    def __init__(self, decoration: _CallDecoration):
+        self.decoration = decoration
 
     async def intercept_stream_stream(self, continuation, client_call_details, request_iterator):
-        return await continuation(self._details(client_call_details), request_iterator)
+        return await continuation(self.decoration.details(client_call_details), request_iterator)
 
 
 def open_channel(address: str, settings: MeshSettings | None = None, *,
@@ -87,7 +103,8 @@ def open_channel(address: str, settings: MeshSettings | None = None, *,
         ("grpc.max_send_message_length", settings.max_message_bytes),
         ("grpc.keepalive_time_ms", 30_000),
     ]
-    interceptors = [_PropagatingInterceptor(settings.call_timeout_s, bearer_token, internal)]
+    decoration = _CallDecoration(settings.call_timeout_s, bearer_token, internal)
+    interceptors = [kind(decoration) for kind in (_UnaryUnary, _UnaryStream, _StreamUnary, _StreamStream)]
     credentials = channel_credentials(settings)
     if credentials is not None:
         return grpc.aio.secure_channel(address, credentials, options=options, interceptors=interceptors)

@@ -141,3 +141,29 @@ async def test_inner_services_accept_only_the_mesh_and_receive_the_tenant(tmp_pa
                 assert await tenant_of(channel) == "acme"
             finally:
                 current_tenant.reset(reset)
+
+
+async def test_streaming_calls_carry_credentials_and_tenant_too(tmp_path):
+    """Server-streaming calls between services present the internal token and the tenant as well."""
+    from tinytroupe.simulation.v1 import simulation_pb2, simulation_pb2_grpc
+
+    class TenantStream(simulation_pb2_grpc.SimulationServiceServicer):
+        async def RunSimulation(self, request, context):
+            yield simulation_pb2.SimulationEvent(
+                agent_failed=simulation_pb2.AgentFailed(reason=current_tenant.get()))
+
+    async def register(server, settings):
+        simulation_pb2_grpc.add_SimulationServiceServicer_to_server(TenantStream(), server)
+
+    definition = ServiceDefinition("simulation", ("tinytroupe.simulation.v1.SimulationService",), register)
+    inner = MeshSettings(data_dir=tmp_path, internal_token=SecretStr("mesh-internal"))
+    async with serving(definition, inner) as address:
+        async with open_channel(address, MeshSettings(internal_token=SecretStr("mesh-internal"))) as channel:
+            reset = current_tenant.set("acme")
+            try:
+                stream = simulation_pb2_grpc.SimulationServiceStub(channel).RunSimulation(
+                    simulation_pb2.RunSimulationRequest())
+                events = [event async for event in stream]
+            finally:
+                current_tenant.reset(reset)
+    assert [event.agent_failed.reason for event in events] == ["acme"]
