@@ -29,10 +29,14 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+clients/node/node_modules/.installed: clients/node/package.json clients/node/package-lock.json
+	npm ci --prefix clients/node --no-audit --no-fund --loglevel=error
+	touch $@
+
 $(KUBECTL):
 	bash scripts/install-kubectl.sh
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed clients/node/node_modules/.installed
 
 protos: $(VENV)/.installed
 	$(PY) scripts/gen_protos.py
@@ -42,7 +46,7 @@ protos-check: $(VENV)/.installed
 
 lint: setup
 	$(BUF) lint
-	$(VENV)/bin/ruff check services tests bench scripts
+	$(VENV)/bin/ruff check services tests bench scripts clients
 
 # Contract changes must not break existing clients: compare with the published baseline image.
 breaking: setup

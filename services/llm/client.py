@@ -131,7 +131,18 @@ class LLMClient:
         temperature = self.settings.temperature if temperature is None else temperature
         schema = output_schema(output_model)
 
-        key = self._next_cache_key(session, messages, schema, temperature, max_tokens)
+        numbered = self._next_cache_key(session, messages, schema, temperature, max_tokens)
+        try:
+            return await self._answer(messages, output_model, schema, session, label, max_tokens,
+                                      temperature, numbered)
+        except BaseException:
+            if numbered is not None:
+                self._give_back_iteration(session, *numbered)
+            raise
+
+    async def _answer(self, messages, output_model, schema, session, label, max_tokens, temperature,
+                      numbered: tuple[str, int] | None):
+        key = cache_key(*numbered) if numbered is not None else None
         if key is not None:
             cached = await self._cached_instance(session, key, output_model)
             if cached is not None:
@@ -203,9 +214,9 @@ class LLMClient:
         schema: dict[str, Any],
         temperature: float,
         max_tokens: int,
-    ) -> str | None:
-        """The cache key of this call, counting identical calls so each repetition has its own entry.
-        Counted before any await, so concurrent calls number in the order they were issued."""
+    ) -> tuple[str, int] | None:
+        """The fingerprint and iteration of this call, counting identical calls so each repetition has
+        its own cache entry. Counted before any await, so concurrent calls number in issue order."""
         if self._cache is None or not session:
             return None
         fingerprint = request_fingerprint(
@@ -220,7 +231,14 @@ class LLMClient:
         counters = self._iterations.setdefault(session, {})
         iteration = counters.get(fingerprint, 0)
         counters[fingerprint] = iteration + 1
-        return cache_key(fingerprint, iteration)
+        return fingerprint, iteration
+
+    def _give_back_iteration(self, session: str, fingerprint: str, iteration: int) -> None:
+        """A call that ended without an answer (failed, cancelled) frees its number for the retry, so
+        a resumed study finds the answers under the same keys as an uninterrupted one."""
+        counters = self._iterations.get(session, {})
+        if counters.get(fingerprint) == iteration + 1:
+            counters[fingerprint] = iteration
 
     async def _cached_instance(self, session: str, key: str, output_model: type[T]) -> T | None:
         assert self._cache is not None

@@ -230,3 +230,27 @@ async def test_replay_through_control(
     assert second == first
     assert len(servicer.entries[SESSION]) == 7
     assert len(servicer.lookup_sizes) == 2 * 3  # one batched lookup per concurrent round or single call
+
+
+async def test_a_cancelled_call_gives_its_iteration_back(
+    fake_llm: FakeLLMServer, make_client: ClientFactory
+) -> None:
+    """A call cancelled mid-flight (a crashed round) frees its number: the retry is stored under the
+    key an uninterrupted run would use, so a later replay of the session finds it."""
+    cache = InMemoryResponseCache()
+    interrupted = make_client(cache)
+    fake_llm.configure(latency_s=0.5)
+    pending = asyncio.create_task(
+        interrupted.structured(turn_messages("Ana", "Round 0: your view?"), AgentTurn, session=SESSION))
+    await asyncio.sleep(0.1)
+    pending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await pending
+    fake_llm.configure(latency_s=0.0)
+    first = await interrupted.structured(turn_messages("Ana", "Round 0: your view?"), AgentTurn, session=SESSION)
+    calls = fake_llm.stats.total_requests
+
+    replay = await make_client(cache).structured(
+        turn_messages("Ana", "Round 0: your view?"), AgentTurn, session=SESSION)
+    assert replay == first
+    assert fake_llm.stats.total_requests == calls
