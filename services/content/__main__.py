@@ -1,4 +1,4 @@
-from services.runtime.server import run
 from services.content.service import DEFINITION
+from services.runtime.server import run
 
 run(DEFINITION)

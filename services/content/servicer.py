@@ -1,0 +1,113 @@
+"""The ContentService: grounded personas, content enrichment and documents in an agent's voice.
+
+Enriched texts and documents are recorded in the request's session (when one is given) as control
+checkpoints `enrichment_<hash>` / `document_<hash>` (text/markdown), the hash being the first 16 hex
+digits of the text's SHA-256; recording the same text twice is not an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+import grpc
+from tinytroupe.common.v1 import agent_pb2
+from tinytroupe.content.v1 import content_pb2, content_pb2_grpc
+from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
+
+from services.content.sources import read_sources
+from services.engine.fragments import FragmentConflictError
+from services.engine.grounding import enrich_content, generate_document, generate_grounded_persona
+from services.engine.persona import Persona, SpecError
+from services.llm.errors import LLMError
+from services.population.agents import Origin, make_agent, parse_persona, resolve_fragments
+from services.runtime.errors import DownstreamError, InvalidArgument, Unavailable
+
+MARKDOWN = "text/markdown"
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+MAX_TITLE = 120
+
+
+def checkpoint_id(kind: str, text: str) -> str:
+    return f"{kind}_{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def document_title(markdown: str, instructions: str) -> str:
+    """The document's first Markdown heading, else its first line, else the instructions."""
+    match = _HEADING.search(markdown)
+    if match:
+        return match.group(1).strip()
+    first_line = next((line.strip() for line in markdown.splitlines() if line.strip()), "") or instructions
+    return first_line[:MAX_TITLE].strip()
+
+
+class ContentServicer(content_pb2_grpc.ContentServiceServicer):
+    def __init__(self, llm: Any, control: control_pb2_grpc.SimulationControlServiceStub | None) -> None:
+        self._llm = llm
+        self._control = control
+
+    async def CreateGroundedPersona(self, request: content_pb2.CreateGroundedPersonaRequest,
+                                    context: grpc.aio.ServicerContext,
+                                    ) -> content_pb2.CreateGroundedPersonaResponse:
+        sources = await read_sources(request.sources)
+        fragments = resolve_fragments(request.fragments)
+        fragment_names = [name for name, _ in fragments]
+        try:
+            grounded = await generate_grounded_persona(
+                self._llm, sources, [document for _, document in fragments], request.context,
+                session=request.session, fragment_names=fragment_names)
+        except LLMError as error:
+            raise Unavailable(f"grounded persona: the language model failed: {error}") from None
+        except FragmentConflictError as error:
+            raise InvalidArgument("fragments", f"a fragment conflicts with the grounded persona at "
+                                  f"{error.field_path}: {error}") from None
+        except SpecError as error:
+            raise Unavailable(f"grounded persona: the language model gave an unusable persona: {error}") from None
+        provenance = agent_pb2.Provenance(
+            origin=Origin.ORIGIN_GROUNDED, source=", ".join(s.name for s in sources), context=request.context,
+            documents=[s.name for s in sources], fragments=fragment_names)
+        agent = make_agent(Persona(grounded.spec), provenance)
+        return content_pb2.CreateGroundedPersonaResponse(agent=agent, attributions=[
+            content_pb2.FactAttribution(fact=a.fact, source_name=a.source_name, excerpt=a.excerpt,
+                                        verified=a.supported) for a in grounded.attributions])
+
+    async def EnrichContent(self, request: content_pb2.EnrichContentRequest,
+                            context: grpc.aio.ServicerContext) -> content_pb2.EnrichContentResponse:
+        if not request.content.strip():
+            raise InvalidArgument("content", "the content to enrich is required")
+        if not request.requirements.strip():
+            raise InvalidArgument("requirements", "requirements are required")
+        try:
+            text = await enrich_content(self._llm, request.content, request.requirements, session=request.session)
+        except LLMError as error:
+            raise Unavailable(f"enrichment: the language model failed: {error}") from None
+        await self._record(request.session, checkpoint_id("enrichment", text), text, request.request_id)
+        return content_pb2.EnrichContentResponse(content=text)
+
+    async def GenerateDocument(self, request: content_pb2.GenerateDocumentRequest,
+                               context: grpc.aio.ServicerContext) -> content_pb2.GenerateDocumentResponse:
+        if not request.HasField("agent"):
+            raise InvalidArgument("agent", "the agent is required")
+        if not request.instructions.strip():
+            raise InvalidArgument("instructions", "instructions are required")
+        persona = parse_persona(request.agent.spec_json, "agent.spec_json")
+        try:
+            markdown = await generate_document(self._llm, persona, request.instructions, session=request.session)
+        except LLMError as error:
+            raise Unavailable(f"document: the language model failed: {error}") from None
+        await self._record(request.session, checkpoint_id("document", markdown), markdown, request.request_id)
+        return content_pb2.GenerateDocumentResponse(title=document_title(markdown, request.instructions),
+                                                    markdown=markdown)
+
+    async def _record(self, session: str, checkpoint: str, text: str, request_id: str) -> None:
+        if not session or self._control is None:
+            return
+        try:
+            await self._control.CreateCheckpoint(control_pb2.CreateCheckpointRequest(
+                parent=session, checkpoint_id=checkpoint, request_id=request_id,
+                checkpoint=control_pb2.Checkpoint(payload=text.encode(), content_type=MARKDOWN,
+                                                  annotations={"kind": checkpoint.split("_", 1)[0]})))
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.ALREADY_EXISTS:
+                raise DownstreamError(error) from None

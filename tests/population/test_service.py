@@ -1,0 +1,212 @@
+"""The population service over real gRPC, against the fake model server."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from tinytroupe.common.v1 import agent_pb2
+from tinytroupe.population.v1 import population_pb2, population_pb2_grpc
+
+from services.engine.fragment_library import builtin_fragment
+from services.population.service import DEFINITION
+from services.runtime.clients import open_channel
+from services.runtime.config import LLMSettings, MeshSettings
+from services.runtime.testing import serving
+from tests.fake_llm import FakeLLMServer
+
+FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "tinytroupe"
+AGENT_FILES = sorted((FIXTURES / "agents").glob("*.agent.json"))
+LATENCY = 0.05
+
+
+@pytest.fixture
+async def fake_llm() -> AsyncIterator[FakeLLMServer]:
+    async with FakeLLMServer(latency=LATENCY) as server:
+        yield server
+
+
+@pytest.fixture
+def settings(fake_llm, tmp_path) -> MeshSettings:
+    llm = LLMSettings(base_url=fake_llm.base_url, model=fake_llm.config.model, timeout_s=5.0, max_retries=2,
+                      backoff_base_s=0.01, backoff_max_s=0.05)
+    return MeshSettings(data_dir=tmp_path, metrics_port=0, log_level="WARNING", llm=llm,
+                        control_address="127.0.0.1:9")
+
+
+@pytest.fixture
+async def stub(settings):
+    async with serving(DEFINITION, settings) as address, open_channel(address, settings) as channel:
+        yield population_pb2_grpc.PopulationServiceStub(channel)
+
+
+def violations(error: grpc.aio.AioRpcError) -> list[str]:
+    status = rpc_status.from_call(error)
+    fields = []
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad_request = error_details_pb2.BadRequest()
+            detail.Unpack(bad_request)
+            fields.extend(violation.field for violation in bad_request.field_violations)
+    return fields
+
+
+def spec(name: str = "Ana Souza", **persona) -> str:
+    return json.dumps({"type": "TinyPerson", "persona": {"name": name, "age": 34, **persona}})
+
+
+async def test_every_fixture_agent_loads_and_exports_unchanged(stub):
+    assert len(AGENT_FILES) >= 5
+    ids = set()
+    for path in AGENT_FILES:
+        text = path.read_text(encoding="utf-8")
+        agent = await stub.LoadAgent(population_pb2.LoadAgentRequest(
+            spec_json=text, source=path.name, context="a focus group"), timeout=10)
+        document = json.loads(text)
+        assert agent.name == document["persona"]["name"]
+        assert len(agent.agent_id) == 32 and agent.agent_id not in ids
+        ids.add(agent.agent_id)
+        assert agent.provenance.origin == agent_pb2.Provenance.ORIGIN_SPEC
+        assert (agent.provenance.source, agent.provenance.context) == (path.name, "a focus group")
+        assert json.loads(agent.spec_json) == document
+        exported = await stub.ExportAgent(population_pb2.ExportAgentRequest(agent=agent), timeout=10)
+        assert json.loads(exported.spec_json) == document
+
+
+async def test_export_with_state_adds_tinytroupe_sections(stub):
+    agent = await stub.LoadAgent(population_pb2.LoadAgentRequest(spec_json=spec()), timeout=10)
+    agent.cognitive_state.goals.append("find a cheap bike")
+    agent.cognitive_state.emotions = "curious"
+    agent.episodic_memory.append(agent_pb2.MemoryEvent(round=1, kind=agent_pb2.MemoryEvent.KIND_SAID,
+                                                       source="Ana Souza", content="I like it."))
+    agent.memory_summary = "Talked about bikes."
+    plain = json.loads((await stub.ExportAgent(population_pb2.ExportAgentRequest(agent=agent))).spec_json)
+    assert plain == json.loads(spec())
+    full = json.loads((await stub.ExportAgent(
+        population_pb2.ExportAgentRequest(agent=agent, include_state=True))).spec_json)
+    assert full["persona"] == plain["persona"]
+    assert full["_mental_state"]["goals"] == ["find a cheap bike"]
+    assert full["_mental_state"]["emotions"] == "curious"
+    assert full["episodic_memory"]["summary"] == "Talked about bikes."
+    assert full["episodic_memory"]["memory"][0]["content"]["content"] == "I like it."
+
+
+async def test_builtin_and_custom_fragments_merge(stub):
+    custom = json.dumps({"type": "Fragment", "persona": {"preferences": {"interests": ["cycling"]}}})
+    agent = await stub.LoadAgent(population_pb2.LoadAgentRequest(spec_json=spec(), fragments=[
+        population_pb2.FragmentSource(builtin=population_pb2.FRAGMENT_SKEPTIC),
+        population_pb2.FragmentSource(custom_json=custom)]), timeout=10)
+    persona = json.loads(agent.spec_json)["persona"]
+    assert list(agent.provenance.fragments) == ["skeptic", "custom[1]"]
+    assert "cycling" in persona["preferences"]["interests"]
+    skeptic = builtin_fragment("skeptic")["persona"]
+    for key in skeptic:
+        assert key in persona
+
+    more = await stub.ApplyFragments(population_pb2.ApplyFragmentsRequest(agent=agent, fragments=[
+        population_pb2.FragmentSource(builtin=population_pb2.FRAGMENT_BUDGET_CONSCIOUS)]), timeout=10)
+    assert more.agent_id == agent.agent_id
+    assert list(more.provenance.fragments) == ["skeptic", "custom[1]", "budget_conscious"]
+    assert json.loads(more.spec_json)["persona"]["name"] == "Ana Souza"
+
+
+async def test_list_fragments_covers_every_enum_value(stub):
+    listed = await stub.ListFragments(population_pb2.ListFragmentsRequest(), timeout=10)
+    expected = [v for v in population_pb2.Fragment.values() if v != population_pb2.FRAGMENT_UNSPECIFIED]
+    assert [f.fragment for f in listed.fragments] == expected
+    for description in listed.fragments:
+        assert json.loads(description.fragment_json)["type"] == "Fragment"
+
+
+@pytest.mark.parametrize(("request_", "field"), [
+    (population_pb2.LoadAgentRequest(spec_json="{not json"), "spec_json"),
+    (population_pb2.LoadAgentRequest(spec_json=json.dumps({"type": "TinyPerson", "persona": {"age": 3}})),
+     "spec_json.persona.name"),
+    (population_pb2.LoadAgentRequest(spec_json=spec(), fragments=[population_pb2.FragmentSource(
+        builtin=population_pb2.FRAGMENT_UNSPECIFIED)]), "fragments[0].builtin"),
+    (population_pb2.LoadAgentRequest(spec_json=spec(), fragments=[
+        population_pb2.FragmentSource(builtin=population_pb2.FRAGMENT_GENUINE),
+        population_pb2.FragmentSource(custom_json=json.dumps({"type": "Fragment", "persona": {"age": 70}}))]),
+     "fragments[1]"),
+])
+async def test_malformed_requests_name_the_field(stub, request_, field):
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await stub.LoadAgent(request_, timeout=10)
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violations(error.value)[0] == field
+    if field == "fragments[1]":
+        assert "persona.age" in error.value.details()
+
+
+async def test_generate_population_streams_plan_agents_and_summary(stub, fake_llm):
+    demographics = (FIXTURES / "populations" / "usa.json").read_text(encoding="utf-8")
+    started = time.monotonic()
+    events = [event async for event in stub.GeneratePopulation(population_pb2.GeneratePopulationRequest(
+        demographics_json=demographics, count=20, context="a focus group on electric bikes",
+        fragments=[population_pb2.FragmentSource(builtin=population_pb2.FRAGMENT_EARLY_ADOPTER)]), timeout=30)]
+    elapsed = time.monotonic() - started
+    kinds = [event.WhichOneof("event") for event in events]
+    assert kinds[0] == "plan" and kinds[-1] == "summary"
+    assert kinds[1:-1] == ["agent"] * 20
+    assert sum(entry.quantity for entry in events[0].plan.entries) == 20
+    agents = [event.agent for event in events[1:-1]]
+    assert len({agent.name for agent in agents}) == 20
+    for agent in agents:
+        assert agent.provenance.origin == agent_pb2.Provenance.ORIGIN_DEMOGRAPHICS
+        assert list(agent.provenance.fragments) == ["early_adopter"]
+        assert json.loads(agent.provenance.plan_entry_json)["quantity"] >= 1
+        assert json.loads(agent.spec_json)["persona"]["name"] == agent.name
+    summary = events[-1].summary
+    assert (summary.requested, summary.generated, summary.failed) == (20, 20, 0)
+    assert summary.model_calls == fake_llm.stats.total_requests >= 20
+    assert elapsed < 20 * LATENCY / 2, f"not concurrent: {elapsed:.2f}s"
+
+
+async def test_generate_population_validates_each_agent(stub):
+    demographics = (FIXTURES / "populations" / "usa.json").read_text(encoding="utf-8")
+    events = [event async for event in stub.GeneratePopulation(population_pb2.GeneratePopulationRequest(
+        demographics_json=demographics, count=3, expectations="adults living in the USA"), timeout=30)]
+    agents = [e for e in events if e.WhichOneof("event") == "agent"]
+    assert len(agents) == 3
+    for event in agents:
+        assert event.HasField("validation") and 0 <= event.validation.score <= 1
+        assert event.validation.justification
+    assert events[-1].summary.model_calls == 6
+
+
+async def test_failed_persons_become_failure_messages(stub, fake_llm):
+    demographics = (FIXTURES / "populations" / "usa.json").read_text(encoding="utf-8")
+    fake_llm.plan_faults(*["server_error"] * 9)  # every attempt of all three persons
+    events = [event async for event in stub.GeneratePopulation(population_pb2.GeneratePopulationRequest(
+        demographics_json=demographics, count=3), timeout=30)]
+    kinds = [event.WhichOneof("event") for event in events]
+    assert kinds == ["plan", "failure", "failure", "failure", "summary"]
+    assert all(event.failure.reason.startswith("LLM") for event in events[1:-1]), events
+    assert (events[-1].summary.generated, events[-1].summary.failed) == (0, 3)
+
+
+@pytest.mark.parametrize(("count", "demographics", "field"), [
+    (0, "{}", "count"), (1001, "{}", "count"), (5, "[1, 2", "demographics_json"), (5, "", "demographics_json")])
+async def test_generate_population_rejects_bad_requests(stub, count, demographics, field):
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        async for _ in stub.GeneratePopulation(population_pb2.GeneratePopulationRequest(
+                demographics_json=demographics, count=count), timeout=10):
+            pass
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violations(error.value) == [field]
+
+
+async def test_validate_agent_scores(stub):
+    agent = await stub.LoadAgent(population_pb2.LoadAgentRequest(spec_json=spec()), timeout=10)
+    judged = await stub.ValidateAgent(population_pb2.ValidateAgentRequest(
+        agent=agent, expectations="a Brazilian engineer in her thirties"), timeout=10)
+    assert 0 <= judged.score <= 1 and judged.justification
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await stub.ValidateAgent(population_pb2.ValidateAgentRequest(agent=agent), timeout=10)
+    assert violations(error.value) == ["expectations"]
