@@ -15,6 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 FULL = [
+    ("population: 100 agents from demographics (1 s latency)",
+     ["bench/population_bench.py", "--agents", "100", "--latency", "1"]),
     ("LLM client overhead (fake server, zero latency) and embedded model speed",
      ["bench/llm_bench.py", "--embedded-calls", "5", "--fake-calls", "2000"]),
     ("checkpoint write / restore, 50 and 1000 agents, SQLite and PostgreSQL",
@@ -26,6 +28,7 @@ FULL = [
 ]
 
 QUICK = [
+    ("population, 20 agents", ["bench/population_bench.py", "--agents", "20", "--latency", "0.2"]),
     ("LLM client overhead", ["bench/llm_bench.py", "--embedded-calls", "0", "--fake-calls", "300"]),
     ("checkpoints, 50 agents, SQLite", ["bench/control_bench.py", "--agents", "50", "--backends", "sqlite",
                                         "--repeats", "3"]),

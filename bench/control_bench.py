@@ -65,7 +65,8 @@ def persona_spec(rng: random.Random, name: str) -> str:
         "style": sentence(rng, 12),
         "personality": {"traits": [sentence(rng, 10) for _ in range(5)]},
         "preferences": {"interests": [rng.choice(WORDS) for _ in range(8)],
-                        "likes": [sentence(rng, 6) for _ in range(4)], "dislikes": [sentence(rng, 6) for _ in range(4)]},
+                        "likes": [sentence(rng, 6) for _ in range(4)],
+                        "dislikes": [sentence(rng, 6) for _ in range(4)]},
         "beliefs": [sentence(rng, 12) for _ in range(5)],
         "skills": [sentence(rng, 8) for _ in range(4)],
         "behaviors": {"general": [sentence(rng, 10) for _ in range(5)]},
@@ -80,7 +81,7 @@ def world_state(agent_count: int, seed: int = 7) -> simulation_pb2.WorldState:
     kinds = [agent_pb2.MemoryEvent.KIND_STIMULUS, agent_pb2.MemoryEvent.KIND_HEARD,
              agent_pb2.MemoryEvent.KIND_THOUGHT, agent_pb2.MemoryEvent.KIND_SAID]
     agents = []
-    for index, name in enumerate(names):
+    for name in names:
         memory = [agent_pb2.MemoryEvent(round=event * ROUNDS // MEMORY_EVENTS, kind=rng.choice(kinds),
                                         source=rng.choice(names), content=" ".join(
                                             sentence(rng, rng.randint(8, 18)) for _ in range(rng.randint(3, 6))))

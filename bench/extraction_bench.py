@@ -24,15 +24,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 from tinytroupe.common.v1 import agent_pb2, study_pb2
 from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
 
 from services.runtime.clients import open_channel
 from services.runtime.config import MeshSettings
+
+ROOT = Path(__file__).resolve().parents[1]
 
 FIELDS = ["rating", "purchase_intent", "concerns"]
 CONCERNS = ["the price", "the noise", "the size", "cleaning it", "how long it lasts"]

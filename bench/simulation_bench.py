@@ -28,13 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 from tinytroupe.common.v1 import agent_pb2, study_pb2
 from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
 from tinytroupe.simulation.v1 import simulation_pb2, simulation_pb2_grpc
+
+ROOT = Path(__file__).resolve().parents[1]
 
 STARTUP_TIMEOUT_S = 60.0
 TEMPLATE = ROOT.parent / "shared" / "fixtures" / "tinytroupe" / "agents" / "Lisa.agent.json"

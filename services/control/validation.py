@@ -129,8 +129,8 @@ def lease_ttl(field: str, present: bool, ttl: duration_pb2.Duration) -> timedelt
         raise InvalidArgument(field, "is required")
     if ttl.nanos < 0 or ttl.seconds < 0 or ttl.nanos >= 1_000_000_000:
         raise InvalidArgument(field, "must be a valid positive duration")
-    value = ttl.ToTimedelta()
-    if not MIN_LEASE_TTL <= value <= MAX_LEASE_TTL:
+    too_long = ttl.seconds > MAX_LEASE_TTL.total_seconds()  # checked first: huge values overflow timedelta
+    if too_long or not MIN_LEASE_TTL <= (value := ttl.ToTimedelta()) <= MAX_LEASE_TTL:
         raise InvalidArgument(field, f"must be {MIN_LEASE_TTL.total_seconds():g} s to "
                                      f"{MAX_LEASE_TTL.total_seconds():g} s")
     return value

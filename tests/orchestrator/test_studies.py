@@ -59,7 +59,14 @@ async def test_a_study_runs_end_to_end(stubs, mesh, study_file, expected_agents)
     assert actors <= {agent.agent_name for agent in extracted.individual_results}
     assert all(set(agent.fields) == set(fields) for agent in extracted.individual_results)
     assert [statistics.field for statistics in extracted.aggregate_statistics] == fields
-    assert 0 < extracted.statistical_analysis.sample_size <= expected_agents
+    speakers = {entry.agent_name for entry in transcript if entry.action == study_pb2.ACTION_TYPE_TALK}
+    speakers.discard("moderator")
+    # Only what an agent said is evidence: an agent that only thought or was done gives no values.
+    assert extracted.statistical_analysis.sample_size <= len(speakers)
+    assert (extracted.statistical_analysis.sample_size > 0) == bool(speakers)
+    for agent in extracted.individual_results:
+        if agent.agent_name not in speakers:
+            assert all(value.problem.startswith("missing") for value in agent.fields.values())
     assert 0.0 <= result.metadata.quality_score <= 1.0
     assert result.metadata.quality_score == extracted.statistical_analysis.quality_metrics.score
 

@@ -42,7 +42,7 @@ CLEAN_ERRORS = frozenset({
     grpc.StatusCode.RESOURCE_EXHAUSTED,
     grpc.StatusCode.UNAVAILABLE,
 })
-PROPERTY = settings(max_examples=30, deadline=None,
+PROPERTY = settings(max_examples=25, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                            HealthCheck.data_too_large])
 
@@ -232,7 +232,8 @@ async def test_cache_entries(stubs, before, session, use_real, keys, values):
 
 
 @PROPERTY
-@given(session=SHORT_TEXT, holder=SHORT_TEXT, seconds=INT64, nanos=INT32, use_real=st.booleans())
+@given(session=SHORT_TEXT, holder=SHORT_TEXT, nanos=INT32, use_real=st.booleans(),
+       seconds=st.one_of(st.sampled_from([-(2**63), -1, 0, 1, 3600, 3601]), st.integers(-(2**63), 10**9)))
 async def test_acquire_lease(stubs, before, session, holder, seconds, nanos, use_real):
     # Never the sentinel session: a lease there would not change it, but keep it untouched anyway.
     if use_real:
@@ -243,6 +244,16 @@ async def test_acquire_lease(stubs, before, session, holder, seconds, nanos, use
         session=session, holder=holder, ttl=ttl), timeout=CALL_TIMEOUT_S))
     await check_clean(stubs.control.RenewLease(control_pb2.RenewLeaseRequest(
         session=session, holder=holder, ttl=ttl), timeout=CALL_TIMEOUT_S))
+
+
+@pytest.mark.parametrize("method", ["AcquireLease", "RenewLease"])
+async def test_lease_ttl_beyond_timedelta_range(stubs, before, method):
+    session = (await stubs.control.BeginSession(control_pb2.BeginSessionRequest(
+        session=control_pb2.Session(display_name="lease overflow")), timeout=CALL_TIMEOUT_S)).name
+    request_type = getattr(control_pb2, f"{method}Request")
+    ttl = duration_pb2.Duration(seconds=2**63 - 1)
+    await check_clean(getattr(stubs.control, method)(request_type(session=session, holder="h", ttl=ttl),
+                                                     timeout=CALL_TIMEOUT_S))
 
 
 # --- population -----------------------------------------------------------------------------------
@@ -278,13 +289,11 @@ async def test_generate_population_garbage_demographics_with_a_valid_count(stubs
 
 
 @PROPERTY
-@given(session=SHORT_TEXT, use_real=st.booleans(), agents=AGENTS, config=SIM_CONFIG, stimulus=STIMULUS,
+@given(session=SHORT_TEXT, agents=AGENTS, config=SIM_CONFIG, stimulus=STIMULUS,
        request_id=SHORT_TEXT)
-async def test_run_simulation(stubs, before, session, use_real, agents, config, stimulus, request_id):
-    if use_real:
-        session = (await stubs.control.BeginSession(control_pb2.BeginSessionRequest(
-            session=control_pb2.Session(display_name="simulation target")), timeout=CALL_TIMEOUT_S)).name
-    config.rounds = config.rounds if not use_real else min(abs(config.rounds), 2)
+async def test_run_simulation(stubs, before, session, agents, config, stimulus, request_id):
+    # Sessions are random names (NOT_FOUND unless validation fails first): real runs with
+    # hostile agents take minutes of model calls on two cores.
     await check_clean(stubs.simulation.RunSimulation(simulation_pb2.RunSimulationRequest(
         session=session, agents=agents, config=config, stimulus=stimulus, request_id=request_id),
         timeout=CALL_TIMEOUT_S))

@@ -9,6 +9,7 @@ import jwt
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pydantic import SecretStr
+from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
 
 from services.runtime.clients import open_channel
 from services.runtime.config import MeshSettings
@@ -16,7 +17,6 @@ from services.runtime.context import current_tenant
 from services.runtime.server import ServiceDefinition
 from services.runtime.testing import serving
 from tests.security.certificates import CertificateAuthority
-from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
 
 SERVICE = "tinytroupe.extraction.v1.ResultsExtractionService"
 

@@ -32,7 +32,8 @@ from services.engine.simulation.turn import TurnSettings
 from services.engine.simulation.world import new_world
 
 __all__ = [
-    "EVERYONE", "MODERATOR", "ActionRecorded", "ActionType", "AgentFailed", "AgentState", "CognitiveState", "EnvironmentType",
+    "EVERYONE", "MODERATOR", "ActionRecorded", "ActionType", "AgentFailed", "AgentState", "CognitiveState",
+    "EnvironmentType",
     "Interaction", "MemoryEvent", "MemoryKind", "MemoryPolicy", "PendingMessage", "PromptLimits", "RoundCompleted",
     "RoundStarted", "Simulation", "SimulationEvent", "SimulationFinished", "Stimulus", "TooManyAgentsFailed",
     "TurnOrder", "TurnSettings", "WorldConfig", "WorldState", "new_world",
