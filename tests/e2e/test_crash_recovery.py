@@ -141,8 +141,8 @@ async def test_a_killed_orchestrators_study_is_finished_by_another(crash_run: Cr
 
 
 @pytest.mark.xfail(
-    reason="the LLM client keeps the cache iteration of a call cancelled by the crash, so the "
-    "resumed calls are cached under the next iteration (services/llm/client.py)",
+    reason="a later replay of a crashed study's cache namespace still makes a few model calls: the "
+    "calls cut by the crash are renumbered in the simulation process (services/llm/client.py iterations)",
     strict=False,
 )
 async def test_the_crashed_studys_cache_namespace_replays_without_the_model(crash_run: CrashRun):
