@@ -11,6 +11,7 @@ import asyncio
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -171,9 +172,22 @@ class SqliteStorage(Storage):
     def _open_writer(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         conn = self._connect()
-        conn.execute("PRAGMA journal_mode = WAL")
+        self._enable_wal(conn)
         self._writer_connection = conn
         self._migrate(conn)
+
+    def _enable_wal(self, conn: sqlite3.Connection) -> None:
+        """Switches to WAL. The switch takes an exclusive lock without honouring busy_timeout, so
+        replicas opening a new file together retry it until the busy timeout passes."""
+        deadline = time.monotonic() + self._busy_timeout_s
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
