@@ -3,38 +3,24 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
 
 import grpc
-from tinytroupe.control.v1 import control_pb2_grpc
 from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
 
 from services.extraction.servicer import ExtractionServicer
-from services.llm import close_llm_client, get_llm_client
-from services.llm.control_cache import ControlResponseCache
-from services.runtime.clients import open_channel
+from services.llm.wiring import ModelAccess
 from services.runtime.config import MeshSettings
 from services.runtime.server import ServiceDefinition
 
 SERVICE_NAME = extraction_pb2.DESCRIPTOR.services_by_name["ResultsExtractionService"].full_name
 
 
-@contextlib.asynccontextmanager
-async def _lifetime(control_channel: grpc.aio.Channel) -> AsyncIterator[None]:
-    try:
-        yield
-    finally:
-        await close_llm_client()
-        await control_channel.close()
-
-
 async def register(server: grpc.aio.Server, settings: MeshSettings) -> contextlib.AbstractAsyncContextManager:
-    """The servicer with the process's LLM client, whose cache lives in control, where exports go too."""
-    control_channel = open_channel(settings.control_address, settings)
-    llm = get_llm_client(settings.llm, cache=ControlResponseCache(control_channel))
-    servicer = ExtractionServicer(llm, control_pb2_grpc.SimulationControlServiceStub(control_channel))
-    extraction_pb2_grpc.add_ResultsExtractionServiceServicer_to_server(servicer, server)
-    return _lifetime(control_channel)
+    """The servicer with its LLM client, whose cache lives in control, where exports go too."""
+    access = ModelAccess.open(settings)
+    extraction_pb2_grpc.add_ResultsExtractionServiceServicer_to_server(
+        ExtractionServicer(access.llm, access.control()), server)
+    return contextlib.aclosing(access)
 
 
 DEFINITION = ServiceDefinition(name="extraction", service_names=(SERVICE_NAME,), register=register)

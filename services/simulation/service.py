@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
 
 import grpc
-from tinytroupe.control.v1 import control_pb2_grpc
 from tinytroupe.simulation.v1 import simulation_pb2, simulation_pb2_grpc
 
 from services.engine.simulation import TurnSettings
-from services.llm import LLMClient
-from services.llm.control_cache import ControlResponseCache
-from services.runtime.clients import open_channel
+from services.llm.wiring import ModelAccess
 from services.runtime.config import MeshSettings
 from services.runtime.server import ServiceDefinition
 from services.simulation.checkpoints import WorldCheckpoints
@@ -28,22 +24,11 @@ def turn_settings(settings: MeshSettings) -> TurnSettings:
     return TurnSettings(max_tokens=min(TURN_MAX_TOKENS, settings.llm.max_tokens))
 
 
-@contextlib.asynccontextmanager
-async def _closing(channel: grpc.aio.Channel, llm: LLMClient) -> AsyncIterator[None]:
-    try:
-        yield
-    finally:
-        await llm.aclose()
-        await channel.close()
-
-
 async def register(server: grpc.aio.Server, settings: MeshSettings) -> contextlib.AbstractAsyncContextManager:
-    control_channel = open_channel(settings.control_address, settings)
-    llm = LLMClient(settings.llm, cache=ControlResponseCache(control_channel))
-    checkpoints = WorldCheckpoints(control_pb2_grpc.SimulationControlServiceStub(control_channel))
-    servicer = SimulationServicer(llm, checkpoints, turn_settings(settings))
+    access = ModelAccess.open(settings)
+    servicer = SimulationServicer(access.llm, WorldCheckpoints(access.control()), turn_settings(settings))
     simulation_pb2_grpc.add_SimulationServiceServicer_to_server(servicer, server)
-    return _closing(control_channel, llm)
+    return contextlib.aclosing(access)
 
 
 DEFINITION = ServiceDefinition(name="simulation", service_names=(SERVICE_NAME,), register=register)
