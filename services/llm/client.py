@@ -94,8 +94,8 @@ def _make_openai_client(settings: LLMSettings) -> openai.AsyncOpenAI | None:
 class LLMClient:
     """Structured chat completions with retries, deadlines, budgets, accounting and a session cache.
 
-    One per process (`services.llm.get_llm_client`): the concurrency cap and the rate budget are
-    shared by every call made through it.
+    One per service process (`services.llm.wiring.ModelAccess`): the concurrency cap and the rate
+    budget are shared by every call made through it.
     """
 
     def __init__(

@@ -7,8 +7,7 @@ import asyncio
 import pytest
 from prometheus_client import REGISTRY
 
-from services import llm
-from services.llm import LLMClient, LLMUnavailableError, get_llm_client
+from services.llm import LLMClient, LLMUnavailableError
 from services.runtime.config import LLMSettings
 from tests.fake_llm import FakeLLMServer
 from tests.llm.conftest import ClientFactory
@@ -95,12 +94,3 @@ def test_an_unknown_provider_or_response_format_is_rejected() -> None:
         LLMClient(LLMSettings(base_url="http://127.0.0.1:1/v1", response_format="xml"))
 
 
-async def test_one_client_per_process(fake_llm_settings: LLMSettings) -> None:
-    first = get_llm_client(fake_llm_settings)
-    try:
-        assert get_llm_client() is first
-        assert first.settings.base_url == fake_llm_settings.base_url
-    finally:
-        await llm.close_llm_client()
-    assert get_llm_client(fake_llm_settings) is not first
-    await llm.close_llm_client()
