@@ -61,15 +61,18 @@ def services_table(mesh: LocalMesh, seconds: float) -> Table:
 
 
 async def up(console: Console, settings: MeshSettings, *, detach: bool) -> None:
+    # Handlers go in before the servers start: a SIGTERM that arrives while they start (or right after the state
+    # file appears) must still stop them all, not kill this process and leave them orphaned.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    if not detach:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
     mesh = await start_mesh(console, settings, detached=detach)
     if detach:
         console.print("running in the background; stop it with `troupe down`")
         return
     console.print("press Ctrl-C to stop")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     stopping = asyncio.ensure_future(stop.wait())
     exiting = asyncio.ensure_future(mesh.wait_for_exit())
     try:

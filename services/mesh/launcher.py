@@ -170,7 +170,10 @@ class LocalMesh:
             },
             "started_at": time.time(),
         }
-        self.state_path.write_text(json.dumps(state, indent=2))
+        # Written aside and renamed, so a reader never sees half a file.
+        partial = self.state_path.with_suffix(".partial")
+        partial.write_text(json.dumps(state, indent=2))
+        partial.replace(self.state_path)
 
     async def wait_for_exit(self) -> str:
         """Waits until a child exits (returns its name) or this task is cancelled."""
