@@ -36,6 +36,7 @@ def session_message(record: SessionRecord) -> control_pb2.Session:
         update_time=timestamp(record.update_time),
         end_reason=record.end_reason,
         checkpoint_count=record.checkpoint_count,
+        tenant=record.tenant,
     )
     if record.expire_time is not None:
         message.expire_time.CopyFrom(timestamp(record.expire_time))
@@ -62,4 +63,5 @@ def lease_message(record: LeaseRecord) -> control_pb2.Lease:
         expire_time=timestamp(record.expire_time),
         generation=record.generation,
         expired=record.expired,
+        tenant=record.tenant,
     )

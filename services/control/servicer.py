@@ -35,12 +35,15 @@ from services.control.validation import (
     page_size,
     session_id_from_name,
 )
+from services.runtime.context import current_tenant
 from services.runtime.errors import InvalidArgument
 
 Session = control_pb2.Session
 
 
 class ControlServicer(control_pb2_grpc.SimulationControlServiceServicer):
+    """Every session belongs to the tenant of the caller that began it; other tenants get NOT_FOUND."""
+
     def __init__(self, storage: Storage, *, session_retention: timedelta):
         self._storage = storage
         self._session_retention = session_retention
@@ -65,7 +68,8 @@ class ControlServicer(control_pb2_grpc.SimulationControlServiceServicer):
         violations.raise_if_any()
         new = NewSession(session_id=session_id, display_name=session.display_name,
                          description=session.description, cache_namespace=session.cache_namespace or session_id,
-                         labels=dict(session.labels), request_id=request.request_id or None)
+                         labels=dict(session.labels), request_id=request.request_id or None,
+                         tenant=current_tenant.get())
         with storage_errors():
             return session_message(await self._storage.begin_session(new))
 
@@ -73,7 +77,7 @@ class ControlServicer(control_pb2_grpc.SimulationControlServiceServicer):
                          context: grpc.aio.ServicerContext) -> Session:
         session_id = session_id_from_name("name", request.name)
         with storage_errors():
-            return session_message(await self._storage.get_session(session_id))
+            return session_message(await self._storage.get_session(session_id, tenant=current_tenant.get()))
 
     async def ListSessions(self, request: control_pb2.ListSessionsRequest,
                            context: grpc.aio.ServicerContext) -> control_pb2.ListSessionsResponse:
@@ -84,11 +88,13 @@ class ControlServicer(control_pb2_grpc.SimulationControlServiceServicer):
         check_labels(violations, "labels", request.labels, limits.MAX_LABELS)
         violations.raise_if_any()
         labels = dict(request.labels)
-        query = {"state": request.state, "labels": labels}
+        tenant = current_tenant.get()
+        query = {"state": request.state, "labels": labels, "tenant": tenant}
         after = decode_page_token(request.page_token, query, int)
         state = STATES_BY_VALUE.get(request.state)
         with storage_errors():
-            page = await self._storage.list_sessions(state=state, labels=labels, limit=limit, after=after)
+            page = await self._storage.list_sessions(state=state, labels=labels, limit=limit, after=after,
+                                                     tenant=tenant)
         return control_pb2.ListSessionsResponse(
             sessions=[session_message(record) for record in page.items],
             next_page_token=encode_page_token(page.next_cursor, query))
@@ -104,14 +110,14 @@ class ControlServicer(control_pb2_grpc.SimulationControlServiceServicer):
         violations.raise_if_any()
         with storage_errors():
             record = await self._storage.end_session(session_id, final_state, request.reason,
-                                                     self._session_retention)
+                                                     self._session_retention, tenant=current_tenant.get())
         return session_message(record)
 
     async def DeleteSession(self, request: control_pb2.DeleteSessionRequest,
                             context: grpc.aio.ServicerContext) -> empty_pb2.Empty:
         session_id = session_id_from_name("name", request.name)
         with storage_errors():
-            await self._storage.delete_session(session_id)
+            await self._storage.delete_session(session_id, tenant=current_tenant.get())
         return empty_pb2.Empty()
 
     # Checkpoints
@@ -137,7 +143,7 @@ class ControlServicer(control_pb2_grpc.SimulationControlServiceServicer):
         stored = await asyncio.to_thread(encode_payload, checkpoint.payload)
         new = NewCheckpoint(request.checkpoint_id, checkpoint.content_type, dict(checkpoint.annotations), stored)
         with storage_errors():
-            record = await self._storage.create_checkpoint(session_id, new)
+            record = await self._storage.create_checkpoint(session_id, new, tenant=current_tenant.get())
         return checkpoint_message(record)
 
     async def ListCheckpoints(self, request: control_pb2.ListCheckpointsRequest,
@@ -147,7 +153,8 @@ class ControlServicer(control_pb2_grpc.SimulationControlServiceServicer):
         query = {"parent": session_id}
         after = decode_page_token(request.page_token, query, int)
         with storage_errors():
-            page = await self._storage.list_checkpoints(session_id, limit=limit, after=after)
+            page = await self._storage.list_checkpoints(session_id, limit=limit, after=after,
+                                                        tenant=current_tenant.get())
         return control_pb2.ListCheckpointsResponse(
             checkpoints=[checkpoint_message(record) for record in page.items],
             next_page_token=encode_page_token(page.next_cursor, query))
@@ -156,7 +163,7 @@ class ControlServicer(control_pb2_grpc.SimulationControlServiceServicer):
                             context: grpc.aio.ServicerContext) -> control_pb2.Checkpoint:
         session_id, checkpoint_id = checkpoint_from_name("name", request.name)
         with storage_errors():
-            record = await self._storage.get_checkpoint(session_id, checkpoint_id)
+            record = await self._storage.get_checkpoint(session_id, checkpoint_id, tenant=current_tenant.get())
             assert record.payload is not None
             payload = await asyncio.to_thread(decode_payload, record.payload)
         return checkpoint_message(record, payload)
@@ -175,7 +182,8 @@ class ControlServicer(control_pb2_grpc.SimulationControlServiceServicer):
         if not request.keys:
             return control_pb2.LookupCacheEntriesResponse()
         with storage_errors():
-            found = await self._storage.lookup_cache_entries(session_id, list(dict.fromkeys(request.keys)))
+            found = await self._storage.lookup_cache_entries(session_id, list(dict.fromkeys(request.keys)),
+                                                             tenant=current_tenant.get())
         return control_pb2.LookupCacheEntriesResponse(
             entries=[control_pb2.CacheEntry(key=key, value=value) for key, value in found.items()])
 
@@ -194,7 +202,7 @@ class ControlServicer(control_pb2_grpc.SimulationControlServiceServicer):
             return control_pb2.StoreCacheEntriesResponse()
         with storage_errors():
             stored = await self._storage.store_cache_entries(
-                session_id, [(entry.key, entry.value) for entry in request.entries])
+                session_id, [(entry.key, entry.value) for entry in request.entries], tenant=current_tenant.get())
         return control_pb2.StoreCacheEntriesResponse(stored_count=stored)
 
     # Leases
@@ -211,13 +219,15 @@ class ControlServicer(control_pb2_grpc.SimulationControlServiceServicer):
                            context: grpc.aio.ServicerContext) -> control_pb2.Lease:
         session_id, holder, ttl = self._lease_request(request)
         with storage_errors():
-            return lease_message(await self._storage.acquire_lease(session_id, holder, ttl))
+            return lease_message(await self._storage.acquire_lease(session_id, holder, ttl,
+                                                                        tenant=current_tenant.get()))
 
     async def RenewLease(self, request: control_pb2.RenewLeaseRequest,
                          context: grpc.aio.ServicerContext) -> control_pb2.Lease:
         session_id, holder, ttl = self._lease_request(request)
         with storage_errors():
-            return lease_message(await self._storage.renew_lease(session_id, holder, ttl))
+            return lease_message(await self._storage.renew_lease(session_id, holder, ttl,
+                                                                      tenant=current_tenant.get()))
 
     async def ReleaseLease(self, request: control_pb2.ReleaseLeaseRequest,
                            context: grpc.aio.ServicerContext) -> empty_pb2.Empty:
@@ -226,7 +236,7 @@ class ControlServicer(control_pb2_grpc.SimulationControlServiceServicer):
         check_token(violations, "holder", request.holder, limits.MAX_HOLDER_LENGTH, required=True)
         violations.raise_if_any()
         with storage_errors():
-            await self._storage.release_lease(session_id, request.holder)
+            await self._storage.release_lease(session_id, request.holder, tenant=current_tenant.get())
         return empty_pb2.Empty()
 
     async def ListLeases(self, request: control_pb2.ListLeasesRequest,

@@ -12,6 +12,7 @@ from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
 from services.orchestrator.operation_view import is_study
 from services.orchestrator.registry import StudyRegistry
 from services.orchestrator.settings import StudySettings
+from services.runtime.context import current_tenant
 
 log = structlog.get_logger("recovery")
 Session = control_pb2.Session
@@ -37,11 +38,19 @@ class Recovery:
                 control_pb2.ListLeasesRequest(expired_only=True, page_size=1000, page_token=page_token)
             )
             for lease in page.leases:
-                if await self._claim(lease.session):
+                if await self._claim_as_tenant(lease):
                     claimed.append(lease.session)
             page_token = page.next_page_token
             if not page_token:
                 return claimed
+
+    async def _claim_as_tenant(self, lease: control_pb2.Lease) -> bool:
+        """Claims the study acting for its tenant, whose context the study's runner then keeps."""
+        token = current_tenant.set(lease.tenant)
+        try:
+            return await self._claim(lease.session)
+        finally:
+            current_tenant.reset(token)
 
     async def _claim(self, session_name: str) -> bool:
         if self.registry.get(session_name.rsplit("/", 1)[-1]) is not None:

@@ -6,9 +6,12 @@ from contextvars import ContextVar
 
 SESSION_METADATA_KEY = "x-session-id"
 REQUEST_METADATA_KEY = "x-request-id"
+TENANT_METADATA_KEY = "x-tenant"
 
 current_session: ContextVar[str] = ContextVar("current_session", default="")
 current_request_id: ContextVar[str] = ContextVar("current_request_id", default="")
+current_tenant: ContextVar[str] = ContextVar("current_tenant", default="")
+"""The tenant of the caller; "" when authentication is off (local development)."""
 
 
 def propagated_metadata() -> tuple[tuple[str, str], ...]:
@@ -19,7 +22,3 @@ def propagated_metadata() -> tuple[tuple[str, str], ...]:
     if request_id := current_request_id.get():
         pairs.append((REQUEST_METADATA_KEY, request_id))
     return tuple(pairs)
-
-TENANT_METADATA_KEY = "x-tenant"
-current_tenant: ContextVar[str] = ContextVar("current_tenant", default="")
-"""The tenant of the caller; "" when authentication is off (local development)."""

@@ -115,7 +115,17 @@ class Authenticator:
         tenant = claims.get(self.tenant_claim)
         if not isinstance(tenant, str) or not tenant:
             raise PermissionDenied("NO_TENANT", f"the token carries no `{self.tenant_claim}` claim")
+        if not is_valid_tenant(tenant):
+            raise PermissionDenied("INVALID_TENANT", f"the `{self.tenant_claim}` claim must be 1 to "
+                                   f"{MAX_TENANT_LENGTH} printable characters")
         return tenant
+
+
+MAX_TENANT_LENGTH = 128
+
+
+def is_valid_tenant(tenant: str) -> bool:
+    return 0 < len(tenant) <= MAX_TENANT_LENGTH and tenant.isprintable()
 
 
 def _bearer(header: str) -> str | None:

@@ -33,6 +33,7 @@ class NewSession:
     cache_namespace: str
     labels: Mapping[str, str]
     request_id: str | None = None
+    tenant: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ class SessionRecord:
     expire_time: datetime | None
     end_reason: str
     checkpoint_count: int
+    tenant: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,8 @@ class LeaseRecord:
     expire_time: datetime
     generation: int
     expired: bool
+    tenant: str = ""
+    """The tenant owning the session; filled in by listings."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +168,11 @@ class LeaseLost(StorageError):
 
 
 class Storage(abc.ABC):
-    """Persistent state of the control service. All methods are coroutines that never block the loop."""
+    """Persistent state of the control service. All methods are coroutines that never block the loop.
+
+    Every session belongs to a tenant. Methods that name a session take the caller's `tenant` and treat
+    another tenant's session as missing (SessionNotFound); "" is the tenant of unauthenticated callers.
+    """
 
     @abc.abstractmethod
     async def open(self) -> None:
@@ -180,20 +188,20 @@ class Storage(abc.ABC):
         """Creates a session; with a `request_id` seen before, returns the session made then."""
 
     @abc.abstractmethod
-    async def get_session(self, session_id: str) -> SessionRecord: ...
+    async def get_session(self, session_id: str, *, tenant: str = "") -> SessionRecord: ...
 
     @abc.abstractmethod
     async def list_sessions(self, *, state: SessionState | None, labels: Mapping[str, str], limit: int,
-                            after: int | None) -> Page[SessionRecord]:
+                            after: int | None, tenant: str = "") -> Page[SessionRecord]:
         """Sessions newest first; `after` is the cursor of the previous page."""
 
     @abc.abstractmethod
     async def end_session(self, session_id: str, final_state: SessionState, reason: str,
-                          retention: timedelta) -> SessionRecord:
+                          retention: timedelta, *, tenant: str = "") -> SessionRecord:
         """Ends an active session; an ended one is returned unchanged."""
 
     @abc.abstractmethod
-    async def delete_session(self, session_id: str) -> None:
+    async def delete_session(self, session_id: str, *, tenant: str = "") -> None:
         """Deletes a session with its checkpoints and lease."""
 
     @abc.abstractmethod
@@ -203,38 +211,42 @@ class Storage(abc.ABC):
     # Checkpoints
 
     @abc.abstractmethod
-    async def create_checkpoint(self, session_id: str, new: NewCheckpoint) -> CheckpointRecord:
+    async def create_checkpoint(self, session_id: str, new: NewCheckpoint, *, tenant: str = "") -> CheckpointRecord:
         """Stores a checkpoint of an active session; the same id and payload again returns the stored one."""
 
     @abc.abstractmethod
-    async def list_checkpoints(self, session_id: str, *, limit: int,
-                               after: int | None) -> Page[CheckpointRecord]:
+    async def list_checkpoints(self, session_id: str, *, limit: int, after: int | None,
+                               tenant: str = "") -> Page[CheckpointRecord]:
         """Checkpoints in creation order, without payloads."""
 
     @abc.abstractmethod
-    async def get_checkpoint(self, session_id: str, checkpoint_id: str) -> CheckpointRecord:
+    async def get_checkpoint(self, session_id: str, checkpoint_id: str, *, tenant: str = "") -> CheckpointRecord:
         """A checkpoint with its payload; `LATEST_CHECKPOINT` names the newest one."""
 
     # LLM cache
 
     @abc.abstractmethod
-    async def lookup_cache_entries(self, session_id: str, keys: Sequence[str]) -> dict[str, bytes]:
+    async def lookup_cache_entries(self, session_id: str, keys: Sequence[str], *,
+                                   tenant: str = "") -> dict[str, bytes]:
         """The entries of the session's cache namespace under these keys (missing keys left out)."""
 
     @abc.abstractmethod
-    async def store_cache_entries(self, session_id: str, entries: Sequence[tuple[str, bytes]]) -> int:
+    async def store_cache_entries(self, session_id: str, entries: Sequence[tuple[str, bytes]], *,
+                                  tenant: str = "") -> int:
         """Adds entries to an active session's cache namespace, keeping existing keys; returns how many were new."""
 
     # Leases
 
     @abc.abstractmethod
-    async def acquire_lease(self, session_id: str, holder: str, ttl: timedelta) -> LeaseRecord: ...
+    async def acquire_lease(self, session_id: str, holder: str, ttl: timedelta, *,
+                            tenant: str = "") -> LeaseRecord: ...
 
     @abc.abstractmethod
-    async def renew_lease(self, session_id: str, holder: str, ttl: timedelta) -> LeaseRecord: ...
+    async def renew_lease(self, session_id: str, holder: str, ttl: timedelta, *,
+                          tenant: str = "") -> LeaseRecord: ...
 
     @abc.abstractmethod
-    async def release_lease(self, session_id: str, holder: str) -> None: ...
+    async def release_lease(self, session_id: str, holder: str, *, tenant: str = "") -> None: ...
 
     @abc.abstractmethod
     async def list_leases(self, *, expired_only: bool, limit: int, after: str | None) -> Page[LeaseRecord]:

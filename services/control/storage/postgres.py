@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,8 @@ from services.control.storage.base import (
 from services.control.storage.migrations import load_migrations
 from services.control.storage.rules import (
     acquired_lease,
+    cache_scope,
+    idempotency_key,
     released_lease,
     renewed_lease,
     repeated_checkpoint,
@@ -66,6 +69,7 @@ def _session_record(row: Row) -> SessionRecord:
         expire_time=None if row["expire_time"] is None else _utc(row["expire_time"]),
         end_reason=row["end_reason"],
         checkpoint_count=row["checkpoint_count"],
+        tenant=row["tenant"],
     )
 
 
@@ -93,13 +97,15 @@ def _lease_record(row: Row, now: datetime) -> LeaseRecord:
         expire_time=_utc(row["expire_time"]),
         generation=row["generation"],
         expired=row["expire_time"] <= now,
+        tenant=row.get("tenant", ""),
     )
 
 
-async def _session_row(conn: AsyncConnection, session_id: str, *, lock: str = "") -> Row:
-    """The session's row with the database's `now`; `lock` (`FOR UPDATE`, `FOR SHARE`) holds it until commit."""
-    cursor = await conn.execute(f"SELECT *, now() AS db_now FROM sessions WHERE session_id = %s {lock}",
-                                (session_id,))
+async def _session_row(conn: AsyncConnection, session_id: str, tenant: str, *, lock: str = "") -> Row:
+    """The session's row with the database's `now`; `lock` (`FOR UPDATE`, `FOR SHARE`) holds it until commit.
+    Another tenant's session is reported missing."""
+    cursor = await conn.execute(
+        f"SELECT *, now() AS db_now FROM sessions WHERE session_id = %s AND tenant = %s {lock}", (session_id, tenant))
     row = await cursor.fetchone()
     if row is None:
         raise SessionNotFound(session_id)
@@ -167,33 +173,35 @@ class PostgresStorage(Storage):
     # Sessions
 
     async def begin_session(self, new: NewSession) -> SessionRecord:
+        request_key = idempotency_key(new.tenant, new.request_id)
         async with self._transaction() as conn:
             cursor = await conn.execute(
-                "INSERT INTO sessions (session_id, request_id, display_name, description, cache_namespace, "
-                "labels, state, create_time, update_time) VALUES (%s, %s, %s, %s, %s, %s, %s, now(), now()) "
+                "INSERT INTO sessions (session_id, request_id, tenant, display_name, description, cache_namespace, "
+                "labels, state, create_time, update_time) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now(), now()) "
                 "ON CONFLICT DO NOTHING RETURNING *",
-                (new.session_id, new.request_id or None, new.display_name, new.description,
+                (new.session_id, request_key, new.tenant, new.display_name, new.description,
                  new.cache_namespace, Jsonb(dict(new.labels)), SessionState.ACTIVE.value))
             row = await cursor.fetchone()
             if row is not None:
                 return _session_record(row)
-            if new.request_id:
-                cursor = await conn.execute("SELECT * FROM sessions WHERE request_id = %s", (new.request_id,))
+            if request_key:
+                cursor = await conn.execute("SELECT * FROM sessions WHERE request_id = %s", (request_key,))
                 if (row := await cursor.fetchone()) is not None:
                     return _session_record(row)
             raise SessionAlreadyExists(new.session_id)
 
-    async def get_session(self, session_id: str) -> SessionRecord:
+    async def get_session(self, session_id: str, *, tenant: str = "") -> SessionRecord:
         async with self._connection() as conn:
-            cursor = await conn.execute("SELECT * FROM sessions WHERE session_id = %s", (session_id,))
+            cursor = await conn.execute("SELECT * FROM sessions WHERE session_id = %s AND tenant = %s",
+                                        (session_id, tenant))
             row = await cursor.fetchone()
         if row is None:
             raise SessionNotFound(session_id)
         return _session_record(row)
 
     async def list_sessions(self, *, state: SessionState | None, labels: Mapping[str, str], limit: int,
-                            after: int | None) -> Page[SessionRecord]:
-        clauses, params = [], []
+                            after: int | None, tenant: str = "") -> Page[SessionRecord]:
+        clauses, params = ["tenant = %s"], [tenant]
         if state is not None:
             clauses.append("state = %s")
             params.append(state.value)
@@ -203,18 +211,18 @@ class PostgresStorage(Storage):
         if labels:
             clauses.append("labels @> %s")
             params.append(Jsonb(dict(labels)))
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where = " AND ".join(clauses)
         async with self._connection() as conn:
-            cursor = await conn.execute(f"SELECT * FROM sessions {where} ORDER BY ordinal DESC LIMIT %s",
+            cursor = await conn.execute(f"SELECT * FROM sessions WHERE {where} ORDER BY ordinal DESC LIMIT %s",
                                         (*params, limit + 1))
             rows = await cursor.fetchall()
         next_cursor = rows[limit - 1]["ordinal"] if len(rows) > limit else None
         return Page([_session_record(row) for row in rows[:limit]], next_cursor)
 
     async def end_session(self, session_id: str, final_state: SessionState, reason: str,
-                          retention: timedelta) -> SessionRecord:
+                          retention: timedelta, *, tenant: str = "") -> SessionRecord:
         async with self._transaction() as conn:
-            row = await _session_row(conn, session_id, lock="FOR UPDATE")
+            row = await _session_row(conn, session_id, tenant, lock="FOR UPDATE")
             if row["state"] != SessionState.ACTIVE.value:
                 return _session_record(row)
             cursor = await conn.execute(
@@ -223,9 +231,10 @@ class PostgresStorage(Storage):
                 (final_state.value, reason, retention, session_id))
             return _session_record(await cursor.fetchone())
 
-    async def delete_session(self, session_id: str) -> None:
+    async def delete_session(self, session_id: str, *, tenant: str = "") -> None:
         async with self._transaction() as conn:
-            cursor = await conn.execute("DELETE FROM sessions WHERE session_id = %s", (session_id,))
+            cursor = await conn.execute("DELETE FROM sessions WHERE session_id = %s AND tenant = %s",
+                                        (session_id, tenant))
             if cursor.rowcount == 0:
                 raise SessionNotFound(session_id)
 
@@ -246,9 +255,9 @@ class PostgresStorage(Storage):
 
     # Checkpoints
 
-    async def create_checkpoint(self, session_id: str, new: NewCheckpoint) -> CheckpointRecord:
+    async def create_checkpoint(self, session_id: str, new: NewCheckpoint, *, tenant: str = "") -> CheckpointRecord:
         async with self._transaction() as conn:
-            session = await _session_row(conn, session_id, lock="FOR UPDATE")
+            session = await _session_row(conn, session_id, tenant, lock="FOR UPDATE")
             cursor = await conn.execute(
                 f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE session_id = %s AND checkpoint_id = %s",
                 (session_id, new.checkpoint_id))
@@ -267,10 +276,10 @@ class PostgresStorage(Storage):
                                "WHERE session_id = %s", (sequence, session_id))
             return record
 
-    async def list_checkpoints(self, session_id: str, *, limit: int,
-                               after: int | None) -> Page[CheckpointRecord]:
+    async def list_checkpoints(self, session_id: str, *, limit: int, after: int | None,
+                               tenant: str = "") -> Page[CheckpointRecord]:
         async with self._transaction() as conn:
-            await _session_row(conn, session_id)
+            await _session_row(conn, session_id, tenant)
             cursor = await conn.execute(
                 f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE session_id = %s AND sequence > %s "
                 "ORDER BY sequence LIMIT %s", (session_id, after or 0, limit + 1))
@@ -278,9 +287,9 @@ class PostgresStorage(Storage):
         next_cursor = rows[limit - 1]["sequence"] if len(rows) > limit else None
         return Page([_checkpoint_record(row) for row in rows[:limit]], next_cursor)
 
-    async def get_checkpoint(self, session_id: str, checkpoint_id: str) -> CheckpointRecord:
+    async def get_checkpoint(self, session_id: str, checkpoint_id: str, *, tenant: str = "") -> CheckpointRecord:
         async with self._transaction() as conn:
-            await _session_row(conn, session_id)
+            await _session_row(conn, session_id, tenant)
             cursor = conn.cursor(binary=True)
             if checkpoint_id == LATEST_CHECKPOINT:
                 await cursor.execute("SELECT * FROM checkpoints WHERE session_id = %s "
@@ -295,48 +304,53 @@ class PostgresStorage(Storage):
 
     # LLM cache
 
-    async def lookup_cache_entries(self, session_id: str, keys: Sequence[str]) -> dict[str, bytes]:
+    async def lookup_cache_entries(self, session_id: str, keys: Sequence[str], *,
+                                   tenant: str = "") -> dict[str, bytes]:
         async with self._transaction() as conn:
-            namespace = (await _session_row(conn, session_id))["cache_namespace"]
+            namespace = cache_scope(tenant, (await _session_row(conn, session_id, tenant))["cache_namespace"])
             cursor = await conn.execute(
                 "SELECT key, value FROM cache_entries WHERE namespace = %s AND key = ANY(%s)",
                 (namespace, list(keys)))
             return {row["key"]: bytes(row["value"]) for row in await cursor.fetchall()}
 
-    async def store_cache_entries(self, session_id: str, entries: Sequence[tuple[str, bytes]]) -> int:
+    async def store_cache_entries(self, session_id: str, entries: Sequence[tuple[str, bytes]], *,
+                                  tenant: str = "") -> int:
         async with self._transaction() as conn:
-            session = await _session_row(conn, session_id, lock="FOR SHARE")
+            session = await _session_row(conn, session_id, tenant, lock="FOR SHARE")
             require_active(session_id, SessionState(session["state"]))
             cursor = await conn.execute(
                 "INSERT INTO cache_entries (namespace, key, value) "
                 "SELECT %s, entry.key, entry.value FROM unnest(%s::text[], %s::bytea[]) AS entry (key, value) "
                 "ON CONFLICT (namespace, key) DO NOTHING",
-                (session["cache_namespace"], [key for key, _ in entries], [value for _, value in entries]))
+                (cache_scope(tenant, session["cache_namespace"]), [key for key, _ in entries],
+                 [value for _, value in entries]))
             return cursor.rowcount
 
     # Leases
 
-    async def acquire_lease(self, session_id: str, holder: str, ttl: timedelta) -> LeaseRecord:
+    async def acquire_lease(self, session_id: str, holder: str, ttl: timedelta, *,
+                            tenant: str = "") -> LeaseRecord:
         async with self._transaction() as conn:
-            session = await _session_row(conn, session_id, lock="FOR UPDATE")
+            session = await _session_row(conn, session_id, tenant, lock="FOR UPDATE")
             require_active(session_id, SessionState(session["state"]))
             now = session["db_now"]
             lease = acquired_lease(await _current_lease(conn, session_id, now), session_id, holder, now, ttl)
             await _write_lease(conn, lease)
-        return lease
+        return replace(lease, tenant=tenant)
 
-    async def renew_lease(self, session_id: str, holder: str, ttl: timedelta) -> LeaseRecord:
+    async def renew_lease(self, session_id: str, holder: str, ttl: timedelta, *,
+                          tenant: str = "") -> LeaseRecord:
         async with self._transaction() as conn:
-            session = await _session_row(conn, session_id, lock="FOR UPDATE")
+            session = await _session_row(conn, session_id, tenant, lock="FOR UPDATE")
             require_active(session_id, SessionState(session["state"]))
             now = session["db_now"]
             lease = renewed_lease(await _current_lease(conn, session_id, now), session_id, holder, now, ttl)
             await _write_lease(conn, lease)
-        return lease
+        return replace(lease, tenant=tenant)
 
-    async def release_lease(self, session_id: str, holder: str) -> None:
+    async def release_lease(self, session_id: str, holder: str, *, tenant: str = "") -> None:
         async with self._transaction() as conn:
-            now = (await _session_row(conn, session_id, lock="FOR UPDATE"))["db_now"]
+            now = (await _session_row(conn, session_id, tenant, lock="FOR UPDATE"))["db_now"]
             lease = released_lease(await _current_lease(conn, session_id, now), session_id, holder, now)
             if lease is not None:
                 await _write_lease(conn, lease)
@@ -347,7 +361,7 @@ class PostgresStorage(Storage):
             clauses.append("sessions.state = 'ACTIVE' AND leases.expire_time <= now()")
         async with self._connection() as conn:
             cursor = await conn.execute(
-                f"SELECT leases.*, now() AS db_now FROM leases JOIN sessions USING (session_id) "
+                f"SELECT leases.*, sessions.tenant, now() AS db_now FROM leases JOIN sessions USING (session_id) "
                 f"WHERE {' AND '.join(clauses)} ORDER BY leases.session_id LIMIT %s", (after or "", limit + 1))
             rows = await cursor.fetchall()
         next_cursor = rows[limit - 1]["session_id"] if len(rows) > limit else None

@@ -1,4 +1,4 @@
-"""Decisions both backends share: lease ownership and checkpoint idempotency.
+"""Decisions both backends share: tenant scoping, lease ownership and checkpoint idempotency.
 
 Each backend reads the current row under a lock, asks these functions what the new row must be (or
 which error to raise), and writes it in the same transaction.
@@ -18,6 +18,21 @@ from services.control.storage.base import (
     SessionNotActive,
     SessionState,
 )
+
+_TENANT_SEPARATOR = "\x1f"
+"""Joins a tenant to a caller-chosen key; it can occur in neither (tenants and keys are printable)."""
+
+
+def idempotency_key(tenant: str, request_id: str | None) -> str | None:
+    """The stored form of a request id: two tenants using the same request id get different sessions."""
+    if not request_id:
+        return None
+    return f"{tenant}{_TENANT_SEPARATOR}{request_id}" if tenant else request_id
+
+
+def cache_scope(tenant: str, namespace: str) -> str:
+    """The stored form of a cache namespace: tenants naming the same namespace never share entries."""
+    return f"{tenant}{_TENANT_SEPARATOR}{namespace}" if tenant else namespace
 
 
 def require_active(session_id: str, state: SessionState) -> None:

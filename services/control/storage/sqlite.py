@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -37,6 +38,8 @@ from services.control.storage.base import (
 from services.control.storage.migrations import load_migrations
 from services.control.storage.rules import (
     acquired_lease,
+    cache_scope,
+    idempotency_key,
     released_lease,
     renewed_lease,
     repeated_checkpoint,
@@ -77,6 +80,7 @@ def _session_record(row: sqlite3.Row) -> SessionRecord:
         expire_time=None if row["expire_time_us"] is None else _from_us(row["expire_time_us"]),
         end_reason=row["end_reason"],
         checkpoint_count=row["checkpoint_count"],
+        tenant=row["tenant"],
     )
 
 
@@ -104,11 +108,14 @@ def _lease_record(row: sqlite3.Row, now_us: int) -> LeaseRecord:
         expire_time=_from_us(row["expire_time_us"]),
         generation=row["generation"],
         expired=row["expire_time_us"] <= now_us,
+        tenant=row["tenant"] if "tenant" in row.keys() else "",
     )
 
 
-def _session_row(conn: sqlite3.Connection, session_id: str) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
+def _session_row(conn: sqlite3.Connection, session_id: str, tenant: str) -> sqlite3.Row:
+    """The session's row; another tenant's session is reported missing."""
+    row = conn.execute("SELECT * FROM sessions WHERE session_id = ? AND tenant = ?",
+                       (session_id, tenant)).fetchone()
     if row is None:
         raise SessionNotFound(session_id)
     return row
@@ -272,29 +279,30 @@ class SqliteStorage(Storage):
 
     async def begin_session(self, new: NewSession) -> SessionRecord:
         def operation(conn: sqlite3.Connection) -> SessionRecord:
-            if new.request_id:
-                row = conn.execute("SELECT * FROM sessions WHERE request_id = ?", (new.request_id,)).fetchone()
+            request_key = idempotency_key(new.tenant, new.request_id)
+            if request_key:
+                row = conn.execute("SELECT * FROM sessions WHERE request_id = ?", (request_key,)).fetchone()
                 if row is not None:
                     return _session_record(row)
             if conn.execute("SELECT 1 FROM sessions WHERE session_id = ?", (new.session_id,)).fetchone():
                 raise SessionAlreadyExists(new.session_id)
             now_us = _now_us()
             conn.execute(
-                "INSERT INTO sessions (session_id, request_id, display_name, description, cache_namespace, "
-                "labels, state, create_time_us, update_time_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (new.session_id, new.request_id or None, new.display_name, new.description,
+                "INSERT INTO sessions (session_id, request_id, tenant, display_name, description, cache_namespace, "
+                "labels, state, create_time_us, update_time_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (new.session_id, request_key, new.tenant, new.display_name, new.description,
                  new.cache_namespace, json.dumps(dict(new.labels), sort_keys=True), SessionState.ACTIVE.value,
                  now_us, now_us))
-            return _session_record(_session_row(conn, new.session_id))
+            return _session_record(_session_row(conn, new.session_id, new.tenant))
 
         return await self._write(operation)
 
-    async def get_session(self, session_id: str) -> SessionRecord:
-        return await self._read(lambda conn: _session_record(_session_row(conn, session_id)))
+    async def get_session(self, session_id: str, *, tenant: str = "") -> SessionRecord:
+        return await self._read(lambda conn: _session_record(_session_row(conn, session_id, tenant)))
 
     async def list_sessions(self, *, state: SessionState | None, labels: Mapping[str, str], limit: int,
-                            after: int | None) -> Page[SessionRecord]:
-        clauses, params = [], []
+                            after: int | None, tenant: str = "") -> Page[SessionRecord]:
+        clauses, params = ["tenant = ?"], [tenant]
         if state is not None:
             clauses.append("state = ?")
             params.append(state.value)
@@ -305,8 +313,7 @@ class SqliteStorage(Storage):
             clauses.append("EXISTS (SELECT 1 FROM json_each(sessions.labels) AS label "
                            "WHERE label.key = ? AND label.value = ?)")
             params.extend((key, value))
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        query = f"SELECT * FROM sessions {where} ORDER BY ordinal DESC LIMIT ?"
+        query = f"SELECT * FROM sessions WHERE {' AND '.join(clauses)} ORDER BY ordinal DESC LIMIT ?"
 
         def operation(conn: sqlite3.Connection) -> Page[SessionRecord]:
             rows = conn.execute(query, (*params, limit + 1)).fetchall()
@@ -316,9 +323,9 @@ class SqliteStorage(Storage):
         return await self._read(operation)
 
     async def end_session(self, session_id: str, final_state: SessionState, reason: str,
-                          retention: timedelta) -> SessionRecord:
+                          retention: timedelta, *, tenant: str = "") -> SessionRecord:
         def operation(conn: sqlite3.Connection) -> SessionRecord:
-            row = _session_row(conn, session_id)
+            row = _session_row(conn, session_id, tenant)
             if row["state"] != SessionState.ACTIVE.value:
                 return _session_record(row)
             now_us = _now_us()
@@ -326,13 +333,14 @@ class SqliteStorage(Storage):
                 "UPDATE sessions SET state = ?, end_reason = ?, update_time_us = ?, expire_time_us = ? "
                 "WHERE session_id = ?",
                 (final_state.value, reason, now_us, now_us + retention // _MICROSECOND, session_id))
-            return _session_record(_session_row(conn, session_id))
+            return _session_record(_session_row(conn, session_id, tenant))
 
         return await self._write(operation)
 
-    async def delete_session(self, session_id: str) -> None:
+    async def delete_session(self, session_id: str, *, tenant: str = "") -> None:
         def operation(conn: sqlite3.Connection) -> None:
-            if conn.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,)).rowcount == 0:
+            deleted = conn.execute("DELETE FROM sessions WHERE session_id = ? AND tenant = ?", (session_id, tenant))
+            if deleted.rowcount == 0:
                 raise SessionNotFound(session_id)
 
         await self._write(operation)
@@ -357,9 +365,9 @@ class SqliteStorage(Storage):
 
     # Checkpoints
 
-    async def create_checkpoint(self, session_id: str, new: NewCheckpoint) -> CheckpointRecord:
+    async def create_checkpoint(self, session_id: str, new: NewCheckpoint, *, tenant: str = "") -> CheckpointRecord:
         def operation(conn: sqlite3.Connection) -> CheckpointRecord:
-            session = _session_row(conn, session_id)
+            session = _session_row(conn, session_id, tenant)
             existing = conn.execute(
                 f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE session_id = ? AND checkpoint_id = ?",
                 (session_id, new.checkpoint_id)).fetchone()
@@ -382,10 +390,10 @@ class SqliteStorage(Storage):
 
         return await self._write(operation)
 
-    async def list_checkpoints(self, session_id: str, *, limit: int,
-                               after: int | None) -> Page[CheckpointRecord]:
+    async def list_checkpoints(self, session_id: str, *, limit: int, after: int | None,
+                               tenant: str = "") -> Page[CheckpointRecord]:
         def operation(conn: sqlite3.Connection) -> Page[CheckpointRecord]:
-            _session_row(conn, session_id)
+            _session_row(conn, session_id, tenant)
             rows = conn.execute(
                 f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE session_id = ? AND sequence > ? "
                 "ORDER BY sequence LIMIT ?", (session_id, after or 0, limit + 1)).fetchall()
@@ -394,9 +402,9 @@ class SqliteStorage(Storage):
 
         return await self._read(operation)
 
-    async def get_checkpoint(self, session_id: str, checkpoint_id: str) -> CheckpointRecord:
+    async def get_checkpoint(self, session_id: str, checkpoint_id: str, *, tenant: str = "") -> CheckpointRecord:
         def operation(conn: sqlite3.Connection) -> CheckpointRecord:
-            _session_row(conn, session_id)
+            _session_row(conn, session_id, tenant)
             if checkpoint_id == LATEST_CHECKPOINT:
                 cursor = conn.execute("SELECT * FROM checkpoints WHERE session_id = ? "
                                       "ORDER BY sequence DESC LIMIT 1", (session_id,))
@@ -412,9 +420,10 @@ class SqliteStorage(Storage):
 
     # LLM cache
 
-    async def lookup_cache_entries(self, session_id: str, keys: Sequence[str]) -> dict[str, bytes]:
+    async def lookup_cache_entries(self, session_id: str, keys: Sequence[str], *,
+                                   tenant: str = "") -> dict[str, bytes]:
         def operation(conn: sqlite3.Connection) -> dict[str, bytes]:
-            namespace = _session_row(conn, session_id)["cache_namespace"]
+            namespace = cache_scope(tenant, _session_row(conn, session_id, tenant)["cache_namespace"])
             rows = conn.execute(
                 "SELECT key, value FROM cache_entries WHERE namespace = ? "
                 "AND key IN (SELECT value FROM json_each(?))", (namespace, json.dumps(list(keys))))
@@ -422,49 +431,53 @@ class SqliteStorage(Storage):
 
         return await self._read(operation)
 
-    async def store_cache_entries(self, session_id: str, entries: Sequence[tuple[str, bytes]]) -> int:
+    async def store_cache_entries(self, session_id: str, entries: Sequence[tuple[str, bytes]], *,
+                                  tenant: str = "") -> int:
         def operation(conn: sqlite3.Connection) -> int:
-            session = _session_row(conn, session_id)
+            session = _session_row(conn, session_id, tenant)
             require_active(session_id, SessionState(session["state"]))
+            namespace = cache_scope(tenant, session["cache_namespace"])
             before = conn.total_changes
             now_us = _now_us()
             conn.executemany(
                 "INSERT INTO cache_entries (namespace, key, value, create_time_us) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (namespace, key) DO NOTHING",
-                [(session["cache_namespace"], key, value, now_us) for key, value in entries])
+                [(namespace, key, value, now_us) for key, value in entries])
             return conn.total_changes - before
 
         return await self._write(operation)
 
     # Leases
 
-    async def acquire_lease(self, session_id: str, holder: str, ttl: timedelta) -> LeaseRecord:
+    async def acquire_lease(self, session_id: str, holder: str, ttl: timedelta, *,
+                            tenant: str = "") -> LeaseRecord:
         def operation(conn: sqlite3.Connection) -> LeaseRecord:
-            require_active(session_id, SessionState(_session_row(conn, session_id)["state"]))
+            require_active(session_id, SessionState(_session_row(conn, session_id, tenant)["state"]))
             now_us = _now_us()
             current = _lease_row(conn, session_id)
             lease = acquired_lease(None if current is None else _lease_record(current, now_us),
                                    session_id, holder, _from_us(now_us), ttl)
             _write_lease(conn, lease, now_us)
-            return lease
+            return replace(lease, tenant=tenant)
 
         return await self._write(operation)
 
-    async def renew_lease(self, session_id: str, holder: str, ttl: timedelta) -> LeaseRecord:
+    async def renew_lease(self, session_id: str, holder: str, ttl: timedelta, *,
+                          tenant: str = "") -> LeaseRecord:
         def operation(conn: sqlite3.Connection) -> LeaseRecord:
-            require_active(session_id, SessionState(_session_row(conn, session_id)["state"]))
+            require_active(session_id, SessionState(_session_row(conn, session_id, tenant)["state"]))
             now_us = _now_us()
             current = _lease_row(conn, session_id)
             lease = renewed_lease(None if current is None else _lease_record(current, now_us),
                                   session_id, holder, _from_us(now_us), ttl)
             _write_lease(conn, lease, now_us)
-            return lease
+            return replace(lease, tenant=tenant)
 
         return await self._write(operation)
 
-    async def release_lease(self, session_id: str, holder: str) -> None:
+    async def release_lease(self, session_id: str, holder: str, *, tenant: str = "") -> None:
         def operation(conn: sqlite3.Connection) -> None:
-            _session_row(conn, session_id)
+            _session_row(conn, session_id, tenant)
             now_us = _now_us()
             current = _lease_row(conn, session_id)
             lease = released_lease(None if current is None else _lease_record(current, now_us),
@@ -482,8 +495,8 @@ class SqliteStorage(Storage):
                 clauses.append("sessions.state = 'ACTIVE' AND leases.expire_time_us <= ?")
                 params.append(now_us)
             rows = conn.execute(
-                f"SELECT leases.* FROM leases JOIN sessions USING (session_id) WHERE {' AND '.join(clauses)} "
-                "ORDER BY leases.session_id LIMIT ?", (*params, limit + 1)).fetchall()
+                f"SELECT leases.*, sessions.tenant FROM leases JOIN sessions USING (session_id) "
+                f"WHERE {' AND '.join(clauses)} ORDER BY leases.session_id LIMIT ?", (*params, limit + 1)).fetchall()
             next_cursor = rows[limit - 1]["session_id"] if len(rows) > limit else None
             return Page([_lease_record(row, now_us) for row in rows[:limit]], next_cursor)
 

@@ -15,7 +15,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Session(_message.Message):
-    __slots__ = ("name", "display_name", "description", "cache_namespace", "labels", "state", "create_time", "update_time", "expire_time", "end_reason", "checkpoint_count")
+    __slots__ = ("name", "display_name", "description", "cache_namespace", "labels", "state", "create_time", "update_time", "expire_time", "end_reason", "checkpoint_count", "tenant")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Session.State]
@@ -44,6 +44,7 @@ class Session(_message.Message):
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     END_REASON_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
     name: str
     display_name: str
     description: str
@@ -55,7 +56,8 @@ class Session(_message.Message):
     expire_time: _timestamp_pb2.Timestamp
     end_reason: str
     checkpoint_count: int
-    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., cache_namespace: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., state: _Optional[_Union[Session.State, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_reason: _Optional[str] = ..., checkpoint_count: _Optional[int] = ...) -> None: ...
+    tenant: str
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., cache_namespace: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., state: _Optional[_Union[Session.State, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_reason: _Optional[str] = ..., checkpoint_count: _Optional[int] = ..., tenant: _Optional[str] = ...) -> None: ...
 
 class BeginSessionRequest(_message.Message):
     __slots__ = ("session", "request_id", "session_id")
@@ -216,18 +218,20 @@ class StoreCacheEntriesResponse(_message.Message):
     def __init__(self, stored_count: _Optional[int] = ...) -> None: ...
 
 class Lease(_message.Message):
-    __slots__ = ("session", "holder", "expire_time", "generation", "expired")
+    __slots__ = ("session", "holder", "expire_time", "generation", "expired", "tenant")
     SESSION_FIELD_NUMBER: _ClassVar[int]
     HOLDER_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     GENERATION_FIELD_NUMBER: _ClassVar[int]
     EXPIRED_FIELD_NUMBER: _ClassVar[int]
+    TENANT_FIELD_NUMBER: _ClassVar[int]
     session: str
     holder: str
     expire_time: _timestamp_pb2.Timestamp
     generation: int
     expired: bool
-    def __init__(self, session: _Optional[str] = ..., holder: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., generation: _Optional[int] = ..., expired: _Optional[bool] = ...) -> None: ...
+    tenant: str
+    def __init__(self, session: _Optional[str] = ..., holder: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., generation: _Optional[int] = ..., expired: _Optional[bool] = ..., tenant: _Optional[str] = ...) -> None: ...
 
 class AcquireLeaseRequest(_message.Message):
     __slots__ = ("session", "holder", "ttl")

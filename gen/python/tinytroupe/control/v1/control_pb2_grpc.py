@@ -232,7 +232,8 @@ class SimulationControlServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListLeases(self, request, context):
-        """Lists leases, e.g. the expired ones of active sessions that another replica may claim.
+        """Lists leases, e.g. the expired ones of active sessions that another replica may claim. Leases of
+        every tenant are listed: they are the replicas' bookkeeping, and each names its session's tenant.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
