@@ -48,7 +48,8 @@ async def in_process_mesh(
         settings = settings.model_copy(
             update={f"{name}_address": address for name, address in addresses.items()}
         )
-        addresses["orchestrator"] = await stack.enter_async_context(serving(make_definition(study), settings))
+        public = settings.model_copy(update={"public_service": True})  # it alone takes callers' tokens
+        addresses["orchestrator"] = await stack.enter_async_context(serving(make_definition(study), public))
         yield MeshAddresses(**addresses)
 
 

@@ -14,10 +14,12 @@ from services.orchestrator.checkpoints import STUDY_REQUEST, StudyCheckpoints
 from services.orchestrator.names import session_id_of
 from services.orchestrator.operation_view import STUDY_LABEL, OperationView
 from services.orchestrator.progress import Phase
+from services.orchestrator.quotas import QuotaExceeded, StudyQuotas
 from services.orchestrator.registry import StudyRegistry
 from services.orchestrator.rpc_errors import passing_downstream_errors
 from services.orchestrator.settings import StudySettings
 from services.orchestrator.validation import validate_study_request
+from services.runtime.context import current_tenant
 from services.runtime.errors import FailedPrecondition, InvalidArgument
 
 Session = control_pb2.Session
@@ -35,14 +37,28 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         self.registry = registry
         self.view = view
         self.settings = settings
+        self.quotas = StudyQuotas(control, settings)
 
     @passing_downstream_errors
     async def RunStudy(
         self, request: orchestrator_pb2.RunStudyRequest, context: grpc.aio.ServicerContext
     ) -> operations_pb2.Operation:
+        """Starts a study within the tenant's quotas; the same `request_id` again returns the same operation."""
         validate_study_request(request)
+        tenant = current_tenant.get()
+        self.quotas.take_creation_token(tenant)
+        async with self.quotas.admitting(tenant):
+            session = await self._begin_study_session(request)
+            if session.state == Session.STATE_ACTIVE:
+                if session.checkpoint_count == 0:  # new: not a repeated request of a running study
+                    await self._admit_or_delete(tenant, session)
+                await self._store_request(session, request)
+                await self.registry.claim(session, resumed=False)
+        return await self.view.operation(session)
+
+    async def _begin_study_session(self, request: orchestrator_pb2.RunStudyRequest) -> Session:
         config = request.session_config
-        session = await self.control.BeginSession(
+        return await self.control.BeginSession(
             control_pb2.BeginSessionRequest(
                 session=Session(
                     display_name=config.session_name or "study",
@@ -53,17 +69,22 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
                 request_id=request.request_id,
             )
         )
-        if session.state == Session.STATE_ACTIVE:
-            try:
-                await StudyCheckpoints(self.control, session.name).store(STUDY_REQUEST, request)
-            except grpc.aio.AioRpcError as error:
-                if error.code() == grpc.StatusCode.ALREADY_EXISTS:
-                    raise InvalidArgument(
-                        "request_id", "was already used for a different study request"
-                    ) from None
-                raise
-            await self.registry.claim(session, resumed=False)
-        return await self.view.operation(session)
+
+    async def _admit_or_delete(self, tenant: str, session: Session) -> None:
+        """Deletes the new session again, leaving no trace, when the tenant runs too many studies."""
+        try:
+            await self.quotas.check_running(tenant, session)
+        except QuotaExceeded:
+            await self.control.DeleteSession(control_pb2.DeleteSessionRequest(name=session.name))
+            raise
+
+    async def _store_request(self, session: Session, request: orchestrator_pb2.RunStudyRequest) -> None:
+        try:
+            await StudyCheckpoints(self.control, session.name).store(STUDY_REQUEST, request)
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.ALREADY_EXISTS:
+                raise InvalidArgument("request_id", "was already used for a different study request") from None
+            raise
 
     @passing_downstream_errors
     async def ResumeStudy(

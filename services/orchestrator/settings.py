@@ -29,5 +29,11 @@ class StudySettings(BaseSettings):
     """How often a study run by another replica is polled in control for WatchStudy/WaitOperation."""
     max_wait_s: float = 300.0
     """Longest WaitOperation when the caller gives no timeout."""
+    max_running_per_tenant: int = 32
+    """Most studies a tenant may run at once, counted across replicas; 0 lifts the limit."""
+    creation_rate_per_minute: float = 120.0
+    """New studies a tenant may start a minute on each replica; 0 lifts the limit."""
+    creation_burst: int = 20
+    """New studies a tenant may start at once before the rate applies."""
     replica_id: str = Field(default_factory=_default_replica_id)
     """This replica's name as the holder of leases (STUDY_REPLICA_ID)."""
