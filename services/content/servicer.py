@@ -23,6 +23,12 @@ from services.engine.persona import Persona, SpecError
 from services.llm.errors import LLMError
 from services.population.agents import Origin, make_agent, parse_persona, resolve_fragments
 from services.runtime.errors import DownstreamError, InvalidArgument, Unavailable
+from services.runtime.limits import (
+    MAX_AGENT_SPEC_CHARS,
+    MAX_DOCUMENT_CHARS,
+    MAX_INSTRUCTION_CHARS,
+    require_texts_within,
+)
 
 MARKDOWN = "text/markdown"
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
@@ -50,6 +56,7 @@ class ContentServicer(content_pb2_grpc.ContentServiceServicer):
     async def CreateGroundedPersona(self, request: content_pb2.CreateGroundedPersonaRequest,
                                     context: grpc.aio.ServicerContext,
                                     ) -> content_pb2.CreateGroundedPersonaResponse:
+        require_texts_within([("context", request.context, MAX_INSTRUCTION_CHARS)])
         sources = await read_sources(request.sources)
         fragments = resolve_fragments(request.fragments)
         fragment_names = [name for name, _ in fragments]
@@ -78,6 +85,8 @@ class ContentServicer(content_pb2_grpc.ContentServiceServicer):
             raise InvalidArgument("content", "the content to enrich is required")
         if not request.requirements.strip():
             raise InvalidArgument("requirements", "requirements are required")
+        require_texts_within([("content", request.content, MAX_DOCUMENT_CHARS),
+                              ("requirements", request.requirements, MAX_INSTRUCTION_CHARS)])
         try:
             text = await enrich_content(self._llm, request.content, request.requirements, session=request.session)
         except LLMError as error:
@@ -91,6 +100,8 @@ class ContentServicer(content_pb2_grpc.ContentServiceServicer):
             raise InvalidArgument("agent", "the agent is required")
         if not request.instructions.strip():
             raise InvalidArgument("instructions", "instructions are required")
+        require_texts_within([("instructions", request.instructions, MAX_INSTRUCTION_CHARS),
+                              ("agent.spec_json", request.agent.spec_json, MAX_AGENT_SPEC_CHARS)])
         persona = parse_persona(request.agent.spec_json, "agent.spec_json")
         try:
             markdown = await generate_document(self._llm, persona, request.instructions, session=request.session)

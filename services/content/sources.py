@@ -10,6 +10,7 @@ from tinytroupe.content.v1 import content_pb2
 
 from services.engine.grounding import GroundingSource
 from services.runtime.errors import InvalidArgument
+from services.runtime.limits import MAX_DOCUMENT_CHARS, MAX_SOURCES, require_texts_within
 
 TEXT_TYPES = ("text/plain", "text/markdown", "")
 PDF_TYPE = "application/pdf"
@@ -33,6 +34,8 @@ def pdf_text(data: bytes) -> str:
 async def read_sources(sources: Sequence[content_pb2.GroundingSource]) -> list[GroundingSource]:
     if not sources:
         raise InvalidArgument("sources", "at least one grounding source is required")
+    if len(sources) > MAX_SOURCES:
+        raise InvalidArgument("sources", f"{len(sources)} sources; at most {MAX_SOURCES}")
     names: set[str] = set()
     read: list[GroundingSource] = []
     for index, source in enumerate(sources):
@@ -48,6 +51,7 @@ async def read_sources(sources: Sequence[content_pb2.GroundingSource]) -> list[G
                 raise InvalidArgument(f"{field}.mime_type", f"{source.mime_type!r} does not fit a text source")
             if not source.text.strip():
                 raise InvalidArgument(f"{field}.text", "the source is empty")
+            require_texts_within([(f"{field}.text", source.text, MAX_DOCUMENT_CHARS)])
             read.append(GroundingSource(name=source.name, text=source.text))
         elif kind == "pdf":
             if source.mime_type not in (PDF_TYPE, ""):
@@ -56,6 +60,9 @@ async def read_sources(sources: Sequence[content_pb2.GroundingSource]) -> list[G
                 text = await asyncio.to_thread(pdf_text, source.pdf)
             except ValueError as error:
                 raise InvalidArgument(f"{field}.pdf", str(error)) from None
+            if len(text) > MAX_DOCUMENT_CHARS:
+                raise InvalidArgument(f"{field}.pdf", f"holds {len(text)} characters of text; at most "
+                                                      f"{MAX_DOCUMENT_CHARS}")
             read.append(GroundingSource(name=source.name, text=text))
         else:
             raise InvalidArgument(field, "a source needs `text` or `pdf` content")

@@ -12,6 +12,7 @@ from tinytroupe.extraction.v1 import extraction_pb2
 from services.extraction.hints import FieldSpec, HintError, default_hint, parse_hint
 from services.extraction.transcript import Interaction, ordered
 from services.runtime.errors import InvalidArgument
+from services.runtime.limits import extraction_text_violations
 
 MAX_FIELDS = 32
 MAX_FIELD_NAME_CHARS = 64
@@ -129,6 +130,8 @@ def plan_extraction(request: extraction_pb2.ExtractResultsRequest) -> Extraction
         violations.append(("config", "the extraction config is required"))
     else:
         config = request.config
+        violations += extraction_text_violations("config", config.extraction_objective, config.situation,
+                                                 config.fields_hints)
         specs = _specs(config, _field_names(config, violations), violations)
         if config.mode not in _MODES:
             violations.append(("config.mode", f"unknown mode {config.mode}"))

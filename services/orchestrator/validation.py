@@ -8,11 +8,20 @@ from tinytroupe.common.v1 import study_pb2
 from tinytroupe.orchestrator.v1 import orchestrator_pb2
 
 from services.runtime.errors import InvalidArgument
+from services.runtime.limits import (
+    MAX_AGENT_SPEC_CHARS,
+    MAX_DOCUMENT_CHARS,
+    MAX_INSTRUCTION_CHARS,
+    extraction_text_violations,
+    stimulus_violations,
+    texts_violations,
+)
 
 Mode = orchestrator_pb2.Participants.Mode
 MAX_PARTICIPANTS = 1000
 MAX_ROUNDS = 50
 MAX_ACTIONS_PER_TURN = 10
+MAX_FIELDS = 32
 
 
 def validate_study_request(request: orchestrator_pb2.RunStudyRequest) -> None:
@@ -52,7 +61,19 @@ def _participant_violations(participants: orchestrator_pb2.Participants) -> list
         return [
             ("participants.mode", "must be one of from_demographics, from_agent, from_population, custom")
         ]
-    violations = []
+    violations = texts_violations([
+        ("participants.context", participants.context, MAX_INSTRUCTION_CHARS),
+        ("participants.particularities", participants.particularities, MAX_INSTRUCTION_CHARS),
+        ("participants.expectations", participants.expectations, MAX_INSTRUCTION_CHARS),
+    ])
+    spec_limit = MAX_AGENT_SPEC_CHARS if participants.mode == Mode.MODE_FROM_AGENT else MAX_DOCUMENT_CHARS
+    if participants.mode == Mode.MODE_FROM_POPULATION:
+        spec_limit = MAX_AGENT_SPEC_CHARS * MAX_PARTICIPANTS
+    oversized = texts_violations(
+        (f"participants.specifications[{index}]", text, spec_limit) for index, text in enumerate(specs)
+    )
+    if oversized:
+        return violations + oversized
     if participants.mode == Mode.MODE_FROM_DEMOGRAPHICS:
         if not 1 <= participants.count <= MAX_PARTICIPANTS:
             violations.append(
@@ -176,18 +197,24 @@ def _simulation_violations(config: study_pb2.SimulationConfig) -> list[tuple[str
 
 
 def _stimulus_violations(stimulus: study_pb2.Stimulus) -> list[tuple[str, str]]:
-    return [] if stimulus.content.strip() else [("stimulus.content", "must not be empty")]
+    if not stimulus.content.strip():
+        return [("stimulus.content", "must not be empty")]
+    return stimulus_violations("stimulus", stimulus.content, stimulus.context)
 
 
 def _extraction_violations(config: study_pb2.ExtractionConfig) -> list[tuple[str, str]]:
     if not config.extract_results:
         return []
-    violations = []
+    violations = extraction_text_violations(
+        "extraction_config", config.extraction_objective, config.situation, config.fields_hints
+    )
     fields = list(config.fields)
     if not fields:
         violations.append(
             ("extraction_config.fields", "must name at least one field when extract_results is set")
         )
+    elif len(fields) > MAX_FIELDS:
+        violations.append(("extraction_config.fields", f"names {len(fields)} fields; at most {MAX_FIELDS}"))
     for index, name in enumerate(fields):
         if not name.strip():
             violations.append((f"extraction_config.fields[{index}]", "must not be empty"))

@@ -12,6 +12,7 @@ from tinytroupe.simulation.v1 import simulation_pb2
 from services.engine.names import normalize_name
 from services.engine.persona import Persona, SpecError
 from services.runtime.errors import InvalidArgument
+from services.runtime.limits import MAX_AGENT_SPEC_CHARS, stimulus_violations, text_violations
 from services.simulation.convert import ENVIRONMENTS, TURN_ORDERS
 
 MAX_ROUNDS = 50
@@ -53,6 +54,9 @@ def _check_agents(agents: list[agent_pb2.Agent], violations: _Violations) -> lis
     personas: list[Persona] = []
     seen: dict[str, int] = {}
     for index, agent in enumerate(agents):
+        if problems := text_violations(f"agents[{index}].spec_json", agent.spec_json, MAX_AGENT_SPEC_CHARS):
+            violations.add(*problems[0])
+            continue
         try:
             persona = Persona.from_json(agent.spec_json)
         except SpecError as error:
@@ -94,6 +98,8 @@ def _check_stimulus(request: simulation_pb2.RunSimulationRequest, personas: list
     if not request.HasField("stimulus") or not request.stimulus.content.strip():
         violations.add("stimulus.content", "is required")
         return []
+    for field, description in stimulus_violations("stimulus", request.stimulus.content, request.stimulus.context):
+        violations.add(field, description)
     names = {normalize_name(persona.name): persona.name for persona in personas}
     targets: list[str] = []
     for index, target in enumerate(request.stimulus.target_agents):
