@@ -17,6 +17,11 @@ _FIELD_TOKENS = 56
 _VALUE_TOKENS = {ValueKind.LIST: 64, ValueKind.TEXT: 80}
 
 
+def _one_line(name: str, max_chars: int = 80) -> str:
+    """A name as it may appear in the rules: one line, bounded (names are caller data)."""
+    return " ".join(name.split())[:max_chars]
+
+
 def _header(objective: str, situation: str, specs: list[FieldSpec]) -> str:
     lines = []
     if objective.strip():
@@ -32,7 +37,7 @@ def agent_messages(objective: str, situation: str, specs: list[FieldSpec], agent
                    transcript_text: str) -> Messages:
     """One agent's extraction, from what it said and heard."""
     return [
-        {"role": "system", "content": _SYSTEM.format(whose=f"{agent_name}'s")},
+        {"role": "system", "content": _SYSTEM.format(whose=f"{_one_line(agent_name)}'s")},
         {"role": "user", "content": f"{_header(objective, situation, specs)}\n\nTranscript:\n{transcript_text}"
                                     f"\n\nExtract the fields for {agent_name}."},
     ]
