@@ -66,6 +66,9 @@ class MeshSettings(BaseSettings):
     """gRPC port; unset means the service's default port, 0 means any free port."""
     metrics_port: int | None = None
     """Prometheus port; unset means the gRPC default port plus 1000, 0 disables the endpoint."""
+    health_port: int | None = None
+    """A plaintext port serving only grpc.health.v1, for probes that cannot present a client
+    certificate when the main port requires one; unset means none, 0 means any free port."""
     log_level: str = "INFO"
     log_format: str = "json"
     shutdown_grace_s: float = 10.0

@@ -60,6 +60,8 @@ class RunningServer:
     health: health.aio.HealthServicer
     port: int
     definition: ServiceDefinition
+    health_port: int | None = None
+    """The plaintext health-only port, when `HEALTH_PORT` is set."""
 
     async def set_serving(self, serving: bool) -> None:
         status = (health_pb2.HealthCheckResponse.SERVING if serving
@@ -88,13 +90,32 @@ async def started_server(definition: ServiceDefinition, settings: MeshSettings,
         if resources is not None:
             await stack.enter_async_context(resources)
         await server.start()
-        running = RunningServer(server, health_servicer, actual_port, definition)
+        health_port = None
+        if settings.health_port is not None:
+            health_port = await stack.enter_async_context(_health_only_server(health_servicer, settings))
+        running = RunningServer(server, health_servicer, actual_port, definition, health_port)
         await running.set_serving(True)
         try:
             yield running
         finally:
             await running.set_serving(False)
             await server.stop(settings.shutdown_grace_s)
+
+
+@contextlib.asynccontextmanager
+async def _health_only_server(health_servicer: health.aio.HealthServicer,
+                              settings: MeshSettings) -> AsyncIterator[int]:
+    """A second server, plaintext, with nothing but the health service: it answers probes while the
+    main port requires client certificates, and it reveals nothing but SERVING or NOT_SERVING."""
+    server = grpc.aio.server()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    port = server.add_insecure_port(f"{settings.host}:{settings.health_port}")
+    await server.start()
+    log.info("health_port", port=port, detail="plaintext, health checks only")
+    try:
+        yield port
+    finally:
+        await server.stop(0)
 
 
 async def serve(definition: ServiceDefinition, settings: MeshSettings | None = None) -> None:

@@ -4,7 +4,8 @@ Each overlay is rendered with the real `kubectl kustomize` (kubectl 1.20 from
 scripts/install-kubectl.sh, i.e. kustomize v2; any kubectl on PATH otherwise), every rendered
 document is validated offline with `kubernetes-validate --strict`, and the documents are checked
 against each other and against the service code: ports, probes, health service names,
-security settings, secrets, autoscaling and the NetworkPolicy reachability matrix.
+security settings, secrets, autoscaling, prod's mutual TLS with probes on a plaintext
+health-only port, and the NetworkPolicy reachability matrix.
 """
 
 from __future__ import annotations
@@ -53,6 +54,12 @@ STATELESS = set(DEFAULT_PORTS) - {"control"}
 K8S_VERSIONS = ("1.27.0", "1.37.0")
 
 PART_OF = {"app.kubernetes.io/part-of": "tinytroupe-mesh"}
+
+TLS_SECRET = "tinytroupe-tls"
+"""Secret with the mesh's certificate (keys as cert-manager writes them), mounted in prod."""
+TLS_FILES = {"TLS_CERT_FILE": "tls.crt", "TLS_KEY_FILE": "tls.key", "TLS_CA_FILE": "ca.crt"}
+PUBLIC = "orchestrator"
+"""The only service callers outside the mesh reach: TLS, but no client certificate required."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,7 +205,11 @@ def test_containers_run_their_service_on_its_ports(docs: list[dict[str, Any]]) -
         images.add(container["image"])
         assert container["command"] == ["python", "-m", f"services.{name}"]
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-        assert ports == {"grpc": port, "metrics": port + 1000}, name
+        expected = {"grpc": port, "metrics": port + 1000}
+        health_port = container_environment(docs, deployment).get("HEALTH_PORT")
+        if health_port is not None:
+            expected["health"] = int(health_port)
+        assert ports == expected, name
         env = env_of(container)
         assert env["PORT"]["value"] == str(port), name
         assert env["METRICS_PORT"]["value"] == str(port + 1000), name
@@ -231,14 +242,24 @@ def test_service_ports_match_the_selected_pods(docs: list[dict[str, Any]]) -> No
                 assert port["port"] == number, f"Service {name}: port {port['port']} != targetPort {number}"
 
 
+PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
+
+
 def test_probes_ask_the_grpc_health_service_of_each_server(docs: list[dict[str, Any]]) -> None:
+    """Plaintext servers are probed on their gRPC port; TLS servers on the plaintext health-only
+    port (HEALTH_PORT), since the kubelet's probes present no client certificate."""
     for name, deployment in of_kind(docs, "Deployment").items():
         container = main_container(deployment)
-        grpc_port = next(p["containerPort"] for p in container["ports"] if p["name"] == "grpc")
-        for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+        environment = container_environment(docs, deployment)
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports["grpc"] == DEFAULT_PORTS[name], name
+        if "TLS_CERT_FILE" in environment:
+            assert "HEALTH_PORT" in environment, f"{name}: TLS without a health port fails its probes"
+        expected = int(environment["HEALTH_PORT"]) if "HEALTH_PORT" in environment else ports["grpc"]
+        for kind in PROBES:
             probe = container.get(kind)
             assert probe and "grpc" in probe, f"{name}: {kind} must be a native gRPC probe"
-            assert probe["grpc"]["port"] == grpc_port == DEFAULT_PORTS[name], f"{name}: {kind} port"
+            assert probe["grpc"]["port"] == expected, f"{name}: {kind} port"
             assert probe["grpc"]["service"] == HEALTH_SERVICES[name], f"{name}: {kind} service"
 
 
@@ -282,7 +303,7 @@ def test_config_map_holds_only_known_settings(docs: list[dict[str, Any]]) -> Non
                 assert "secretKeyRef" in var.get("valueFrom", {}), f"{name}: {var['name']} not from a Secret"
 
 
-EXISTING_SECRETS = {"dev": set(), "prod": {"tinytroupe-auth", "tinytroupe-llm", "tinytroupe-database"}}
+EXISTING_SECRETS = {"dev": set(), "prod": {"tinytroupe-auth", "tinytroupe-llm", "tinytroupe-database", TLS_SECRET}}
 """Secrets each overlay expects to exist already (prod never generates one)."""
 
 
@@ -303,6 +324,12 @@ def test_config_map_and_secret_references_resolve(docs: list[dict[str, Any]], ov
             else:
                 assert ref["name"] in EXISTING_SECRETS[overlay], (
                     f"{name}: {var['name']} refers to unknown Secret {ref['name']}"
+                )
+        for volume in deployment["spec"]["template"]["spec"]["volumes"]:
+            if "secret" in volume:
+                secret_name = volume["secret"]["secretName"]
+                assert secret_name in secrets or secret_name in EXISTING_SECRETS[overlay], (
+                    f"{name}: volume {volume['name']} mounts unknown Secret {secret_name}"
                 )
         env = env_of(container)
         assert ("LLM_API_KEY" in env) == (name in LLM_CLIENTS), (
@@ -337,6 +364,34 @@ def container_environment(docs: list[dict[str, Any]], deployment: dict[str, Any]
     return environment
 
 
+def settings_of(
+    docs: list[dict[str, Any]], deployment: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> MeshSettings:
+    """The settings the server reads from the container's environment (and nothing else)."""
+    with monkeypatch.context() as env:
+        for var in setting_names():
+            env.delenv(var, raising=False)
+        for var, value in container_environment(docs, deployment).items():
+            env.setenv(var, value)
+        return MeshSettings()
+
+
+def secret_file(deployment: dict[str, Any], path: str) -> tuple[str, str] | None:
+    """(Secret, key) behind the file at `path` when a read-only Secret volume provides it."""
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"].get("volumes", [])}
+    for mount in main_container(deployment).get("volumeMounts", []):
+        secret = volumes.get(mount["name"], {}).get("secret")
+        prefix = mount["mountPath"].rstrip("/") + "/"
+        if secret is None or not mount.get("readOnly") or "subPath" in mount or not path.startswith(prefix):
+            continue
+        relative = path[len(prefix) :]
+        items = secret.get("items")
+        key = next((i["key"] for i in items if i["path"] == relative), None) if items else relative
+        if key is not None:
+            return secret["secretName"], key
+    return None
+
+
 def test_each_server_starts_with_its_rendered_settings(
     docs: list[dict[str, Any]], overlay: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -344,20 +399,19 @@ def test_each_server_starts_with_its_rendered_settings(
     from services.runtime.security import Authenticator, server_credentials
 
     for name, deployment in of_kind(docs, "Deployment").items():
-        with monkeypatch.context() as env:
-            for var in setting_names():
-                env.delenv(var, raising=False)
-            for var, value in container_environment(docs, deployment).items():
-                env.setenv(var, value)
-            settings = MeshSettings()
+        settings = settings_of(docs, deployment, monkeypatch)
         port = DEFAULT_PORTS[name]
         assert (settings.host, settings.grpc_port(name), settings.prometheus_port(name)) == (
             "0.0.0.0",
             port,
             port + 1000,
         )
-        if not settings.tls_enabled():  # with TLS the certificate files come from a volume
+        if settings.tls_enabled():  # the certificate files come from a read-only Secret volume
+            for path in (settings.tls_cert_file, settings.tls_key_file, settings.tls_ca_file):
+                assert path is not None and secret_file(deployment, str(path)), f"{name}: {path} not mounted"
+        else:
             server_credentials(settings)  # exits when plaintext is not allowed off loopback
+        assert settings.allow_insecure == (overlay == "dev"), f"{name}: plaintext in dev only"
         authenticator = Authenticator(settings)
         assert authenticator.enabled, f"{name}: every call but health must be authenticated"
         assert authenticator.public == (name == "orchestrator"), f"{name}: only the orchestrator is public"
@@ -400,6 +454,67 @@ def test_no_container_runs_as_root_or_writes_its_root_filesystem(docs: list[dict
             assert {"cpu", "memory"} <= set(resources.get(section, {})), f"{name}: resources.{section}"
         mounts = {m["mountPath"] for m in container.get("volumeMounts", []) if not m.get("readOnly")}
         assert {"/tmp", settings["DATA_DIR"]} <= mounts, f"{name}: /tmp and DATA_DIR must be writable volumes"
+
+
+# ---------------------------------------------------------------------------------------------
+# Mutual TLS in prod, plaintext in dev
+
+TRUE_STRINGS = {"1", "true", "t", "yes", "y", "on"}
+"""What pydantic reads as True for a bool setting."""
+
+
+def test_prod_refuses_plaintext_and_dev_stays_plaintext(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    prod = rendered["prod"]
+    assert config_map(prod).get("ALLOW_INSECURE", "false").lower() not in TRUE_STRINGS, "prod allows plaintext"
+    for name, deployment in of_kind(prod, "Deployment").items():
+        assert "ALLOW_INSECURE" not in env_of(main_container(deployment)), f"{name}: ALLOW_INSECURE in prod"
+    dev = rendered["dev"]
+    assert config_map(dev)["ALLOW_INSECURE"] == "true", "dev serves plaintext"
+    for name, deployment in of_kind(dev, "Deployment").items():
+        environment = container_environment(dev, deployment)
+        assert not set(TLS_FILES) & set(environment), f"{name}: dev has no certificates"
+
+
+def test_prod_mounts_the_tls_secret_in_every_pod(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    docs = rendered["prod"]
+    for name, deployment in of_kind(docs, "Deployment").items():
+        environment = container_environment(docs, deployment)
+        for var, key in TLS_FILES.items():
+            assert var in environment, f"{name}: {var} not set"
+            assert secret_file(deployment, environment[var]) == (TLS_SECRET, key), (
+                f"{name}: {var}={environment[var]} is not key {key} of a read-only {TLS_SECRET} volume"
+            )
+
+
+def test_prod_inner_services_require_client_certificates(
+    rendered: dict[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = rendered["prod"]
+    for name, deployment in of_kind(docs, "Deployment").items():
+        settings = settings_of(docs, deployment, monkeypatch)
+        # Every service serves TLS and, as a client, verifies servers with the CA and presents its certificate.
+        assert settings.tls_enabled() and settings.tls_ca_file is not None, f"{name}: TLS"
+        assert settings.tls_require_client_cert == (name != PUBLIC), (
+            f"{name}: client certificates required by the inner services only"
+        )
+
+
+def test_prod_probes_use_the_health_port(
+    rendered: dict[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = rendered["prod"]
+    health_ports = set()
+    for name, deployment in of_kind(docs, "Deployment").items():
+        container = main_container(deployment)
+        settings = settings_of(docs, deployment, monkeypatch)
+        assert settings.health_port, f"{name}: HEALTH_PORT not set"
+        assert settings.health_port not in (settings.grpc_port(name), settings.prometheus_port(name)), name
+        declared = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert declared.get("health") == settings.health_port, f"{name}: health containerPort"
+        for kind in PROBES:
+            assert container[kind]["grpc"]["port"] == settings.health_port, f"{name}: {kind} not on the health port"
+        health_ports.add(settings.health_port)
+    assert len(health_ports) == 1, f"one health port for all services, got {health_ports}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -562,6 +677,18 @@ def test_network_policies_allow_exactly_the_mesh_calls(docs: list[dict[str, Any]
             any(any(p.get("port") == 53 for p in rule.get("ports", [])) for rule in policy.get("egress", []))
             for policy in policies_of(docs, pod_labels(docs, name), "Egress")
         ), f"{name}: no DNS egress"
+
+
+def test_health_port_is_open_to_no_pod_or_namespace(docs: list[dict[str, Any]]) -> None:
+    """The kubelet probes from the pod's own node, which NetworkPolicy does not filter; no policy
+    needs to open the health port, and none does."""
+    for name, deployment in of_kind(docs, "Deployment").items():
+        health_port = container_environment(docs, deployment).get("HEALTH_PORT")
+        if health_port is None:
+            continue
+        for src in [EXTERNAL, *DEFAULT_PORTS]:
+            if src != name:
+                assert not ingress_allows(docs, src, name, int(health_port)), f"{src} -> {name}:{health_port}"
 
 
 def test_control_reaches_postgres_only_in_prod(docs: list[dict[str, Any]], overlay: str) -> None:

@@ -14,7 +14,7 @@ from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
 from services.runtime.clients import open_channel
 from services.runtime.config import MeshSettings
 from services.runtime.context import current_tenant
-from services.runtime.server import ServiceDefinition
+from services.runtime.server import ServiceDefinition, started_server
 from services.runtime.testing import serving
 from tests.security.certificates import CertificateAuthority
 
@@ -76,6 +76,27 @@ async def test_mutual_tls_refuses_clients_without_a_valid_certificate(pki, tmp_p
                 assert error.value.code() == grpc.StatusCode.UNAVAILABLE, why
 
         async with grpc.aio.insecure_channel(target) as plaintext:
+            with pytest.raises(grpc.aio.AioRpcError) as error:
+                await health_pb2_grpc.HealthStub(plaintext).Check(health_pb2.HealthCheckRequest(), timeout=3)
+            assert error.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_a_health_only_port_answers_probes_without_a_certificate(pki, tmp_path):
+    """Probes (kubelet's gRPC probe has no client certificate) use HEALTH_PORT; it serves nothing else."""
+    ca, server_cert, _, _ = pki
+    settings = MeshSettings(data_dir=tmp_path, tls_cert_file=server_cert.cert, tls_key_file=server_cert.key,
+                            tls_ca_file=ca.path, tls_require_client_cert=True, health_port=0, metrics_port=0)
+    async with started_server(ECHO, settings, port=0) as running:
+        assert running.health_port
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.health_port}") as channel:
+            assert await healthy(channel)
+            service = await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=SERVICE), timeout=5)
+            assert service.status == health_pb2.HealthCheckResponse.SERVING
+            with pytest.raises(grpc.aio.AioRpcError) as error:
+                await tenant_of(channel)
+            assert error.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        async with grpc.aio.insecure_channel(f"localhost:{running.port}") as plaintext:
             with pytest.raises(grpc.aio.AioRpcError) as error:
                 await health_pb2_grpc.HealthStub(plaintext).Check(health_pb2.HealthCheckRequest(), timeout=3)
             assert error.value.code() == grpc.StatusCode.UNAVAILABLE
