@@ -52,6 +52,8 @@ async def mesh(tmp_path_factory) -> AsyncIterator[Mesh]:
             recovery_interval_s=0.5,
             watch_poll_interval_s=0.1,
             replica_id="mesh-orchestrator",
+            max_running_per_tenant=0,  # the suite starts many studies; quotas have their own tests
+            creation_rate_per_minute=0,
         )
         async with in_process_mesh(tmp_path_factory.mktemp("mesh"), llm, study) as addresses:
             yield Mesh(addresses=addresses, fake=fake, study_settings=study)
