@@ -89,16 +89,18 @@ async def test_injected_persona_changes_no_rule_schema_or_result_type(mesh_with_
     assert by_agent["Ana"] and by_agent["Mallory"]
     for body in by_agent["Mallory"]:
         system = system_text(body)
-        rules, _, fenced = system.partition("\n<persona>\n")
-        assert MARKER not in rules, "the injection sits inside the persona's fence only"
-        profile, closing = fenced.rsplit("\n", 1)
-        assert MARKER in profile and closing == "</persona>"
+        before, _, rest = system.partition("\n<persona>\n")
+        profile, _, after = rest.partition("\n</persona>\n")
+        assert MARKER not in before + after, "the injection sits inside the persona's fence only"
+        assert MARKER in profile and after.startswith("Answer in JSON.")
         assert "persona>" not in profile.lower(), "the persona cannot close or reopen its fence"
         roles = [message["role"] for message in body["messages"]]
         assert roles[:2] == ["system", "user"] and "system" not in roles[2:], "one system message: the rules"
-    ana_rules = system_text(by_agent["Ana"][0]).partition("\n<persona>\n")[0].replace("Ana", "X")
-    mallory_rules = system_text(by_agent["Mallory"][0]).partition("\n<persona>\n")[0].replace("Mallory", "X")
-    assert ana_rules.split(" focus group with ")[0] == mallory_rules.split(" focus group with ")[0]
+    def rules(body: dict) -> str:
+        before, _, rest = system_text(body).partition("\n<persona>\n")
+        return before.split(" focus group with ")[0].split(". ", 1)[1] + rest.partition("\n</persona>\n")[2]
+
+    assert rules(by_agent["Ana"][0]) == rules(by_agent["Mallory"][0]), "the rules are the same for every persona"
     schemas = {json.dumps(body["response_format"], sort_keys=True) for body in turns}
     assert len(schemas) == 1, "every agent's turn asks for the same output schema"
 
