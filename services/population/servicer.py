@@ -31,6 +31,12 @@ from services.population.agents import (
     resolve_fragments,
 )
 from services.runtime.errors import InvalidArgument, Unavailable
+from services.runtime.limits import (
+    MAX_AGENT_SPEC_CHARS,
+    MAX_DOCUMENT_CHARS,
+    MAX_INSTRUCTION_CHARS,
+    require_texts_within,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,8 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
 
     async def LoadAgent(self, request: population_pb2.LoadAgentRequest,
                         context: grpc.aio.ServicerContext) -> agent_pb2.Agent:
+        require_texts_within([("spec_json", request.spec_json, MAX_AGENT_SPEC_CHARS),
+                              ("context", request.context, MAX_INSTRUCTION_CHARS)])
         persona = parse_persona(request.spec_json, "spec_json")
         fragments = resolve_fragments(request.fragments)
         persona = merge_fragments(persona, fragments)
@@ -102,6 +110,8 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
             raise InvalidArgument("agent", "the agent is required")
         if not request.expectations.strip():
             raise InvalidArgument("expectations", "expectations are required")
+        require_texts_within([("expectations", request.expectations, MAX_INSTRUCTION_CHARS),
+                              ("agent.spec_json", request.agent.spec_json, MAX_AGENT_SPEC_CHARS)])
         persona = parse_persona(request.agent.spec_json, "agent.spec_json")
         try:
             score, justification = await validate_persona(self._llm, persona, request.expectations,
@@ -115,6 +125,10 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
                                  ) -> AsyncIterator[population_pb2.GeneratePopulationResponse]:
         if not 1 <= request.count <= MAX_COUNT:
             raise InvalidArgument("count", f"count must be between 1 and {MAX_COUNT}, not {request.count}")
+        require_texts_within([("demographics_json", request.demographics_json, MAX_DOCUMENT_CHARS),
+                              ("context", request.context, MAX_INSTRUCTION_CHARS),
+                              ("particularities", request.particularities, MAX_INSTRUCTION_CHARS),
+                              ("expectations", request.expectations, MAX_INSTRUCTION_CHARS)])
         demographics = _parse_demographics(request.demographics_json)
         fragments = resolve_fragments(request.fragments)
         fragment_names = [name for name, _ in fragments]

@@ -10,6 +10,7 @@ from tinytroupe.common.v1 import agent_pb2, study_pb2
 from tinytroupe.content.v1 import content_pb2, content_pb2_grpc
 from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
 from tinytroupe.orchestrator.v1 import orchestrator_pb2_grpc
+from tinytroupe.population.v1 import population_pb2, population_pb2_grpc
 from tinytroupe.simulation.v1 import simulation_pb2, simulation_pb2_grpc
 
 from services.runtime.clients import open_channel
@@ -88,3 +89,14 @@ async def test_content_refuses_oversized_documents_and_too_many_sources(mesh):
         big = [content_pb2.GroundingSource(name="big", text="x" * (MAX_DOCUMENT_CHARS + 1), mime_type="text/plain")]
         assert await refused_fields(content.CreateGroundedPersona(
             content_pb2.CreateGroundedPersonaRequest(sources=big))) == ["sources[0].text"]
+
+
+async def test_population_refuses_oversized_text(mesh):
+    async with open_channel(mesh.addresses.population) as channel:
+        population = population_pb2_grpc.PopulationServiceStub(channel)
+        stream = population.GeneratePopulation(population_pb2.GeneratePopulationRequest(
+            demographics_json='{"title": "Lyon", "description": "' + "x" * MAX_DOCUMENT_CHARS + '"}', count=2,
+            particularities="x" * (MAX_INSTRUCTION_CHARS + 1)))
+        assert await refused_fields(stream.read()) == ["demographics_json", "particularities"]
+        assert await refused_fields(population.LoadAgent(population_pb2.LoadAgentRequest(
+            spec_json=agent_spec("Ana"), context="x" * (MAX_INSTRUCTION_CHARS + 1)))) == ["context"]
