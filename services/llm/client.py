@@ -71,6 +71,12 @@ class _Answer:
     truncated: bool
 
 
+def _http_client(settings: LLMSettings) -> openai.DefaultAioHttpClient:
+    """aiohttp under the openai client: its connection pool stays cheap with thousands of requests in
+    flight, where httpx's rescans every connection on each request."""
+    return openai.DefaultAioHttpClient(timeout=settings.timeout_s)
+
+
 def _make_openai_client(settings: LLMSettings) -> openai.AsyncOpenAI | None:
     """The openai package's client with its own retries off (the retry policy is ours)."""
     common: dict[str, Any] = {
@@ -83,12 +89,13 @@ def _make_openai_client(settings: LLMSettings) -> openai.AsyncOpenAI | None:
         if not endpoint:
             return None
         location = {"azure_endpoint": endpoint} if settings.azure_endpoint else {"base_url": endpoint}
-        return openai.AsyncAzureOpenAI(api_version=settings.api_version, **location, **common)
+        return openai.AsyncAzureOpenAI(api_version=settings.api_version, **location, http_client=_http_client(settings),
+                                       **common)
     if settings.provider != "openai":
         raise ValueError(f"unknown LLM provider {settings.provider!r}: expected 'openai' or 'azure'")
     if not settings.base_url:
         return None
-    return openai.AsyncOpenAI(base_url=settings.base_url, **common)
+    return openai.AsyncOpenAI(base_url=settings.base_url, http_client=_http_client(settings), **common)
 
 
 class LLMClient:
