@@ -71,7 +71,7 @@ up: setup
 	$(VENV)/bin/troupe up
 
 bench: setup
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules .tools .pytest_cache

@@ -3,7 +3,8 @@
 The payload is a realistic `tinytroupe.simulation.v1.WorldState` after three rounds: every agent carries
 a ~3 KB persona spec and 30 memory events, and the transcript holds two interactions per agent per
 round. Each write is a CreateCheckpoint call and each restore a GetCheckpoint call plus parsing the
-WorldState, measured from the client; the server runs in this process on 127.0.0.1.
+WorldState, measured from this process; the control server runs as its own process
+(`python -m services.control`) on 127.0.0.1, configured by environment as in a deployment.
 
 Run: .venv/bin/python bench/control_bench.py [--agents 50 1000] [--backends sqlite postgres]
      [--repeats 10] [--postgres-url postgresql://postgres@127.0.0.1:5432/test]
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import sys
@@ -23,6 +25,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote
 
+import grpc
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -31,12 +34,13 @@ from tinytroupe.common.v1 import agent_pb2, study_pb2
 from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
 from tinytroupe.simulation.v1 import simulation_pb2
 
+from bench.processes import CHANNEL_OPTIONS, MAX_MESSAGE_BYTES
+from bench.results import Result, emit
 from services.control.payloads import encode_payload
-from services.control.service import DEFINITION
-from services.runtime.clients import open_channel
-from services.runtime.config import MeshSettings
-from services.runtime.logging import configure_logging
-from services.runtime.testing import serving
+from services.mesh.processes import ServiceProcess
+
+TARGET_S = 0.2
+TARGET_AGENTS = 50
 
 CONTENT_TYPE = "application/x-protobuf; type=tinytroupe.simulation.v1.WorldState"
 ROUNDS = 3
@@ -133,16 +137,34 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def bench_backend(backend: str, settings: MeshSettings, payloads: dict[int, bytes],
+async def bench_backend(backend: str, data_dir: Path, database_url: str | None, payloads: dict[int, bytes],
                         repeats: dict[int, int]) -> list[str]:
+    environment = {**os.environ, "PORT": "0", "METRICS_PORT": "0", "DATA_DIR": str(data_dir), "LOG_FORMAT": "json",
+                   "LOG_LEVEL": "INFO", "MAX_MESSAGE_BYTES": str(MAX_MESSAGE_BYTES)}
+    environment.pop("DATABASE_URL", None)
+    if database_url:
+        environment["DATABASE_URL"] = database_url
+    control = ServiceProcess.of("control", environment, data_dir / "logs", name=f"control-{backend}")
+    await control.start()
     rows = []
-    async with serving(DEFINITION, settings) as address, open_channel(address, settings) as channel:
-        stub = control_pb2_grpc.SimulationControlServiceStub(channel)
-        for agents, payload in payloads.items():
-            writes, restores = await measure(stub, payload, repeats[agents])
-            rows.append(f"{backend:<9} {agents:>6} {len(payload) / 1e6:>9.2f} {len(writes):>4} "
-                        f"{statistics.median(writes) * 1000:>10.1f} {percentile(writes, 0.95) * 1000:>9.1f} "
-                        f"{statistics.median(restores) * 1000:>12.1f} {percentile(restores, 0.95) * 1000:>11.1f}")
+    try:
+        address = await control.wait_serving()
+        async with grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS) as channel:
+            stub = control_pb2_grpc.SimulationControlServiceStub(channel)
+            for agents, payload in payloads.items():
+                writes, restores = await measure(stub, payload, repeats[agents])
+                rows.append(f"{backend:<9} {agents:>6} {len(payload) / 1e6:>9.2f} {len(writes):>4} "
+                            f"{statistics.median(writes) * 1000:>10.1f} {percentile(writes, 0.95) * 1000:>9.1f} "
+                            f"{statistics.median(restores) * 1000:>12.1f} {percentile(restores, 0.95) * 1000:>11.1f}")
+                for what, times in (("write", writes), ("restore", restores)):
+                    result = Result(scenario=f"checkpoint {what} after round {ROUNDS}, {agents} agents, {backend} "
+                                             f"(median of {len(times)}, p95 {percentile(times, 0.95) * 1000:.1f} ms)",
+                                    wall_s=statistics.median(times))
+                    if agents == TARGET_AGENTS:
+                        result.target, result.met = f"< {TARGET_S:g} s", result.wall_s < TARGET_S
+                    emit(result)
+    finally:
+        await control.stop()
     return rows
 
 
@@ -153,7 +175,6 @@ async def main() -> None:
     parser.add_argument("--repeats", type=int, default=10, help="measured rounds for 50 agents (fewer for more)")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    configure_logging("control-bench", "ERROR")
 
     payloads = {agents: world_state(agents).SerializeToString() for agents in args.agents}
     repeats = {agents: max(3, args.repeats * 50 // max(agents, 50)) for agents in args.agents}
@@ -163,20 +184,22 @@ async def main() -> None:
     header = (f"{'backend':<9} {'agents':>6} {'MB':>9} {'runs':>4} {'write p50':>10} {'write p95':>9} "
               f"{'restore p50':>12} {'restore p95':>11}   (ms)")
     rows = []
-    with tempfile.TemporaryDirectory() as data_dir:
-        base = MeshSettings(data_dir=Path(data_dir), metrics_port=0, log_level="WARNING",
-                            max_message_bytes=128 * 1024 * 1024)
+    with tempfile.TemporaryDirectory() as directory:
+        data_dir = Path(directory)
         for backend in args.backends:
             if backend == "sqlite":
-                rows += await bench_backend(backend, base.model_copy(update={"database_url": None}), payloads, repeats)
+                rows += await bench_backend(backend, data_dir, None, payloads, repeats)
                 continue
             schema = f"control_bench_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(args.postgres_url, autocommit=True) as conn:
-                conn.execute(f'CREATE SCHEMA "{schema}"')
+            try:
+                with psycopg.connect(args.postgres_url, autocommit=True) as conn:
+                    conn.execute(f'CREATE SCHEMA "{schema}"')
+            except psycopg.OperationalError as error:
+                emit(f"PostgreSQL checkpoints skipped: {args.postgres_url} cannot be reached ({error})")
+                continue
             try:
                 url = f"{args.postgres_url}?options={quote(f'-csearch_path={schema}')}"
-                settings = MeshSettings(**{**base.model_dump(), "database_url": url})
-                rows += await bench_backend(backend, settings, payloads, repeats)
+                rows += await bench_backend(backend, data_dir, url, payloads, repeats)
             finally:
                 with psycopg.connect(args.postgres_url, autocommit=True) as conn:
                     conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

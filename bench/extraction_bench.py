@@ -1,10 +1,10 @@
 """Benchmark of the extraction service: 50 agents, 3 fields, statistics, at a model latency of 1 s.
 
-The extraction service runs as its own process (`python -m services.extraction`), the fake
-OpenAI-compatible model as another (`python -m tests.fake_llm --latency 1.0`); this process is the
-gRPC client. Per-agent extraction makes one model call per agent, all concurrently, so the whole
-request should take about one model latency: the limit is 1 latency and the ratio says how close
-the service comes to it.
+The whole mesh runs as subprocesses (`services.mesh.launcher.LocalMesh`) against the fake OpenAI-compatible
+server (`python -m tests.fake_llm`), or `LLM_BASE_URL` when set; this process calls extraction's
+ExtractResults. Per-agent extraction makes one model call per agent, all concurrently, so the whole
+request should take about one model latency: the limit is 1 latency, and the ratio says how close the
+service comes to it.
 
 Run: .venv/bin/python bench/extraction_bench.py [--agents 50] [--latency 1.0] [--repeats 3]
 """
@@ -13,33 +13,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import os
-import socket
 import statistics
 import sys
+import tempfile
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from tinytroupe.common.v1 import agent_pb2, study_pb2
 from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
 
-from services.runtime.clients import open_channel
-from services.runtime.config import MeshSettings
-
-ROOT = Path(__file__).resolve().parents[1]
+from bench.processes import bench_mesh
+from bench.results import Result, emit
 
 FIELDS = ["rating", "purchase_intent", "concerns"]
 CONCERNS = ["the price", "the noise", "the size", "cleaning it", "how long it lasts"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def request_for(agent_count: int) -> extraction_pb2.ExtractResultsRequest:
@@ -62,65 +52,28 @@ def request_for(agent_count: int) -> extraction_pb2.ExtractResultsRequest:
             fields=FIELDS, statistical_analysis=True, mode=study_pb2.ExtractionConfig.MODE_PER_AGENT))
 
 
-@contextlib.asynccontextmanager
-async def process(command: list[str], env: dict[str, str], ready: str) -> AsyncIterator[str]:
-    """Starts a child process and yields the first stdout line containing `ready`; SIGTERM at the end."""
-    child = await asyncio.create_subprocess_exec(
-        *command, cwd=ROOT, env={**os.environ, **env}, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT)
-    try:
-        async with asyncio.timeout(30):
-            while True:
-                line = (await child.stdout.readline()).decode()
-                if not line:
-                    raise RuntimeError(f"{command[2]} exited before it was ready")
-                if ready in line:
-                    break
-        drain = asyncio.create_task(child.stdout.read())  # keep its pipe from filling up
-        yield line
-        drain.cancel()
-    finally:
-        if child.returncode is None:
-            child.terminate()
-            await child.wait()
-
-
-async def fake_requests(fake_url: str) -> int:
-    async with aiohttp.ClientSession() as http, http.get(f"{fake_url}/_fake/stats") as response:
-        return (await response.json())["total_requests"]
-
-
 async def bench(agent_count: int, latency: float, repeats: int) -> None:
-    python = sys.executable
-    fake_port = free_port()
-    fake_url = f"http://127.0.0.1:{fake_port}"
-    async with process([python, "-m", "tests.fake_llm", "--port", str(fake_port), "--latency", str(latency)],
-                       {}, "listening"):
-        service_env = {"PORT": "0", "METRICS_PORT": "0", "LLM_BASE_URL": f"{fake_url}/v1",
-                       "LLM_MODEL": "fake-model", "LOG_LEVEL": "INFO", "LOG_FORMAT": "json",
-                       "CONTROL_ADDRESS": f"127.0.0.1:{free_port()}"}
-        async with process([python, "-m", "services.extraction"], service_env, '"serving"') as serving_line:
-            port = json.loads(serving_line)["port"]
-            settings = MeshSettings()
-            async with open_channel(f"127.0.0.1:{port}", settings) as channel:
-                stub = extraction_pb2_grpc.ResultsExtractionServiceStub(channel)
-                await stub.ExtractResults(request_for(2), timeout=60)  # warm-up: connections, imports
-                request = request_for(agent_count)
-                walls, calls = [], []
-                for _ in range(repeats):
-                    before = await fake_requests(fake_url)
-                    started = time.perf_counter()
-                    response = await stub.ExtractResults(request, timeout=120)
-                    walls.append(time.perf_counter() - started)
-                    calls.append(await fake_requests(fake_url) - before)
-                    assert len(response.results.individual_results) == agent_count
-                    assert len(response.results.aggregate_statistics) == len(FIELDS)
-    print(f"extraction of {len(FIELDS)} fields from {agent_count} agents with statistics, "
-          f"fake model latency {latency:.1f} s, service and model in separate processes")
+    walls, calls, tokens = [], [], []
+    with tempfile.TemporaryDirectory(prefix="extraction-bench-") as directory:
+        async with bench_mesh(Path(directory), latency) as mesh, mesh.channel("extraction") as channel:
+            stub = extraction_pb2_grpc.ResultsExtractionServiceStub(channel)
+            await stub.ExtractResults(request_for(2), timeout=60)  # warm-up: connections, imports
+            request = request_for(agent_count)
+            for _ in range(repeats):
+                calls_before, tokens_before = await mesh.model_calls(), await mesh.tokens()
+                started = time.perf_counter()
+                response = await stub.ExtractResults(request, timeout=300)
+                walls.append(time.perf_counter() - started)
+                calls.append(await mesh.model_calls() - calls_before)
+                tokens.append(await mesh.tokens() - tokens_before)
+                assert len(response.results.individual_results) == agent_count
+                assert len(response.results.aggregate_statistics) == len(FIELDS)
+            model = mesh.model
     for index, (wall, count) in enumerate(zip(walls, calls, strict=True), start=1):
         print(f"  run {index}: wall {wall:.3f} s, model calls {count}")
-    median = statistics.median(walls)
-    print(f"median wall {median:.3f} s; limit {latency:.3f} s (1 latency); ratio {median / latency:.2f}")
+    emit(Result(scenario=f"extract {len(FIELDS)} fields from {agent_count} agents, with statistics",
+                wall_s=statistics.median(walls), model_calls=calls[-1], tokens=tokens[-1], sequential_latencies=1,
+                latency_s=model.latency_s, requests_per_minute=model.requests_per_minute).within(1.25))
     print(f"reproduce: .venv/bin/python bench/extraction_bench.py --agents {agent_count} --latency {latency} "
           f"--repeats {repeats}")
 

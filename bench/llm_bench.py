@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.results import emit
 from services.llm import LLMClient
 from services.llm.structured import ResponseFormatMode, build_response_format, schema_name
 from services.runtime.config import LLMSettings
@@ -90,6 +91,10 @@ async def bench_embedded(calls: int) -> None:
     )
     print(
         f"embedded: free-running text, {free_tokens} tokens in {free_s:.2f}s = {free_tokens / free_s:.1f} tokens/s"
+    )
+    emit(
+        f"embedded model: structured call p50 {statistics.median(latencies):.2f} s; "
+        f"{total_tokens / sum(latencies):.1f} tokens/s under a JSON grammar, {free_tokens / free_s:.1f} free-running"
     )
 
 
@@ -183,6 +188,8 @@ async def bench_client_overhead(calls: int, concurrencies: list[int]) -> None:
                 f"({raw_s / calls * 1e6:5.0f} us/call); LLMClient {calls / client_s:6.0f} calls/s "
                 f"({client_s / calls * 1e6:5.0f} us/call); client overhead {overhead_us:5.0f} us/call"
             )
+            emit(f"LLM client overhead per call vs raw aiohttp, zero latency, concurrency {concurrency}: "
+                 f"{overhead_us / 1000:.2f} ms")
     finally:
         process.terminate()
         await process.wait()
