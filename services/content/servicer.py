@@ -20,6 +20,7 @@ from services.content.sources import read_sources
 from services.engine.fragments import FragmentConflictError
 from services.engine.grounding import enrich_content, generate_document, generate_grounded_persona
 from services.engine.persona import Persona, SpecError
+from services.llm.client import session_scope
 from services.llm.errors import LLMError
 from services.population.agents import Origin, make_agent, parse_persona, resolve_fragments
 from services.runtime.errors import DownstreamError, InvalidArgument, Unavailable
@@ -61,9 +62,10 @@ class ContentServicer(content_pb2_grpc.ContentServiceServicer):
         fragments = resolve_fragments(request.fragments)
         fragment_names = [name for name, _ in fragments]
         try:
-            grounded = await generate_grounded_persona(
-                self._llm, sources, [document for _, document in fragments], request.context,
-                session=request.session, fragment_names=fragment_names)
+            with session_scope(self._llm, request.session):
+                grounded = await generate_grounded_persona(
+                    self._llm, sources, [document for _, document in fragments], request.context,
+                    session=request.session, fragment_names=fragment_names)
         except LLMError as error:
             raise Unavailable(f"grounded persona: the language model failed: {error}") from None
         except FragmentConflictError as error:
@@ -88,7 +90,9 @@ class ContentServicer(content_pb2_grpc.ContentServiceServicer):
         require_texts_within([("content", request.content, MAX_DOCUMENT_CHARS),
                               ("requirements", request.requirements, MAX_INSTRUCTION_CHARS)])
         try:
-            text = await enrich_content(self._llm, request.content, request.requirements, session=request.session)
+            with session_scope(self._llm, request.session):
+                text = await enrich_content(self._llm, request.content, request.requirements,
+                                            session=request.session)
         except LLMError as error:
             raise Unavailable(f"enrichment: the language model failed: {error}") from None
         await self._record(request.session, checkpoint_id("enrichment", text), text, request.request_id)
@@ -104,7 +108,9 @@ class ContentServicer(content_pb2_grpc.ContentServiceServicer):
                               ("agent.spec_json", request.agent.spec_json, MAX_AGENT_SPEC_CHARS)])
         persona = parse_persona(request.agent.spec_json, "agent.spec_json")
         try:
-            markdown = await generate_document(self._llm, persona, request.instructions, session=request.session)
+            with session_scope(self._llm, request.session):
+                markdown = await generate_document(self._llm, persona, request.instructions,
+                                                   session=request.session)
         except LLMError as error:
             raise Unavailable(f"document: the language model failed: {error}") from None
         await self._record(request.session, checkpoint_id("document", markdown), markdown, request.request_id)

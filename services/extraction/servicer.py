@@ -16,6 +16,7 @@ from services.extraction.idempotency import IdempotentCalls
 from services.extraction.results import extracted_results
 from services.extraction.validation import plan_extraction
 from services.llm import LLMDeadlineError, LLMRequestError, LLMUnavailableError, TokenUsage
+from services.llm.client import session_scope
 from services.runtime.errors import DownstreamError, FailedPrecondition, InvalidArgument, Unavailable
 
 _FORMATS = {
@@ -69,11 +70,13 @@ class ExtractionServicer(extraction_pb2_grpc.ResultsExtractionServiceServicer):
 
     async def _extract(self, request: extraction_pb2.ExtractResultsRequest) -> extraction_pb2.ExtractResultsResponse:
         plan = plan_extraction(request)
-        meter = UsageMeter(self._llm, plan.session)
-        raws = await self._extractor.extract(plan)
+        with session_scope(self._llm, plan.session):
+            meter = UsageMeter(self._llm, plan.session)
+            raws = await self._extractor.extract(plan)
+            usage = meter.spent()
         raise_if_every_call_failed(raws)
         results = await asyncio.to_thread(extracted_results, plan, raws)
-        return extraction_pb2.ExtractResultsResponse(results=results, usage=meter.spent())
+        return extraction_pb2.ExtractResultsResponse(results=results, usage=usage)
 
     async def ExportResults(self, request: extraction_pb2.ExportResultsRequest,
                             context: grpc.aio.ServicerContext) -> extraction_pb2.ExportResultsResponse:

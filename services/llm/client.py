@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import random
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, nullcontext
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -98,6 +99,12 @@ def _make_openai_client(settings: LLMSettings) -> openai.AsyncOpenAI | None:
     return openai.AsyncOpenAI(base_url=settings.base_url, http_client=_http_client(settings), **common)
 
 
+def session_scope(llm: object, session: str) -> AbstractContextManager[None]:
+    """`llm.session_scope(session)`, or no scope for a model access without one (a test double)."""
+    scope = getattr(llm, "session_scope", None)
+    return scope(session) if scope is not None else nullcontext()
+
+
 class LLMClient:
     """Structured chat completions with retries, deadlines, budgets, accounting and a session cache.
 
@@ -120,6 +127,7 @@ class LLMClient:
         )
         self._ledger = UsageLedger()
         self._iterations: dict[str, dict[str, int]] = {}
+        self._scopes: Counter[str] = Counter()
         self._metrics = llm_metrics(metrics_prefix)
         self._jitter = random.Random()
 
@@ -202,6 +210,25 @@ class LLMClient:
     def usage(self, session: str) -> TokenUsage:
         """Calls and tokens of `session` so far ("" for calls made outside any session)."""
         return self._ledger.snapshot(session)
+
+    @contextmanager
+    def session_scope(self, session: str) -> Iterator[None]:
+        """One request working for `session` (a simulation stream, an extraction, ...).
+
+        The first open scope of a session numbers its identical calls from the start, so a retried or
+        resumed request meets its earlier answers in the cache under the same keys; the last one to
+        close forgets the session's counters and accounting, so a long-running server keeps nothing
+        of finished work."""
+        if not self._scopes[session]:
+            self._iterations.pop(session, None)
+        self._scopes[session] += 1
+        try:
+            yield
+        finally:
+            self._scopes[session] -= 1
+            if not self._scopes[session]:
+                del self._scopes[session]
+                self.end_session(session)
 
     def end_session(self, session: str) -> TokenUsage:
         """Forgets a finished session's accounting and cache iteration counters; returns its usage."""

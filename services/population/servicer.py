@@ -20,6 +20,7 @@ from services.engine.persona import Persona, SpecError
 from services.engine.population_generation import PersonResult, generate_population
 from services.engine.population_plan import PopulationPlanError, plan_population
 from services.engine.validation import validate_persona
+from services.llm.client import session_scope
 from services.llm.errors import LLMError
 from services.population.agents import (
     Origin,
@@ -114,8 +115,9 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
                               ("agent.spec_json", request.agent.spec_json, MAX_AGENT_SPEC_CHARS)])
         persona = parse_persona(request.agent.spec_json, "agent.spec_json")
         try:
-            score, justification = await validate_persona(self._llm, persona, request.expectations,
-                                                          session=request.session)
+            with session_scope(self._llm, request.session):
+                score, justification = await validate_persona(self._llm, persona, request.expectations,
+                                                              session=request.session)
         except LLMError as error:
             raise llm_unavailable("validation", error) from None
         return population_pb2.ValidateAgentResponse(score=score, justification=justification)
@@ -123,6 +125,12 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
     async def GeneratePopulation(self, request: population_pb2.GeneratePopulationRequest,
                                  context: grpc.aio.ServicerContext,
                                  ) -> AsyncIterator[population_pb2.GeneratePopulationResponse]:
+        with session_scope(self._llm, request.session):
+            async for message in self._generate_population(request):
+                yield message
+
+    async def _generate_population(self, request: population_pb2.GeneratePopulationRequest,
+                                   ) -> AsyncIterator[population_pb2.GeneratePopulationResponse]:
         if not 1 <= request.count <= MAX_COUNT:
             raise InvalidArgument("count", f"count must be between 1 and {MAX_COUNT}, not {request.count}")
         require_texts_within([("demographics_json", request.demographics_json, MAX_DOCUMENT_CHARS),

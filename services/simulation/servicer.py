@@ -10,6 +10,7 @@ from tinytroupe.common.v1 import agent_pb2, study_pb2
 from tinytroupe.simulation.v1 import simulation_pb2, simulation_pb2_grpc
 
 from services.engine.simulation import TurnSettings, new_world
+from services.llm.client import session_scope
 from services.runtime.context import current_session
 from services.simulation.checkpoints import WorldCheckpoints
 from services.simulation.convert import agent_from_proto, config_from_proto, stimulus_from_proto
@@ -42,10 +43,11 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
             agents.append(agent)
         world = new_world(config_from_proto(request.config),
                           stimulus_from_proto(request.stimulus, valid.stimulus_targets), agents)
-        stream = SimulationStream(self.llm, self.checkpoints, self.turn_settings, session=valid.session,
-                                  world=world, base_agents=base_agents, usage_so_far=study_pb2.TokenUsage())
-        async for event in stream.events(request.stream_actions):
-            yield event
+        with session_scope(self.llm, valid.session):
+            stream = SimulationStream(self.llm, self.checkpoints, self.turn_settings, session=valid.session,
+                                      world=world, base_agents=base_agents, usage_so_far=study_pb2.TokenUsage())
+            async for event in stream.events(request.stream_actions):
+                yield event
 
     async def ResumeSimulation(self, request: simulation_pb2.ResumeSimulationRequest,
                                context: grpc.aio.ServicerContext) -> AsyncIterator[simulation_pb2.SimulationEvent]:
@@ -53,7 +55,8 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
         bind_session(session)
         stored, world, base_agents = await self.checkpoints.load(request.checkpoint)
         await self.checkpoints.require_active_session(session)
-        stream = SimulationStream(self.llm, self.checkpoints, self.turn_settings, session=session, world=world,
-                                  base_agents=base_agents, usage_so_far=stored.usage)
-        async for event in stream.events(request.stream_actions):
-            yield event
+        with session_scope(self.llm, session):
+            stream = SimulationStream(self.llm, self.checkpoints, self.turn_settings, session=session, world=world,
+                                      base_agents=base_agents, usage_so_far=stored.usage)
+            async for event in stream.events(request.stream_actions):
+                yield event

@@ -254,3 +254,37 @@ async def test_a_cancelled_call_gives_its_iteration_back(
         turn_messages("Ana", "Round 0: your view?"), AgentTurn, session=SESSION)
     assert replay == first
     assert fake_llm.stats.total_requests == calls
+
+
+async def test_a_request_resumed_in_the_same_process_meets_its_earlier_answers(
+    fake_llm: FakeLLMServer, make_client: ClientFactory
+) -> None:
+    """A resumed stream is a new scope of its session: its calls are numbered from the start again, so
+    the answers the interrupted stream got are found in the cache, not asked of the model twice."""
+    client = make_client(InMemoryResponseCache())
+    with client.session_scope(SESSION):
+        interrupted = await _study(client)
+    calls = fake_llm.stats.total_requests
+    with client.session_scope(SESSION):
+        resumed = await _study(client)
+    assert resumed == interrupted and fake_llm.stats.total_requests == calls
+
+
+async def test_identical_calls_within_one_scope_still_get_their_own_entries(
+    fake_llm: FakeLLMServer, make_client: ClientFactory
+) -> None:
+    client = make_client(InMemoryResponseCache())
+    with client.session_scope(SESSION), client.session_scope(SESSION):  # e.g. two requests of one study
+        first = await client.structured(turn_messages("Ana"), AgentTurn, session=SESSION)
+        second = await client.structured(turn_messages("Ana"), AgentTurn, session=SESSION)
+    assert first != second and fake_llm.stats.total_requests == 2
+
+
+async def test_the_last_scope_of_a_session_forgets_it(fake_llm: FakeLLMServer, make_client: ClientFactory) -> None:
+    """A long-running server keeps no counters or accounting of finished sessions."""
+    client = make_client(InMemoryResponseCache())
+    with client.session_scope(SESSION):
+        await client.structured(turn_messages("Ana"), AgentTurn, session=SESSION)
+        assert client.usage(SESSION).calls == 1
+    assert client.usage(SESSION).calls == 0
+    assert SESSION not in client._iterations
