@@ -85,7 +85,8 @@ async def model_endpoint(workdir: Path, latency_s: float) -> AsyncIterator[Model
         return
     process = ChildProcess(
         name="fake_llm",
-        command=[sys.executable, "-m", "tests.fake_llm", "--port", "0", "--latency", str(latency_s)],
+        command=[sys.executable, "-m", "tests.fake_llm", "--port", "0", "--latency", str(latency_s),
+                 "--latency-from-arrival"],
         environment=dict(os.environ),
         log_path=workdir / "fake_llm.log",
     )

@@ -65,7 +65,9 @@ async def test_run_writes_the_results_and_prints_a_summary(tmp_path):
         assert result["participants"]["successful"] == 3
         rows = list(csv.reader((study_dir / "results.csv").open()))
         assert len(rows) == 4 and "purchase_intent" in rows[0]
-        assert "## Round 2" in (study_dir / "transcript.md").read_text()
+        assert result["simulation_results"]["rounds_completed"] == 2
+        transcript = (study_dir / "transcript.md").read_text()
+        assert "## Stimulus" in transcript and "## Round 1" in transcript  # a round of DONE only shows no heading
 
         code, output = await troupe("sessions", environment=environment)
         assert code == 0 and study_dir.name in output

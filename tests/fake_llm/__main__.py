@@ -14,6 +14,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed at start)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("--latency-from-arrival", action="store_true",
+                        help="make each answer at once and count the latency from the request's arrival")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default="fake-model")
     for fault in ("429", "500", "hang", "truncated", "invalid-json", "schema-violation", "fenced"):
@@ -36,6 +38,7 @@ async def _serve(arguments: argparse.Namespace) -> None:
         rate_schema_violation=arguments.rate_schema_violation,
         rate_fenced=arguments.rate_fenced,
         record_bodies=False,
+        latency_from_arrival=arguments.latency_from_arrival,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

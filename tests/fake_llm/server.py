@@ -69,6 +69,10 @@ class FakeConfig(BaseModel):
     reject_json_schema: bool = False
     """Answer the `json_schema` response format with a 500, as llama-cpp-python's server does."""
     record_bodies: bool = True
+    latency_from_arrival: bool = False
+    """Make the answer first and count the latency from the request's arrival, so the fake's own work
+    overlaps the wait as a remote model's does (benchmarks). Off, the answer is made after the wait,
+    and a request cancelled while it waits leaves no trace (no occurrence, name or script use)."""
 
 
 class RequestRecord(BaseModel):
@@ -317,11 +321,13 @@ class FakeLLMServer:
             await self._closing.wait()
             return fault, _error(503, "the fake server is shutting down", "server_error")
 
-        # The answer is made first and the latency counts from the request's arrival, so that the fake's
-        # own work overlaps the wait, as a remote model's does: a benchmark's limit stays the latency.
-        arrived = time.monotonic()
-        text, finish_reason, outcome = self._content(body, messages, response_format, fault)
-        await self._wait_latency(spent_s=time.monotonic() - arrived)
+        if self.config.latency_from_arrival:
+            arrived = time.monotonic()
+            text, finish_reason, outcome = self._content(body, messages, response_format, fault)
+            await self._wait_latency(spent_s=time.monotonic() - arrived)
+        else:
+            await self._wait_latency()
+            text, finish_reason, outcome = self._content(body, messages, response_format, fault)
         record.answer = text
         prompt_tokens = sum(_tokens(_content(message)) for message in messages)
         completion_tokens = _tokens(text)
