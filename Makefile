@@ -33,10 +33,15 @@ clients/node/node_modules/.installed: clients/node/package.json clients/node/pac
 	npm ci --prefix clients/node --no-audit --no-fund --loglevel=error
 	touch $@
 
+clients/typescript/node_modules/.installed: clients/typescript/package.json clients/typescript/package-lock.json
+	npm ci --prefix clients/typescript --no-audit --no-fund --loglevel=error
+	touch $@
+
 $(KUBECTL):
 	bash scripts/install-kubectl.sh
 
-setup: $(VENV)/.installed node_modules/.installed clients/node/node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed clients/node/node_modules/.installed \
+	clients/typescript/node_modules/.installed
 
 protos: $(VENV)/.installed
 	$(PY) scripts/gen_protos.py
