@@ -24,6 +24,7 @@ from grpc_status import rpc_status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tinytroupe.common.v1 import agent_pb2, study_pb2
+from tinytroupe.content.v1 import content_pb2, content_pb2_grpc
 from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
 from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
 from tinytroupe.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
@@ -140,11 +141,12 @@ class Stubs:
     def __init__(self, mesh):
         addresses = mesh.addresses
         self.channels = {name: grpc.aio.insecure_channel(getattr(addresses, name)) for name in
-                         ("control", "population", "simulation", "extraction", "orchestrator")}
+                         ("control", "population", "simulation", "content", "extraction", "orchestrator")}
         self.control = control_pb2_grpc.SimulationControlServiceStub(self.channels["control"])
         self.population = population_pb2_grpc.PopulationServiceStub(self.channels["population"])
         self.simulation = simulation_pb2_grpc.SimulationServiceStub(self.channels["simulation"])
         self.extraction = extraction_pb2_grpc.ResultsExtractionServiceStub(self.channels["extraction"])
+        self.content = content_pb2_grpc.ContentServiceStub(self.channels["content"])
         self.orchestrator = orchestrator_pb2_grpc.OrchestratorServiceStub(self.channels["orchestrator"])
 
 
@@ -283,6 +285,45 @@ async def test_generate_population(stubs, before, demographics, count, context, 
 async def test_generate_population_garbage_demographics_with_a_valid_count(stubs, before, demographics):
     await check_clean(stubs.population.GeneratePopulation(population_pb2.GeneratePopulationRequest(
         demographics_json=demographics, count=1), timeout=CALL_TIMEOUT_S))
+
+
+@PROPERTY
+@given(agent=AGENTS.map(lambda agents: agents[0] if agents else agent_pb2.Agent()), fragments=FRAGMENTS,
+       include_state=st.booleans(), expectations=TEXT, session=SHORT_TEXT)
+async def test_agent_methods(stubs, before, agent, fragments, include_state, expectations, session):
+    await check_clean(stubs.population.ApplyFragments(population_pb2.ApplyFragmentsRequest(
+        agent=agent, fragments=fragments), timeout=CALL_TIMEOUT_S))
+    await check_clean(stubs.population.ExportAgent(population_pb2.ExportAgentRequest(
+        agent=agent, include_state=include_state), timeout=CALL_TIMEOUT_S))
+    await check_clean(stubs.population.ValidateAgent(population_pb2.ValidateAgentRequest(
+        session=session, agent=agent, expectations=expectations), timeout=CALL_TIMEOUT_S))
+
+
+# --- content --------------------------------------------------------------------------------------
+
+SOURCES = st.lists(st.one_of(
+    st.builds(content_pb2.GroundingSource, name=SHORT_TEXT, text=TEXT,
+              mime_type=st.sampled_from(["", "text/plain", "text/markdown", "application/pdf", "x/y"])),
+    st.builds(content_pb2.GroundingSource, name=SHORT_TEXT,
+              pdf=st.one_of(st.binary(max_size=2000), st.just(b"%PDF-1.7\n" + b"\x00" * 5000)),
+              mime_type=st.sampled_from(["", "application/pdf", "text/plain"]))), max_size=3)
+
+
+@PROPERTY
+@given(sources=SOURCES, fragments=FRAGMENTS, context=TEXT, session=SHORT_TEXT)
+async def test_create_grounded_persona(stubs, before, sources, fragments, context, session):
+    await check_clean(stubs.content.CreateGroundedPersona(content_pb2.CreateGroundedPersonaRequest(
+        session=session, sources=sources, fragments=fragments, context=context), timeout=CALL_TIMEOUT_S))
+
+
+@PROPERTY
+@given(content=TEXT, requirements=TEXT, agent=AGENTS.map(lambda agents: agents[0] if agents else agent_pb2.Agent()),
+       instructions=TEXT, session=SHORT_TEXT)
+async def test_enrich_and_generate_documents(stubs, before, content, requirements, agent, instructions, session):
+    await check_clean(stubs.content.EnrichContent(content_pb2.EnrichContentRequest(
+        session=session, content=content, requirements=requirements), timeout=CALL_TIMEOUT_S))
+    await check_clean(stubs.content.GenerateDocument(content_pb2.GenerateDocumentRequest(
+        session=session, agent=agent, instructions=instructions), timeout=CALL_TIMEOUT_S))
 
 
 # --- simulation and extraction --------------------------------------------------------------------
