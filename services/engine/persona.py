@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from services.engine.persona_text import render_persona
+from services.runtime.json_input import JsonTooDeep, load_json
 
 PERSON_TYPE = "TinyPerson"
 
@@ -114,33 +115,14 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-MAX_JSON_DEPTH = 32
-"""Deepest nesting of objects and arrays accepted in a spec; real personas need about five levels."""
-
-
 def parse_json_document(text: str | bytes) -> Any:
     """Parses JSON keeping key order and integers; rejects NaN/Infinity and absurd nesting. Raises SpecError."""
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
+        return load_json(text, parse_constant=_reject_constant)
+    except JsonTooDeep as error:
+        raise SpecError("", str(error)) from None
     except ValueError as error:
         raise SpecError("", f"not valid JSON: {error}") from error
-    except RecursionError:
-        raise SpecError("", f"nested more than {MAX_JSON_DEPTH} levels deep") from None
-    if _depth(document) > MAX_JSON_DEPTH:
-        raise SpecError("", f"nested more than {MAX_JSON_DEPTH} levels deep")
-    return document
-
-
-def _depth(document: Any) -> int:
-    """Nesting depth of a parsed JSON document, without recursion."""
-    deepest, pending = 0, [(document, 1)]
-    while pending:
-        value, depth = pending.pop()
-        if isinstance(value, dict | list):
-            deepest = max(deepest, depth)
-            children = value.values() if isinstance(value, dict) else value
-            pending.extend((child, depth + 1) for child in children)
-    return deepest
 
 
 class Persona:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -12,6 +11,7 @@ from tinytroupe.extraction.v1 import extraction_pb2
 from services.extraction.hints import FieldSpec, HintError, default_hint, parse_hint
 from services.extraction.transcript import Interaction, ordered
 from services.runtime.errors import InvalidArgument
+from services.runtime.json_input import load_json
 from services.runtime.limits import extraction_text_violations
 
 MAX_FIELDS = 32
@@ -54,7 +54,7 @@ def _agent_name(agent, index: int, violations: list[tuple[str, str]]) -> str | N
     if agent.name.strip():
         return agent.name.strip()
     try:
-        name = json.loads(agent.spec_json or "{}").get("persona", {}).get("name", "")
+        name = load_json(agent.spec_json or "{}").get("persona", {}).get("name", "")
     except (ValueError, AttributeError):
         name = ""
     if isinstance(name, str) and name.strip():

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from services.runtime.json_input import load_json
+
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -174,7 +176,7 @@ def lenient_json(text: str) -> Any:
     candidate = _outermost_object(_strip_code_fences(text))
     if candidate is None:
         raise ValueError("no complete JSON object in the answer")
-    return json.loads(_drop_trailing_commas(candidate), strict=False)
+    return load_json(_drop_trailing_commas(candidate), strict=False)
 
 
 def _describe(error: ValidationError) -> str:

@@ -8,6 +8,7 @@ from tinytroupe.common.v1 import study_pb2
 from tinytroupe.orchestrator.v1 import orchestrator_pb2
 
 from services.runtime.errors import InvalidArgument
+from services.runtime.json_input import load_json
 from services.runtime.limits import (
     MAX_AGENT_SPEC_CHARS,
     MAX_DOCUMENT_CHARS,
@@ -40,7 +41,7 @@ def validate_study_request(request: orchestrator_pb2.RunStudyRequest) -> None:
 def parse_json(text: str) -> object:
     """Parsed JSON; ValueError with a readable position on malformed input."""
     try:
-        return json.loads(text)
+        return load_json(text)
     except json.JSONDecodeError as error:
         raise ValueError(f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
 
@@ -124,7 +125,7 @@ def _agent_spec_violations(specs: list[str]) -> list[tuple[str, str]]:
         if problems := _json_object_violations(text, field):
             violations += problems
         else:
-            violations += _names_violations([json.loads(text)], [field])
+            violations += _names_violations([parse_json(text)], [field])
     seen: dict[str, int] = {}
     for index, text in enumerate(specs):
         name = _persona_name(text)
@@ -167,7 +168,7 @@ def _names_violations(specs: list[dict], fields: list[str]) -> list[tuple[str, s
 
 def _persona_name(text: str) -> str:
     try:
-        persona = json.loads(text).get("persona")
+        persona = parse_json(text).get("persona")
         return persona.get("name", "") if isinstance(persona, dict) else ""
     except (ValueError, AttributeError):
         return ""

@@ -100,3 +100,18 @@ async def test_population_refuses_oversized_text(mesh):
         assert await refused_fields(stream.read()) == ["demographics_json", "particularities"]
         assert await refused_fields(population.LoadAgent(population_pb2.LoadAgentRequest(
             spec_json=agent_spec("Ana"), context="x" * (MAX_INSTRUCTION_CHARS + 1)))) == ["context"]
+
+
+async def test_absurdly_nested_json_is_refused_not_an_internal_error(mesh):
+    nested = "[" * 50_000 + "]" * 50_000
+    request = small_study()
+    request.participants.specifications[0] = nested
+    async with open_channel(mesh.addresses.orchestrator) as channel:
+        fields = await refused_fields(orchestrator_pb2_grpc.OrchestratorServiceStub(channel).RunStudy(request))
+    assert "participants.specifications[0]" in fields
+    async with open_channel(mesh.addresses.extraction) as channel:
+        request = extraction_pb2.ExtractResultsRequest(
+            agents=[agent_pb2.Agent(spec_json=nested)], transcript=[study_pb2.Interaction(agent_name="A", content="Hi")],
+            config=study_pb2.ExtractionConfig(extract_results=True, fields=["rating"]))
+        fields = await refused_fields(extraction_pb2_grpc.ResultsExtractionServiceStub(channel).ExtractResults(request))
+    assert fields and all(field.startswith("agents[0]") for field in fields)
