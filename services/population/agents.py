@@ -98,7 +98,8 @@ def new_agent_id() -> str:
 
 
 def make_agent(persona: Persona, provenance: agent_pb2.Provenance) -> agent_pb2.Agent:
-    return agent_pb2.Agent(agent_id=new_agent_id(), name=persona.name, spec_json=persona.to_spec_json(),
+    # Compact JSON on the wire (json's C encoder; indenting takes its pure-Python path); ExportAgent indents.
+    return agent_pb2.Agent(agent_id=new_agent_id(), name=persona.name, spec_json=persona.to_spec_json(indent=None),
                            provenance=provenance)
 
 

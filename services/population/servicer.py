@@ -94,7 +94,7 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
         persona = merge_fragments(persona, fragments)
         agent = agent_pb2.Agent()
         agent.CopyFrom(request.agent)
-        agent.spec_json = persona.to_spec_json()
+        agent.spec_json = persona.to_spec_json(indent=None)
         agent.name = persona.name
         agent.provenance.fragments.extend(name for name, _ in fragments)
         return agent
