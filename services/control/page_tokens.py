@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from services.runtime.errors import InvalidArgument
+from services.runtime.json_input import load_json
 
 PAGE_TOKEN_FIELD = "page_token"
 
@@ -30,7 +31,7 @@ def decode_page_token(token: str, query: dict[str, Any], cursor_type: type) -> A
     if not token:
         return None
     try:
-        body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        body = load_json(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)), max_depth=2)
         cursor, fingerprint = body["c"], body["q"]
     except (binascii.Error, ValueError, TypeError, KeyError) as error:
         raise InvalidArgument(PAGE_TOKEN_FIELD, "is malformed; pass next_page_token unchanged") from error
