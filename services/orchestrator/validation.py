@@ -169,7 +169,8 @@ def _names_violations(specs: list[dict], fields: list[str]) -> list[tuple[str, s
 def _persona_name(text: str) -> str:
     try:
         persona = parse_json(text).get("persona")
-        return persona.get("name", "") if isinstance(persona, dict) else ""
+        name = persona.get("name", "") if isinstance(persona, dict) else ""
+        return name if isinstance(name, str) else ""  # other types are reported by _names_violations
     except (ValueError, AttributeError):
         return ""
 

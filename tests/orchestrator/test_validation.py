@@ -106,3 +106,8 @@ def test_custom_fragments_must_be_json_objects():
     study = request()
     study.participants.fragments.add(custom_json="[1, 2]")
     assert set(violations(study)) == {"participants.fragments[0].custom_json"}
+
+
+def test_a_name_that_is_not_text_is_a_field_error_not_a_crash():
+    study = request(specifications=['{"persona": {"name": []}}', '{"persona": {"name": []}}'])
+    assert set(violations(study)) >= {"participants.specifications[0]", "participants.specifications[1]"}
