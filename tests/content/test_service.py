@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from tinytroupe.common.v1 import agent_pb2
 from tinytroupe.content.v1 import content_pb2, content_pb2_grpc
 from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
@@ -22,6 +20,7 @@ from services.runtime.clients import open_channel
 from services.runtime.config import LLMSettings, MeshSettings
 from services.runtime.testing import serving
 from tests.fake_llm import FakeLLMServer
+from tests.rich_errors import violations
 
 NOTES = ("Maria Oliveira is a 41-year-old nurse from Recife. She works night shifts at a public hospital "
          "and cycles to work every day. She worries about the price of groceries.")
@@ -70,15 +69,6 @@ async def stub(settings):
         yield content_pb2_grpc.ContentServiceStub(channel)
 
 
-def violations(error: grpc.aio.AioRpcError) -> list[str]:
-    status = rpc_status.from_call(error)
-    fields = []
-    for detail in status.details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad_request = error_details_pb2.BadRequest()
-            detail.Unpack(bad_request)
-            fields.extend(violation.field for violation in bad_request.field_violations)
-    return fields
 
 
 def test_pdf_text_is_extracted():

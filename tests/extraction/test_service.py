@@ -8,8 +8,6 @@ import time
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from tinytroupe.common.v1 import study_pb2
 from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
 from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
@@ -28,6 +26,7 @@ from tests.extraction.conftest import (
     said,
     transcript,
 )
+from tests.rich_errors import violations
 
 FIELDS = ["rating", "purchase_intent", "concerns"]
 RATINGS = {"Ana": 8, "Ben": 4, "Cleo": 6, "Dan": 9}
@@ -49,15 +48,6 @@ async def stub(mesh_settings):
         yield extraction_pb2_grpc.ResultsExtractionServiceStub(channel)
 
 
-def violations(error: grpc.aio.AioRpcError) -> list[str]:
-    status = rpc_status.from_call(error)
-    fields = []
-    for detail in status.details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad_request = error_details_pb2.BadRequest()
-            detail.Unpack(bad_request)
-            fields.extend(violation.field for violation in bad_request.field_violations)
-    return fields
 
 
 async def test_extracts_typed_values_with_statistics(stub, fake_llm):

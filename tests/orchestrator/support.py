@@ -9,8 +9,6 @@ from pathlib import Path
 
 import grpc
 from google.longrunning import operations_pb2, operations_pb2_grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from tinytroupe.common.v1 import study_pb2
 from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
 from tinytroupe.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
@@ -133,10 +131,3 @@ def small_study(
     )
 
 
-def field_violations(error: grpc.aio.AioRpcError) -> dict[str, str]:
-    status = rpc_status.from_call(error)
-    for detail in status.details:
-        bad_request = error_details_pb2.BadRequest()
-        if detail.Unpack(bad_request):
-            return {violation.field: violation.description for violation in bad_request.field_violations}
-    return {}

@@ -13,7 +13,8 @@ from tinytroupe.orchestrator.v1 import orchestrator_pb2
 from tinytroupe.population.v1 import population_pb2
 
 from services.orchestrator.checkpoints import StudyCheckpoints
-from tests.orchestrator.support import example, field_violations, small_study
+from tests.orchestrator.support import example, small_study
+from tests.rich_errors import field_violations
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from tinytroupe.common.v1 import agent_pb2
 from tinytroupe.population.v1 import population_pb2, population_pb2_grpc
 
@@ -20,6 +18,7 @@ from services.runtime.clients import open_channel
 from services.runtime.config import LLMSettings, MeshSettings
 from services.runtime.testing import serving
 from tests.fake_llm import FakeLLMServer
+from tests.rich_errors import violations
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "tinytroupe"
 AGENT_FILES = sorted((FIXTURES / "agents").glob("*.agent.json"))
@@ -46,15 +45,6 @@ async def stub(settings):
         yield population_pb2_grpc.PopulationServiceStub(channel)
 
 
-def violations(error: grpc.aio.AioRpcError) -> list[str]:
-    status = rpc_status.from_call(error)
-    fields = []
-    for detail in status.details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad_request = error_details_pb2.BadRequest()
-            detail.Unpack(bad_request)
-            fields.extend(violation.field for violation in bad_request.field_violations)
-    return fields
 
 
 def spec(name: str = "Ana Souza", **persona) -> str:

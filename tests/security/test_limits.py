@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from tinytroupe.common.v1 import agent_pb2, study_pb2
 from tinytroupe.content.v1 import content_pb2, content_pb2_grpc
 from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
@@ -22,6 +20,7 @@ from services.runtime.limits import (
     MAX_STIMULUS_CHARS,
 )
 from tests.orchestrator.support import agent_spec, small_study
+from tests.rich_errors import violations
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -30,12 +29,7 @@ async def refused_fields(call) -> list[str]:
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await call
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT, error.value.details()
-    fields = []
-    for detail in rpc_status.from_call(error.value).details:
-        bad_request = error_details_pb2.BadRequest()
-        if detail.Unpack(bad_request):
-            fields += [violation.field for violation in bad_request.field_violations]
-    return fields
+    return violations(error.value)
 
 
 async def test_a_study_with_oversized_text_is_refused_field_by_field(mesh):

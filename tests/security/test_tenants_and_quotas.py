@@ -11,7 +11,6 @@ import grpc
 import pytest
 from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from pydantic import SecretStr
 from tinytroupe.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
@@ -22,6 +21,7 @@ from services.runtime.clients import open_channel
 from services.runtime.config import LLMSettings, MeshSettings
 from tests.fake_llm import FakeLLMServer
 from tests.orchestrator.support import small_study
+from tests.rich_errors import error_details
 
 TOKENS = {"acme": "tok-acme-0123456789", "globex": "tok-globex-0123456789"}
 AUTHENTICATED = MeshSettings(
@@ -62,15 +62,6 @@ async def expect_code(call, code: grpc.StatusCode) -> grpc.aio.AioRpcError:
         await call
     assert error.value.code() == code, error.value.details()
     return error.value
-
-
-def details_of(error: grpc.aio.AioRpcError, message_type):
-    found = []
-    for detail in rpc_status.from_call(error).details:
-        message = message_type()
-        if detail.Unpack(message):
-            found.append(message)
-    return found
 
 
 async def test_a_tenant_cannot_see_or_touch_another_tenants_study(tmp_path):
@@ -120,7 +111,7 @@ async def test_running_studies_and_study_starts_are_limited_per_tenant(tmp_path)
         assert repeated.name == running.name, "repeating a running study's request is not a new study"
 
         error = await expect_code(acme.orchestrator.RunStudy(small_study()), grpc.StatusCode.RESOURCE_EXHAUSTED)
-        [failure] = details_of(error, error_details_pb2.QuotaFailure)
+        [failure] = error_details(error, error_details_pb2.QuotaFailure)
         assert failure.violations[0].subject == "running_studies"
         listed = await acme.operations.ListOperations(operations_pb2.ListOperationsRequest(page_size=100))
         assert [operation.name for operation in listed.operations] == [running.name], \
@@ -130,9 +121,9 @@ async def test_running_studies_and_study_starts_are_limited_per_tenant(tmp_path)
 
         # Three starts (the study, its repeat, the refused one) used up acme's burst of three.
         error = await expect_code(acme.orchestrator.RunStudy(small_study()), grpc.StatusCode.RESOURCE_EXHAUSTED)
-        [failure] = details_of(error, error_details_pb2.QuotaFailure)
+        [failure] = error_details(error, error_details_pb2.QuotaFailure)
         assert failure.violations[0].subject == "studies_per_minute"
-        [retry] = details_of(error, error_details_pb2.RetryInfo)
+        [retry] = error_details(error, error_details_pb2.RetryInfo)
         assert retry.retry_delay.seconds > 0
 
         done = await acme.wait(running.name)

@@ -6,12 +6,11 @@ import time
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from tinytroupe.common.v1 import agent_pb2, study_pb2
 from tinytroupe.control.v1 import control_pb2
 from tinytroupe.simulation.v1 import simulation_pb2
 
+from tests.rich_errors import violations
 from tests.simulation.mesh import Mesh, agents_named, run_request, running_mesh, spec_named, unique_namespace
 
 NAMES = ["Lisa Carter", "Oscar Diaz", "Marcos Lima"]
@@ -170,15 +169,6 @@ async def test_a_round_of_many_agents_costs_about_one_model_latency(mesh: Mesh):
     assert elapsed < 2 * 0.3 * 1.8, elapsed
 
 
-def violations(error: grpc.aio.AioRpcError) -> list[str]:
-    status = rpc_status.from_call(error)
-    fields = []
-    for detail in status.details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad_request = error_details_pb2.BadRequest()
-            detail.Unpack(bad_request)
-            fields += [violation.field for violation in bad_request.field_violations]
-    return fields
 
 
 async def rejected(mesh: Mesh, request) -> grpc.aio.AioRpcError:
