@@ -17,7 +17,6 @@ from services.content.servicer import checkpoint_id, document_title
 from services.content.sources import pdf_text
 from services.control.service import DEFINITION as CONTROL
 from services.runtime.clients import open_channel
-from services.runtime.config import LLMSettings, MeshSettings
 from services.runtime.testing import serving
 from tests.fake_llm import FakeLLMServer
 from tests.rich_errors import violations
@@ -53,14 +52,6 @@ def make_pdf(text: str) -> bytes:
 async def fake_llm() -> AsyncIterator[FakeLLMServer]:
     async with FakeLLMServer(latency=0.02) as server:
         yield server
-
-
-@pytest.fixture
-def settings(fake_llm, tmp_path) -> MeshSettings:
-    llm = LLMSettings(base_url=fake_llm.base_url, model=fake_llm.config.model, timeout_s=5.0, max_retries=2,
-                      backoff_base_s=0.01, backoff_max_s=0.05)
-    return MeshSettings(data_dir=tmp_path, metrics_port=0, log_level="WARNING", llm=llm,
-                        control_address="127.0.0.1:9")
 
 
 @pytest.fixture

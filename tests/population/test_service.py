@@ -15,7 +15,6 @@ from tinytroupe.population.v1 import population_pb2, population_pb2_grpc
 from services.engine.fragment_library import builtin_fragment
 from services.population.service import DEFINITION
 from services.runtime.clients import open_channel
-from services.runtime.config import LLMSettings, MeshSettings
 from services.runtime.testing import serving
 from tests.fake_llm import FakeLLMServer
 from tests.rich_errors import violations
@@ -29,14 +28,6 @@ LATENCY = 0.05
 async def fake_llm() -> AsyncIterator[FakeLLMServer]:
     async with FakeLLMServer(latency=LATENCY) as server:
         yield server
-
-
-@pytest.fixture
-def settings(fake_llm, tmp_path) -> MeshSettings:
-    llm = LLMSettings(base_url=fake_llm.base_url, model=fake_llm.config.model, timeout_s=5.0, max_retries=2,
-                      backoff_base_s=0.01, backoff_max_s=0.05)
-    return MeshSettings(data_dir=tmp_path, metrics_port=0, log_level="WARNING", llm=llm,
-                        control_address="127.0.0.1:9")
 
 
 @pytest.fixture
