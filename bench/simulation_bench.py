@@ -30,9 +30,9 @@ from tinytroupe.simulation.v1 import simulation_pb2, simulation_pb2_grpc
 
 from bench.processes import BenchMesh, bench_mesh
 from bench.results import Result, emit
+from tests.fixtures import TINYTROUPE_FIXTURES
 
-ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE = ROOT.parent / "shared" / "fixtures" / "tinytroupe" / "agents" / "Lisa.agent.json"
+TEMPLATE = TINYTROUPE_FIXTURES / "agents" / "Lisa.agent.json"
 
 
 def agents(count: int) -> list[agent_pb2.Agent]:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from services.engine.persona_schema import GeneratedPersona
+from tests.fixtures import TINYTROUPE_FIXTURES
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TINYTROUPE_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "tinytroupe"
 AGENT_FILES = sorted((TINYTROUPE_FIXTURES / "agents").glob("*.agent.json"))
 FRAGMENT_FILES = sorted((TINYTROUPE_FIXTURES / "fragments").glob("*.fragment.json"))
 POPULATION_FILES = sorted((TINYTROUPE_FIXTURES / "populations").glob("*.json"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import grpc
 import pytest
@@ -17,9 +16,10 @@ from services.population.service import DEFINITION
 from services.runtime.clients import open_channel
 from services.runtime.testing import serving
 from tests.fake_llm import FakeLLMServer
+from tests.fixtures import TINYTROUPE_FIXTURES
 from tests.rich_errors import violations
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "tinytroupe"
+FIXTURES = TINYTROUPE_FIXTURES
 AGENT_FILES = sorted((FIXTURES / "agents").glob("*.agent.json"))
 LATENCY = 0.05
 

@@ -6,7 +6,6 @@ import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -22,9 +21,9 @@ from services.engine.simulation import (
     WorldState,
     new_world,
 )
+from tests.fixtures import TINYTROUPE_FIXTURES
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-AGENT_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "tinytroupe" / "agents"
+AGENT_FIXTURES = TINYTROUPE_FIXTURES / "agents"
 
 
 @dataclass
