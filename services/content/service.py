@@ -7,8 +7,8 @@ import contextlib
 import grpc
 from tinytroupe.content.v1 import content_pb2, content_pb2_grpc
 
+from services.common.model_access import ModelAccess
 from services.content.servicer import ContentServicer
-from services.llm.wiring import ModelAccess
 from services.runtime.config import MeshSettings
 from services.runtime.server import ServiceDefinition
 
@@ -18,7 +18,7 @@ SERVICE_NAME = content_pb2.DESCRIPTOR.services_by_name["ContentService"].full_na
 async def register(server: grpc.aio.Server, settings: MeshSettings) -> contextlib.AbstractAsyncContextManager:
     """The servicer with its LLM client (its cache in control), recording texts in control."""
     access = ModelAccess.open(settings)
-    content_pb2_grpc.add_ContentServiceServicer_to_server(ContentServicer(access.llm, access.control()), server)
+    content_pb2_grpc.add_ContentServiceServicer_to_server(ContentServicer(access.llm, access.control), server)
     return contextlib.aclosing(access)
 
 

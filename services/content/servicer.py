@@ -14,22 +14,23 @@ from typing import Any
 import grpc
 from tinytroupe.common.v1 import agent_pb2
 from tinytroupe.content.v1 import content_pb2, content_pb2_grpc
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
 
+from services.common.agents import Origin, make_agent, parse_persona, resolve_fragments
+from services.common.control_client import ControlClient
+from services.common.limits import (
+    MAX_AGENT_SPEC_CHARS,
+    MAX_DOCUMENT_CHARS,
+    MAX_INSTRUCTION_CHARS,
+    require_texts_within,
+)
+from services.common.model_errors import model_failure
 from services.content.sources import read_sources
 from services.engine.fragments import FragmentConflictError
 from services.engine.grounding import enrich_content, generate_document, generate_grounded_persona
 from services.engine.persona import Persona, SpecError
 from services.llm.client import session_scope
 from services.llm.errors import LLMError
-from services.population.agents import Origin, make_agent, parse_persona, resolve_fragments
-from services.runtime.errors import DownstreamError, InvalidArgument, Unavailable
-from services.runtime.limits import (
-    MAX_AGENT_SPEC_CHARS,
-    MAX_DOCUMENT_CHARS,
-    MAX_INSTRUCTION_CHARS,
-    require_texts_within,
-)
+from services.runtime.errors import InvalidArgument, Unavailable
 
 MARKDOWN = "text/markdown"
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
@@ -50,7 +51,7 @@ def document_title(markdown: str, instructions: str) -> str:
 
 
 class ContentServicer(content_pb2_grpc.ContentServiceServicer):
-    def __init__(self, llm: Any, control: control_pb2_grpc.SimulationControlServiceStub | None) -> None:
+    def __init__(self, llm: Any, control: ControlClient | None) -> None:
         self._llm = llm
         self._control = control
 
@@ -67,7 +68,7 @@ class ContentServicer(content_pb2_grpc.ContentServiceServicer):
                     self._llm, sources, [document for _, document in fragments], request.context,
                     session=request.session, fragment_names=fragment_names)
         except LLMError as error:
-            raise Unavailable(f"grounded persona: the language model failed: {error}") from None
+            raise model_failure("grounded persona", error) from None
         except FragmentConflictError as error:
             raise InvalidArgument("fragments", f"a fragment conflicts with the grounded persona at "
                                   f"{error.field_path}: {error}") from None
@@ -94,7 +95,7 @@ class ContentServicer(content_pb2_grpc.ContentServiceServicer):
                 text = await enrich_content(self._llm, request.content, request.requirements,
                                             session=request.session)
         except LLMError as error:
-            raise Unavailable(f"enrichment: the language model failed: {error}") from None
+            raise model_failure("enrichment", error) from None
         await self._record(request.session, checkpoint_id("enrichment", text), text, request.request_id)
         return content_pb2.EnrichContentResponse(content=text)
 
@@ -112,7 +113,7 @@ class ContentServicer(content_pb2_grpc.ContentServiceServicer):
                 markdown = await generate_document(self._llm, persona, request.instructions,
                                                    session=request.session)
         except LLMError as error:
-            raise Unavailable(f"document: the language model failed: {error}") from None
+            raise model_failure("document", error) from None
         await self._record(request.session, checkpoint_id("document", markdown), markdown, request.request_id)
         return content_pb2.GenerateDocumentResponse(title=document_title(markdown, request.instructions),
                                                     markdown=markdown)
@@ -120,11 +121,6 @@ class ContentServicer(content_pb2_grpc.ContentServiceServicer):
     async def _record(self, session: str, checkpoint: str, text: str, request_id: str) -> None:
         if not session or self._control is None:
             return
-        try:
-            await self._control.CreateCheckpoint(control_pb2.CreateCheckpointRequest(
-                parent=session, checkpoint_id=checkpoint, request_id=request_id,
-                checkpoint=control_pb2.Checkpoint(payload=text.encode(), content_type=MARKDOWN,
-                                                  annotations={"kind": checkpoint.split("_", 1)[0]})))
-        except grpc.aio.AioRpcError as error:
-            if error.code() != grpc.StatusCode.ALREADY_EXISTS:
-                raise DownstreamError(error) from None
+        await self._control.store_checkpoint(session, checkpoint, text.encode(), MARKDOWN, request_id=request_id,
+                                             annotations={"kind": checkpoint.split("_", 1)[0]},
+                                             same=lambda existing: True)

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 from tinytroupe.content.v1 import content_pb2
 
+from services.common.limits import MAX_DOCUMENT_CHARS, MAX_SOURCES, require_texts_within
 from services.engine.grounding import GroundingSource
 from services.runtime.errors import InvalidArgument
-from services.runtime.limits import MAX_DOCUMENT_CHARS, MAX_SOURCES, require_texts_within
 
 TEXT_TYPES = ("text/plain", "text/markdown", "")
 PDF_TYPE = "application/pdf"

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import grpc
 
+from services.common.names import checkpoint_name, session_name
 from services.control.payloads import PayloadCorrupted
 from services.control.storage.base import (
     CheckpointConflict,
@@ -33,14 +34,6 @@ class DataLoss(MeshError):
 
     code = grpc.StatusCode.DATA_LOSS
     default_reason = "DATA_LOSS"
-
-
-def session_name(session_id: str) -> str:
-    return f"sessions/{session_id}"
-
-
-def checkpoint_name(session_id: str, checkpoint_id: str) -> str:
-    return f"sessions/{session_id}/checkpoints/{checkpoint_id}"
 
 
 def as_mesh_error(error: StorageError) -> MeshError:

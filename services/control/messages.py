@@ -7,7 +7,7 @@ from datetime import datetime
 from google.protobuf import timestamp_pb2
 from tinytroupe.control.v1 import control_pb2
 
-from services.control.errors import checkpoint_name, session_name
+from services.common.names import checkpoint_name, session_name
 from services.control.storage.base import CheckpointRecord, LeaseRecord, SessionRecord, SessionState
 
 SESSION_STATES = {

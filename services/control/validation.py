@@ -8,77 +8,46 @@ from datetime import timedelta
 
 from google.protobuf import duration_pb2
 
+from services.common.names import (
+    CHECKPOINT_ID_RULE,
+    SESSION_ID_RULE,
+    checkpoint_ids_of,
+    is_checkpoint_id,
+    is_session_id,
+    session_id_of,
+)
+from services.common.violations import Violations
 from services.control.limits import (
     MAX_LABEL_VALUE_LENGTH,
     MAX_LEASE_TTL,
     MAX_PAGE_SIZE,
     MIN_LEASE_TTL,
 )
-from services.control.storage.base import LATEST_CHECKPOINT
 from services.runtime.errors import InvalidArgument
 
-SESSION_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9-]{0,62}"
-CHECKPOINT_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}"
-_SESSION_ID = re.compile(SESSION_ID_PATTERN)
-_CHECKPOINT_ID = re.compile(CHECKPOINT_ID_PATTERN)
-_SESSION_NAME = re.compile(rf"sessions/({SESSION_ID_PATTERN})")
-_CHECKPOINT_NAME = re.compile(rf"sessions/({SESSION_ID_PATTERN})/checkpoints/({CHECKPOINT_ID_PATTERN}|-latest)")
 _CACHE_NAMESPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,254}")
 _LABEL_KEY = re.compile(r"[a-z][a-z0-9_.-]{0,62}")
 _ANNOTATION_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class Violations:
-    """Collects field violations of one request and raises them together."""
-
-    def __init__(self) -> None:
-        self._found: list[tuple[str, str]] = []
-
-    def add(self, field: str, description: str) -> None:
-        self._found.append((field, description))
-
-    def check(self, ok: bool, field: str, description: str) -> bool:
-        if not ok:
-            self.add(field, description)
-        return ok
-
-    def raise_if_any(self) -> None:
-        if self._found:
-            (field, description), *more = self._found
-            raise InvalidArgument(field, description, more=more)
-
-
 def session_id_from_name(field: str, name: str) -> str:
     """The id of `sessions/{session}`."""
-    if not name:
-        raise InvalidArgument(field, "is required")
-    match = _SESSION_NAME.fullmatch(name)
-    if match is None:
-        raise InvalidArgument(field, f"must be sessions/{{session}} with a session id matching {SESSION_ID_PATTERN}")
-    return match[1]
+    return session_id_of(name, field)
 
 
 def checkpoint_from_name(field: str, name: str) -> tuple[str, str]:
     """Session id and checkpoint id (or `-latest`) of `sessions/{session}/checkpoints/{checkpoint}`."""
-    if not name:
-        raise InvalidArgument(field, "is required")
-    match = _CHECKPOINT_NAME.fullmatch(name)
-    if match is None:
-        raise InvalidArgument(field, "must be sessions/{session}/checkpoints/{checkpoint} with a checkpoint id "
-                                     f"matching {CHECKPOINT_ID_PATTERN} or {LATEST_CHECKPOINT}")
-    return match[1], match[2]
+    return checkpoint_ids_of(name, field)
 
 
 def check_session_id(violations: Violations, field: str, value: str) -> None:
-    violations.check(bool(_SESSION_ID.fullmatch(value)), field,
-                     "must be 1 to 63 letters, digits or '-', starting with a letter or digit")
+    violations.check(is_session_id(value), field, f"must be {SESSION_ID_RULE}")
 
 
 def check_checkpoint_id(violations: Violations, field: str, value: str) -> None:
     if violations.check(bool(value), field, "is required"):
-        violations.check(bool(_CHECKPOINT_ID.fullmatch(value)), field,
-                         "must be 1 to 63 letters, digits, '_' or '-', starting with a letter or digit")
+        violations.check(is_checkpoint_id(value), field, f"must be {CHECKPOINT_ID_RULE}")
 
 
 def check_cache_namespace(violations: Violations, field: str, value: str) -> None:

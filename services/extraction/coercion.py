@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from services.extraction.hints import FieldSpec, ValueKind
+from services.common.hints import FieldSpec, ValueKind
 
 Value = float | str | bool | list[str]
 

@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from services.extraction.hints import FieldSpec, ValueKind
+from services.common.hints import FieldSpec, ValueKind
 
 EVIDENCE_MAX_CHARS = 160
 LIST_MAX_ITEMS = 8

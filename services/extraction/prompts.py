@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.extraction.hints import FieldSpec, ValueKind
+from services.common.hints import FieldSpec, ValueKind
 
 Messages = list[dict[str, str]]
 

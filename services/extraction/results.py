@@ -8,9 +8,9 @@ from typing import Any
 
 from tinytroupe.common.v1 import study_pb2
 
+from services.common.hints import FieldSpec, ValueKind
 from services.extraction.coercion import Value, coerce
 from services.extraction.extractor import RawResult
-from services.extraction.hints import FieldSpec, ValueKind
 from services.extraction.output_model import FieldAnswer
 from services.extraction.quality import grounded_confidence, study_quality
 from services.extraction.statistics import CONFIDENCE_LEVEL, FieldSummary, boolean_label, summarise_field

@@ -7,8 +7,8 @@ import contextlib
 import grpc
 from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
 
+from services.common.model_access import ModelAccess
 from services.extraction.servicer import ExtractionServicer
-from services.llm.wiring import ModelAccess
 from services.runtime.config import MeshSettings
 from services.runtime.server import ServiceDefinition
 
@@ -19,7 +19,7 @@ async def register(server: grpc.aio.Server, settings: MeshSettings) -> contextli
     """The servicer with its LLM client, whose cache lives in control, where exports go too."""
     access = ModelAccess.open(settings)
     extraction_pb2_grpc.add_ResultsExtractionServiceServicer_to_server(
-        ExtractionServicer(access.llm, access.control()), server)
+        ExtractionServicer(access.llm, access.control), server)
     return contextlib.aclosing(access)
 
 

@@ -6,18 +6,23 @@ import asyncio
 
 import grpc
 from tinytroupe.common.v1 import study_pb2
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
 from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
 
+from services.common.checkpoint_ids import export_checkpoint_id
+from services.common.control_client import ControlClient
+from services.common.model_errors import model_failure
+from services.common.names import is_session_name
+from services.common.usage import usage_between
 from services.engine.llm_port import StructuredLLM
 from services.extraction import export
 from services.extraction.extractor import Extractor, RawResult
 from services.extraction.idempotency import IdempotentCalls
 from services.extraction.results import extracted_results
 from services.extraction.validation import plan_extraction
-from services.llm import LLMDeadlineError, LLMRequestError, LLMUnavailableError, TokenUsage
+from services.llm import TokenUsage
 from services.llm.client import session_scope
-from services.runtime.errors import DownstreamError, FailedPrecondition, InvalidArgument, Unavailable
+from services.llm.errors import LLMInvalidOutputError
+from services.runtime.errors import FailedPrecondition, InvalidArgument
 
 _FORMATS = {
     extraction_pb2.EXPORT_FORMAT_JSON: ("json", export.JSON_CONTENT_TYPE),
@@ -37,28 +42,19 @@ class UsageMeter:
         return self._usage(self._session) if self._usage is not None else TokenUsage()
 
     def spent(self) -> study_pb2.TokenUsage:
-        after = self._read()
-        cached = after.cached_calls - self._before.cached_calls
-        return study_pb2.TokenUsage(
-            calls=after.calls - self._before.calls - cached, cached_calls=cached,
-            prompt_tokens=after.prompt_tokens - self._before.prompt_tokens,
-            completion_tokens=after.completion_tokens - self._before.completion_tokens)
+        return usage_between(self._before, self._read())
 
 
 def raise_if_every_call_failed(raws: list[RawResult]) -> None:
     """A request whose every model call failed for want of a model is an error, not empty results."""
     errors = [raw.error for raw in raws if raw.error is not None]
-    if not raws or len(errors) < len(raws):
-        return
-    first = errors[0]
-    if isinstance(first, LLMRequestError):
-        raise FailedPrecondition("LLM_REQUEST_REJECTED", f"the model endpoint rejected the extraction: {first}")
-    if isinstance(first, LLMUnavailableError | LLMDeadlineError):
-        raise Unavailable(f"no extraction call succeeded: {first}")
+    if not raws or len(errors) < len(raws) or isinstance(errors[0], LLMInvalidOutputError):
+        return  # answers that stay invalid are each agent's missing values, not a failed request
+    raise model_failure("extraction (no call succeeded)", errors[0])
 
 
 class ExtractionServicer(extraction_pb2_grpc.ResultsExtractionServiceServicer):
-    def __init__(self, llm: StructuredLLM, control: control_pb2_grpc.SimulationControlServiceStub | None) -> None:
+    def __init__(self, llm: StructuredLLM, control: ControlClient | None) -> None:
         self._extractor = Extractor(llm)
         self._llm = llm
         self._control = control
@@ -85,7 +81,7 @@ class ExtractionServicer(extraction_pb2_grpc.ResultsExtractionServiceServicer):
             violations.append(("results", "the results to export are required"))
         if request.format not in _FORMATS:
             violations.append(("format", "must be EXPORT_FORMAT_JSON or EXPORT_FORMAT_CSV"))
-        if request.store and not request.session.startswith("sessions/"):
+        if request.store and not is_session_name(request.session):
             violations.append(("session", "storing an export needs the session, `sessions/{session}`"))
         if violations:
             raise InvalidArgument(*violations[0], more=violations[1:])
@@ -96,17 +92,11 @@ class ExtractionServicer(extraction_pb2_grpc.ResultsExtractionServiceServicer):
             content = await asyncio.to_thread(export.to_csv, request.results, list(request.fields))
         response = extraction_pb2.ExportResultsResponse(content=content, content_type=content_type)
         if request.store:
-            response.checkpoint = await self._store(request.session, f"export_{name}", content, content_type)
+            response.checkpoint = await self._store(request.session, export_checkpoint_id(name), content, content_type)
         return response
 
     async def _store(self, session: str, checkpoint_id: str, content: bytes, content_type: str) -> str:
         if self._control is None:
             raise FailedPrecondition("CONTROL_NOT_CONFIGURED", "this server has no control service to store exports")
-        checkpoint = control_pb2.Checkpoint(payload=content, content_type=content_type,
-                                            annotations={"kind": "export"})
-        try:
-            stored = await self._control.CreateCheckpoint(control_pb2.CreateCheckpointRequest(
-                parent=session, checkpoint_id=checkpoint_id, checkpoint=checkpoint))
-        except grpc.aio.AioRpcError as error:
-            raise DownstreamError(error) from None
-        return stored.name
+        return await self._control.store_checkpoint(session, checkpoint_id, content, content_type,
+                                                    annotations={"kind": "export"})

@@ -7,8 +7,8 @@ import statistics
 from bisect import bisect_left
 from dataclasses import dataclass
 
+from services.common.hints import FieldSpec, ValueKind
 from services.extraction.coercion import Value
-from services.extraction.hints import FieldSpec, ValueKind
 from services.extraction.themes import group_themes, split_sentences
 
 CONFIDENCE_LEVEL = 0.95

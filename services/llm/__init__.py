@@ -1,4 +1,4 @@
-"""The LLM layer: one async client for every service (see wiring.ModelAccess), the embedded local
+"""The LLM layer: one async client for every service (see services.common.model_access), the embedded local
 model, the response cache."""
 
 from __future__ import annotations

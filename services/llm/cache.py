@@ -2,7 +2,7 @@
 
 A cached value is the validated JSON text of an answer with the usage it cost, so a replay returns
 the very same output byte for byte. The production store is control's cache API
-(`services.llm.control_cache.ControlResponseCache`).
+(`services.common.control_client.ControlClient`).
 """
 
 from __future__ import annotations

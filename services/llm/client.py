@@ -108,7 +108,7 @@ def session_scope(llm: object, session: str) -> AbstractContextManager[None]:
 class LLMClient:
     """Structured chat completions with retries, deadlines, budgets, accounting and a session cache.
 
-    One per service process (`services.llm.wiring.ModelAccess`): the concurrency cap and the rate
+    One per service process (`services.common.model_access.ModelAccess`): the concurrency cap and the rate
     budget are shared by every call made through it.
     """
 

@@ -6,18 +6,18 @@ from dataclasses import dataclass, field
 
 import grpc
 from tinytroupe.content.v1 import content_pb2_grpc
-from tinytroupe.control.v1 import control_pb2_grpc
 from tinytroupe.extraction.v1 import extraction_pb2_grpc
 from tinytroupe.population.v1 import population_pb2_grpc
 from tinytroupe.simulation.v1 import simulation_pb2_grpc
 
+from services.common.control_client import ControlClient
 from services.runtime.clients import open_channel
 from services.runtime.config import MeshSettings
 
 
 @dataclass
 class Downstream:
-    control: control_pb2_grpc.SimulationControlServiceStub
+    control: ControlClient
     population: population_pb2_grpc.PopulationServiceStub
     simulation: simulation_pb2_grpc.SimulationServiceStub
     content: content_pb2_grpc.ContentServiceStub
@@ -31,7 +31,7 @@ class Downstream:
             for name in ("control", "population", "simulation", "content", "extraction")
         }
         return cls(
-            control=control_pb2_grpc.SimulationControlServiceStub(channels["control"]),
+            control=ControlClient(channels["control"]),
             population=population_pb2_grpc.PopulationServiceStub(channels["population"]),
             simulation=simulation_pb2_grpc.SimulationServiceStub(channels["simulation"]),
             content=content_pb2_grpc.ContentServiceStub(channels["content"]),

@@ -5,9 +5,11 @@ from __future__ import annotations
 import grpc
 from google.longrunning import operations_pb2
 from google.rpc import code_pb2, status_pb2
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe.control.v1 import control_pb2
 from tinytroupe.orchestrator.v1 import orchestrator_pb2
 
+from services.common.control_client import ControlClient
+from services.common.names import last_segment, operation_name, session_name
 from services.orchestrator.checkpoints import (
     AGENTS_CREATED,
     OPERATION_COMPLETE,
@@ -17,7 +19,6 @@ from services.orchestrator.checkpoints import (
     StudyCheckpoints,
     latest_round,
 )
-from services.orchestrator.names import operation_name, session_name
 from services.orchestrator.progress import Phase
 from services.orchestrator.registry import StudyRegistry
 from services.orchestrator.runner import CANCELLED_REASON
@@ -32,14 +33,14 @@ def is_study(session: Session) -> bool:
 
 
 class OperationView:
-    def __init__(self, control: control_pb2_grpc.SimulationControlServiceStub, registry: StudyRegistry):
+    def __init__(self, control: ControlClient, registry: StudyRegistry):
         self.control = control
         self.registry = registry
 
     async def study_session(self, session_id: str) -> Session:
         """The study's session; NotFound when there is none or it is not a study's."""
         try:
-            session = await self.control.GetSession(
+            session = await self.control.stub.GetSession(
                 control_pb2.GetSessionRequest(name=session_name(session_id))
             )
         except grpc.aio.AioRpcError as error:
@@ -51,7 +52,7 @@ class OperationView:
         return session
 
     async def operation(self, session: Session) -> operations_pb2.Operation:
-        session_id = session.name.rsplit("/", 1)[-1]
+        session_id = last_segment(session.name)
         operation = operations_pb2.Operation(name=operation_name(session_id))
         checkpoints = StudyCheckpoints(self.control, session.name)
         operation.metadata.Pack(await self.progress(session))
@@ -89,7 +90,7 @@ class OperationView:
         self, session: Session, request: orchestrator_pb2.RunStudyRequest | None = None
     ) -> orchestrator_pb2.StudyProgress:
         """The runner's live progress when the study runs here, else what its checkpoints tell."""
-        session_id = session.name.rsplit("/", 1)[-1]
+        session_id = last_segment(session.name)
         runner = self.registry.get(session_id)
         if runner is not None and session.state == Session.STATE_ACTIVE:
             return runner.progress.latest

@@ -9,13 +9,13 @@ import grpc
 from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.protobuf import empty_pb2
 from google.rpc import code_pb2, status_pb2
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe.control.v1 import control_pb2
 
+from services.common.control_client import ControlClient
+from services.common.names import study_id_of
 from services.orchestrator.checkpoints import STUDY_FAILED, StudyCheckpoints
-from services.orchestrator.names import session_id_of
 from services.orchestrator.operation_view import STUDY_LABEL, OperationView
 from services.orchestrator.registry import StudyRegistry
-from services.orchestrator.rpc_errors import passing_downstream_errors
 from services.orchestrator.runner import CANCELLED_REASON
 from services.orchestrator.settings import StudySettings
 from services.runtime.errors import FailedPrecondition, InvalidArgument
@@ -28,7 +28,7 @@ FILTERS = {"": None, "done=false": False, "done=true": True}
 class OperationsServicer(operations_pb2_grpc.OperationsServicer):
     def __init__(
         self,
-        control: control_pb2_grpc.SimulationControlServiceStub,
+        control: ControlClient,
         registry: StudyRegistry,
         view: OperationView,
         settings: StudySettings,
@@ -38,13 +38,11 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
         self.view = view
         self.settings = settings
 
-    @passing_downstream_errors
     async def GetOperation(
         self, request: operations_pb2.GetOperationRequest, context: grpc.aio.ServicerContext
     ) -> operations_pb2.Operation:
-        return await self.view.operation(await self.view.study_session(session_id_of(request.name)))
+        return await self.view.operation(await self.view.study_session(study_id_of(request.name)))
 
-    @passing_downstream_errors
     async def ListOperations(
         self, request: operations_pb2.ListOperationsRequest, context: grpc.aio.ServicerContext
     ) -> operations_pb2.ListOperationsResponse:
@@ -55,7 +53,7 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
         if not 0 <= request.page_size <= MAX_PAGE_SIZE:
             raise InvalidArgument("page_size", f"must be 0 to {MAX_PAGE_SIZE}")
         wanted_done = FILTERS[done_filter]
-        page = await self.control.ListSessions(
+        page = await self.control.stub.ListSessions(
             control_pb2.ListSessionsRequest(
                 page_size=request.page_size,
                 page_token=request.page_token,
@@ -73,12 +71,11 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
             operations=operations, next_page_token=page.next_page_token
         )
 
-    @passing_downstream_errors
     async def WaitOperation(
         self, request: operations_pb2.WaitOperationRequest, context: grpc.aio.ServicerContext
     ) -> operations_pb2.Operation:
         """Waits until the study is done, the timeout passes (default `max_wait_s`) or the deadline nears."""
-        session_id = session_id_of(request.name)
+        session_id = study_id_of(request.name)
         session = await self.view.study_session(session_id)
         timeout = (
             request.timeout.ToTimedelta().total_seconds()
@@ -97,12 +94,11 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
             session = await self.view.study_session(session_id)
         return await self.view.operation(session)
 
-    @passing_downstream_errors
     async def CancelOperation(
         self, request: operations_pb2.CancelOperationRequest, context: grpc.aio.ServicerContext
     ) -> empty_pb2.Empty:
         """Stops the study's model calls and ends its session as FAILED, reason `cancelled`."""
-        session_id = session_id_of(request.name)
+        session_id = study_id_of(request.name)
         session = await self.view.study_session(session_id)
         if session.state != Session.STATE_ACTIVE or await self.registry.cancel(session_id):
             return empty_pb2.Empty()
@@ -110,22 +106,21 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
         await StudyCheckpoints(self.control, session.name).store(
             STUDY_FAILED, status_pb2.Status(code=code_pb2.CANCELLED, message=CANCELLED_REASON)
         )
-        await self.control.EndSession(
+        await self.control.stub.EndSession(
             control_pb2.EndSessionRequest(
                 name=session.name, final_state=Session.STATE_FAILED, reason=CANCELLED_REASON
             )
         )
         return empty_pb2.Empty()
 
-    @passing_downstream_errors
     async def DeleteOperation(
         self, request: operations_pb2.DeleteOperationRequest, context: grpc.aio.ServicerContext
     ) -> empty_pb2.Empty:
         """Deletes a finished study's session and checkpoints; a running study must be cancelled first."""
-        session = await self.view.study_session(session_id_of(request.name))
+        session = await self.view.study_session(study_id_of(request.name))
         if session.state == Session.STATE_ACTIVE:
             raise FailedPrecondition(
                 "OPERATION_RUNNING", "the study is still running; cancel it first", subject=request.name
             )
-        await self.control.DeleteSession(control_pb2.DeleteSessionRequest(name=session.name))
+        await self.control.stub.DeleteSession(control_pb2.DeleteSessionRequest(name=session.name))
         return empty_pb2.Empty()

@@ -16,6 +16,7 @@ from tinytroupe.content.v1 import content_pb2
 from tinytroupe.orchestrator.v1 import orchestrator_pb2
 from tinytroupe.population.v1 import population_pb2
 
+from services.common.names import last_segment
 from services.orchestrator.downstream import Downstream
 from services.orchestrator.progress import ProgressTracker
 from services.orchestrator.validation import agent_specs_of_population
@@ -52,7 +53,7 @@ class ParticipantFactory:
         self.progress = progress
         self.concurrency = asyncio.Semaphore(concurrency)
         self.long_call_timeout_s = long_call_timeout_s
-        self.session_id = session.rsplit("/", 1)[-1]
+        self.session_id = last_segment(session)
 
     async def create(self, participants: orchestrator_pb2.Participants) -> orchestrator_pb2.AgentsCreated:
         if participants.mode == Mode.MODE_FROM_DEMOGRAPHICS:

@@ -16,8 +16,9 @@ from contextlib import asynccontextmanager
 
 from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe.control.v1 import control_pb2
 
+from services.common.control_client import ControlClient
 from services.orchestrator.operation_view import STUDY_LABEL
 from services.orchestrator.settings import StudySettings
 from services.runtime.errors import ResourceExhausted
@@ -66,7 +67,7 @@ class TokenBucket:
 
 
 class StudyQuotas:
-    def __init__(self, control: control_pb2_grpc.SimulationControlServiceStub, settings: StudySettings):
+    def __init__(self, control: ControlClient, settings: StudySettings):
         self.control = control
         self.settings = settings
         self._buckets: dict[str, TokenBucket] = {}
@@ -98,7 +99,7 @@ class StudyQuotas:
         limit = self.settings.max_running_per_tenant
         if limit <= 0:
             return
-        page = await self.control.ListSessions(control_pb2.ListSessionsRequest(
+        page = await self.control.stub.ListSessions(control_pb2.ListSessionsRequest(
             state=Session.STATE_ACTIVE, labels=dict([STUDY_LABEL]), page_size=limit + 1))
         others = [session for session in page.sessions if session.name != admitted.name]
         if len(others) >= limit:

@@ -7,8 +7,10 @@ import asyncio
 
 import grpc
 import structlog
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe.control.v1 import control_pb2
 
+from services.common.control_client import ControlClient
+from services.common.names import last_segment
 from services.orchestrator.operation_view import is_study
 from services.orchestrator.registry import StudyRegistry
 from services.orchestrator.settings import StudySettings
@@ -21,7 +23,7 @@ Session = control_pb2.Session
 class Recovery:
     def __init__(
         self,
-        control: control_pb2_grpc.SimulationControlServiceStub,
+        control: ControlClient,
         registry: StudyRegistry,
         settings: StudySettings,
     ):
@@ -34,7 +36,7 @@ class Recovery:
         claimed = []
         page_token = ""
         while True:
-            page = await self.control.ListLeases(
+            page = await self.control.stub.ListLeases(
                 control_pb2.ListLeasesRequest(expired_only=True, page_size=1000, page_token=page_token)
             )
             for lease in page.leases:
@@ -53,10 +55,10 @@ class Recovery:
             current_tenant.reset(token)
 
     async def _claim(self, session_name: str) -> bool:
-        if self.registry.get(session_name.rsplit("/", 1)[-1]) is not None:
+        if self.registry.get(last_segment(session_name)) is not None:
             return False
         try:
-            session = await self.control.GetSession(control_pb2.GetSessionRequest(name=session_name))
+            session = await self.control.stub.GetSession(control_pb2.GetSessionRequest(name=session_name))
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 return False

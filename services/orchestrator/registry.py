@@ -7,6 +7,7 @@ import asyncio
 import structlog
 from tinytroupe.control.v1 import control_pb2
 
+from services.common.names import last_segment
 from services.orchestrator.downstream import Downstream
 from services.orchestrator.lease import LeaseHeld, StudyLease
 from services.orchestrator.runner import StopReason, StudyRunner
@@ -27,7 +28,7 @@ class StudyRegistry:
 
     async def claim(self, session: control_pb2.Session, *, resumed: bool) -> StudyRunner | None:
         """Starts running the study here unless it already runs here or another replica holds its lease."""
-        session_id = session.name.rsplit("/", 1)[-1]
+        session_id = last_segment(session.name)
         async with self._claiming:
             if (runner := self._running.get(session_id)) is not None:
                 return runner

@@ -21,14 +21,16 @@ from tinytroupe.control.v1 import control_pb2
 from tinytroupe.extraction.v1 import extraction_pb2
 from tinytroupe.orchestrator.v1 import orchestrator_pb2
 
+from services.common.names import last_segment, operation_name
+from services.common.usage import sum_usage
 from services.orchestrator.checkpoints import (
     AGENTS_CREATED,
     OPERATION_COMPLETE,
-    RESUMED_PREFIX,
     STUDY_FAILED,
     STUDY_REQUEST,
     StudyCheckpoints,
     latest_round,
+    resumed_checkpoint_id,
     resumed_count,
 )
 from services.orchestrator.downstream import Downstream
@@ -72,11 +74,11 @@ class StudyRunner:
         self.session = session
         self.lease = lease
         self.resumed = resumed
-        self.session_id = session.name.rsplit("/", 1)[-1]
+        self.session_id = last_segment(session.name)
         self.checkpoints = StudyCheckpoints(downstream.control, session.name)
         self.progress = ProgressTracker(
             orchestrator_pb2.StudyProgress(
-                operation=f"operations/{self.session_id}",
+                operation=operation_name(self.session_id),
                 session=session.name,
                 phase=Phase.PHASE_QUEUED,
                 runner=settings.replica_id,
@@ -102,9 +104,7 @@ class StudyRunner:
         current_session.set(self.session.name)
         if not current_request_id.get():
             current_request_id.set(uuid.uuid4().hex)
-        structlog.contextvars.bind_contextvars(
-            session_id=self.session.name, request_id=current_request_id.get()
-        )
+        structlog.contextvars.bind_contextvars(session=self.session.name, request_id=current_request_id.get())
         keeper = asyncio.create_task(self.lease.keep(on_lost=lambda why: self.stop(StopReason.LEASE_LOST)))
         try:
             result = await self._study()
@@ -154,7 +154,7 @@ class StudyRunner:
         now = timestamp_pb2.Timestamp()
         now.GetCurrentTime()
         await self.checkpoints.store(
-            f"{RESUMED_PREFIX}{resumed_count(ids) + 1}",
+            resumed_checkpoint_id(resumed_count(ids) + 1),
             orchestrator_pb2.StudyResumed(
                 runner=self.settings.replica_id, resume_time=now, from_checkpoint=ids[-1] if ids else ""
             ),
@@ -229,7 +229,7 @@ class StudyRunner:
             end_time.ToNanoseconds() - self.session.create_time.ToNanoseconds()
         )
         return orchestrator_pb2.StudyResult(
-            operation_id=f"operations/{self.session_id}",
+            operation_id=operation_name(self.session_id),
             session_id=self.session.name,
             status=orchestrator_pb2.STUDY_STATUS_PARTIAL
             if failed
@@ -276,20 +276,10 @@ class StudyRunner:
 
     async def _end(self, state: control_pb2.Session.State, reason: str) -> None:
         try:
-            await self.downstream.control.EndSession(
+            await self.downstream.control.stub.EndSession(
                 control_pb2.EndSessionRequest(
                     name=self.session.name, final_state=state, reason=reason[:MAX_END_REASON_LENGTH]
                 )
             )
         finally:
             await self.lease.release()
-
-
-def sum_usage(*usages: study_pb2.TokenUsage) -> study_pb2.TokenUsage:
-    total = study_pb2.TokenUsage()
-    for usage in usages:
-        total.calls += usage.calls
-        total.cached_calls += usage.cached_calls
-        total.prompt_tokens += usage.prompt_tokens
-        total.completion_tokens += usage.completion_tokens
-    return total

@@ -7,16 +7,16 @@ from collections.abc import AsyncIterator
 
 import grpc
 from google.longrunning import operations_pb2
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe.control.v1 import control_pb2
 from tinytroupe.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
+from services.common.control_client import ControlClient
+from services.common.names import study_id_of
 from services.orchestrator.checkpoints import STUDY_REQUEST, StudyCheckpoints
-from services.orchestrator.names import session_id_of
 from services.orchestrator.operation_view import STUDY_LABEL, OperationView
 from services.orchestrator.progress import Phase
 from services.orchestrator.quotas import QuotaExceeded, StudyQuotas
 from services.orchestrator.registry import StudyRegistry
-from services.orchestrator.rpc_errors import passing_downstream_errors
 from services.orchestrator.settings import StudySettings
 from services.orchestrator.validation import validate_study_request
 from services.runtime.context import current_tenant
@@ -28,7 +28,7 @@ Session = control_pb2.Session
 class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
     def __init__(
         self,
-        control: control_pb2_grpc.SimulationControlServiceStub,
+        control: ControlClient,
         registry: StudyRegistry,
         view: OperationView,
         settings: StudySettings,
@@ -39,7 +39,6 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         self.settings = settings
         self.quotas = StudyQuotas(control, settings)
 
-    @passing_downstream_errors
     async def RunStudy(
         self, request: orchestrator_pb2.RunStudyRequest, context: grpc.aio.ServicerContext
     ) -> operations_pb2.Operation:
@@ -58,7 +57,7 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
 
     async def _begin_study_session(self, request: orchestrator_pb2.RunStudyRequest) -> Session:
         config = request.session_config
-        return await self.control.BeginSession(
+        return await self.control.stub.BeginSession(
             control_pb2.BeginSessionRequest(
                 session=Session(
                     display_name=config.session_name or "study",
@@ -75,7 +74,7 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         try:
             await self.quotas.check_running(tenant, session)
         except QuotaExceeded:
-            await self.control.DeleteSession(control_pb2.DeleteSessionRequest(name=session.name))
+            await self.control.stub.DeleteSession(control_pb2.DeleteSessionRequest(name=session.name))
             raise
 
     async def _store_request(self, session: Session, request: orchestrator_pb2.RunStudyRequest) -> None:
@@ -86,11 +85,10 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
                 raise InvalidArgument("request_id", "was already used for a different study request") from None
             raise
 
-    @passing_downstream_errors
     async def ResumeStudy(
         self, request: orchestrator_pb2.ResumeStudyRequest, context: grpc.aio.ServicerContext
     ) -> operations_pb2.Operation:
-        session = await self.view.study_session(session_id_of(request.name))
+        session = await self.view.study_session(study_id_of(request.name))
         if session.state == Session.STATE_ACTIVE and await self.registry.claim(session, resumed=True) is None:
             raise FailedPrecondition(
                 "LEASE_HELD",
@@ -100,11 +98,10 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
             )
         return await self.view.operation(session)
 
-    @passing_downstream_errors
     async def WatchStudy(
         self, request: orchestrator_pb2.WatchStudyRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[orchestrator_pb2.StudyProgress]:
-        session_id = session_id_of(request.name)
+        session_id = study_id_of(request.name)
         session = await self.view.study_session(session_id)
         study_request: orchestrator_pb2.RunStudyRequest | None = None
         last_sent: orchestrator_pb2.StudyProgress | None = None

@@ -11,11 +11,12 @@ from tinytroupe.common.v1 import agent_pb2, study_pb2
 from tinytroupe.orchestrator.v1 import orchestrator_pb2
 from tinytroupe.simulation.v1 import simulation_pb2
 
+from services.common.names import checkpoint_name
 from services.orchestrator.checkpoints import (
-    ROUND_PREFIX,
     SIMULATION_COMPLETE,
     StudyCheckpoints,
     latest_round,
+    round_checkpoint_id,
 )
 from services.orchestrator.downstream import Downstream
 from services.orchestrator.progress import Phase, ProgressTracker
@@ -88,12 +89,12 @@ class SimulationStage:
     ) -> SimulationOutcome:
         failed: dict[str, str] = {}
         if from_round:
-            checkpoint_id = f"{ROUND_PREFIX}{from_round}"
+            checkpoint_id = round_checkpoint_id(from_round)
             resumed_state = await self.checkpoints.load(checkpoint_id, simulation_pb2.WorldState)
             failed = _failures_of(resumed_state)
             stream = self.downstream.simulation.ResumeSimulation(
                 simulation_pb2.ResumeSimulationRequest(
-                    checkpoint=self.checkpoints.name_of(checkpoint_id), stream_actions=True
+                    checkpoint=checkpoint_name(self.checkpoints.session, checkpoint_id), stream_actions=True
                 ),
                 timeout=self.long_call_timeout_s,
                 metadata=propagated_metadata(),

@@ -4,38 +4,66 @@ from __future__ import annotations
 
 import json
 
-from tinytroupe.common.v1 import study_pb2
 from tinytroupe.orchestrator.v1 import orchestrator_pb2
 
-from services.runtime.errors import InvalidArgument
-from services.runtime.json_input import load_json
-from services.runtime.limits import (
+from services.common.checks import (
+    duplicate_name_violations,
+    extraction_config_violations,
+    simulation_config_violations,
+    stimulus_targets,
+    stimulus_text_violations,
+)
+from services.common.limits import (
     MAX_AGENT_SPEC_CHARS,
     MAX_DOCUMENT_CHARS,
     MAX_INSTRUCTION_CHARS,
-    extraction_text_violations,
-    stimulus_violations,
+    MAX_PARTICIPANTS,
     texts_violations,
 )
+from services.common.violations import Violations
+from services.runtime.json_input import load_json
 
 Mode = orchestrator_pb2.Participants.Mode
-MAX_PARTICIPANTS = 1000
-MAX_ROUNDS = 50
-MAX_ACTIONS_PER_TURN = 10
-MAX_FIELDS = 32
 
 
 def validate_study_request(request: orchestrator_pb2.RunStudyRequest) -> None:
-    """Raises InvalidArgument naming every offending field of the request."""
-    violations = [
-        *_participant_violations(request.participants),
-        *_simulation_violations(request.simulation_config),
-        *_stimulus_violations(request.stimulus),
-        *_extraction_violations(request.extraction_config),
-    ]
-    if violations:
-        (field, description), *more = violations
-        raise InvalidArgument(field, description, more=more)
+    """Raises InvalidArgument naming every offending field of the request: the checks simulation and
+    extraction run on their own requests included, so no study is refused downstream after model calls."""
+    violations = Violations()
+    violations.extend(_participant_violations(request.participants))
+    violations.extend(simulation_config_violations(request.simulation_config, "simulation_config"))
+    violations.extend(stimulus_text_violations(request.stimulus, "stimulus"))
+    if (names := known_agent_names(request.participants)) is not None:
+        violations.extend(stimulus_targets(request.stimulus, "stimulus", names)[1])
+    if request.extraction_config.extract_results:
+        violations.extend(extraction_config_violations(request.extraction_config, "extraction_config")[1])
+    violations.raise_if_any()
+
+
+def known_agent_names(participants: orchestrator_pb2.Participants) -> list[str] | None:
+    """The participants' names where the request fixes them (given agents or a population), else None."""
+    if participants.mode == Mode.MODE_FROM_AGENT:
+        texts = list(participants.specifications)
+    elif participants.mode == Mode.MODE_FROM_POPULATION and len(participants.specifications) == 1:
+        try:
+            return [_name_in(spec) for spec in agent_specs_of_population(participants.specifications[0])]
+        except ValueError:
+            return None
+    else:
+        return None
+    names = []
+    for text in texts:
+        try:
+            names.append(_name_in(parse_json(text)))
+        except ValueError:
+            return None
+    return names
+
+
+def _name_in(spec: object) -> str:
+    persona = spec.get("persona") if isinstance(spec, dict) else None
+    name = persona.get("name") if isinstance(persona, dict) else None
+    return name if isinstance(name, str) else ""
 
 
 def parse_json(text: str) -> object:
@@ -120,24 +148,15 @@ def _agent_spec_violations(specs: list[str]) -> list[tuple[str, str]]:
     if not 1 <= len(specs) <= MAX_PARTICIPANTS:
         return [("participants.specifications", f"must hold 1 to {MAX_PARTICIPANTS} agent specifications")]
     violations = []
+    parsed, fields = [], []
     for index, text in enumerate(specs):
         field = f"participants.specifications[{index}]"
         if problems := _json_object_violations(text, field):
             violations += problems
         else:
-            violations += _names_violations([parse_json(text)], [field])
-    seen: dict[str, int] = {}
-    for index, text in enumerate(specs):
-        name = _persona_name(text)
-        if name and name in seen:
-            violations.append(
-                (
-                    f"participants.specifications[{index}]",
-                    f"agent name {name!r} is also used by participants.specifications[{seen[name]}]",
-                )
-            )
-        seen.setdefault(name, index)
-    return violations
+            parsed.append(parse_json(text))
+            fields.append(field)
+    return violations + _names_violations(parsed, fields)
 
 
 def _population_violations(text: str) -> list[tuple[str, str]]:
@@ -152,27 +171,15 @@ def _population_violations(text: str) -> list[tuple[str, str]]:
 
 
 def _names_violations(specs: list[dict], fields: list[str]) -> list[tuple[str, str]]:
-    violations = []
-    seen: set[str] = set()
+    """Each spec needs a persona.name; names must differ as simulation and extraction compare them."""
+    violations, named = [], []
     for spec, field in zip(specs, fields, strict=True):
-        persona = spec.get("persona")
-        name = persona.get("name") if isinstance(persona, dict) else None
-        if not isinstance(name, str) or not name.strip():
+        name = _name_in(spec)
+        if not name.strip():
             violations.append((field, "must be a TinyTroupe agent specification with persona.name"))
-        elif name in seen:
-            violations.append((field, f"agent name {name!r} appears twice"))
         else:
-            seen.add(name)
-    return violations
-
-
-def _persona_name(text: str) -> str:
-    try:
-        persona = parse_json(text).get("persona")
-        name = persona.get("name", "") if isinstance(persona, dict) else ""
-        return name if isinstance(name, str) else ""  # other types are reported by _names_violations
-    except (ValueError, AttributeError):
-        return ""
+            named.append((field, name))
+    return violations + duplicate_name_violations(named)
 
 
 def _description_violations(specs: list[str]) -> list[tuple[str, str]]:
@@ -183,48 +190,3 @@ def _description_violations(specs: list[str]) -> list[tuple[str, str]]:
         for index, text in enumerate(specs)
         if not text.strip()
     ]
-
-
-def _simulation_violations(config: study_pb2.SimulationConfig) -> list[tuple[str, str]]:
-    violations = []
-    if config.environment_type == study_pb2.ENVIRONMENT_TYPE_UNSPECIFIED:
-        violations.append(("simulation_config.environment_type", "must be focus_group, survey or interview"))
-    if not 1 <= config.rounds <= MAX_ROUNDS:
-        violations.append(("simulation_config.rounds", f"must be 1 to {MAX_ROUNDS}"))
-    if not 0 <= config.max_actions_per_turn <= MAX_ACTIONS_PER_TURN:
-        violations.append(("simulation_config.max_actions_per_turn", f"must be 0 to {MAX_ACTIONS_PER_TURN}"))
-    if not 0.0 <= config.max_failed_fraction <= 1.0:
-        violations.append(("simulation_config.max_failed_fraction", "must be in [0, 1]"))
-    return violations
-
-
-def _stimulus_violations(stimulus: study_pb2.Stimulus) -> list[tuple[str, str]]:
-    if not stimulus.content.strip():
-        return [("stimulus.content", "must not be empty")]
-    return stimulus_violations("stimulus", stimulus.content, stimulus.context)
-
-
-def _extraction_violations(config: study_pb2.ExtractionConfig) -> list[tuple[str, str]]:
-    if not config.extract_results:
-        return []
-    violations = extraction_text_violations(
-        "extraction_config", config.extraction_objective, config.situation, config.fields_hints
-    )
-    fields = list(config.fields)
-    if not fields:
-        violations.append(
-            ("extraction_config.fields", "must name at least one field when extract_results is set")
-        )
-    elif len(fields) > MAX_FIELDS:
-        violations.append(("extraction_config.fields", f"names {len(fields)} fields; at most {MAX_FIELDS}"))
-    for index, name in enumerate(fields):
-        if not name.strip():
-            violations.append((f"extraction_config.fields[{index}]", "must not be empty"))
-        elif fields.index(name) != index:
-            violations.append((f"extraction_config.fields[{index}]", f"field {name!r} appears twice"))
-    for name in config.fields_hints:
-        if name not in fields:
-            violations.append(
-                (f"extraction_config.fields_hints[{name}]", "names no field of extraction_config.fields")
-            )
-    return violations

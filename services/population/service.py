@@ -7,7 +7,7 @@ import contextlib
 import grpc
 from tinytroupe.population.v1 import population_pb2, population_pb2_grpc
 
-from services.llm.wiring import ModelAccess
+from services.common.model_access import ModelAccess
 from services.population.servicer import DEFAULT_CONCURRENCY, PopulationServicer
 from services.runtime.config import MeshSettings
 from services.runtime.server import ServiceDefinition

@@ -14,15 +14,7 @@ from pydantic import ValidationError
 from tinytroupe.common.v1 import agent_pb2
 from tinytroupe.population.v1 import population_pb2, population_pb2_grpc
 
-from services.engine.demographics import Demographics
-from services.engine.fragments import FragmentConflictError, apply_fragments
-from services.engine.persona import Persona, SpecError
-from services.engine.population_generation import PersonResult, generate_population
-from services.engine.population_plan import PopulationPlanError, plan_population
-from services.engine.validation import validate_persona
-from services.llm.client import session_scope
-from services.llm.errors import LLMError
-from services.population.agents import (
+from services.common.agents import (
     Origin,
     builtin_fragments,
     export_spec_json,
@@ -31,13 +23,22 @@ from services.population.agents import (
     parse_persona,
     resolve_fragments,
 )
-from services.runtime.errors import InvalidArgument, Unavailable
-from services.runtime.limits import (
+from services.common.limits import (
     MAX_AGENT_SPEC_CHARS,
     MAX_DOCUMENT_CHARS,
     MAX_INSTRUCTION_CHARS,
     require_texts_within,
 )
+from services.common.model_errors import model_failure
+from services.engine.demographics import Demographics
+from services.engine.fragments import FragmentConflictError, apply_fragments
+from services.engine.persona import Persona, SpecError
+from services.engine.population_generation import PersonResult, generate_population
+from services.engine.population_plan import PopulationPlanError, plan_population
+from services.engine.validation import validate_persona
+from services.llm.client import session_scope
+from services.llm.errors import LLMError
+from services.runtime.errors import InvalidArgument
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,6 @@ class CountingLLM:
     async def structured(self, *args: Any, **kwargs: Any) -> Any:
         self.calls += 1
         return await self._llm.structured(*args, **kwargs)
-
-
-def llm_unavailable(what: str, error: LLMError) -> Unavailable:
-    return Unavailable(f"{what}: the language model failed: {error}")
 
 
 class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
@@ -119,7 +116,7 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
                 score, justification = await validate_persona(self._llm, persona, request.expectations,
                                                               session=request.session)
         except LLMError as error:
-            raise llm_unavailable("validation", error) from None
+            raise model_failure("validation", error) from None
         return population_pb2.ValidateAgentResponse(score=score, justification=justification)
 
     async def GeneratePopulation(self, request: population_pb2.GeneratePopulationRequest,
@@ -146,7 +143,7 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
             plan = await plan_population(llm, demographics, request.count, request.context,
                                          request.particularities, session=session)
         except LLMError as error:
-            raise llm_unavailable("population plan", error) from None
+            raise model_failure("population plan", error) from None
         except PopulationPlanError as error:
             raise InvalidArgument("demographics_json", f"no sampling plan can be made: {error}") from None
         yield population_pb2.GeneratePopulationResponse(plan=population_pb2.PopulationPlan(entries=[

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-SESSION_METADATA_KEY = "x-session-id"
+SESSION_METADATA_KEY = "x-session"
 REQUEST_METADATA_KEY = "x-request-id"
 TENANT_METADATA_KEY = "x-tenant"
 

@@ -7,11 +7,16 @@ an `ErrorInfo` carrying the reason and domain.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 ERROR_DOMAIN = "tinytroupe.io"
+DetailT = TypeVar("DetailT", bound=Message)
 
 
 class MeshError(Exception):
@@ -128,11 +133,6 @@ class Unavailable(MeshError):
     default_reason = "UNAVAILABLE"
 
 
-class DeadlineExceeded(MeshError):
-    code = grpc.StatusCode.DEADLINE_EXCEEDED
-    default_reason = "DEADLINE_EXCEEDED"
-
-
 class Internal(MeshError):
     """An unexpected failure; the message is generic, the cause goes to the logs only."""
 
@@ -148,11 +148,35 @@ class DownstreamError(MeshError):
     """A downstream service's failure passed on to our caller with its code, message and details."""
 
     def __init__(self, error: grpc.aio.AioRpcError):
-        from grpc_status import rpc_status
-
         super().__init__(error.details() or error.code().name)
         self.code = error.code()
         self._status = rpc_status.from_call(error)
 
     def to_status(self) -> status_pb2.Status:
         return self._status if self._status is not None else super().to_status()
+
+
+# -- reading the rich status of a failed call (servers passing errors on, the CLI, the tests) -------------
+
+def error_details(error: grpc.aio.AioRpcError, message_type: type[DetailT]) -> list[DetailT]:
+    """Every detail of the call's `google.rpc.Status` that is a `message_type`."""
+    status = rpc_status.from_call(error)
+    found = []
+    for detail in status.details if status is not None else ():
+        message = message_type()
+        if detail.Unpack(message):
+            found.append(message)
+    return found
+
+
+def error_reason(error: grpc.aio.AioRpcError) -> str:
+    """The ErrorInfo reason of a failed call (e.g. LEASE_HELD), "" when it has none."""
+    infos = error_details(error, error_details_pb2.ErrorInfo)
+    return infos[0].reason if infos else ""
+
+
+def field_violations(error: grpc.aio.AioRpcError) -> dict[str, str]:
+    """The `BadRequest` field violations of a failed call, by field."""
+    return {violation.field: violation.description
+            for bad_request in error_details(error, error_details_pb2.BadRequest)
+            for violation in bad_request.field_violations}

@@ -1,7 +1,9 @@
 """The server interceptor every service runs: binds call ids, logs, counts and maps errors to statuses.
 
-Servicers raise `MeshError`s (see errors.py); this turns them into rich `google.rpc.Status` answers.
-Any other exception becomes INTERNAL with a generic message, and its stack trace goes to the log only.
+Servicers raise `MeshError`s (see errors.py); this turns them into rich `google.rpc.Status` answers. A
+downstream service's error (`grpc.aio.AioRpcError`) that a servicer lets through reaches the caller with
+its own code, message and details. Any other exception becomes INTERNAL with a generic message, and its
+stack trace goes to the log only.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 import structlog
+from grpc_status import rpc_status
 
 from services.runtime import metrics
 from services.runtime.context import (
@@ -22,10 +25,12 @@ from services.runtime.context import (
     current_session,
     current_tenant,
 )
-from services.runtime.errors import Internal, MeshError
+from services.runtime.errors import DownstreamError, Internal, MeshError
 from services.runtime.security import Authenticator
 
 log = structlog.get_logger("rpc")
+
+_CODES = {code.value[0]: code for code in grpc.StatusCode}
 
 QUIET_SERVICES = frozenset({"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
                             "grpc.reflection.v1.ServerReflection"})
@@ -49,7 +54,7 @@ class _CallScope:
         session = metadata.get(SESSION_METADATA_KEY, "")
         current_request_id.set(request_id)
         current_session.set(session)
-        structlog.contextvars.bind_contextvars(request_id=request_id, session_id=session or None)
+        structlog.contextvars.bind_contextvars(request_id=request_id, session=session or None)
         metrics.STARTED.labels(*self.labels).inc()
         self.started = time.perf_counter()
         return self
@@ -64,28 +69,34 @@ class _CallScope:
     async def __aexit__(self, exc_type, exc, tb) -> bool:
         try:
             if exc is None:
-                self.code = self.context.code() or grpc.StatusCode.OK
-                if isinstance(self.code, int):
-                    self.code = grpc.StatusCode.OK if self.code == 0 else grpc.StatusCode.UNKNOWN
+                self.code = self._context_code(grpc.StatusCode.OK)
                 return False
             if isinstance(exc, grpc.aio.AbortError):
-                self.code = self.context.code() or grpc.StatusCode.UNKNOWN
+                self.code = self._context_code(grpc.StatusCode.UNKNOWN)
                 return False
             if isinstance(exc, BaseException) and not isinstance(exc, Exception):
                 self.code = grpc.StatusCode.CANCELLED
                 return False
             error = self._as_mesh_error(exc)
             self.code = error.code
-            status = error.to_status()
-            await self.context.abort(error.code, status.message, trailing_metadata=(
-                ("grpc-status-details-bin", status.SerializeToString()),))
+            status = rpc_status.to_status(error.to_status())
+            await self.context.abort(status.code, status.details, trailing_metadata=status.trailing_metadata)
         finally:
             self._record()
         return False  # unreachable: abort raises
 
+    def _context_code(self, default: grpc.StatusCode) -> grpc.StatusCode:
+        """The code a servicer set on the context (an int or a StatusCode, by grpc version), else `default`."""
+        code = self.context.code()
+        if code is None:
+            return default
+        return _CODES.get(code, grpc.StatusCode.UNKNOWN) if isinstance(code, int) else code
+
     def _as_mesh_error(self, exc: BaseException) -> MeshError:
         if isinstance(exc, MeshError):
             return exc
+        if isinstance(exc, grpc.aio.AioRpcError):
+            return DownstreamError(exc)
         if isinstance(exc, NotImplementedError):
             error = MeshError(f"{self.service}/{self.method} is not implemented yet", reason="UNIMPLEMENTED")
             error.code = grpc.StatusCode.UNIMPLEMENTED

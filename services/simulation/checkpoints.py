@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import grpc
 from google.protobuf.message import DecodeError
 from tinytroupe.common.v1 import agent_pb2
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe.control.v1 import control_pb2
 from tinytroupe.simulation.v1 import simulation_pb2
 
+from services.common.control_client import ControlClient, content_type_of
 from services.engine.simulation import WorldState
-from services.runtime.errors import DownstreamError, FailedPrecondition
+from services.runtime.errors import FailedPrecondition
 from services.simulation.convert import world_from_proto
 
-WORLD_STATE_CONTENT_TYPE = "application/x-protobuf; type=tinytroupe.simulation.v1.WorldState"
-COMPLETE_CHECKPOINT_ID = "simulation_complete"
-
-
-def round_checkpoint_id(round_number: int) -> str:
-    return f"round_{round_number}"
+WORLD_STATE_CONTENT_TYPE = content_type_of(simulation_pb2.WorldState())
 
 
 def _comparable(world: simulation_pb2.WorldState) -> bytes:
@@ -31,42 +26,26 @@ def _comparable(world: simulation_pb2.WorldState) -> bytes:
 class WorldCheckpoints:
     """Control's sessions and checkpoints as the simulation needs them; control's errors pass through."""
 
-    def __init__(self, control: control_pb2_grpc.SimulationControlServiceStub, timeout_s: float = 30.0) -> None:
+    def __init__(self, control: ControlClient) -> None:
         self.control = control
-        self.timeout_s = timeout_s
 
     async def require_active_session(self, session: str) -> None:
-        found = await self._call(self.control.GetSession, control_pb2.GetSessionRequest(name=session))
-        if found.state != control_pb2.Session.STATE_ACTIVE:
-            raise FailedPrecondition("SESSION_NOT_ACTIVE", f"session {session} is "
-                                     f"{control_pb2.Session.State.Name(found.state)}; a simulation needs an active "
-                                     "session", subject=session)
+        await self.control.require_active_session(session, "a simulation")
 
     async def store(self, session: str, checkpoint_id: str, world: simulation_pb2.WorldState,
                     round_number: int) -> str:
         """Stores the world as `checkpoint_id`; the same world already stored there (reached again by a
         replay through the cache) is accepted as it is. Returns the checkpoint's name."""
-        request = control_pb2.CreateCheckpointRequest(
-            parent=session, checkpoint_id=checkpoint_id,
-            checkpoint=control_pb2.Checkpoint(payload=world.SerializeToString(deterministic=True),
-                                              content_type=WORLD_STATE_CONTENT_TYPE,
-                                              annotations={"round": str(round_number)}))
-        try:
-            stored = await self.control.CreateCheckpoint(request, timeout=self.timeout_s)
-        except grpc.aio.AioRpcError as error:
-            if error.code() != grpc.StatusCode.ALREADY_EXISTS:
-                raise DownstreamError(error) from None
-            existing = await self._call(self.control.GetCheckpoint, control_pb2.GetCheckpointRequest(
-                name=f"{session}/checkpoints/{checkpoint_id}"))
-            if existing.content_type != WORLD_STATE_CONTENT_TYPE or \
-                    _comparable(simulation_pb2.WorldState.FromString(existing.payload)) != _comparable(world):
-                raise DownstreamError(error) from None
-            return existing.name
-        return stored.name
+        def same_world(existing: control_pb2.Checkpoint) -> bool:
+            return existing.content_type == WORLD_STATE_CONTENT_TYPE and \
+                _comparable(simulation_pb2.WorldState.FromString(existing.payload)) == _comparable(world)
+
+        return await self.control.store_message(session, checkpoint_id, world,
+                                                annotations={"round": str(round_number)}, same=same_world)
 
     async def load(self, name: str) -> tuple[simulation_pb2.WorldState, WorldState, dict[str, agent_pb2.Agent]]:
         """The world stored as checkpoint `name`: as stored, as the engine's state, and its agents by name."""
-        checkpoint = await self._call(self.control.GetCheckpoint, control_pb2.GetCheckpointRequest(name=name))
+        checkpoint = await self.control.get_checkpoint(name)
         if checkpoint.content_type != WORLD_STATE_CONTENT_TYPE:
             raise FailedPrecondition(
                 "CHECKPOINT_NOT_A_WORLD_STATE",
@@ -79,9 +58,3 @@ class WorldCheckpoints:
             raise FailedPrecondition("CHECKPOINT_UNREADABLE", f"checkpoint {checkpoint.name} does not hold a valid "
                                      f"world state: {error}", subject=checkpoint.name) from None
         return stored, world, base_agents
-
-    async def _call(self, method, request):
-        try:
-            return await method(request, timeout=self.timeout_s)
-        except grpc.aio.AioRpcError as error:
-            raise DownstreamError(error) from None

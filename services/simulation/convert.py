@@ -5,6 +5,7 @@ from __future__ import annotations
 from tinytroupe.common.v1 import agent_pb2, study_pb2
 from tinytroupe.simulation.v1 import simulation_pb2
 
+from services.common.limits import DEFAULT_MAX_ACTIONS_PER_TURN, DEFAULT_MAX_FAILED_FRACTION
 from services.engine.persona import Persona
 from services.engine.simulation import (
     EVERYONE,
@@ -21,11 +22,8 @@ from services.engine.simulation import (
     WorldConfig,
     WorldState,
 )
-from services.llm import TokenUsage
 
 PERSONA_DESCRIPTION_CHARS = 1200
-DEFAULT_MAX_ACTIONS = 4
-DEFAULT_MAX_FAILED_FRACTION = 0.5
 
 ENVIRONMENTS = {
     study_pb2.ENVIRONMENT_TYPE_FOCUS_GROUP: EnvironmentType.FOCUS_GROUP,
@@ -70,7 +68,7 @@ def config_from_proto(config: study_pb2.SimulationConfig) -> WorldConfig:
         enable_memory=config.enable_memory,
         enable_thinking=config.enable_thinking,
         broadcast_mode=config.broadcast_mode,
-        max_actions_per_turn=config.max_actions_per_turn or DEFAULT_MAX_ACTIONS,
+        max_actions_per_turn=config.max_actions_per_turn or DEFAULT_MAX_ACTIONS_PER_TURN,
         turn_order=TURN_ORDERS[config.turn_order],
         max_failed_fraction=config.max_failed_fraction or DEFAULT_MAX_FAILED_FRACTION,
     )
@@ -135,25 +133,6 @@ def interaction_from_proto(interaction: study_pb2.Interaction) -> Interaction:
     return Interaction(round=interaction.round, agent_name=interaction.agent_name,
                        action=_ACTION_TYPES[interaction.action], content=interaction.content,
                        target=interaction.target, sequence=interaction.sequence)
-
-
-def usage_to_proto(usage: TokenUsage) -> study_pb2.TokenUsage:
-    return study_pb2.TokenUsage(calls=usage.calls - usage.cached_calls, cached_calls=usage.cached_calls,
-                                prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
-
-
-def add_usage(first: study_pb2.TokenUsage, second: study_pb2.TokenUsage) -> study_pb2.TokenUsage:
-    return study_pb2.TokenUsage(calls=first.calls + second.calls, cached_calls=first.cached_calls + second.cached_calls,
-                                prompt_tokens=first.prompt_tokens + second.prompt_tokens,
-                                completion_tokens=first.completion_tokens + second.completion_tokens)
-
-
-def usage_between(before: TokenUsage, after: TokenUsage) -> study_pb2.TokenUsage:
-    """What the session spent between two snapshots of the LLM client's accounting."""
-    calls = (after.calls - after.cached_calls) - (before.calls - before.cached_calls)
-    return study_pb2.TokenUsage(calls=calls, cached_calls=after.cached_calls - before.cached_calls,
-                                prompt_tokens=after.prompt_tokens - before.prompt_tokens,
-                                completion_tokens=after.completion_tokens - before.completion_tokens)
 
 
 def world_to_proto(state: WorldState, base_agents: dict[str, agent_pb2.Agent],

@@ -7,8 +7,8 @@ import contextlib
 import grpc
 from tinytroupe.simulation.v1 import simulation_pb2, simulation_pb2_grpc
 
+from services.common.model_access import ModelAccess
 from services.engine.simulation import TurnSettings
-from services.llm.wiring import ModelAccess
 from services.runtime.config import MeshSettings
 from services.runtime.server import ServiceDefinition
 from services.simulation.checkpoints import WorldCheckpoints
@@ -26,7 +26,7 @@ def turn_settings(settings: MeshSettings) -> TurnSettings:
 
 async def register(server: grpc.aio.Server, settings: MeshSettings) -> contextlib.AbstractAsyncContextManager:
     access = ModelAccess.open(settings)
-    servicer = SimulationServicer(access.llm, WorldCheckpoints(access.control()), turn_settings(settings))
+    servicer = SimulationServicer(access.llm, WorldCheckpoints(access.control), turn_settings(settings))
     simulation_pb2_grpc.add_SimulationServiceServicer_to_server(servicer, server)
     return contextlib.aclosing(access)
 

@@ -21,7 +21,7 @@ from services.simulation.validation import validate_checkpoint_name, validate_ru
 def bind_session(session: str) -> None:
     """Downstream calls carry the session (control's logs join ours) and our log lines name it."""
     current_session.set(session)
-    structlog.contextvars.bind_contextvars(session_id=session)
+    structlog.contextvars.bind_contextvars(session=session)
 
 
 class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):

@@ -10,6 +10,8 @@ import structlog
 from tinytroupe.common.v1 import agent_pb2, study_pb2
 from tinytroupe.simulation.v1 import simulation_pb2
 
+from services.common.checkpoint_ids import SIMULATION_COMPLETE, round_checkpoint_id
+from services.common.usage import sum_usage, usage_between
 from services.engine.llm_port import StructuredLLM
 from services.engine.simulation import (
     ActionRecorded,
@@ -25,8 +27,8 @@ from services.engine.simulation import (
 )
 from services.llm import TokenUsage
 from services.runtime.errors import Aborted
-from services.simulation.checkpoints import COMPLETE_CHECKPOINT_ID, WorldCheckpoints, round_checkpoint_id
-from services.simulation.convert import add_usage, interaction_to_proto, usage_between, world_to_proto
+from services.simulation.checkpoints import WorldCheckpoints
+from services.simulation.convert import interaction_to_proto, world_to_proto
 
 log = structlog.get_logger("simulation")
 
@@ -53,7 +55,7 @@ class SimulationStream:
 
     def usage(self) -> study_pb2.TokenUsage:
         """Usage so far; counted from the LLM client's ledger of the session (shared by its concurrent runs)."""
-        return add_usage(self.usage_so_far, usage_between(self.usage_at_start, self.llm.usage(self.session)))
+        return sum_usage(self.usage_so_far, usage_between(self.usage_at_start, self.llm.usage(self.session)))
 
     def world_proto(self) -> simulation_pb2.WorldState:
         return world_to_proto(self.world, self.base_agents, self.usage())
@@ -93,7 +95,7 @@ class SimulationStream:
 
     async def _finished(self, event: SimulationFinished) -> simulation_pb2.SimulationEvent:
         world = self.world_proto()
-        name = await self.checkpoints.store(self.session, COMPLETE_CHECKPOINT_ID, world, event.rounds_completed)
+        name = await self.checkpoints.store(self.session, SIMULATION_COMPLETE, world, event.rounds_completed)
         log.info("simulation_finished", rounds=event.rounds_completed, participants=event.participants_total,
                  failed=event.participants_failed, model_calls=world.usage.calls,
                  cached_calls=world.usage.cached_calls)

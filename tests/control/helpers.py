@@ -11,12 +11,12 @@ from dataclasses import dataclass
 import grpc
 import psycopg
 from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
 
 from services.control.service import DEFINITION
 from services.runtime.clients import open_channel
 from services.runtime.config import MeshSettings
+from services.runtime.errors import error_details, field_violations
 from services.runtime.testing import serving
 
 
@@ -30,18 +30,9 @@ class ErrorReport:
 
 def error_report(error: grpc.aio.AioRpcError) -> ErrorReport:
     """Code, ErrorInfo reason and BadRequest fields of a failed call, read from its rich status."""
-    status = rpc_status.from_call(error)
-    reason, fields, metadata = "", [], {}
-    for detail in status.details if status else ():
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            reason, metadata = info.reason, dict(info.metadata)
-        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad_request = error_details_pb2.BadRequest()
-            detail.Unpack(bad_request)
-            fields.extend(violation.field for violation in bad_request.field_violations)
-    return ErrorReport(error.code(), reason, fields, metadata)
+    infos = error_details(error, error_details_pb2.ErrorInfo)
+    return ErrorReport(error.code(), infos[0].reason if infos else "", list(field_violations(error)),
+                       dict(infos[0].metadata) if infos else {})
 
 
 @contextlib.asynccontextmanager

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from services.common.hints import parse_hint
 from services.extraction.coercion import coerce
-from services.extraction.hints import parse_hint
 
 RATING = parse_hint("rating", "integer 1-10")
 SHARE = parse_hint("likelihood_score", "number 0-1")

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from tinytroupe.common.v1 import study_pb2
 
+from services.common.hints import parse_hint
 from services.extraction.extractor import Extractor
-from services.extraction.hints import parse_hint
 from services.extraction.output_model import agent_answer_model, world_answer_model
 from services.extraction.results import extracted_results, python_value
 from services.extraction.validation import plan_extraction

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.extraction.hints import parse_hint
+from services.common.hints import parse_hint
 from services.extraction.statistics import (
     count_categories,
     summarise_field,

@@ -9,8 +9,8 @@ import grpc
 import pytest
 from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
 
+from services.common.control_client import ControlClient
 from services.llm.cache import CachedAnswer, CoalescingCache, InMemoryResponseCache
-from services.llm.control_cache import ControlResponseCache
 from tests.fake_llm import FakeLLMServer
 from tests.llm.conftest import ClientFactory
 from tests.llm.models import AgentTurn, turn_messages
@@ -208,7 +208,7 @@ async def control() -> AsyncIterator[tuple[_InMemoryControl, grpc.aio.Channel]]:
 
 async def test_control_cache_splits_large_batches(control: tuple[_InMemoryControl, grpc.aio.Channel]) -> None:
     servicer, channel = control
-    cache = ControlResponseCache(channel)
+    cache = ControlClient(channel)
     entries = {f"key-{index}": f"value-{index}".encode() for index in range(2500)}
 
     await cache.store(SESSION, entries)
@@ -223,8 +223,8 @@ async def test_replay_through_control(
     fake_llm: FakeLLMServer, make_client: ClientFactory, control: tuple[_InMemoryControl, grpc.aio.Channel]
 ) -> None:
     servicer, channel = control
-    first = await _study(make_client(cache=ControlResponseCache(channel)))
-    second = await _study(make_client(cache=ControlResponseCache(channel)))
+    first = await _study(make_client(cache=ControlClient(channel)))
+    second = await _study(make_client(cache=ControlClient(channel)))
 
     assert fake_llm.stats.total_requests == 7
     assert second == first

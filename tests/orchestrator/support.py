@@ -13,6 +13,7 @@ from tinytroupe.common.v1 import study_pb2
 from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
 from tinytroupe.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
+from services.common.control_client import ControlClient
 from services.mesh.in_process import MeshAddresses
 from services.orchestrator.study_file import load_study_file
 from services.runtime.clients import open_channel
@@ -27,6 +28,7 @@ class Stubs:
     operations: operations_pb2_grpc.OperationsStub
     control: control_pb2_grpc.SimulationControlServiceStub
     channels: list[grpc.aio.Channel]
+    control_client: ControlClient
 
     @classmethod
     def connect(cls, addresses: MeshAddresses, orchestrator_address: str | None = None) -> Stubs:
@@ -37,6 +39,7 @@ class Stubs:
             operations_pb2_grpc.OperationsStub(orchestrator),
             control_pb2_grpc.SimulationControlServiceStub(control),
             [orchestrator, control],
+            ControlClient(control),
         )
 
     async def close(self) -> None:

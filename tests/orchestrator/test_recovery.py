@@ -14,6 +14,7 @@ from tinytroupe.control.v1 import control_pb2
 from tinytroupe.orchestrator.v1 import orchestrator_pb2
 from tinytroupe.population.v1 import population_pb2, population_pb2_grpc
 
+from services.common.names import checkpoint_name
 from services.orchestrator.checkpoints import StudyCheckpoints
 from services.runtime.clients import open_channel
 from tests.orchestrator.support import Stubs, small_study
@@ -35,7 +36,7 @@ async def orphaned_study(
             request_id=uuid.uuid4().hex,
         )
     )
-    checkpoints = StudyCheckpoints(stubs.control, session.name)
+    checkpoints = StudyCheckpoints(stubs.control_client, session.name)
     await checkpoints.store("study_request", study)
     if holder is not None:
         await stubs.control.AcquireLease(
@@ -105,7 +106,7 @@ async def test_stored_agents_are_not_made_again(stubs, mesh):
 async def test_a_study_resumes_from_its_latest_round_and_replays_from_the_cache(stubs, mesh):
     study = small_study(rounds=3)
     reference = await stubs.result((await stubs.orchestrator.RunStudy(study)).name)
-    reference_session = StudyCheckpoints(stubs.control, reference.session_id)
+    reference_session = StudyCheckpoints(stubs.control_client, reference.session_id)
 
     replay = small_study(rounds=3)
     replay.CopyFrom(study)
@@ -114,7 +115,7 @@ async def test_a_study_resumes_from_its_latest_round_and_replays_from_the_cache(
     operation, checkpoints = await orphaned_study(stubs, replay, holder="replica-that-died")
     for checkpoint_id in ("agents_created", "round_1", "round_2"):
         stored = await stubs.control.GetCheckpoint(
-            control_pb2.GetCheckpointRequest(name=reference_session.name_of(checkpoint_id))
+            control_pb2.GetCheckpointRequest(name=checkpoint_name(reference_session.session, checkpoint_id))
         )
         await stubs.control.CreateCheckpoint(
             control_pb2.CreateCheckpointRequest(

@@ -263,7 +263,7 @@ async def test_fragments_are_merged_and_expectations_validated(stubs):
     result = await stubs.result((await stubs.orchestrator.RunStudy(study)).name)
     assert sorted(validation.agent_name for validation in result.validations) == ["Ana", "Ben"]
     assert all(0.0 <= validation.score <= 1.0 for validation in result.validations)
-    created = await StudyCheckpoints(stubs.control, result.session_id).load(
+    created = await StudyCheckpoints(stubs.control_client, result.session_id).load(
         "agents_created", orchestrator_pb2.AgentsCreated
     )
     assert all(agent.provenance.fragments for agent in created.agents)

@@ -1,9 +1,8 @@
-"""buf.gen.yaml generates working stubs: Python byte for byte as committed, the others where their
-plugins are installed (Go, Java and TypeScript output is never committed)."""
+"""buf.gen.yaml generates working stubs for Go, Java and TypeScript where their plugins are installed
+(their output is never committed; the Python stubs are `make protos`' and checked by `make check`)."""
 
 from __future__ import annotations
 
-import filecmp
 import json
 import shutil
 import subprocess
@@ -43,18 +42,6 @@ def generate(plugins: list[dict], out_dir: Path) -> None:
     result = subprocess.run([str(BUF), "generate", "--template", json.dumps(template), "-o", str(out_dir)],
                             cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
-
-
-def tree(root: Path) -> set[Path]:
-    return {p.relative_to(root) for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
-
-
-def test_buf_generates_the_committed_python_stubs(tmp_path: Path) -> None:
-    generate(plugins_for("gen/python"), tmp_path)
-    fresh, committed = tmp_path / "gen" / "python", ROOT / "gen" / "python"
-    assert tree(fresh) == tree(committed)
-    changed = [str(p) for p in sorted(tree(fresh)) if not filecmp.cmp(fresh / p, committed / p, shallow=False)]
-    assert not changed, f"buf's Python output differs from gen/python: {changed}"
 
 
 @pytest.mark.parametrize("out", sorted(EXPECTED))

@@ -11,14 +11,14 @@ from tinytroupe.orchestrator.v1 import orchestrator_pb2_grpc
 from tinytroupe.population.v1 import population_pb2, population_pb2_grpc
 from tinytroupe.simulation.v1 import simulation_pb2, simulation_pb2_grpc
 
-from services.runtime.clients import open_channel
-from services.runtime.limits import (
+from services.common.limits import (
     MAX_DOCUMENT_CHARS,
     MAX_HINT_CHARS,
     MAX_INSTRUCTION_CHARS,
     MAX_SOURCES,
     MAX_STIMULUS_CHARS,
 )
+from services.runtime.clients import open_channel
 from tests.orchestrator.support import agent_spec, small_study
 from tests.rich_errors import violations
 

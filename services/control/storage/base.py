@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
-T = TypeVar("T")
+from services.common.names import LATEST_CHECKPOINT
 
-LATEST_CHECKPOINT = "-latest"
-"""Checkpoint id alias for a session's newest checkpoint."""
+__all__ = ["LATEST_CHECKPOINT"]  # the storages read it from here with the other records
+
+T = TypeVar("T")
 
 
 class SessionState(enum.StrEnum):

@@ -1,4 +1,4 @@
-"""The mesh's maxima on the text callers send, shared by every service that takes such text.
+"""The mesh's maxima on what callers send, each defined once and checked alike by every service.
 
 SECURITY.md lists them with the other limits. Each check returns the violations it finds as
 `(field, description)` pairs, so a validator can report every problem of a request at once.
@@ -22,6 +22,21 @@ MAX_AGENT_SPEC_CHARS = 1_000_000
 """One agent specification (persona, memories and state) as JSON."""
 MAX_SOURCES = 16
 """Grounding sources of one persona."""
+
+MAX_PARTICIPANTS = 1000
+"""Participants of one study, and agents of one extraction."""
+MAX_SIMULATION_AGENTS = 5000
+"""Agents of one simulation's world."""
+MAX_ROUNDS = 50
+"""Rounds of one simulation."""
+MAX_ACTIONS_PER_TURN = 10
+"""Actions of one agent turn (0 in a request means DEFAULT_MAX_ACTIONS_PER_TURN)."""
+DEFAULT_MAX_ACTIONS_PER_TURN = 4
+DEFAULT_MAX_FAILED_FRACTION = 0.5
+"""The share of agents that may fail before a simulation fails (0 in a request means this)."""
+MAX_FIELDS = 32
+"""Extraction fields of one request."""
+MAX_FIELD_NAME_CHARS = 64
 
 
 def text_violations(field: str, text: str, limit: int) -> list[tuple[str, str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.extraction.hints import DEFAULT_HINTS, FieldSpec, HintError, ValueKind, default_hint, parse_hint
+from services.common.hints import DEFAULT_HINTS, FieldSpec, HintError, ValueKind, default_hint, parse_hint
 
 NUMBER, CATEGORY, LIST, TEXT, BOOLEAN = (ValueKind.NUMBER, ValueKind.CATEGORY, ValueKind.LIST, ValueKind.TEXT,
                                          ValueKind.BOOLEAN)

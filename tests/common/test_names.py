@@ -1,17 +1,17 @@
-"""Operation names and checkpoint ids of studies."""
+"""Resource names: operations and sessions share the id; checkpoint ids of studies."""
 
 from __future__ import annotations
 
 import pytest
 
-from services.orchestrator.checkpoints import latest_round, resumed_count
-from services.orchestrator.names import operation_name, session_id_of
+from services.common.checkpoint_ids import latest_round, resumed_count
+from services.common.names import operation_name, study_id_of
 from services.runtime.errors import InvalidArgument
 
 
 def test_operation_and_session_names_share_the_id():
     assert operation_name("abc-1") == "operations/abc-1"
-    assert session_id_of("operations/abc-1") == session_id_of("sessions/abc-1") == "abc-1"
+    assert study_id_of("operations/abc-1") == study_id_of("sessions/abc-1") == "abc-1"
 
 
 @pytest.mark.parametrize(
@@ -19,7 +19,7 @@ def test_operation_and_session_names_share_the_id():
 )
 def test_malformed_operation_names_are_invalid(name):
     with pytest.raises(InvalidArgument) as raised:
-        session_id_of(name)
+        study_id_of(name)
     assert raised.value.violations[0][0] == "name"
 
 

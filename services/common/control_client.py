@@ -1,0 +1,166 @@
+"""The one client of control's contract that services use: sessions, checkpoints, leases, cache entries.
+
+Control's errors reach the caller as the `grpc.aio.AioRpcError` they are; the runtime's interceptor
+passes them on with their code and details. Every call has a deadline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import grpc
+from google.protobuf import duration_pb2
+from google.protobuf.message import Message
+from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
+
+from services.common.names import checkpoint_name, last_segment
+from services.runtime.errors import FailedPrecondition, error_reason
+
+MessageT = TypeVar("MessageT", bound=Message)
+
+LEASE_HELD = "LEASE_HELD"
+LEASE_LOST = "LEASE_LOST"
+MAX_CACHE_ENTRIES_PER_CALL = 1000
+"""Control takes at most this many cache keys or entries per call; larger batches are split."""
+Session = control_pb2.Session
+
+
+class LeaseHeld(Exception):
+    """Another holder's lease on the session is live."""
+
+
+class LeaseLost(Exception):
+    """The lease was taken over (it expired and another holder acquired it)."""
+
+
+def content_type_of(message: Message) -> str:
+    return f"application/x-protobuf; type={message.DESCRIPTOR.full_name}"
+
+
+def _ttl(seconds: float) -> duration_pb2.Duration:
+    ttl = duration_pb2.Duration()
+    ttl.FromNanoseconds(int(seconds * 1e9))
+    return ttl
+
+
+class ControlClient:
+    """Typed calls on control over one channel; `timeout_s` is each call's deadline."""
+
+    def __init__(self, channel: grpc.aio.Channel, timeout_s: float = 30.0) -> None:
+        self.stub = control_pb2_grpc.SimulationControlServiceStub(channel)
+        self.timeout_s = timeout_s
+
+    # -- sessions ---------------------------------------------------------------------------------------
+
+    async def get_session(self, name: str, timeout_s: float | None = None) -> control_pb2.Session:
+        return await self.stub.GetSession(control_pb2.GetSessionRequest(name=name),
+                                          timeout=timeout_s or self.timeout_s)
+
+    async def require_active_session(self, name: str, purpose: str) -> control_pb2.Session:
+        """The session; FAILED_PRECONDITION (SESSION_NOT_ACTIVE) unless it is active."""
+        session = await self.get_session(name)
+        if session.state != Session.STATE_ACTIVE:
+            raise FailedPrecondition("SESSION_NOT_ACTIVE", f"session {name} is {Session.State.Name(session.state)}; "
+                                     f"{purpose} needs an active session", subject=name)
+        return session
+
+    # -- checkpoints ------------------------------------------------------------------------------------
+
+    async def store_checkpoint(
+        self, session: str, checkpoint_id: str, payload: bytes, content_type: str, *,
+        annotations: dict[str, str] | None = None, request_id: str = "",
+        same: Callable[[control_pb2.Checkpoint], bool] | None = None,
+    ) -> str:
+        """Stores a checkpoint and returns its name. Control takes the same payload again as a no-op; where
+        `same` says an existing checkpoint of another payload is equivalent (a replay that reached the same
+        state), it is accepted as it is. Any other conflict is control's ALREADY_EXISTS."""
+        request = control_pb2.CreateCheckpointRequest(
+            parent=session, checkpoint_id=checkpoint_id, request_id=request_id,
+            checkpoint=control_pb2.Checkpoint(payload=payload, content_type=content_type,
+                                              annotations=annotations or {}))
+        try:
+            return (await self.stub.CreateCheckpoint(request, timeout=self.timeout_s)).name
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.ALREADY_EXISTS or same is None:
+                raise
+            existing = await self.get_checkpoint(checkpoint_name(session, checkpoint_id))
+            if not same(existing):
+                raise
+            return existing.name
+
+    async def store_message(self, session: str, checkpoint_id: str, message: Message, *,
+                            annotations: dict[str, str] | None = None,
+                            same: Callable[[control_pb2.Checkpoint], bool] | None = None) -> str:
+        """Stores a protobuf message (deterministically serialized) as a typed checkpoint."""
+        return await self.store_checkpoint(session, checkpoint_id, message.SerializeToString(deterministic=True),
+                                           content_type_of(message), annotations=annotations, same=same)
+
+    async def get_checkpoint(self, name: str) -> control_pb2.Checkpoint:
+        return await self.stub.GetCheckpoint(control_pb2.GetCheckpointRequest(name=name), timeout=self.timeout_s)
+
+    async def load_message(self, session: str, checkpoint_id: str, message_type: type[MessageT]) -> MessageT:
+        checkpoint = await self.get_checkpoint(checkpoint_name(session, checkpoint_id))
+        return message_type.FromString(checkpoint.payload)
+
+    async def checkpoint_ids(self, session: str) -> list[str]:
+        """The session's checkpoint ids in the order they were made."""
+        ids: list[str] = []
+        page_token = ""
+        while True:
+            page = await self.stub.ListCheckpoints(
+                control_pb2.ListCheckpointsRequest(parent=session, page_size=1000, page_token=page_token),
+                timeout=self.timeout_s)
+            ids.extend(last_segment(checkpoint.name) for checkpoint in page.checkpoints)
+            page_token = page.next_page_token
+            if not page_token:
+                return ids
+
+    # -- leases -----------------------------------------------------------------------------------------
+
+    async def acquire_lease(self, session: str, holder: str, ttl_s: float) -> control_pb2.Lease:
+        """Takes the session's lease (free or expired); LeaseHeld when another holder's is live."""
+        try:
+            return await self.stub.AcquireLease(
+                control_pb2.AcquireLeaseRequest(session=session, holder=holder, ttl=_ttl(ttl_s)),
+                timeout=self.timeout_s)
+        except grpc.aio.AioRpcError as error:
+            if _has_reason(error, grpc.StatusCode.FAILED_PRECONDITION, LEASE_HELD):
+                raise LeaseHeld(error.details()) from None
+            raise
+
+    async def renew_lease(self, session: str, holder: str, ttl_s: float, timeout_s: float) -> control_pb2.Lease:
+        """Extends the lease; LeaseLost when another holder took it over."""
+        try:
+            return await self.stub.RenewLease(
+                control_pb2.RenewLeaseRequest(session=session, holder=holder, ttl=_ttl(ttl_s)), timeout=timeout_s)
+        except grpc.aio.AioRpcError as error:
+            if _has_reason(error, grpc.StatusCode.FAILED_PRECONDITION, LEASE_LOST):
+                raise LeaseLost(error.details()) from None
+            raise
+
+    async def release_lease(self, session: str, holder: str, timeout_s: float = 5.0) -> None:
+        await self.stub.ReleaseLease(control_pb2.ReleaseLeaseRequest(session=session, holder=holder),
+                                     timeout=timeout_s)
+
+    # -- the LLM cache (the LLM layer's `ResponseCache`) ------------------------------------------------
+
+    async def lookup(self, session: str, keys: list[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        for start in range(0, len(keys), MAX_CACHE_ENTRIES_PER_CALL):
+            request = control_pb2.LookupCacheEntriesRequest(
+                session=session, keys=keys[start : start + MAX_CACHE_ENTRIES_PER_CALL])
+            response = await self.stub.LookupCacheEntries(request, timeout=self.timeout_s)
+            found.update((entry.key, entry.value) for entry in response.entries)
+        return found
+
+    async def store(self, session: str, entries: dict[str, bytes]) -> None:
+        items = [control_pb2.CacheEntry(key=key, value=value) for key, value in entries.items()]
+        for start in range(0, len(items), MAX_CACHE_ENTRIES_PER_CALL):
+            request = control_pb2.StoreCacheEntriesRequest(
+                session=session, entries=items[start : start + MAX_CACHE_ENTRIES_PER_CALL])
+            await self.stub.StoreCacheEntries(request, timeout=self.timeout_s)
+
+
+def _has_reason(error: grpc.aio.AioRpcError, code: grpc.StatusCode, reason: str) -> bool:
+    return error.code() == code and error_reason(error) == reason
