@@ -118,15 +118,32 @@ class RateBudget:
                 self._tokens.prune(now)
                 waits = [self._requests.wait_for(1.0, now), self._tokens.wait_for(estimated_tokens, now)]
                 if waits == [0.0, 0.0]:
-                    return BudgetGrant(
-                        self,
-                        None if self._requests.unlimited else self._requests.admit(1.0),
-                        None if self._tokens.unlimited else self._tokens.admit(float(estimated_tokens)),
-                    )
+                    return self._admit(estimated_tokens)
                 timeout = None if None in waits else max(wait for wait in waits if wait is not None) + 1e-4
                 self._answers.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._answers.wait(), timeout)
+
+    def try_acquire(self, estimated_tokens: int) -> BudgetGrant | None:
+        """Admits one more request only if it fits both budgets now and no caller is waiting; never
+        waits (for optional requests such as hedges)."""
+        if self._requests.unlimited and self._tokens.unlimited:
+            return BudgetGrant(self, None, None)
+        if self._lock.locked():
+            return None
+        now = self._clock()
+        self._requests.prune(now)
+        self._tokens.prune(now)
+        if self._requests.wait_for(1.0, now) != 0.0 or self._tokens.wait_for(estimated_tokens, now) != 0.0:
+            return None
+        return self._admit(estimated_tokens)
+
+    def _admit(self, estimated_tokens: int) -> BudgetGrant:
+        return BudgetGrant(
+            self,
+            None if self._requests.unlimited else self._requests.admit(1.0),
+            None if self._tokens.unlimited else self._tokens.admit(float(estimated_tokens)),
+        )
 
     def _answered(self, request: _Entry | None, tokens: _Entry | None, actual_tokens: int | None) -> None:
         now = self._clock()

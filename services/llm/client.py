@@ -31,7 +31,14 @@ from services.llm.errors import (
     LLMUnavailableError,
 )
 from services.llm.metrics import llm_metrics
-from services.llm.retry import AttemptFailure, backoff_delay, classify
+from services.llm.retry import (
+    AttemptFailure,
+    LatencyWindow,
+    attempt_cutoff,
+    attempt_timeout_s,
+    backoff_delay,
+    classify,
+)
 from services.llm.structured import (
     ResponseFormatMode,
     build_response_format,
@@ -130,6 +137,7 @@ class LLMClient:
         self._scopes: Counter[str] = Counter()
         self._metrics = llm_metrics(metrics_prefix)
         self._jitter = random.Random()
+        self._latencies = LatencyWindow()
 
     async def structured(
         self,
@@ -313,8 +321,10 @@ class LLMClient:
     async def _complete(
         self, messages: list[dict[str, str]], request: dict[str, Any], session: str, label: str
     ) -> _Answer:
-        """Sends one request, retrying 429s, 5xx, timeouts and connection errors with backoff until
-        `max_retries` or the deadline (`timeout_s`, counted from the first attempt) runs out."""
+        """Sends one request, retrying 429s, 5xx, timed-out attempts and connection errors with backoff
+        until `max_retries` or the deadline (`timeout_s`, counted from the first attempt) runs out. Each
+        attempt is cut after its own timeout (`attempt_timeout_s`), except the last, which may use what
+        is left of the deadline."""
         if self._openai is None:
             raise LLMUnavailableError(
                 "no LLM endpoint configured: set LLM_BASE_URL (or LLM_AZURE_ENDPOINT with "
@@ -322,6 +332,8 @@ class LLMClient:
             )
         loop = asyncio.get_running_loop()
         estimate = estimate_tokens(messages, request["max_tokens"])
+        estimated_prompt_tokens = estimate - request["max_tokens"]
+        timeout_s = attempt_timeout_s(self.settings, request["max_tokens"])
         body = {**request, "messages": messages}
         deadline: float | None = None
         attempt = 0
@@ -329,9 +341,13 @@ class LLMClient:
             async with self._slot():
                 grant = await self._budget.acquire(estimate)
                 try:
+                    now = loop.time()
                     if deadline is None:
-                        deadline = loop.time() + self.settings.timeout_s
-                    outcome = await self._attempt(body, deadline, estimate - request["max_tokens"], grant)
+                        deadline = now + self.settings.timeout_s
+                    cutoff = attempt_cutoff(now, deadline, timeout_s, last=attempt >= self.settings.max_retries)
+                    outcome = await self._hedged_attempt(
+                        body, cutoff, deadline, estimate, estimated_prompt_tokens, grant
+                    )
                 finally:
                     grant.settle()  # a no-op where the attempt settled it with the real usage
             if isinstance(outcome, _Answer):
@@ -370,27 +386,101 @@ class LLMClient:
             attempt += 1
             await asyncio.sleep(delay)
 
-    async def _attempt(
-        self, body: dict[str, Any], deadline: float, estimated_prompt_tokens: int, grant: BudgetGrant
+    async def _hedged_attempt(
+        self,
+        body: dict[str, Any],
+        cutoff: float,
+        deadline: float,
+        estimate: int,
+        estimated_prompt_tokens: int,
+        grant: BudgetGrant,
     ) -> _Answer | AttemptFailure:
-        """One request attempt, cut at the deadline."""
+        """One attempt; with hedging on, a second one joins it once it has run longer than the hedge
+        quantile of recent answers, and the first answer wins (the other attempt is cancelled)."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        hedge_after = (
+            self._latencies.quantile(self.settings.hedge_quantile) if self.settings.hedge_quantile > 0 else None
+        )
+        if hedge_after is None or started + hedge_after >= cutoff:
+            return await self._attempt(body, cutoff, deadline, estimated_prompt_tokens, grant)
+        first = asyncio.create_task(self._attempt(body, cutoff, deadline, estimated_prompt_tokens, grant))
+        hedge: asyncio.Task[_Answer | AttemptFailure] | None = None
+        hedge_grant: BudgetGrant | None = None
+        try:
+            done, _ = await asyncio.wait({first}, timeout=hedge_after)
+            if done:
+                return first.result()
+            hedge_grant = await self._reserve_hedge(estimate)
+            if hedge_grant is None:
+                self._metrics.hedges.labels(outcome="skipped").inc()
+                return await first
+            hedge_cutoff = min(deadline, loop.time() + (cutoff - started))
+            hedge = asyncio.create_task(
+                self._attempt(body, hedge_cutoff, deadline, estimated_prompt_tokens, hedge_grant)
+            )
+            pending: set[asyncio.Task[_Answer | AttemptFailure]] = {first, hedge}
+            failure: AttemptFailure | None = None
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in sorted(done, key=lambda task: task is hedge):  # the first attempt on a tie
+                    outcome = task.result()
+                    if isinstance(outcome, _Answer):
+                        self._metrics.hedges.labels(outcome="won" if task is hedge else "lost").inc()
+                        return outcome
+                    failure = outcome
+            self._metrics.hedges.labels(outcome="lost").inc()
+            assert failure is not None
+            return failure
+        finally:
+            try:
+                await _cancel_and_wait(first, hedge)
+            finally:
+                if hedge_grant is not None:
+                    hedge_grant.settle()
+                    if self._slots is not None:
+                        self._slots.release()
+
+    async def _reserve_hedge(self, estimate: int) -> BudgetGrant | None:
+        """A concurrency slot and a place in the rate budget for a hedge, only if both are free now."""
+        if self._slots is not None and self._slots.locked():
+            return None
+        grant = self._budget.try_acquire(estimate)
+        if grant is not None and self._slots is not None:
+            await self._slots.acquire()  # free (checked above, nothing awaited since): returns at once
+        return grant
+
+    async def _attempt(
+        self,
+        body: dict[str, Any],
+        cutoff: float,
+        deadline: float,
+        estimated_prompt_tokens: int,
+        grant: BudgetGrant,
+    ) -> _Answer | AttemptFailure:
+        """One request attempt, cut at `cutoff` (its own timeout, or the call's deadline); a cut attempt
+        is cancelled and its connection dropped."""
         assert self._openai is not None
         loop = asyncio.get_running_loop()
-        remaining = deadline - loop.time()
+        started = loop.time()
+        remaining = cutoff - started
         if remaining <= 0:
             return AttemptFailure("timeout", True, None, None, "no time left before the deadline")
-        started = loop.time()
         try:
             async with asyncio.timeout(remaining):
                 completion = await self._openai.post(
                     "/chat/completions", cast_to=object, body=body, options={"timeout": remaining}
                 )
         except TimeoutError:
-            failure = AttemptFailure("timeout", True, None, None, "no answer before the deadline")
+            failure = self._timed_out(remaining, cutoff < deadline)
         except openai.APIError as error:
             failure = classify(error)
+            if isinstance(error, openai.APITimeoutError):
+                failure = self._timed_out(remaining, cutoff < deadline)
         else:
-            self._metrics.duration.observe(loop.time() - started)
+            duration = loop.time() - started
+            self._metrics.duration.observe(duration)
+            self._latencies.add(duration)
             answer = self._read_answer(completion, estimated_prompt_tokens)
             grant.settle(answer.prompt_tokens + answer.completion_tokens)
             self._metrics.tokens.labels(kind="prompt").inc(answer.prompt_tokens)
@@ -401,6 +491,16 @@ class LLMClient:
         if failure.outcome != "timeout":
             grant.settle(0)
         return failure
+
+    def _timed_out(self, timeout_s: float, by_attempt_timeout: bool) -> AttemptFailure:
+        """The failure of an attempt cut without an answer, counted by the limit that cut it."""
+        if by_attempt_timeout:
+            self._metrics.attempt_timeouts.labels(limit="attempt").inc()
+            return AttemptFailure(
+                "timeout", True, None, None, f"no answer within the attempt timeout of {timeout_s:.3g}s"
+            )
+        self._metrics.attempt_timeouts.labels(limit="deadline").inc()
+        return AttemptFailure("timeout", True, None, None, "no answer before the deadline")
 
     @staticmethod
     def _read_answer(completion: Any, estimated_prompt_tokens: int) -> _Answer:
@@ -415,3 +515,15 @@ class LLMClient:
         else:
             prompt_tokens, completion_tokens = estimated_prompt_tokens, len(text) // _CHARS_PER_TOKEN
         return _Answer(text, prompt_tokens, completion_tokens, choice.get("finish_reason") == "length")
+
+
+async def _cancel_and_wait(*tasks: asyncio.Task[Any] | None) -> None:
+    """Cancels the tasks still running and waits until they have ended; leaves no failure unread."""
+    started = [task for task in tasks if task is not None]
+    for task in started:
+        task.cancel()
+    if started:
+        await asyncio.wait(started)
+    for task in started:
+        if not task.cancelled():
+            task.exception()

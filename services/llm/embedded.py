@@ -114,7 +114,8 @@ class EmbeddedModelServer:
         return f"http://{self.host}:{self.port}/v1"
 
     def llm_settings(self, base: LLMSettings | None = None) -> LLMSettings:
-        """Client settings for this server: its URL, the schema form it speaks, one call at a time."""
+        """Client settings for this server: its URL, the schema form it speaks, one call at a time, and
+        attempts bounded by the deadline only (unless `attempt_timeout_s` is set)."""
         base = base or LLMSettings()
         return base.model_copy(
             update={
@@ -125,6 +126,8 @@ class EmbeddedModelServer:
                 "max_concurrency": 1,
                 "max_tokens": min(base.max_tokens, DEFAULT_MAX_TOKENS),
                 "timeout_s": max(base.timeout_s, DEFAULT_TIMEOUT_S),
+                # It goes on generating an answer nobody waits for: a retry would queue behind it.
+                "attempt_tokens_per_s": 0.0,
                 "seed": self.seed if base.seed is None else base.seed,
             }
         )

@@ -20,6 +20,12 @@ class LLMMetrics:
     """`<prefix>_request_duration_seconds`: time of each request attempt."""
     cache_hits: Counter
     """`<prefix>_cache_hits_total`: structured calls answered from the cache."""
+    attempt_timeouts: Counter
+    """`<prefix>_attempt_timeouts_total{limit}`: request attempts cut before an answer came, by the
+    limit that cut them: `attempt` (the attempt's own timeout; retried) or `deadline` (the call's)."""
+    hedges: Counter
+    """`<prefix>_hedges_total{outcome}`: second attempts of slow requests: `won` (answered first),
+    `lost` (cancelled when the first attempt answered) or `skipped` (no room in the cap or budget)."""
 
 
 _lock = threading.Lock()
@@ -45,6 +51,18 @@ def llm_metrics(prefix: str = "llm", registry: CollectorRegistry = REGISTRY) -> 
                 ),
                 cache_hits=Counter(
                     f"{prefix}_cache_hits", "Structured LLM calls answered from the cache.", registry=registry
+                ),
+                attempt_timeouts=Counter(
+                    f"{prefix}_attempt_timeouts",
+                    "LLM request attempts cut before an answer, by the limit that cut them.",
+                    ["limit"],
+                    registry=registry,
+                ),
+                hedges=Counter(
+                    f"{prefix}_hedges",
+                    "Second attempts of slow LLM requests by outcome.",
+                    ["outcome"],
+                    registry=registry,
                 ),
             )
         return metrics

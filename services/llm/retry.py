@@ -1,14 +1,19 @@
-"""The retry policy: which failures are retried, and how long to wait before the next attempt."""
+"""The retry policy: which failures are retried, how long each attempt may take, and how long to wait
+before the next attempt."""
 
 from __future__ import annotations
 
+import math
 import random
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 import openai
+
+from services.runtime.config import LLMSettings
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,44 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
         return None
     current = time.time() if now is None else now
     return max(0.0, moment.timestamp() - current)
+
+
+def attempt_timeout_s(settings: LLMSettings, max_tokens: int) -> float:
+    """How long one attempt may take: `attempt_timeout_s` when set, else sized to the answer (time to the
+    first token plus `max_tokens` at the slowest expected rate) and at most half the deadline, so that a
+    retry fits after a hung attempt; infinite when sizing is off."""
+    if settings.attempt_timeout_s > 0:
+        return settings.attempt_timeout_s
+    if settings.attempt_tokens_per_s <= 0:
+        return math.inf
+    sized = settings.attempt_first_token_s + max_tokens / settings.attempt_tokens_per_s
+    return min(sized, settings.timeout_s / 2)
+
+
+def attempt_cutoff(now: float, deadline: float, timeout_s: float, last: bool) -> float:
+    """When an attempt starting `now` is cut: after its own timeout, or at the call's deadline when it is
+    the last attempt or no further attempt would fit after it."""
+    if last or now + 2 * timeout_s > deadline:
+        return deadline
+    return now + timeout_s
+
+
+class LatencyWindow:
+    """Durations of the latest answered attempts, for the hedging delay."""
+
+    def __init__(self, size: int = 256, min_samples: int = 20) -> None:
+        self._durations: deque[float] = deque(maxlen=size)
+        self._min_samples = min_samples
+
+    def add(self, duration_s: float) -> None:
+        self._durations.append(duration_s)
+
+    def quantile(self, q: float) -> float | None:
+        """The `q` quantile (nearest rank) of the recent durations; None until there are enough."""
+        if len(self._durations) < self._min_samples:
+            return None
+        ordered = sorted(self._durations)
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
 def backoff_delay(attempt: int, base_s: float, max_s: float, rng: random.Random) -> float:

@@ -46,6 +46,19 @@ class LLMSettings(BaseSettings):
     seed: int | None = 42
     max_tokens: int = 512
     timeout_s: float = 60.0
+    """Deadline of one call, every attempt and backoff included."""
+    attempt_timeout_s: float = 0.0
+    """Bound of one request attempt; a timed-out attempt is cancelled and retried like a 5xx. 0 sizes
+    it to the answer: `attempt_first_token_s + max_tokens / attempt_tokens_per_s`, at most half of
+    `timeout_s`. An attempt never outlives the deadline, and the last one that fits gets the rest."""
+    attempt_first_token_s: float = 10.0
+    """Time an attempt is allowed before the model answers at all (queueing, prompt processing)."""
+    attempt_tokens_per_s: float = 20.0
+    """Slowest generation an attempt is allowed; 0 leaves attempts bounded by the deadline only."""
+    hedge_quantile: float = 0.0
+    """Send a second attempt when the first has run longer than this quantile of recent answers
+    (e.g. 0.95) and the first answer wins; 0 sends none. A hedge is sent only when the concurrency
+    cap and the rate budget have room at once."""
     max_retries: int = 4
     backoff_base_s: float = 0.5
     backoff_max_s: float = 20.0

@@ -20,6 +20,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--model", default="fake-model")
     for fault in ("429", "500", "hang", "truncated", "invalid-json", "schema-violation", "fenced"):
         parser.add_argument(f"--rate-{fault}", type=float, default=0.0, help=f"fraction of {fault} answers")
+    parser.add_argument("--hang-every", type=int, default=0, help="hang every k-th request (0: none)")
     return parser.parse_args()
 
 
@@ -37,6 +38,7 @@ async def _serve(arguments: argparse.Namespace) -> None:
         rate_invalid_json=arguments.rate_invalid_json,
         rate_schema_violation=arguments.rate_schema_violation,
         rate_fenced=arguments.rate_fenced,
+        hang_every=arguments.hang_every,
         record_bodies=False,
         latency_from_arrival=arguments.latency_from_arrival,
     )

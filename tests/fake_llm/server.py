@@ -3,9 +3,9 @@
 It answers `POST /v1/chat/completions` (and Azure's `/openai/deployments/{d}/chat/completions`) with
 a valid instance of the requested JSON schema, after a fixed latency, and injects faults on demand:
 429 with Retry-After, 500, hangs, truncated JSON, invalid JSON, schema violations, code-fenced JSON
-with trailing commas, 400. Faults come from an explicit plan first, then from rates drawn by a
-seeded generator in arrival order, so a run is deterministic given its seed. Scripts force the
-content of answers whose prompt matches a pattern.
+with trailing commas, 400. Faults come from an explicit plan first, then from every k-th request
+hanging (`hang_every`), then from rates drawn by a seeded generator in arrival order, so a run is
+deterministic given its seed. Scripts force the content of answers whose prompt matches a pattern.
 
 Control and inspection, in process or over HTTP: `configure()` / `POST /_fake/config`,
 `stats` / `GET /_fake/stats`, `reset_stats()` / `POST /_fake/reset`.
@@ -60,6 +60,10 @@ class FakeConfig(BaseModel):
     rate_invalid_json: float = 0.0
     rate_schema_violation: float = 0.0
     rate_fenced: float = 0.0
+    hang_every: int = 0
+    """Hang every k-th request (counted from the start or the last change of `hang_every` or `seed`)
+    until its connection drops or the server stops; 0 hangs none. Applies after the fault plan and
+    before the rates, so the share of hung requests is exact whatever the order of arrival."""
     retry_after_s: float | None = 0.05
     """Delay a 429 asks for; None sends no Retry-After."""
     retry_after_format: Literal["seconds", "ms", "date"] = "seconds"
@@ -150,6 +154,7 @@ class FakeLLMServer:
         self.scripts: list[ScriptRule] = []
         self._names = NameRegistry()
         self._fault_rng = random.Random(self.config.seed)
+        self._fault_draws = 0
         self._occurrences: Counter[str] = Counter()
         self._records: deque[RequestRecord] = deque(maxlen=20_000)
         self._by_outcome: Counter[str] = Counter()
@@ -209,6 +214,8 @@ class FakeLLMServer:
             self._fault_rng = random.Random(self.config.seed)
             self._occurrences.clear()
             self._names = NameRegistry()
+        if "seed" in changes or "hang_every" in changes:
+            self._fault_draws = 0
         return self.config
 
     def plan_faults(self, *faults: Fault) -> None:
@@ -357,6 +364,9 @@ class FakeLLMServer:
     def _next_fault(self) -> Fault:
         if self.config.fault_plan:
             return self.config.fault_plan.pop(0)
+        self._fault_draws += 1
+        if self.config.hang_every and self._fault_draws % self.config.hang_every == 0:
+            return "hang"
         draw = self._fault_rng.random()
         threshold = 0.0
         for fault, rate in (

@@ -36,7 +36,7 @@ async def test_recovers_from_30_percent_429_and_10_percent_500(
 async def test_a_hanging_request_is_cut_by_the_deadline(
     fake_llm: FakeLLMServer, make_client: ClientFactory
 ) -> None:
-    fake_llm.plan_faults("hang")
+    fake_llm.configure(hang_every=1)
     client = make_client(timeout_s=0.3)
 
     started = time.monotonic()
