@@ -26,10 +26,6 @@ class ProgressTracker:
         snapshot.CopyFrom(self._latest)
         return snapshot
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def update(self, **changes) -> None:
         """Changes some fields of the progress (e.g. phase, round) and tells every watcher."""
         if self._closed:

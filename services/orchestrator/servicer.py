@@ -108,8 +108,9 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         while True:
             if (runner := self.registry.get(session_id)) is not None:
                 async for progress in runner.progress.watch():
-                    last_sent = progress
-                    yield progress
+                    if worth_sending(last_sent, progress):
+                        last_sent = progress
+                        yield progress
                 if last_sent is not None and last_sent.phase == Phase.PHASE_DONE:
                     return
                 session = await self.view.study_session(session_id)
@@ -119,7 +120,7 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
                     STUDY_REQUEST, orchestrator_pb2.RunStudyRequest
                 )
             progress = await self.view.progress(session, study_request)
-            if last_sent is None or _changed(last_sent, progress):
+            if worth_sending(last_sent, progress):
                 last_sent = progress
                 yield progress
             if progress.phase == Phase.PHASE_DONE:
@@ -128,9 +129,15 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
             session = await self.view.study_session(session_id)
 
 
-def _changed(before: orchestrator_pb2.StudyProgress, after: orchestrator_pb2.StudyProgress) -> bool:
-    before, after = _without_time(before), _without_time(after)
-    return before != after
+def worth_sending(last_sent: orchestrator_pb2.StudyProgress | None, progress: orchestrator_pb2.StudyProgress) -> bool:
+    """Whether a watcher gets `progress`: it changed, and its phase does not go back. A study that moves
+    to this replica starts a runner at QUEUED while the watcher already saw a later phase polled from
+    control; progress a client watches never goes backwards."""
+    if last_sent is None:
+        return True
+    if progress.phase < last_sent.phase:
+        return False
+    return _without_time(last_sent) != _without_time(progress)
 
 
 def _without_time(progress: orchestrator_pb2.StudyProgress) -> orchestrator_pb2.StudyProgress:
