@@ -1,22 +1,33 @@
-"""Where the CLI finds the mesh, its stubs, and the readable form of the errors the mesh answers."""
+"""Where the CLI finds the mesh, the credentials it presents, and the readable form of the errors the mesh answers.
+
+The CLI is a caller like any backend: it presents the bearer token of `--token` (or `TROUPE_TOKEN`), never
+the mesh's own `INTERNAL_TOKEN`, and so acts for that token's tenant. TLS comes from `--ca-file` (or
+`TLS_CA_FILE`), with `--cert-file`/`--key-file` for a mesh that asks callers for a certificate.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Self
 
 import grpc
+import jwt
 from google.longrunning import operations_pb2_grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from tinytroupe.control.v1 import control_pb2_grpc
-from tinytroupe.extraction.v1 import extraction_pb2_grpc
 from tinytroupe.orchestrator.v1 import orchestrator_pb2_grpc
 
 from services.mesh.launcher import read_state
 from services.runtime.clients import open_channel
 from services.runtime.config import MeshSettings
+from services.runtime.errors import MeshError, error_reason
+from services.runtime.security import Authenticator, is_valid_tenant
+
+TOKEN_VARIABLE = "TROUPE_TOKEN"
+"""The environment variable that holds the caller's bearer token when `--token` is not given."""
 
 
 def service_address(settings: MeshSettings, service: str) -> str:
@@ -29,34 +40,75 @@ def service_address(settings: MeshSettings, service: str) -> str:
     return settings.address_of(service)
 
 
+def token_tenant(settings: MeshSettings, token: str) -> str | None:
+    """The tenant `token` names, where this machine can tell; None where only the mesh knows.
+
+    With the mesh's `AUTH_TOKENS` or `AUTH_JWT_KEY` in this environment (as beside `troupe up`), the token is
+    checked as the mesh checks it; otherwise a JWT's tenant claim is read without verifying it.
+    """
+    if settings.auth_tokens or settings.auth_jwt_key:
+        public = settings.model_copy(update={"public_service": True, "internal_token": None})
+        with contextlib.suppress(MeshError):
+            return Authenticator(public).authenticate("troupe", {"authorization": f"Bearer {token}"}).tenant
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    tenant = claims.get(settings.auth_tenant_claim) if isinstance(claims, dict) else None
+    return tenant if isinstance(tenant, str) and is_valid_tenant(tenant) else None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who the CLI calls the mesh as: a bearer token, or nobody (a mesh without authentication)."""
+
+    token: str | None = None
+    tenant: str | None = None
+    """The token's tenant where known (`token_tenant`)."""
+
+    @classmethod
+    def of(cls, settings: MeshSettings, token: str | None) -> Caller:
+        token = (token or "").strip() or None
+        return cls(token, token_tenant(settings, token) if token else None)
+
+    def describe(self) -> str:
+        if self.token is None:
+            return "no tenant (no token sent)"
+        return f"tenant {self.tenant}" if self.tenant else "the tenant of the given token"
+
+
 @dataclass
 class MeshConnection:
     settings: MeshSettings
     orchestrator_address: str
     control_address: str
-    extraction_address: str
+    caller: Caller = field(default_factory=Caller)
 
     @classmethod
-    def from_settings(cls, settings: MeshSettings, orchestrator_address: str | None = None) -> MeshConnection:
+    def from_settings(
+        cls, settings: MeshSettings, orchestrator_address: str | None = None, caller: Caller | None = None
+    ) -> MeshConnection:
         return cls(
             settings,
             orchestrator_address or service_address(settings, "orchestrator"),
             service_address(settings, "control"),
-            service_address(settings, "extraction"),
+            caller or Caller(),
         )
+
+    def open(self, address: str) -> grpc.aio.Channel:
+        """A channel that presents the caller's token; without one, no credentials at all."""
+        if self.caller.token is not None:
+            return open_channel(address, self.settings, bearer_token=self.caller.token)
+        return open_channel(address, self.settings.model_copy(update={"internal_token": None}))
 
     async def __aenter__(self) -> Self:
         self._channels = {
-            address: open_channel(address, self.settings)
-            for address in {self.orchestrator_address, self.control_address, self.extraction_address}
+            address: self.open(address) for address in {self.orchestrator_address, self.control_address}
         }
         orchestrator = self._channels[self.orchestrator_address]
         self.orchestrator = orchestrator_pb2_grpc.OrchestratorServiceStub(orchestrator)
         self.operations = operations_pb2_grpc.OperationsStub(orchestrator)
         self.control = control_pb2_grpc.SimulationControlServiceStub(self._channels[self.control_address])
-        self.extraction = extraction_pb2_grpc.ResultsExtractionServiceStub(
-            self._channels[self.extraction_address]
-        )
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -65,7 +117,7 @@ class MeshConnection:
 
 
 def describe_error(error: grpc.aio.AioRpcError) -> str:
-    """The error's code and message, with every field violation it names."""
+    """The error's code and message, with every field violation it names and a hint for credentials."""
     lines = [f"{error.code().name}: {error.details()}"]
     try:
         status = rpc_status.from_call(error)
@@ -78,4 +130,8 @@ def describe_error(error: grpc.aio.AioRpcError) -> str:
             lines += [
                 f"  {violation.field}: {violation.description}" for violation in bad_request.field_violations
             ]
+    if error.code() == grpc.StatusCode.UNAUTHENTICATED:
+        lines.append(f"the mesh asks for a token: pass --token or set {TOKEN_VARIABLE}")
+    elif error.code() == grpc.StatusCode.PERMISSION_DENIED and error_reason(error) == "INTERNAL_ONLY":
+        lines.append("this service answers the mesh's own services only; callers go through the orchestrator")
     return "\n".join(lines)

@@ -11,11 +11,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from services.cli.connection import MeshConnection, service_address
+from services.cli.connection import TOKEN_VARIABLE, Caller, MeshConnection, service_address
 from services.cli.studies import run_study
-from services.mesh.launcher import LocalMesh, read_state, stop_from_state
+from services.mesh.launcher import LocalMesh, read_state, security_summary, stop_from_state
 from services.mesh.processes import PROJECT_ROOT, health_serving, pid_alive
 from services.runtime.config import MeshSettings
+from services.runtime.security import channel_credentials
 
 DEMO_STUDY = PROJECT_ROOT / "examples" / "focus_group.json"
 
@@ -42,6 +43,14 @@ async def start_mesh(console: Console, settings: MeshSettings, *, detached: bool
     with console.status(f"starting the mesh on {model} (data in {settings.data_dir}) ..."):
         await mesh.start()
     console.print(services_table(mesh, time.monotonic() - started))
+    for line in security_summary(mesh.environment):
+        console.print(f"security: {line}", markup=False)
+    if mesh.environment.get("AUTH_TOKENS") or mesh.environment.get("AUTH_JWT_KEY"):
+        tls = f" --ca-file {mesh.environment['TLS_CA_FILE']}" if mesh.environment.get("TLS_CA_FILE") else ""
+        console.print(
+            f"call it with a caller's token: `troupe{tls} --token TOKEN run ...` (or {TOKEN_VARIABLE}=TOKEN)",
+            markup=False,
+        )
     return mesh
 
 
@@ -94,13 +103,14 @@ async def down(console: Console, settings: MeshSettings) -> None:
     )
 
 
-async def demo(console: Console, settings: MeshSettings, output_root: Path) -> None:
+async def demo(console: Console, settings: MeshSettings, output_root: Path, caller: Caller) -> None:
     """Runs the example focus group: on the running mesh if there is one, else on a mesh started for it."""
     mesh = None
-    if not await health_serving(service_address(settings, "orchestrator")):
+    credentials = channel_credentials(settings)
+    if not await health_serving(service_address(settings, "orchestrator"), credentials=credentials):
         mesh = await start_mesh(console, settings, detached=False)
     try:
-        async with MeshConnection.from_settings(settings) as connection:
+        async with MeshConnection.from_settings(settings, caller=caller) as connection:
             await run_study(connection, console, DEMO_STUDY, output_root)
     finally:
         if mesh is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -11,40 +12,120 @@ import grpc
 from rich.console import Console
 
 from services.cli import local_mesh, studies
-from services.cli.connection import MeshConnection, describe_error
+from services.cli.connection import TOKEN_VARIABLE, Caller, MeshConnection, describe_error
+from services.mesh.launcher import read_state
 from services.mesh.processes import MeshStartError
 from services.orchestrator.study_file import StudyFileError
 from services.runtime.config import MeshSettings
 
-DEFAULT_OUTPUT = Path("troupe-results")
+RESULTS_FOLDER = "results"
+"""Study results go to `DATA_DIR/results/<operation>/` unless `--output` says otherwise."""
+
+TLS_OPTIONS = {"ca_file": "tls_ca_file", "cert_file": "tls_cert_file", "key_file": "tls_key_file"}
+
+
+class UsageError(Exception):
+    """The command line asks for something that cannot work."""
+
+
+def add_connection_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """How to reach the mesh and who to call it as. On the subcommands too, so they may follow the command."""
+    default = None if defaults else argparse.SUPPRESS
+    group = parser.add_argument_group("connection")
+    group.add_argument(
+        "--address", default=default, help="the orchestrator (default: ORCHESTRATOR_ADDRESS or the local mesh)"
+    )
+    group.add_argument(
+        "--token",
+        default=default,
+        help=f"bearer token that names your tenant, for a mesh with authentication (default: ${TOKEN_VARIABLE})",
+    )
+    group.add_argument(
+        "--ca-file",
+        type=Path,
+        default=default,
+        help="PEM CA that signed the mesh's certificate: speak TLS (default: TLS_CA_FILE)",
+    )
+    group.add_argument(
+        "--cert-file",
+        type=Path,
+        default=default,
+        help="your PEM certificate, for a mesh that asks callers for one (default: TLS_CERT_FILE)",
+    )
+    group.add_argument("--key-file", type=Path, default=default, help="its key (default: TLS_KEY_FILE)")
+
+
+def add_output_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help=f"where results go: a folder per study (default: DATA_DIR/{RESULTS_FOLDER}, "
+        f"i.e. ~/.tinytroupe-mesh/{RESULTS_FOLDER})",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="troupe", description=__doc__)
-    root.add_argument("--address", help="the orchestrator (default: ORCHESTRATOR_ADDRESS or the local mesh)")
+    add_connection_options(root, defaults=True)
     commands = root.add_subparsers(dest="command", required=True)
-    up = commands.add_parser("up", help="start the local mesh (six servers and the embedded model)")
+    up = commands.add_parser(
+        "up",
+        help="start the local mesh (six servers and the embedded model)",
+        description="Security settings come from the environment, as for a deployment: AUTH_TOKENS "
+        "(token=tenant,...), AUTH_JWT_KEY, INTERNAL_TOKEN (made up when callers need tokens and it is unset), "
+        "TLS_CERT_FILE, TLS_KEY_FILE and TLS_CA_FILE (mutual TLS between the services).",
+    )
     up.add_argument("--detach", action="store_true", help="leave it running in the background")
     commands.add_parser("down", help="stop a local mesh started with --detach")
     run = commands.add_parser("run", help="run a study file and wait for its result")
     run.add_argument("study_file", type=Path)
-    run.add_argument(
-        "--output", type=Path, default=DEFAULT_OUTPUT, help="where results go (default %(default)s)"
-    )
+    add_output_option(run)
     run.add_argument("--request-id", default="", help="idempotency key: the same id returns the same study")
     resume = commands.add_parser("resume", help="resume a study whose orchestrator stopped")
     resume.add_argument("operation")
-    resume.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    add_output_option(resume)
     cancel = commands.add_parser("cancel", help="cancel a running study")
     cancel.add_argument("operation")
-    sessions = commands.add_parser("sessions", help="list study sessions, newest first")
-    sessions.add_argument("--all", action="store_true", help="all sessions, not only studies")
+    sessions = commands.add_parser("sessions", help="list your studies, newest first")
+    sessions.add_argument(
+        "--all", action="store_true", help="every session in control, not only studies (local mesh, no token)"
+    )
     sessions.add_argument("--limit", type=int, default=20)
-    checkpoints = commands.add_parser("checkpoints", help="list a session's checkpoints")
+    checkpoints = commands.add_parser("checkpoints", help="list a study's checkpoints")
     checkpoints.add_argument("session")
     demo = commands.add_parser("demo", help="start the mesh, run examples/focus_group.json, stop")
-    demo.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    add_output_option(demo)
+    for command in (run, resume, cancel, sessions, checkpoints, demo):
+        add_connection_options(command, defaults=False)
     return root
+
+
+def mesh_settings(arguments: argparse.Namespace) -> MeshSettings:
+    """The settings from the environment, with the command line's address and TLS files."""
+    settings = MeshSettings()
+    updates: dict[str, object] = {}
+    if arguments.address:
+        updates["orchestrator_address"] = arguments.address
+    for option, setting in TLS_OPTIONS.items():
+        if getattr(arguments, option, None) is not None:
+            updates[setting] = getattr(arguments, option).expanduser().resolve()
+    settings = settings.model_copy(update=updates)
+    if (settings.tls_cert_file is None) != (settings.tls_key_file is None):
+        raise UsageError("--cert-file and --key-file go together")
+    for setting in TLS_OPTIONS.values():
+        path = getattr(settings, setting)
+        if path is not None and not path.is_file():
+            raise UsageError(f"{path} does not exist")
+    return settings
+
+
+def caller(arguments: argparse.Namespace, settings: MeshSettings) -> Caller:
+    return Caller.of(settings, arguments.token or os.environ.get(TOKEN_VARIABLE))
+
+
+def results_root(arguments: argparse.Namespace, settings: MeshSettings) -> Path:
+    output = arguments.output if arguments.output is not None else settings.data_dir / RESULTS_FOLDER
+    return output.expanduser().resolve()
 
 
 async def dispatch(arguments: argparse.Namespace, console: Console, settings: MeshSettings) -> None:
@@ -52,19 +133,27 @@ async def dispatch(arguments: argparse.Namespace, console: Console, settings: Me
         return await local_mesh.up(console, settings, detach=arguments.detach)
     if arguments.command == "down":
         return await local_mesh.down(console, settings)
+    identity = caller(arguments, settings)
     if arguments.command == "demo":
-        return await local_mesh.demo(console, settings, arguments.output)
-    async with MeshConnection.from_settings(settings, arguments.address) as mesh:
+        return await local_mesh.demo(console, settings, results_root(arguments, settings), identity)
+    if arguments.command == "sessions" and arguments.all and identity.token is not None:
+        raise UsageError(
+            "--all reads control, which answers the mesh's own services only; "
+            "without --all, `troupe sessions` lists your studies"
+        )
+    async with MeshConnection.from_settings(settings, arguments.address, identity) as mesh:
         if arguments.command == "run":
             await studies.run_study(
-                mesh, console, arguments.study_file, arguments.output, arguments.request_id
+                mesh, console, arguments.study_file, results_root(arguments, settings), arguments.request_id
             )
         elif arguments.command == "resume":
-            await studies.resume_study(mesh, console, arguments.operation, arguments.output)
+            await studies.resume_study(mesh, console, arguments.operation, results_root(arguments, settings))
         elif arguments.command == "cancel":
             await studies.cancel_study(mesh, console, arguments.operation)
+        elif arguments.command == "sessions" and arguments.all:
+            await studies.list_sessions(mesh, console, arguments.limit)
         elif arguments.command == "sessions":
-            await studies.list_sessions(mesh, console, arguments.limit, arguments.all)
+            await studies.list_studies(mesh, console, arguments.limit)
         elif arguments.command == "checkpoints":
             await studies.list_checkpoints(mesh, console, arguments.session)
 
@@ -72,34 +161,52 @@ async def dispatch(arguments: argparse.Namespace, console: Console, settings: Me
 def main(argv: list[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
     console = Console()
-    settings = MeshSettings()
-    if arguments.address:
-        settings = settings.model_copy(update={"orchestrator_address": arguments.address})
     try:
+        settings = mesh_settings(arguments)
         asyncio.run(dispatch(arguments, console, settings))
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/yellow]; a study already started keeps running in the mesh")
         return 130
     except grpc.aio.AioRpcError as error:
-        if error.code() == grpc.StatusCode.UNAVAILABLE:
+        if error.code() == grpc.StatusCode.UNAVAILABLE and _tls_problem(error):
+            console.print(
+                f"[red]no secure connection to {_address(arguments, settings)}: check --ca-file "
+                "(and --cert-file/--key-file where the mesh asks for a certificate)[/red]"
+            )
+            console.print(error.details(), style="red", markup=False)
+        elif error.code() == grpc.StatusCode.UNAVAILABLE:
             console.print(
                 f"[red]the mesh is not running at {_address(arguments, settings)}; "
-                "start it with `troupe up`[/red]"
+                "start it with `troupe up`[/red]",
             )
+            if (read_state(settings.data_dir) or {}).get("tls") and settings.tls_ca_file is None:
+                console.print("[red]the local mesh speaks TLS: pass --ca-file (or set TLS_CA_FILE)[/red]")
         else:
-            console.print(f"[red]{describe_error(error)}[/red]")
+            console.print(describe_error(error), style="red", markup=False)
         return 1
-    except (StudyFileError, studies.StudyFailed, local_mesh.MeshAlreadyRunning, MeshStartError) as error:
-        console.print(f"[red]{error}[/red]")
+    except (
+        StudyFileError,
+        studies.StudyFailed,
+        local_mesh.MeshAlreadyRunning,
+        MeshStartError,
+        UsageError,
+    ) as error:
+        console.print(str(error), style="red", markup=False)
         return 1
     return 0
 
 
 def _address(arguments: argparse.Namespace, settings: MeshSettings) -> str:
     connection = MeshConnection.from_settings(settings, arguments.address)
-    if arguments.command in ("sessions", "checkpoints"):
-        return connection.control_address
-    return connection.orchestrator_address
+    reads_control = (arguments.command == "sessions" and arguments.all) or (
+        arguments.command == "checkpoints" and caller(arguments, settings).token is None
+    )
+    return connection.control_address if reads_control else connection.orchestrator_address
+
+
+def _tls_problem(error: grpc.aio.AioRpcError) -> bool:
+    details = (error.details() or "").lower()
+    return any(word in details for word in ("ssl", "tls", "handshake", "certificate"))
 
 
 if __name__ == "__main__":

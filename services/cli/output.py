@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import io
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
 from google.protobuf import json_format
+from google.protobuf.message import Message
 from tinytroupe.common.v1 import study_pb2
-from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
 from tinytroupe.orchestrator.v1 import orchestrator_pb2
+
+from services.extraction.export import to_csv
 
 
 @dataclass(frozen=True)
@@ -19,70 +19,38 @@ class WrittenFiles:
     result_json: Path
     results_csv: Path | None
     transcript: Path
-    csv_from_service: bool
 
 
-async def write_study_files(
-    result: orchestrator_pb2.StudyResult,
-    output_dir: Path,
-    extraction: extraction_pb2_grpc.ResultsExtractionServiceStub,
-) -> WrittenFiles:
+def write_study_files(result: orchestrator_pb2.StudyResult, output_dir: Path) -> WrittenFiles:
     output_dir.mkdir(parents=True, exist_ok=True)
     result_json = output_dir / "result.json"
-    result_json.write_text(json_format.MessageToJson(result, preserving_proto_field_name=True) + "\n")
+    result_json.write_text(document_json(result))
     transcript = output_dir / "transcript.md"
     transcript.write_text(transcript_markdown(result))
-    results_csv, from_service = None, False
+    results_csv = None
     if result.extracted_results.individual_results:
         results_csv = output_dir / "results.csv"
-        content, from_service = await _csv(result, extraction)
-        results_csv.write_bytes(content)
-    return WrittenFiles(result_json, results_csv, transcript, from_service)
+        results_csv.write_bytes(to_csv(result.extracted_results))
+    return WrittenFiles(result_json, results_csv, transcript)
 
 
-async def _csv(
-    result: orchestrator_pb2.StudyResult, extraction: extraction_pb2_grpc.ResultsExtractionServiceStub
-) -> tuple[bytes, bool]:
-    """CSV from the extraction service's export; written here when that service cannot be reached."""
-    try:
-        exported = await extraction.ExportResults(
-            extraction_pb2.ExportResultsRequest(
-                session=result.session_id,
-                results=result.extracted_results,
-                format=extraction_pb2.EXPORT_FORMAT_CSV,
-            ),
-            timeout=30,
-        )
-        return exported.content, True
-    except grpc.aio.AioRpcError as error:
-        if error.code() not in (
-            grpc.StatusCode.UNAVAILABLE,
-            grpc.StatusCode.UNIMPLEMENTED,
-            grpc.StatusCode.DEADLINE_EXCEEDED,
-        ):
-            raise
-    return local_csv(result.extracted_results).encode(), False
+def document_dict(message: Message) -> dict:
+    """A message as a file for people and scripts: protobuf's JSON mapping with the proto field names, every
+    field present (zeros, empty texts and lists included) and 64-bit integers as numbers, not strings
+    (below 2**53, where every JSON reader keeps them exact; protobuf decides by each field's type).
 
-
-def local_csv(results: study_pb2.ExtractedResults) -> str:
-    """One row per agent: its name, then each field's value and confidence."""
-    fields = sorted({name for agent in results.individual_results for name in agent.fields})
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        [
-            "agent_name",
-            *(column for name in fields for column in (name, f"{name}_confidence")),
-            "confidence_score",
-        ]
+    It still parses back with `json_format.Parse`. RPC answers keep the standard mapping; this is for files.
+    """
+    return json_format.MessageToDict(
+        message,
+        preserving_proto_field_name=True,
+        always_print_fields_with_no_presence=True,
+        unquote_int64_if_possible=True,
     )
-    for agent in results.individual_results:
-        row = [agent.agent_name]
-        for name in fields:
-            value = agent.fields.get(name)
-            row += [field_value_text(value), f"{value.confidence:.3f}"] if value is not None else ["", ""]
-        writer.writerow([*row, f"{agent.confidence_score:.3f}"])
-    return buffer.getvalue()
+
+
+def document_json(message: Message) -> str:
+    return json.dumps(document_dict(message), indent=2, ensure_ascii=False) + "\n"
 
 
 def field_value_text(value: study_pb2.FieldValue) -> str:

@@ -98,6 +98,8 @@ def print_summary(console: Console, result: orchestrator_pb2.StudyResult, files:
         "rounds", f"{simulation.rounds_completed} completed, {simulation.total_interactions} interactions"
     )
     overview.add_row("quality score", f"{metadata.quality_score:.2f}")
+    if notes := quality_notes(result.extracted_results.statistical_analysis.quality_metrics):
+        overview.add_row("lowered by", notes)
     overview.add_row(
         "execution time",
         f"{metadata.execution_time.ToTimedelta().total_seconds():.1f} s"
@@ -119,10 +121,16 @@ def print_summary(console: Console, result: orchestrator_pb2.StudyResult, files:
             f"[red]participant failed[/red] {failure.agent_name or f'#{failure.index}'}: {failure.reason}"
         )
     if files is not None:
-        console.print(f"result      {files.result_json}")
+        console.print(f"results in {files.result_json.parent.resolve()}:")
+        console.print("  result.json   the whole result (every field, full precision)")
         if files.results_csv is not None:
-            console.print(f"results CSV {files.results_csv}")
-        console.print(f"transcript  {files.transcript}")
+            console.print("  results.csv   one row per participant")
+        console.print("  transcript.md the conversation")
+
+
+def quality_notes(quality: study_pb2.QualityMetrics) -> str:
+    """What lowered the quality score, one line each: `-0.37 confidence: the values' mean confidence is 0.18`."""
+    return "\n".join(f"-{note.score_lost:.2f} {note.metric}: {note.explanation}" for note in quality.notes)
 
 
 def statistics_table(statistics: list[study_pb2.FieldStatistics]) -> Table:

@@ -1,4 +1,8 @@
-"""`troupe run`, `troupe resume`, `troupe cancel`, `troupe sessions`, `troupe checkpoints`."""
+"""`troupe run`, `troupe resume`, `troupe cancel`, `troupe sessions`, `troupe checkpoints`.
+
+Everything goes through the orchestrator, the one service callers reach, except `troupe sessions --all` and
+`troupe checkpoints` without a token, which read control directly on a mesh without authentication.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from pathlib import Path
 
 import grpc
 from google.longrunning import operations_pb2
+from google.protobuf import timestamp_pb2
+from google.rpc import code_pb2
 from rich.console import Console
 from rich.table import Table
 from tinytroupe.control.v1 import control_pb2
@@ -15,7 +21,7 @@ from tinytroupe.orchestrator.v1 import orchestrator_pb2
 
 from services.cli.connection import MeshConnection
 from services.cli.output import write_study_files
-from services.cli.render import print_summary, show_progress
+from services.cli.render import PHASE_NAMES, STATUS_STYLES, print_summary, show_progress
 from services.orchestrator.study_file import load_study_file
 from services.runtime.errors import status_code_name
 
@@ -36,7 +42,7 @@ async def run_study(
     if request_id:
         request.request_id = request_id
     operation = await mesh.orchestrator.RunStudy(request)
-    console.print(f"started [bold]{operation.name}[/bold] ({study_file.name})")
+    console.print(f"started [bold]{operation.name}[/bold] ({study_file.name}) for {mesh.caller.describe()}")
     return await follow_study(mesh, console, operation.name, output_root)
 
 
@@ -45,7 +51,7 @@ async def resume_study(
 ) -> orchestrator_pb2.StudyResult:
     name = name if name.startswith("operations/") else f"operations/{name.removeprefix('sessions/')}"
     operation = await mesh.orchestrator.ResumeStudy(orchestrator_pb2.ResumeStudyRequest(name=name))
-    console.print(f"resuming [bold]{operation.name}[/bold]")
+    console.print(f"resuming [bold]{operation.name}[/bold] for {mesh.caller.describe()}")
     return await follow_study(mesh, console, operation.name, output_root)
 
 
@@ -61,7 +67,7 @@ async def follow_study(
         )
     result = orchestrator_pb2.StudyResult()
     operation.response.Unpack(result)
-    files = await write_study_files(result, output_root / name.removeprefix("operations/"), mesh.extraction)
+    files = write_study_files(result, output_root / name.removeprefix("operations/"))
     print_summary(console, result, files)
     return result
 
@@ -99,22 +105,62 @@ async def cancel_study(mesh: MeshConnection, console: Console, name: str) -> Non
     console.print(f"cancelled {name}")
 
 
-async def list_sessions(mesh: MeshConnection, console: Console, limit: int, include_all: bool) -> None:
-    response = await mesh.control.ListSessions(
-        control_pb2.ListSessionsRequest(page_size=limit, labels={} if include_all else {"kind": "study"})
-    )
-    table = Table(title="Sessions" if include_all else "Study sessions")
+async def list_studies(mesh: MeshConnection, console: Console, limit: int) -> None:
+    """The caller's studies, newest first, from the orchestrator (the service callers may reach)."""
+    response = await mesh.operations.ListOperations(operations_pb2.ListOperationsRequest(page_size=limit))
+    table = Table(title=f"Studies of {mesh.caller.describe()}")
+    table.add_column("session", no_wrap=True)
+    for column in ("state", "started", "rounds", "checkpoints", "quality", "cache namespace", "error"):
+        table.add_column(column, overflow="fold")
+    for operation in response.operations:
+        progress = orchestrator_pb2.StudyProgress()
+        operation.metadata.Unpack(progress)
+        result = orchestrator_pb2.StudyResult()
+        finished = operation.HasField("response") and operation.response.Unpack(result)
+        started = result.metadata.start_time if finished else progress.update_time
+        table.add_row(
+            operation.name.removeprefix("operations/"),
+            _study_state(operation, progress, result if finished else None),
+            _local_time(started, "%Y-%m-%d %H:%M:%S"),
+            f"{result.simulation_results.rounds_completed}" if finished else
+            f"{progress.round}/{progress.rounds_total}",
+            str(len(result.metadata.checkpoints)) if finished else "",
+            f"{result.metadata.quality_score:.2f}" if finished else "",
+            result.metadata.cache_file,
+            operation.error.message if operation.HasField("error") else "",
+        )
+    console.print(table)
+    if not response.operations:
+        console.print("no studies yet; start one with `troupe run examples/focus_group.json`")
+
+
+def _study_state(
+    operation: operations_pb2.Operation,
+    progress: orchestrator_pb2.StudyProgress,
+    result: orchestrator_pb2.StudyResult | None,
+) -> str:
+    if not operation.done:
+        return f"running ({PHASE_NAMES.get(progress.phase, 'working')})"
+    if operation.HasField("error"):
+        return "cancelled" if operation.error.code == code_pb2.CANCELLED else "failed"
+    return STATUS_STYLES.get(result.status, ("unknown", ""))[0] if result is not None else "done"
+
+
+async def list_sessions(mesh: MeshConnection, console: Console, limit: int) -> None:
+    """Every session in control, studies or not: for a local mesh without authentication (control answers
+    the mesh's own services only)."""
+    response = await mesh.control.ListSessions(control_pb2.ListSessionsRequest(page_size=limit))
+    table = Table(title="Sessions")
     table.add_column("session", no_wrap=True)
     for column in ("name", "state", "created", "checkpoints", "cache namespace", "end reason"):
         table.add_column(column, overflow="fold")
     for session in response.sessions:
         state = control_pb2.Session.State.Name(session.state).removeprefix("STATE_").lower()
-        created = session.create_time.ToDatetime(tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
         table.add_row(
             session.name.removeprefix("sessions/"),
             session.display_name,
             state,
-            created,
+            _local_time(session.create_time, "%Y-%m-%d %H:%M:%S"),
             str(session.checkpoint_count),
             session.cache_namespace,
             session.end_reason,
@@ -125,6 +171,9 @@ async def list_sessions(mesh: MeshConnection, console: Console, limit: int, incl
 
 
 async def list_checkpoints(mesh: MeshConnection, console: Console, session: str) -> None:
+    """A session's checkpoints from control; with a caller's token, a study's from its operation."""
+    if mesh.caller.token is not None:
+        return await list_study_checkpoints(mesh, console, session)
     parent = session if session.startswith("sessions/") else f"sessions/{session.removeprefix('operations/')}"
     table = Table(title=f"Checkpoints of {parent}")
     for column in ("#", "checkpoint", "size", "type", "created", "annotations"):
@@ -135,19 +184,43 @@ async def list_checkpoints(mesh: MeshConnection, console: Console, session: str)
             control_pb2.ListCheckpointsRequest(parent=parent, page_size=1000, page_token=page_token)
         )
         for checkpoint in page.checkpoints:
-            created = checkpoint.create_time.ToDatetime(tzinfo=UTC).astimezone().strftime("%H:%M:%S")
             table.add_row(
                 str(checkpoint.sequence),
                 checkpoint.name.rsplit("/", 1)[-1],
                 _size(checkpoint.size_bytes),
                 checkpoint.content_type.rpartition("type=")[2] or checkpoint.content_type,
-                created,
+                _local_time(checkpoint.create_time, "%H:%M:%S"),
                 ", ".join(f"{key}={value}" for key, value in sorted(checkpoint.annotations.items())),
             )
         page_token = page.next_page_token
         if not page_token:
             break
     console.print(table)
+
+
+async def list_study_checkpoints(mesh: MeshConnection, console: Console, session: str) -> None:
+    """A finished study's checkpoints as its result names them (callers reach the orchestrator only)."""
+    name = f"operations/{session.removeprefix('operations/').removeprefix('sessions/')}"
+    operation = await mesh.operations.GetOperation(operations_pb2.GetOperationRequest(name=name))
+    result = orchestrator_pb2.StudyResult()
+    if not (operation.HasField("response") and operation.response.Unpack(result)):
+        progress = orchestrator_pb2.StudyProgress()
+        operation.metadata.Unpack(progress)
+        state = "ended without a result" if operation.done else PHASE_NAMES.get(progress.phase, "running")
+        console.print(f"{name} is {state}; its checkpoints are listed here once it has a result")
+        return
+    table = Table(title=f"Checkpoints of {name} ({mesh.caller.describe()})")
+    table.add_column("#")
+    table.add_column("checkpoint", overflow="fold")
+    for index, checkpoint in enumerate(result.metadata.checkpoints, start=1):
+        table.add_row(str(index), checkpoint)
+    console.print(table)
+
+
+def _local_time(timestamp: timestamp_pb2.Timestamp, form: str) -> str:
+    if not timestamp.seconds and not timestamp.nanos:
+        return ""
+    return timestamp.ToDatetime(tzinfo=UTC).astimezone().strftime(form)
 
 
 def _size(size_bytes: int) -> str:

@@ -1,4 +1,5 @@
-"""Extracted results as documents: JSON (the contract's own JSON mapping) and CSV (a row per agent)."""
+"""Extracted results as documents: JSON (the contract's own JSON mapping, full precision) and CSV (a row per
+agent, numbers rounded for people)."""
 
 from __future__ import annotations
 
@@ -33,15 +34,25 @@ def column_order(results: study_pb2.ExtractedResults, fields: list[str] | None =
     return [name for name in order if name in present] + sorted(present - set(order))
 
 
+CSV_DECIMALS = 3
+"""CSV is read by people: numbers are rounded to this many decimals (JSON keeps full precision)."""
+
+
+def rounded(number: float) -> str:
+    """A number for people: at most `CSV_DECIMALS` decimals, no trailing zeros, no needless ".0"."""
+    number = round(number, CSV_DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
 def cell(field_value: study_pb2.FieldValue | None) -> str:
-    """A value as CSV text: numbers without a needless ".0", yes/no, list items joined by "; "."""
+    """A value as CSV text: numbers rounded (`rounded`), yes/no, list items joined by "; "."""
     value = None if field_value is None else python_value(field_value)
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
+        return rounded(value)
     if isinstance(value, list):
         return LIST_SEPARATOR.join(value)
     return value
@@ -55,5 +66,5 @@ def to_csv(results: study_pb2.ExtractedResults, fields: list[str] | None = None)
     writer.writerow(["agent_name", *columns, "confidence_score"])
     for result in results.individual_results:
         cells = [cell(result.fields[name]) if name in result.fields else "" for name in columns]
-        writer.writerow([result.agent_name, *cells, repr(result.confidence_score)])
+        writer.writerow([result.agent_name, *cells, rounded(result.confidence_score)])
     return buffer.getvalue().encode()

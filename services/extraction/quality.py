@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import fmean
+
+from tinytroupe.common.v1 import study_pb2
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 
@@ -54,44 +57,120 @@ def grounded_confidence(model_confidence: float | None, evidence: str, source: s
 
 
 @dataclass(frozen=True)
+class QualityNote:
+    """One reason the score is below 1: the metric, how much of the score it took, what was found."""
+
+    metric: str
+    score_lost: float
+    explanation: str
+
+
+@dataclass(frozen=True)
 class StudyQuality:
     score: float
     coverage: float
     confidence: float
     agreement: float
     failure_rate: float
+    notes: tuple[QualityNote, ...] = ()
+    """What lowered the score, the costliest first; their losses add up to 1 - score (less the negligible)."""
+
+    def message(self) -> study_pb2.QualityMetrics:
+        return study_pb2.QualityMetrics(
+            score=self.score, coverage=self.coverage, confidence=self.confidence, agreement=self.agreement,
+            failure_rate=self.failure_rate,
+            notes=[study_pb2.QualityNote(metric=note.metric, score_lost=note.score_lost,
+                                         explanation=note.explanation) for note in self.notes])
 
 
 COVERAGE_WEIGHT = 0.45
 CONFIDENCE_WEIGHT = 0.45
 AGREEMENT_WEIGHT = 0.10
+LOW_CONFIDENCE = 0.5
+"""Values below this confidence are called low in the notes."""
+NEGLIGIBLE_LOSS = 0.005
+"""Losses smaller than this get no note."""
+
+AnswersByField = Mapping[str, Sequence[tuple[str, float]]]
+"""Categorical and yes/no answers by field: each usable value (as text) with its confidence."""
 
 
-def modal_share(values: list[str]) -> float:
+def modal_share(values: Sequence[str]) -> float:
     """Share of the most frequent value (1 when all agree; 1 for fewer than two values)."""
     if len(values) < 2:
         return 1.0
     return Counter(values).most_common(1)[0][1] / len(values)
 
 
-def study_quality(*, usable_pairs: int, total_pairs: int, confidences: list[float],
-                  categorical_values: list[list[str]], failed_agents: int, total_agents: int) -> StudyQuality:
-    """The study's quality metrics.
+def weighted_agreement(answers: Sequence[tuple[str, float]]) -> float:
+    """The summed confidence of the best-supported value over the number of values, in [0, 1].
+
+    Equals the modal share when every value has confidence 1, and the mean confidence when all agree:
+    unanimous answers nobody is sure of agree little.
+    """
+    if not answers:
+        return 1.0
+    support: Counter[str] = Counter()
+    for value, confidence in answers:
+        support[value] += min(1.0, max(0.0, confidence))
+    return max(support.values()) / len(answers)
+
+
+def study_quality(*, usable_pairs: int, total_pairs: int, confidences: Sequence[float],
+                  categorical_answers: AnswersByField, failed_agents: int, total_agents: int) -> StudyQuality:
+    """The study's quality metrics, and notes on what lowered its score.
 
     - coverage = usable (agent, field) values / (agents extracted x fields)
     - confidence = mean grounded confidence of the usable values (0 when there are none)
-    - agreement = mean over categorical and yes/no fields of the share of the most frequent value
-      (1 when there is no such field: nothing disagrees)
+    - agreement = mean over the categorical and yes/no fields with at least two values of their
+      `weighted_agreement` (1 when there is no such field: nothing disagrees)
     - failure_rate = agents that failed (in the simulation or in extraction) / all agents
     - score = (1 - failure_rate) x (0.45 coverage + 0.45 confidence + 0.10 agreement)
 
-    Agreement weighs little: agents disagreeing is often the finding, not a flaw of the extraction.
+    Agreement weighs little: agents disagreeing is often the finding, not a flaw of the extraction; and
+    it counts only as far as the agreeing values are trusted.
     """
     coverage = usable_pairs / total_pairs if total_pairs else 0.0
     confidence = fmean(confidences) if confidences else 0.0
-    agreement = fmean(modal_share(values) for values in categorical_values) if categorical_values else 1.0
+    compared = {field: answers for field, answers in categorical_answers.items() if len(answers) >= 2}
+    agreement = fmean(weighted_agreement(answers) for answers in compared.values()) if compared else 1.0
     failure_rate = failed_agents / total_agents if total_agents else 0.0
-    score = (1 - failure_rate) * (
-        COVERAGE_WEIGHT * coverage + CONFIDENCE_WEIGHT * confidence + AGREEMENT_WEIGHT * agreement)
+    kept = 1 - failure_rate
+    score = kept * (COVERAGE_WEIGHT * coverage + CONFIDENCE_WEIGHT * confidence + AGREEMENT_WEIGHT * agreement)
+
+    losses = {
+        "failure_rate": (failure_rate, f"{failed_agents} of {total_agents} participants failed"),
+        "coverage": (kept * COVERAGE_WEIGHT * (1 - coverage),
+                     f"{total_pairs - usable_pairs} of {total_pairs} answers (participant x field) have no "
+                     "usable value"),
+        "confidence": (kept * CONFIDENCE_WEIGHT * (1 - confidence), _confidence_note(confidences)),
+        "agreement": (kept * AGREEMENT_WEIGHT * (1 - agreement), _agreement_note(compared, agreement)),
+    }
+    notes = sorted((QualityNote(metric, loss, explanation) for metric, (loss, explanation) in losses.items()
+                    if loss >= NEGLIGIBLE_LOSS), key=lambda note: -note.score_lost)
     return StudyQuality(score=score, coverage=coverage, confidence=confidence, agreement=agreement,
-                        failure_rate=failure_rate)
+                        failure_rate=failure_rate, notes=tuple(notes))
+
+
+def _confidence_note(confidences: Sequence[float]) -> str:
+    if not confidences:
+        return "no usable values, so nothing is supported by the transcript"
+    low = sum(1 for confidence in confidences if confidence < LOW_CONFIDENCE)
+    note = f"the usable values' mean confidence is {fmean(confidences):.2f}"
+    if low:
+        note += f"; {low} of {len(confidences)} are below {LOW_CONFIDENCE:.1f}"
+    return note
+
+
+def _agreement_note(compared: AnswersByField, agreement: float) -> str:
+    unanimous = [field for field, answers in compared.items() if modal_share([v for v, _ in answers]) == 1.0]
+    split = [field for field in compared if field not in unanimous]
+    parts = []
+    if unanimous:
+        sure = fmean(confidence for field in unanimous for _, confidence in compared[field])
+        parts.append(f"the participants agree on {', '.join(unanimous)} but with a mean confidence of {sure:.2f}"
+                     if sure < 1 else f"the participants agree on {', '.join(unanimous)}")
+    if split:
+        shares = ", ".join(f"{field} {modal_share([v for v, _ in compared[field]]):.0%}" for field in split)
+        parts.append(f"they disagree on {', '.join(split)} (share of the most frequent answer: {shares})")
+    return "; ".join(parts) + f"; agreement weighed by confidence is {agreement:.2f}"

@@ -72,6 +72,8 @@ def agent_result(raw: RawResult, specs: list[FieldSpec]) -> study_pb2.AgentResul
             field_value(spec, raw.answers.get(spec.name), raw.evidence_source, raw.missing_reason))
     present = [value.confidence for value in result.fields.values() if value.WhichOneof("value")]
     result.confidence_score = fmean(present) if present else 0.0
+    if raw.failed:
+        result.failure_reason = raw.missing_reason
     return result
 
 
@@ -110,21 +112,20 @@ def extracted_results(plan: ExtractionPlan, raws: list[RawResult]) -> study_pb2.
 
     confidences = [value.confidence for result in results for value in result.fields.values()
                    if value.WhichOneof("value")]
-    categorical = [
-        [boolean_label(value) if isinstance(value, bool) else str(value)
-         for value in values_by_field[spec.name] if value is not None]
+    categorical = {
+        spec.name: [(boolean_label(value) if isinstance(value, bool) else str(value),
+                     result.fields[spec.name].confidence)
+                    for result, value in zip(results, values_by_field[spec.name], strict=True) if value is not None]
         for spec in plan.specs if spec.kind in (ValueKind.CATEGORY, ValueKind.BOOLEAN)
-    ]
+    }
     quality = study_quality(
         usable_pairs=len(confidences), total_pairs=len(results) * len(plan.specs), confidences=confidences,
-        categorical_values=categorical, failed_agents=_failed_agent_count(plan, raws),
+        categorical_answers=categorical, failed_agents=_failed_agent_count(plan, raws),
         total_agents=len(plan.agent_names) + len(plan.failed_agents))
     extracted.statistical_analysis.CopyFrom(study_pb2.StatisticalAnalysis(
         sample_size=sum(1 for result in results if any(v.WhichOneof("value") for v in result.fields.values())),
         confidence_level=CONFIDENCE_LEVEL,
         confidence_score=quality.confidence,
-        quality_metrics=study_pb2.QualityMetrics(
-            score=quality.score, coverage=quality.coverage, confidence=quality.confidence,
-            agreement=quality.agreement, failure_rate=quality.failure_rate),
+        quality_metrics=quality.message(),
     ))
     return extracted

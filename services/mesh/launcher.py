@@ -3,6 +3,12 @@
 Everything the mesh keeps (control's SQLite database, logs, the state file) lives in one data
 directory: DATA_DIR, or `~/.tinytroupe-mesh`, so meshes started with different HOMEs never share
 state. The state file lets `troupe down` stop a mesh started with `--detach`.
+
+Each server gets its role as deploy/ gives it: the orchestrator is public (it takes callers' tokens and
+serves TLS without asking for a client certificate); the inner services take the mesh's own calls only
+and, with TLS, require the mesh's certificate. The security settings (AUTH_TOKENS, AUTH_JWT_*,
+INTERNAL_TOKEN, TLS_*_FILE) pass to every server; an INTERNAL_TOKEN is made up when callers need tokens
+and none is set.
 """
 
 from __future__ import annotations
@@ -10,18 +16,27 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import signal
 import socket
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import grpc
+from pydantic import SecretStr
 
 from services.llm.embedded import EmbeddedModelServer
 from services.mesh.processes import ChildProcess, MeshStartError, ServiceProcess, http_ready, pid_alive
 from services.runtime.config import DEFAULT_PORTS, MeshSettings
+from services.runtime.security import Authenticator, channel_credentials
 
 INNER_SERVICES = ("population", "content", "extraction", "simulation")
+PUBLIC_SERVICES = ("orchestrator",)
+"""The services callers reach; every other one answers the mesh's own services only."""
+TLS_FILES = ("TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_FILE")
 STATE_FILE = "mesh.json"
 MODEL_START_TIMEOUT_S = 180.0
 
@@ -34,6 +49,71 @@ def free_port() -> int:
 
 def port_of(address: str) -> int:
     return int(address.rsplit(":", 1)[-1])
+
+
+def secure_environment(environment: Mapping[str, str]) -> dict[str, str]:
+    """The security settings checked and completed for servers that run from the project root.
+
+    TLS needs all three files (the services verify each other with the CA and present their certificate);
+    relative paths become absolute. Callers' tokens need the services' own INTERNAL_TOKEN: one is made up
+    when it is unset.
+    """
+    secured = dict(environment)
+    given = [name for name in TLS_FILES if secured.get(name)]
+    if given and len(given) < len(TLS_FILES):
+        missing = ", ".join(name for name in TLS_FILES if name not in given)
+        raise MeshStartError(f"TLS needs {', '.join(TLS_FILES)}: {missing} is not set")
+    for name in given:
+        path = Path(secured[name]).expanduser().resolve()
+        if not path.is_file():
+            raise MeshStartError(f"{name} names {path}, which does not exist")
+        secured[name] = str(path)
+    if (secured.get("AUTH_TOKENS") or secured.get("AUTH_JWT_KEY")) and not secured.get("INTERNAL_TOKEN"):
+        secured["INTERNAL_TOKEN"] = secrets.token_urlsafe(32)
+    return secured
+
+
+def role_environment(service: str, environment: Mapping[str, str]) -> dict[str, str]:
+    """What sets one server apart, as deploy/base and deploy/overlays/prod do: PUBLIC_SERVICE for the
+    orchestrator only, and with TLS, client certificates required by the inner services only."""
+    public = service in PUBLIC_SERVICES
+    role = {"PUBLIC_SERVICE": "true" if public else "false"}
+    if environment.get("TLS_CERT_FILE"):
+        role["TLS_REQUIRE_CLIENT_CERT"] = "false" if public else "true"
+    return role
+
+
+def tls_credentials(environment: Mapping[str, str]) -> grpc.ChannelCredentials | None:
+    """Credentials that reach every server of a mesh started with `environment` (its CA and certificate)."""
+    if not environment.get("TLS_CA_FILE"):
+        return None
+    return channel_credentials(
+        MeshSettings(
+            tls_ca_file=Path(environment["TLS_CA_FILE"]),
+            tls_cert_file=Path(environment["TLS_CERT_FILE"]) if environment.get("TLS_CERT_FILE") else None,
+            tls_key_file=Path(environment["TLS_KEY_FILE"]) if environment.get("TLS_KEY_FILE") else None,
+        )
+    )
+
+
+def security_summary(environment: Mapping[str, str]) -> list[str]:
+    """How a mesh started with `environment` treats callers, for people (no secrets)."""
+    lines = []
+    if environment.get("AUTH_TOKENS") or environment.get("AUTH_JWT_KEY"):
+        settings = MeshSettings(auth_tokens=SecretStr(environment.get("AUTH_TOKENS", "")))
+        tenants = sorted(set(Authenticator(settings).static_tokens.values()))
+        ways = [f"tokens of {', '.join(tenants)}"] if tenants else []
+        if environment.get("AUTH_JWT_KEY"):
+            ways.append("JWTs")
+        lines.append(f"callers authenticate at the orchestrator with bearer {' and '.join(ways)}; "
+                     "the inner services answer the mesh's own services only")
+    elif environment.get("INTERNAL_TOKEN"):
+        lines.append("the services authenticate each other; no caller tokens are set (AUTH_TOKENS, AUTH_JWT_KEY)")
+    else:
+        lines.append('authentication is off: every caller is the one tenant ""')
+    if environment.get("TLS_CERT_FILE"):
+        lines.append("TLS on every gRPC port; the inner services require the mesh's client certificate")
+    return lines
 
 
 @dataclass
@@ -49,7 +129,8 @@ class LocalMesh:
     model: ChildProcess | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
-    """The environment the servers were started with (service addresses included)."""
+    """The environment the servers share (service addresses included); `service_environment` adds a
+    server's own port and role."""
 
     @classmethod
     def from_settings(cls, settings: MeshSettings, **options) -> LocalMesh:
@@ -85,10 +166,23 @@ class LocalMesh:
             raise
         self.write_state()
 
+    def service_environment(self, service: str, port: int, environment: Mapping[str, str] | None = None
+                            ) -> dict[str, str]:
+        """The environment of one server of `service` on `port` (0: any free port)."""
+        shared = self.environment if environment is None else environment
+        return {
+            **shared,
+            "PORT": str(port),
+            "METRICS_PORT": str(port + 1000 if port else 0),
+            **role_environment(service, shared),
+        }
+
     async def _model_environment(self) -> dict[str, str]:
         environment = {key: value for key, value in os.environ.items() if key != "PORT"}
         environment.update(self.extra_environment)
         environment.update({"DATA_DIR": str(self.data_dir.resolve()), "LOG_FORMAT": "json"})
+        environment = secure_environment(environment)
+        self.environment = environment
         if self.llm_base_url:
             environment["LLM_BASE_URL"] = self.llm_base_url
             return environment
@@ -133,14 +227,13 @@ class LocalMesh:
 
     async def _start_services(self, names: list[str], environment: dict[str, str]) -> None:
         started = []
+        credentials = tls_credentials(environment)
         for name in names:
             port = self.ports.get(name, 0)
-            service_environment = {
-                **environment,
-                "PORT": str(port),
-                "METRICS_PORT": str(port + 1000 if port else 0),
-            }
-            process = ServiceProcess.of(name, service_environment, self.log_dir, detached=self.detached)
+            process = ServiceProcess.of(
+                name, self.service_environment(name, port, environment), self.log_dir, detached=self.detached
+            )
+            process.health_credentials = credentials
             if port:
                 process.port = port
             self.services[name] = process
@@ -164,6 +257,7 @@ class LocalMesh:
             "detached": self.detached,
             "llm_base_url": self.llm_base_url,
             "model_pid": self.model.pid if self.model is not None else None,
+            "tls": bool(self.environment.get("TLS_CERT_FILE")),
             "services": {
                 name: {"pid": process.pid, "address": process.address}
                 for name, process in self.services.items()

@@ -94,6 +94,8 @@ class ServiceProcess(ChildProcess):
     """`python -m services.<name>`; its port is read from its `serving` log line."""
 
     port: int | None = None
+    health_credentials: grpc.ChannelCredentials | None = field(default=None, repr=False)
+    """TLS credentials for the health checks of a server that serves TLS (None: plaintext)."""
 
     @classmethod
     def of(
@@ -127,17 +129,20 @@ class ServiceProcess(ChildProcess):
             self.port, offset = _serving_port(self.log_path, offset)
             if self.port is None:
                 await asyncio.sleep(0.05)
-        while not await health_serving(self.address):
-            self._check_alive(deadline)
+        while (problem := await health_problem(self.address, credentials=self.health_credentials)) is not None:
+            self._check_alive(deadline, f"its health check answers {problem}")
             await asyncio.sleep(0.1)
         return self.address
 
-    def _check_alive(self, deadline: float) -> None:
+    def _check_alive(self, deadline: float, waiting_on: str = "") -> None:
         if self.exited():
             code = self.process.returncode if self.process is not None else None
             raise MeshStartError(f"{self.name} exited with {code}; its log ends with:\n{self.log_tail()}")
         if time.monotonic() > deadline:
-            raise MeshStartError(f"{self.name} did not start in time; its log ends with:\n{self.log_tail()}")
+            why = f" ({waiting_on})" if waiting_on else ""
+            raise MeshStartError(
+                f"{self.name} did not start in time{why}; its log ends with:\n{self.log_tail()}"
+            )
 
 
 def _serving_port(log_path: Path, offset: int) -> tuple[int | None, int]:
@@ -156,16 +161,33 @@ def _serving_port(log_path: Path, offset: int) -> tuple[int | None, int]:
     return None, offset + (len(complete) + 1 if complete else 0)
 
 
-async def health_serving(address: str, timeout_s: float = 2.0) -> bool:
-    """Whether the server at `address` answers its overall health check with SERVING."""
-    async with grpc.aio.insecure_channel(address) as channel:
+async def health_serving(
+    address: str, timeout_s: float = 2.0, credentials: grpc.ChannelCredentials | None = None
+) -> bool:
+    """Whether the server at `address` answers its overall health check with SERVING (over TLS with
+    `credentials`)."""
+    return await health_problem(address, timeout_s, credentials) is None
+
+
+async def health_problem(
+    address: str, timeout_s: float = 2.0, credentials: grpc.ChannelCredentials | None = None
+) -> str | None:
+    """None when the server at `address` is SERVING, else what its health check answered."""
+    channel = (
+        grpc.aio.secure_channel(address, credentials)
+        if credentials is not None
+        else grpc.aio.insecure_channel(address)
+    )
+    async with channel:
         try:
             response = await health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service=""), timeout=timeout_s
             )
-        except grpc.aio.AioRpcError:
-            return False
-    return response.status == health_pb2.HealthCheckResponse.SERVING
+        except grpc.aio.AioRpcError as error:
+            return f"{error.code().name}: {error.details()}"
+    if response.status != health_pb2.HealthCheckResponse.SERVING:
+        return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+    return None
 
 
 async def http_ready(url: str, timeout_s: float = 2.0) -> bool:

@@ -4,7 +4,9 @@
   (inner services). Plaintext is allowed on loopback only, unless `ALLOW_INSECURE` says otherwise.
 - Callers present `authorization: Bearer <token>`: a static token from `AUTH_TOKENS` or a JWT verified
   with `AUTH_JWT_KEY`; each maps to a tenant. The mesh's own services present `INTERNAL_TOKEN` and pass
-  the tenant on in `x-tenant`; inner services (not `PUBLIC_SERVICE`) accept only those calls.
+  the tenant on in `x-tenant`; inner services (not `PUBLIC_SERVICE`) accept only those calls: a valid
+  caller's token gets PERMISSION_DENIED there, a wrong one UNAUTHENTICATED (where the service holds the
+  callers' credentials to tell them apart; else PERMISSION_DENIED).
 - Health and reflection stay open, so probes and discovery work without credentials.
 """
 
@@ -96,8 +98,16 @@ class Authenticator:
             raise Unauthenticated("MISSING_CREDENTIALS", "a bearer token is required in `authorization` metadata")
         if self.internal_token and hmac.compare_digest(token, self.internal_token):
             return Principal(tenant=metadata.get(TENANT_METADATA_KEY, ""), internal=True)
+        if not self.public and not (self.static_tokens or self.jwt_key):
+            # Holding no caller credentials, it cannot tell a caller's token from a wrong one.
+            raise PermissionDenied("INTERNAL_ONLY", f"{service} accepts calls from the mesh's own services only")
+        principal = self._caller(token)
         if not self.public:
             raise PermissionDenied("INTERNAL_ONLY", f"{service} accepts calls from the mesh's own services only")
+        return principal
+
+    def _caller(self, token: str) -> Principal:
+        """The caller a token names; UNAUTHENTICATED when it names none."""
         for known, tenant in self.static_tokens.items():
             if hmac.compare_digest(token, known):
                 return Principal(tenant=tenant)

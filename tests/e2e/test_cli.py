@@ -22,13 +22,16 @@ pytestmark = pytest.mark.slow
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-async def troupe(*arguments: str, environment: dict[str, str], timeout_s: float = 120) -> tuple[int, str]:
+async def troupe(
+    *arguments: str, environment: dict[str, str], timeout_s: float = 120, cwd: Path | None = None
+) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "services.cli.main",
         *arguments,
         env={**environment, "COLUMNS": "160"},
+        cwd=cwd,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -48,29 +51,40 @@ async def test_run_writes_the_results_and_prints_a_summary(tmp_path):
     ):
         addresses = {key: value for key, value in mesh.environment.items() if key.endswith("_ADDRESS")}
         environment = mesh_environment(addresses, tmp_path / "cli")
-        code, output = await troupe(
-            "run",
-            str(EXAMPLES / "focus_group.json"),
-            "--output",
-            str(tmp_path / "out"),
-            environment=environment,
-        )
+        work = tmp_path / "work"
+        work.mkdir()
+        code, output = await troupe("run", str(EXAMPLES / "focus_group.json"), environment=environment, cwd=work)
         assert code == 0, output
         assert "completed" in output and "Statistics per field" in output
         for field in ("purchase_intent", "max_monthly_price", "main_concern"):
             assert field in output
-        [study_dir] = list((tmp_path / "out").iterdir())
+        assert list(work.iterdir()) == [], "results go under the data directory, not the current one"
+        [study_dir] = list((tmp_path / "cli" / "results").iterdir())
+        assert f"results in {study_dir}" in output
         result = json.loads((study_dir / "result.json").read_text())
         assert result["status"] == "STUDY_STATUS_COMPLETED"
-        assert result["participants"]["successful"] == 3
+        assert result["participants"]["successful"] == 3 and result["participants"]["failed"] == 0
+        assert isinstance(result["metadata"]["token_usage"]["calls"], int)
+        assert result["metadata"]["token_usage"]["calls"] > 0
+        quality = result["extracted_results"]["statistical_analysis"]["quality_metrics"]
+        assert {"score", "coverage", "confidence", "agreement", "failure_rate", "notes"} <= set(quality)
         rows = list(csv.reader((study_dir / "results.csv").open()))
         assert len(rows) == 4 and "purchase_intent" in rows[0]
+        assert all(len(number.partition(".")[2]) <= 3 for number in (row[-1] for row in rows[1:]))
+
+        code, output = await troupe(
+            "run", str(EXAMPLES / "focus_group.json"), "--output", "out", environment=environment, cwd=work
+        )
+        assert code == 0, output
+        [elsewhere] = list((work / "out").iterdir())
+        assert f"results in {elsewhere}" in output
         assert result["simulation_results"]["rounds_completed"] == 2
         transcript = (study_dir / "transcript.md").read_text()
         assert "## Stimulus" in transcript and "## Round 1" in transcript  # a round of DONE only shows no heading
 
         code, output = await troupe("sessions", environment=environment)
-        assert code == 0 and study_dir.name in output
+        assert code == 0 and study_dir.name in output and elsewhere.name in output, output
+        assert "completed" in output
         code, output = await troupe("checkpoints", study_dir.name, environment=environment)
         assert code == 0 and "agents_created" in output and "operation_complete" in output
 

@@ -69,7 +69,7 @@ async def crash_run(tmp_path_factory) -> CrashRun:
     ):
         orchestrator_b = ServiceProcess.of(
             "orchestrator",
-            {**mesh.environment, "PORT": "0", "METRICS_PORT": "0", "STUDY_REPLICA_ID": "orchestrator-b"},
+            {**mesh.service_environment("orchestrator", 0), "STUDY_REPLICA_ID": "orchestrator-b"},
             mesh.log_dir,
             name="orchestrator-b",
         )

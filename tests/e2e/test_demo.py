@@ -27,5 +27,9 @@ async def test_demo_runs_the_example_focus_group_on_the_embedded_model(tmp_path)
     result = json.loads((study_dir / "result.json").read_text())
     assert result["status"] in ("STUDY_STATUS_COMPLETED", "STUDY_STATUS_PARTIAL")
     assert result["simulation_results"]["rounds_completed"] == 2
-    assert int(result["metadata"]["token_usage"]["calls"]) > 0  # int64 is a string in proto JSON
+    assert isinstance(result["metadata"]["token_usage"]["calls"], int)  # a number in the file, not a string
+    assert result["metadata"]["token_usage"]["calls"] > 0
+    quality = result["extracted_results"]["statistical_analysis"]["quality_metrics"]
+    assert quality["score"] == result["metadata"]["quality_score"]
+    assert sum(note["score_lost"] for note in quality["notes"]) <= 1 - quality["score"] + 1e-9
     assert "Statistics per field" in output

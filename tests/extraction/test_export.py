@@ -72,3 +72,16 @@ def test_csv_columns_follow_the_requested_order():
     assert column_order(results) == ["concerns", "purchase_intent", "rating", "reasoning", "would_buy"]
     header = to_csv(results, ["rating", "unknown"]).decode().splitlines()[0]
     assert header == "agent_name,rating,concerns,purchase_intent,reasoning,would_buy,confidence_score"
+
+
+def test_csv_rounds_numbers_for_people_and_json_keeps_full_precision():
+    results = study_pb2.ExtractedResults()
+    cleo = results.individual_results.add(agent_name="Cleo", confidence_score=0.1 + 0.1 + 0.1 - 0.1)
+    cleo.fields["share"].CopyFrom(value(study_pb2.VALUE_KIND_NUMBER, number_value=2 / 3))
+    cleo.fields["price"].CopyFrom(value(study_pb2.VALUE_KIND_NUMBER, number_value=12.5))
+    assert cleo.confidence_score == 0.20000000000000004
+    [row] = csv.DictReader(io.StringIO(to_csv(results).decode(), newline=""))
+    assert row == {"agent_name": "Cleo", "price": "12.5", "share": "0.667", "confidence_score": "0.2"}
+    document = json.loads(to_json(results))
+    assert document["individual_results"][0]["confidence_score"] == 0.20000000000000004
+    assert document["individual_results"][0]["fields"]["share"]["number_value"] == 2 / 3

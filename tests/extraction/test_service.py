@@ -76,11 +76,14 @@ async def test_extracts_typed_values_with_statistics(stub, fake_llm):
     assert (by_field["concerns"].usable_count, by_field["concerns"].total_count) == (4, 4)
 
     quality = results.statistical_analysis.quality_metrics
-    # coverage 1; confidence (0.9 + 0.3 + 0.8) / 3 = 0.6667; agreement 0.5 -> 0.45 + 0.3 + 0.05 = 0.8
+    # coverage 1; confidence (0.9 + 0.3 + 0.8) / 3 = 0.6667; agreement weighed by confidence: the two "yes"
+    # of confidence 0.3 of four answers -> 0.15; score 0.45 + 0.3 + 0.015 = 0.765
     assert quality.coverage == 1.0
     assert quality.confidence == pytest.approx(2 / 3)
-    assert quality.agreement == 0.5
-    assert quality.score == pytest.approx(0.8)
+    assert quality.agreement == pytest.approx(0.15)
+    assert quality.score == pytest.approx(0.765)
+    assert [note.metric for note in quality.notes] == ["confidence", "agreement"]
+    assert "they disagree on purchase_intent" in quality.notes[1].explanation
     assert response.usage.calls == 4
     assert response.usage.prompt_tokens > 0 and response.usage.completion_tokens > 0
     assert fake_llm.stats.total_requests == 4

@@ -188,3 +188,37 @@ async def test_streaming_calls_carry_credentials_and_tenant_too(tmp_path):
             finally:
                 current_tenant.reset(reset)
     assert [event.agent_failed.reason for event in events] == ["acme"]
+
+
+async def test_inner_services_tell_a_wrong_token_from_a_callers_token(tmp_path):
+    """Holding the callers' credentials (as every server of `troupe up` does), an inner service answers a
+    caller's valid token PERMISSION_DENIED and a wrong one UNAUTHENTICATED; holding only the internal token
+    (as the inner services of deploy/ do), it cannot tell them apart and refuses both as internal-only."""
+    knowing = MeshSettings(data_dir=tmp_path, auth_tokens=SecretStr("tok-acme=acme"), auth_jwt_key=SecretStr(JWT_SECRET),
+                           internal_token=SecretStr("mesh-internal"))
+    async with serving(ECHO, knowing) as address, grpc.aio.insecure_channel(address) as channel:
+        answers = {
+            "caller token": (("authorization", "Bearer tok-acme"),),
+            "caller jwt": (("authorization", f"Bearer {token({'tenant': 'acme', 'exp': int(time.time()) + 60})}"),),
+            "wrong token": (("authorization", "Bearer tok-nope"),),
+            "expired jwt": (("authorization", f"Bearer {token({'tenant': 'acme', 'exp': int(time.time()) - 10})}"),),
+            "no token": (),
+        }
+        codes = {}
+        for why, metadata in answers.items():
+            with pytest.raises(grpc.aio.AioRpcError) as error:
+                await tenant_of(channel, metadata)
+            codes[why] = error.value.code()
+        assert codes == {
+            "caller token": grpc.StatusCode.PERMISSION_DENIED,
+            "caller jwt": grpc.StatusCode.PERMISSION_DENIED,
+            "wrong token": grpc.StatusCode.UNAUTHENTICATED,
+            "expired jwt": grpc.StatusCode.UNAUTHENTICATED,
+            "no token": grpc.StatusCode.UNAUTHENTICATED,
+        }
+
+    internal_only = MeshSettings(data_dir=tmp_path, internal_token=SecretStr("mesh-internal"))
+    async with serving(ECHO, internal_only) as address, grpc.aio.insecure_channel(address) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await tenant_of(channel, (("authorization", "Bearer tok-nope"),))
+        assert error.value.code() == grpc.StatusCode.PERMISSION_DENIED

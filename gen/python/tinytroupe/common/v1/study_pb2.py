@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n tinytroupe/common/v1/study.proto\x12\x14tinytroupe.common.v1\"Q\n\x08Stimulus\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x03 \x01(\t\x12\x15\n\rtarget_agents\x18\x04 \x03(\t\"\x9b\x02\n\x10SimulationConfig\x12?\n\x10\x65nvironment_type\x18\x01 \x01(\x0e\x32%.tinytroupe.common.v1.EnvironmentType\x12\x0e\n\x06rounds\x18\x02 \x01(\x05\x12\x15\n\renable_memory\x18\x03 \x01(\x08\x12\x17\n\x0f\x65nable_thinking\x18\x04 \x01(\x08\x12\x16\n\x0e\x62roadcast_mode\x18\x05 \x01(\x08\x12\x1c\n\x14max_actions_per_turn\x18\x06 \x01(\x05\x12\x33\n\nturn_order\x18\x07 \x01(\x0e\x32\x1f.tinytroupe.common.v1.TurnOrder\x12\x1b\n\x13max_failed_fraction\x18\x08 \x01(\x01\"\x9f\x03\n\x10\x45xtractionConfig\x12\x17\n\x0f\x65xtract_results\x18\x01 \x01(\x08\x12\x1c\n\x14\x65xtraction_objective\x18\x02 \x01(\t\x12\x11\n\tsituation\x18\x03 \x01(\t\x12\x0e\n\x06\x66ields\x18\x04 \x03(\t\x12M\n\x0c\x66ields_hints\x18\x05 \x03(\x0b\x32\x37.tinytroupe.common.v1.ExtractionConfig.FieldsHintsEntry\x12\x1c\n\x14statistical_analysis\x18\x06 \x01(\x08\x12\x39\n\x04mode\x18\x07 \x01(\x0e\x32+.tinytroupe.common.v1.ExtractionConfig.Mode\x1a\x32\n\x10\x46ieldsHintsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"U\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x12\n\x0eMODE_PER_AGENT\x10\x01\x12\x13\n\x0fMODE_RAPPORTEUR\x10\x02\x12\x0e\n\nMODE_WORLD\x10\x03\"\x95\x01\n\x0bInteraction\x12\r\n\x05round\x18\x01 \x01(\x05\x12\x12\n\nagent_name\x18\x02 \x01(\t\x12\x30\n\x06\x61\x63tion\x18\x03 \x01(\x0e\x32 .tinytroupe.common.v1.ActionType\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\t\x12\x0e\n\x06target\x18\x05 \x01(\t\x12\x10\n\x08sequence\x18\x06 \x01(\x05\"F\n\x11ParticipantCounts\x12\r\n\x05total\x18\x01 \x01(\x05\x12\x12\n\nsuccessful\x18\x02 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x03 \x01(\x05\"\x82\x01\n\x11SimulationResults\x12\x37\n\x0cinteractions\x18\x01 \x03(\x0b\x32!.tinytroupe.common.v1.Interaction\x12\x18\n\x10rounds_completed\x18\x02 \x01(\x05\x12\x1a\n\x12total_interactions\x18\x03 \x01(\x05\"\xf4\x01\n\nFieldValue\x12-\n\x04kind\x18\x01 \x01(\x0e\x32\x1f.tinytroupe.common.v1.ValueKind\x12\x16\n\x0cnumber_value\x18\x02 \x01(\x01H\x00\x12\x16\n\x0cstring_value\x18\x03 \x01(\tH\x00\x12\x36\n\nlist_value\x18\x04 \x01(\x0b\x32 .tinytroupe.common.v1.StringListH\x00\x12\x14\n\nbool_value\x18\x05 \x01(\x08H\x00\x12\x12\n\nconfidence\x18\x06 \x01(\x01\x12\x0f\n\x07problem\x18\x07 \x01(\t\x12\x0b\n\x03raw\x18\x08 \x01(\tB\x07\n\x05value\"\x1c\n\nStringList\x12\x0e\n\x06values\x18\x01 \x03(\t\"\xcb\x01\n\x0b\x41gentResult\x12\x12\n\nagent_name\x18\x01 \x01(\t\x12=\n\x06\x66ields\x18\x02 \x03(\x0b\x32-.tinytroupe.common.v1.AgentResult.FieldsEntry\x12\x18\n\x10\x63onfidence_score\x18\x03 \x01(\x01\x1aO\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12/\n\x05value\x18\x02 \x01(\x0b\x32 .tinytroupe.common.v1.FieldValue:\x02\x38\x01\"\x90\x01\n\x11NumericStatistics\x12\r\n\x05\x63ount\x18\x01 \x01(\x05\x12\x0c\n\x04mean\x18\x02 \x01(\x01\x12\x0e\n\x06median\x18\x03 \x01(\x01\x12\x0f\n\x07std_dev\x18\x04 \x01(\x01\x12\x0b\n\x03min\x18\x05 \x01(\x01\x12\x0b\n\x03max\x18\x06 \x01(\x01\x12\x10\n\x08\x63i95_low\x18\x07 \x01(\x01\x12\x11\n\tci95_high\x18\x08 \x01(\x01\"<\n\rCategoryCount\x12\r\n\x05value\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\x12\r\n\x05share\x18\x03 \x01(\x01\"\xe9\x01\n\x0f\x46ieldStatistics\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12-\n\x04kind\x18\x02 \x01(\x0e\x32\x1f.tinytroupe.common.v1.ValueKind\x12\x14\n\x0cusable_count\x18\x03 \x01(\x05\x12\x13\n\x0btotal_count\x18\x04 \x01(\x05\x12\x38\n\x07numeric\x18\x05 \x01(\x0b\x32\'.tinytroupe.common.v1.NumericStatistics\x12\x33\n\x06\x63ounts\x18\x06 \x03(\x0b\x32#.tinytroupe.common.v1.CategoryCount\"n\n\x0eQualityMetrics\x12\r\n\x05score\x18\x01 \x01(\x01\x12\x10\n\x08\x63overage\x18\x02 \x01(\x01\x12\x12\n\nconfidence\x18\x03 \x01(\x01\x12\x11\n\tagreement\x18\x04 \x01(\x01\x12\x14\n\x0c\x66\x61ilure_rate\x18\x05 \x01(\x01\"\x9d\x01\n\x13StatisticalAnalysis\x12\x13\n\x0bsample_size\x18\x01 \x01(\x05\x12\x18\n\x10\x63onfidence_level\x18\x02 \x01(\x01\x12=\n\x0fquality_metrics\x18\x03 \x01(\x0b\x32$.tinytroupe.common.v1.QualityMetrics\x12\x18\n\x10\x63onfidence_score\x18\x04 \x01(\x01\"\xdf\x01\n\x10\x45xtractedResults\x12=\n\x12individual_results\x18\x01 \x03(\x0b\x32!.tinytroupe.common.v1.AgentResult\x12\x43\n\x14\x61ggregate_statistics\x18\x02 \x03(\x0b\x32%.tinytroupe.common.v1.FieldStatistics\x12G\n\x14statistical_analysis\x18\x03 \x01(\x0b\x32).tinytroupe.common.v1.StatisticalAnalysis\"c\n\nTokenUsage\x12\r\n\x05\x63\x61lls\x18\x01 \x01(\x03\x12\x14\n\x0c\x63\x61\x63hed_calls\x18\x02 \x01(\x03\x12\x15\n\rprompt_tokens\x18\x03 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x04 \x01(\x03*\x92\x01\n\x0f\x45nvironmentType\x12 \n\x1c\x45NVIRONMENT_TYPE_UNSPECIFIED\x10\x00\x12 \n\x1c\x45NVIRONMENT_TYPE_FOCUS_GROUP\x10\x01\x12\x1b\n\x17\x45NVIRONMENT_TYPE_SURVEY\x10\x02\x12\x1e\n\x1a\x45NVIRONMENT_TYPE_INTERVIEW\x10\x03*]\n\tTurnOrder\x12\x1a\n\x16TURN_ORDER_UNSPECIFIED\x10\x00\x12\x19\n\x15TURN_ORDER_CONCURRENT\x10\x01\x12\x19\n\x15TURN_ORDER_SEQUENTIAL\x10\x02*\x86\x01\n\nActionType\x12\x1b\n\x17\x41\x43TION_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x41\x43TION_TYPE_THINK\x10\x01\x12\x14\n\x10\x41\x43TION_TYPE_TALK\x10\x02\x12\x14\n\x10\x41\x43TION_TYPE_DONE\x10\x03\x12\x18\n\x14\x41\x43TION_TYPE_STIMULUS\x10\x04*\x99\x01\n\tValueKind\x12\x1a\n\x16VALUE_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11VALUE_KIND_NUMBER\x10\x01\x12\x17\n\x13VALUE_KIND_CATEGORY\x10\x02\x12\x13\n\x0fVALUE_KIND_LIST\x10\x03\x12\x13\n\x0fVALUE_KIND_TEXT\x10\x04\x12\x16\n\x12VALUE_KIND_BOOLEAN\x10\x05\x42\\\n\x17io.tinytroupe.common.v1P\x01Z?github.com/tinytroupe/mesh/gen/go/tinytroupe/common/v1;commonv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n tinytroupe/common/v1/study.proto\x12\x14tinytroupe.common.v1\"Q\n\x08Stimulus\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x03 \x01(\t\x12\x15\n\rtarget_agents\x18\x04 \x03(\t\"\x9b\x02\n\x10SimulationConfig\x12?\n\x10\x65nvironment_type\x18\x01 \x01(\x0e\x32%.tinytroupe.common.v1.EnvironmentType\x12\x0e\n\x06rounds\x18\x02 \x01(\x05\x12\x15\n\renable_memory\x18\x03 \x01(\x08\x12\x17\n\x0f\x65nable_thinking\x18\x04 \x01(\x08\x12\x16\n\x0e\x62roadcast_mode\x18\x05 \x01(\x08\x12\x1c\n\x14max_actions_per_turn\x18\x06 \x01(\x05\x12\x33\n\nturn_order\x18\x07 \x01(\x0e\x32\x1f.tinytroupe.common.v1.TurnOrder\x12\x1b\n\x13max_failed_fraction\x18\x08 \x01(\x01\"\x9f\x03\n\x10\x45xtractionConfig\x12\x17\n\x0f\x65xtract_results\x18\x01 \x01(\x08\x12\x1c\n\x14\x65xtraction_objective\x18\x02 \x01(\t\x12\x11\n\tsituation\x18\x03 \x01(\t\x12\x0e\n\x06\x66ields\x18\x04 \x03(\t\x12M\n\x0c\x66ields_hints\x18\x05 \x03(\x0b\x32\x37.tinytroupe.common.v1.ExtractionConfig.FieldsHintsEntry\x12\x1c\n\x14statistical_analysis\x18\x06 \x01(\x08\x12\x39\n\x04mode\x18\x07 \x01(\x0e\x32+.tinytroupe.common.v1.ExtractionConfig.Mode\x1a\x32\n\x10\x46ieldsHintsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"U\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x12\n\x0eMODE_PER_AGENT\x10\x01\x12\x13\n\x0fMODE_RAPPORTEUR\x10\x02\x12\x0e\n\nMODE_WORLD\x10\x03\"\x95\x01\n\x0bInteraction\x12\r\n\x05round\x18\x01 \x01(\x05\x12\x12\n\nagent_name\x18\x02 \x01(\t\x12\x30\n\x06\x61\x63tion\x18\x03 \x01(\x0e\x32 .tinytroupe.common.v1.ActionType\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\t\x12\x0e\n\x06target\x18\x05 \x01(\t\x12\x10\n\x08sequence\x18\x06 \x01(\x05\"\xb0\x01\n\x11ParticipantCounts\x12\r\n\x05total\x18\x01 \x01(\x05\x12\x12\n\nsuccessful\x18\x02 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x03 \x01(\x05\x12\x17\n\x0f\x66\x61iled_creation\x18\x04 \x01(\x05\x12\x19\n\x11\x66\x61iled_validation\x18\x05 \x01(\x05\x12\x19\n\x11\x66\x61iled_simulation\x18\x06 \x01(\x05\x12\x19\n\x11\x66\x61iled_extraction\x18\x07 \x01(\x05\"\x82\x01\n\x11SimulationResults\x12\x37\n\x0cinteractions\x18\x01 \x03(\x0b\x32!.tinytroupe.common.v1.Interaction\x12\x18\n\x10rounds_completed\x18\x02 \x01(\x05\x12\x1a\n\x12total_interactions\x18\x03 \x01(\x05\"\xf4\x01\n\nFieldValue\x12-\n\x04kind\x18\x01 \x01(\x0e\x32\x1f.tinytroupe.common.v1.ValueKind\x12\x16\n\x0cnumber_value\x18\x02 \x01(\x01H\x00\x12\x16\n\x0cstring_value\x18\x03 \x01(\tH\x00\x12\x36\n\nlist_value\x18\x04 \x01(\x0b\x32 .tinytroupe.common.v1.StringListH\x00\x12\x14\n\nbool_value\x18\x05 \x01(\x08H\x00\x12\x12\n\nconfidence\x18\x06 \x01(\x01\x12\x0f\n\x07problem\x18\x07 \x01(\t\x12\x0b\n\x03raw\x18\x08 \x01(\tB\x07\n\x05value\"\x1c\n\nStringList\x12\x0e\n\x06values\x18\x01 \x03(\t\"\xe3\x01\n\x0b\x41gentResult\x12\x12\n\nagent_name\x18\x01 \x01(\t\x12=\n\x06\x66ields\x18\x02 \x03(\x0b\x32-.tinytroupe.common.v1.AgentResult.FieldsEntry\x12\x18\n\x10\x63onfidence_score\x18\x03 \x01(\x01\x12\x16\n\x0e\x66\x61ilure_reason\x18\x04 \x01(\t\x1aO\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12/\n\x05value\x18\x02 \x01(\x0b\x32 .tinytroupe.common.v1.FieldValue:\x02\x38\x01\"\x90\x01\n\x11NumericStatistics\x12\r\n\x05\x63ount\x18\x01 \x01(\x05\x12\x0c\n\x04mean\x18\x02 \x01(\x01\x12\x0e\n\x06median\x18\x03 \x01(\x01\x12\x0f\n\x07std_dev\x18\x04 \x01(\x01\x12\x0b\n\x03min\x18\x05 \x01(\x01\x12\x0b\n\x03max\x18\x06 \x01(\x01\x12\x10\n\x08\x63i95_low\x18\x07 \x01(\x01\x12\x11\n\tci95_high\x18\x08 \x01(\x01\"<\n\rCategoryCount\x12\r\n\x05value\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\x12\r\n\x05share\x18\x03 \x01(\x01\"\xe9\x01\n\x0f\x46ieldStatistics\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12-\n\x04kind\x18\x02 \x01(\x0e\x32\x1f.tinytroupe.common.v1.ValueKind\x12\x14\n\x0cusable_count\x18\x03 \x01(\x05\x12\x13\n\x0btotal_count\x18\x04 \x01(\x05\x12\x38\n\x07numeric\x18\x05 \x01(\x0b\x32\'.tinytroupe.common.v1.NumericStatistics\x12\x33\n\x06\x63ounts\x18\x06 \x03(\x0b\x32#.tinytroupe.common.v1.CategoryCount\"\xa0\x01\n\x0eQualityMetrics\x12\r\n\x05score\x18\x01 \x01(\x01\x12\x10\n\x08\x63overage\x18\x02 \x01(\x01\x12\x12\n\nconfidence\x18\x03 \x01(\x01\x12\x11\n\tagreement\x18\x04 \x01(\x01\x12\x14\n\x0c\x66\x61ilure_rate\x18\x05 \x01(\x01\x12\x30\n\x05notes\x18\x06 \x03(\x0b\x32!.tinytroupe.common.v1.QualityNote\"F\n\x0bQualityNote\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12\x12\n\nscore_lost\x18\x02 \x01(\x01\x12\x13\n\x0b\x65xplanation\x18\x03 \x01(\t\"\x9d\x01\n\x13StatisticalAnalysis\x12\x13\n\x0bsample_size\x18\x01 \x01(\x05\x12\x18\n\x10\x63onfidence_level\x18\x02 \x01(\x01\x12=\n\x0fquality_metrics\x18\x03 \x01(\x0b\x32$.tinytroupe.common.v1.QualityMetrics\x12\x18\n\x10\x63onfidence_score\x18\x04 \x01(\x01\"\xdf\x01\n\x10\x45xtractedResults\x12=\n\x12individual_results\x18\x01 \x03(\x0b\x32!.tinytroupe.common.v1.AgentResult\x12\x43\n\x14\x61ggregate_statistics\x18\x02 \x03(\x0b\x32%.tinytroupe.common.v1.FieldStatistics\x12G\n\x14statistical_analysis\x18\x03 \x01(\x0b\x32).tinytroupe.common.v1.StatisticalAnalysis\"c\n\nTokenUsage\x12\r\n\x05\x63\x61lls\x18\x01 \x01(\x03\x12\x14\n\x0c\x63\x61\x63hed_calls\x18\x02 \x01(\x03\x12\x15\n\rprompt_tokens\x18\x03 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x04 \x01(\x03*\x92\x01\n\x0f\x45nvironmentType\x12 \n\x1c\x45NVIRONMENT_TYPE_UNSPECIFIED\x10\x00\x12 \n\x1c\x45NVIRONMENT_TYPE_FOCUS_GROUP\x10\x01\x12\x1b\n\x17\x45NVIRONMENT_TYPE_SURVEY\x10\x02\x12\x1e\n\x1a\x45NVIRONMENT_TYPE_INTERVIEW\x10\x03*]\n\tTurnOrder\x12\x1a\n\x16TURN_ORDER_UNSPECIFIED\x10\x00\x12\x19\n\x15TURN_ORDER_CONCURRENT\x10\x01\x12\x19\n\x15TURN_ORDER_SEQUENTIAL\x10\x02*\x86\x01\n\nActionType\x12\x1b\n\x17\x41\x43TION_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x41\x43TION_TYPE_THINK\x10\x01\x12\x14\n\x10\x41\x43TION_TYPE_TALK\x10\x02\x12\x14\n\x10\x41\x43TION_TYPE_DONE\x10\x03\x12\x18\n\x14\x41\x43TION_TYPE_STIMULUS\x10\x04*\x99\x01\n\tValueKind\x12\x1a\n\x16VALUE_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11VALUE_KIND_NUMBER\x10\x01\x12\x17\n\x13VALUE_KIND_CATEGORY\x10\x02\x12\x13\n\x0fVALUE_KIND_LIST\x10\x03\x12\x13\n\x0fVALUE_KIND_TEXT\x10\x04\x12\x16\n\x12VALUE_KIND_BOOLEAN\x10\x05\x42\\\n\x17io.tinytroupe.common.v1P\x01Z?github.com/tinytroupe/mesh/gen/go/tinytroupe/common/v1;commonv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,14 +36,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXTRACTIONCONFIG_FIELDSHINTSENTRY']._serialized_options = b'8\001'
   _globals['_AGENTRESULT_FIELDSENTRY']._loaded_options = None
   _globals['_AGENTRESULT_FIELDSENTRY']._serialized_options = b'8\001'
-  _globals['_ENVIRONMENTTYPE']._serialized_start=2730
-  _globals['_ENVIRONMENTTYPE']._serialized_end=2876
-  _globals['_TURNORDER']._serialized_start=2878
-  _globals['_TURNORDER']._serialized_end=2971
-  _globals['_ACTIONTYPE']._serialized_start=2974
-  _globals['_ACTIONTYPE']._serialized_end=3108
-  _globals['_VALUEKIND']._serialized_start=3111
-  _globals['_VALUEKIND']._serialized_end=3264
+  _globals['_ENVIRONMENTTYPE']._serialized_start=2984
+  _globals['_ENVIRONMENTTYPE']._serialized_end=3130
+  _globals['_TURNORDER']._serialized_start=3132
+  _globals['_TURNORDER']._serialized_end=3225
+  _globals['_ACTIONTYPE']._serialized_start=3228
+  _globals['_ACTIONTYPE']._serialized_end=3362
+  _globals['_VALUEKIND']._serialized_start=3365
+  _globals['_VALUEKIND']._serialized_end=3518
   _globals['_STIMULUS']._serialized_start=58
   _globals['_STIMULUS']._serialized_end=139
   _globals['_SIMULATIONCONFIG']._serialized_start=142
@@ -56,30 +56,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXTRACTIONCONFIG_MODE']._serialized_end=843
   _globals['_INTERACTION']._serialized_start=846
   _globals['_INTERACTION']._serialized_end=995
-  _globals['_PARTICIPANTCOUNTS']._serialized_start=997
-  _globals['_PARTICIPANTCOUNTS']._serialized_end=1067
-  _globals['_SIMULATIONRESULTS']._serialized_start=1070
-  _globals['_SIMULATIONRESULTS']._serialized_end=1200
-  _globals['_FIELDVALUE']._serialized_start=1203
-  _globals['_FIELDVALUE']._serialized_end=1447
-  _globals['_STRINGLIST']._serialized_start=1449
-  _globals['_STRINGLIST']._serialized_end=1477
-  _globals['_AGENTRESULT']._serialized_start=1480
-  _globals['_AGENTRESULT']._serialized_end=1683
-  _globals['_AGENTRESULT_FIELDSENTRY']._serialized_start=1604
-  _globals['_AGENTRESULT_FIELDSENTRY']._serialized_end=1683
-  _globals['_NUMERICSTATISTICS']._serialized_start=1686
-  _globals['_NUMERICSTATISTICS']._serialized_end=1830
-  _globals['_CATEGORYCOUNT']._serialized_start=1832
-  _globals['_CATEGORYCOUNT']._serialized_end=1892
-  _globals['_FIELDSTATISTICS']._serialized_start=1895
-  _globals['_FIELDSTATISTICS']._serialized_end=2128
-  _globals['_QUALITYMETRICS']._serialized_start=2130
-  _globals['_QUALITYMETRICS']._serialized_end=2240
-  _globals['_STATISTICALANALYSIS']._serialized_start=2243
-  _globals['_STATISTICALANALYSIS']._serialized_end=2400
-  _globals['_EXTRACTEDRESULTS']._serialized_start=2403
-  _globals['_EXTRACTEDRESULTS']._serialized_end=2626
-  _globals['_TOKENUSAGE']._serialized_start=2628
-  _globals['_TOKENUSAGE']._serialized_end=2727
+  _globals['_PARTICIPANTCOUNTS']._serialized_start=998
+  _globals['_PARTICIPANTCOUNTS']._serialized_end=1174
+  _globals['_SIMULATIONRESULTS']._serialized_start=1177
+  _globals['_SIMULATIONRESULTS']._serialized_end=1307
+  _globals['_FIELDVALUE']._serialized_start=1310
+  _globals['_FIELDVALUE']._serialized_end=1554
+  _globals['_STRINGLIST']._serialized_start=1556
+  _globals['_STRINGLIST']._serialized_end=1584
+  _globals['_AGENTRESULT']._serialized_start=1587
+  _globals['_AGENTRESULT']._serialized_end=1814
+  _globals['_AGENTRESULT_FIELDSENTRY']._serialized_start=1735
+  _globals['_AGENTRESULT_FIELDSENTRY']._serialized_end=1814
+  _globals['_NUMERICSTATISTICS']._serialized_start=1817
+  _globals['_NUMERICSTATISTICS']._serialized_end=1961
+  _globals['_CATEGORYCOUNT']._serialized_start=1963
+  _globals['_CATEGORYCOUNT']._serialized_end=2023
+  _globals['_FIELDSTATISTICS']._serialized_start=2026
+  _globals['_FIELDSTATISTICS']._serialized_end=2259
+  _globals['_QUALITYMETRICS']._serialized_start=2262
+  _globals['_QUALITYMETRICS']._serialized_end=2422
+  _globals['_QUALITYNOTE']._serialized_start=2424
+  _globals['_QUALITYNOTE']._serialized_end=2494
+  _globals['_STATISTICALANALYSIS']._serialized_start=2497
+  _globals['_STATISTICALANALYSIS']._serialized_end=2654
+  _globals['_EXTRACTEDRESULTS']._serialized_start=2657
+  _globals['_EXTRACTEDRESULTS']._serialized_end=2880
+  _globals['_TOKENUSAGE']._serialized_start=2882
+  _globals['_TOKENUSAGE']._serialized_end=2981
 # @@protoc_insertion_point(module_scope)

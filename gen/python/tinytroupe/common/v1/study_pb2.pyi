@@ -139,14 +139,22 @@ class Interaction(_message.Message):
     def __init__(self, round: _Optional[int] = ..., agent_name: _Optional[str] = ..., action: _Optional[_Union[ActionType, str]] = ..., content: _Optional[str] = ..., target: _Optional[str] = ..., sequence: _Optional[int] = ...) -> None: ...
 
 class ParticipantCounts(_message.Message):
-    __slots__ = ("total", "successful", "failed")
+    __slots__ = ("total", "successful", "failed", "failed_creation", "failed_validation", "failed_simulation", "failed_extraction")
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     SUCCESSFUL_FIELD_NUMBER: _ClassVar[int]
     FAILED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_CREATION_FIELD_NUMBER: _ClassVar[int]
+    FAILED_VALIDATION_FIELD_NUMBER: _ClassVar[int]
+    FAILED_SIMULATION_FIELD_NUMBER: _ClassVar[int]
+    FAILED_EXTRACTION_FIELD_NUMBER: _ClassVar[int]
     total: int
     successful: int
     failed: int
-    def __init__(self, total: _Optional[int] = ..., successful: _Optional[int] = ..., failed: _Optional[int] = ...) -> None: ...
+    failed_creation: int
+    failed_validation: int
+    failed_simulation: int
+    failed_extraction: int
+    def __init__(self, total: _Optional[int] = ..., successful: _Optional[int] = ..., failed: _Optional[int] = ..., failed_creation: _Optional[int] = ..., failed_validation: _Optional[int] = ..., failed_simulation: _Optional[int] = ..., failed_extraction: _Optional[int] = ...) -> None: ...
 
 class SimulationResults(_message.Message):
     __slots__ = ("interactions", "rounds_completed", "total_interactions")
@@ -185,7 +193,7 @@ class StringList(_message.Message):
     def __init__(self, values: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class AgentResult(_message.Message):
-    __slots__ = ("agent_name", "fields", "confidence_score")
+    __slots__ = ("agent_name", "fields", "confidence_score", "failure_reason")
     class FieldsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -196,10 +204,12 @@ class AgentResult(_message.Message):
     AGENT_NAME_FIELD_NUMBER: _ClassVar[int]
     FIELDS_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_SCORE_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
     agent_name: str
     fields: _containers.MessageMap[str, FieldValue]
     confidence_score: float
-    def __init__(self, agent_name: _Optional[str] = ..., fields: _Optional[_Mapping[str, FieldValue]] = ..., confidence_score: _Optional[float] = ...) -> None: ...
+    failure_reason: str
+    def __init__(self, agent_name: _Optional[str] = ..., fields: _Optional[_Mapping[str, FieldValue]] = ..., confidence_score: _Optional[float] = ..., failure_reason: _Optional[str] = ...) -> None: ...
 
 class NumericStatistics(_message.Message):
     __slots__ = ("count", "mean", "median", "std_dev", "min", "max", "ci95_low", "ci95_high")
@@ -248,18 +258,30 @@ class FieldStatistics(_message.Message):
     def __init__(self, field: _Optional[str] = ..., kind: _Optional[_Union[ValueKind, str]] = ..., usable_count: _Optional[int] = ..., total_count: _Optional[int] = ..., numeric: _Optional[_Union[NumericStatistics, _Mapping]] = ..., counts: _Optional[_Iterable[_Union[CategoryCount, _Mapping]]] = ...) -> None: ...
 
 class QualityMetrics(_message.Message):
-    __slots__ = ("score", "coverage", "confidence", "agreement", "failure_rate")
+    __slots__ = ("score", "coverage", "confidence", "agreement", "failure_rate", "notes")
     SCORE_FIELD_NUMBER: _ClassVar[int]
     COVERAGE_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     AGREEMENT_FIELD_NUMBER: _ClassVar[int]
     FAILURE_RATE_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
     score: float
     coverage: float
     confidence: float
     agreement: float
     failure_rate: float
-    def __init__(self, score: _Optional[float] = ..., coverage: _Optional[float] = ..., confidence: _Optional[float] = ..., agreement: _Optional[float] = ..., failure_rate: _Optional[float] = ...) -> None: ...
+    notes: _containers.RepeatedCompositeFieldContainer[QualityNote]
+    def __init__(self, score: _Optional[float] = ..., coverage: _Optional[float] = ..., confidence: _Optional[float] = ..., agreement: _Optional[float] = ..., failure_rate: _Optional[float] = ..., notes: _Optional[_Iterable[_Union[QualityNote, _Mapping]]] = ...) -> None: ...
+
+class QualityNote(_message.Message):
+    __slots__ = ("metric", "score_lost", "explanation")
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    SCORE_LOST_FIELD_NUMBER: _ClassVar[int]
+    EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    metric: str
+    score_lost: float
+    explanation: str
+    def __init__(self, metric: _Optional[str] = ..., score_lost: _Optional[float] = ..., explanation: _Optional[str] = ...) -> None: ...
 
 class StatisticalAnalysis(_message.Message):
     __slots__ = ("sample_size", "confidence_level", "quality_metrics", "confidence_score")
