@@ -21,3 +21,13 @@ def model_failure(what: str, error: LLMError) -> MeshError:
     if isinstance(error, LLMInvalidOutputError):
         return Unavailable(f"{what}: the model's answers stayed invalid: {error}", reason="LLM_INVALID_OUTPUT")
     return Unavailable(f"{what}: the model is unavailable: {error}", reason="LLM_UNAVAILABLE")
+
+
+MODEL_FAILURE_REASONS = frozenset({"LLM_REQUEST_REJECTED", "LLM_DEADLINE_EXCEEDED", "LLM_INVALID_OUTPUT",
+                                   "LLM_UNAVAILABLE"})
+
+
+def is_model_failure(reason: str) -> bool:
+    """Whether an error's ErrorInfo reason says a model call failed (the request's own agent's failure),
+    rather than the service that answered."""
+    return reason in MODEL_FAILURE_REASONS

@@ -73,7 +73,8 @@ class ContentServicer(content_pb2_grpc.ContentServiceServicer):
             raise InvalidArgument("fragments", f"a fragment conflicts with the grounded persona at "
                                   f"{error.field_path}: {error}") from None
         except SpecError as error:
-            raise Unavailable(f"grounded persona: the language model gave an unusable persona: {error}") from None
+            raise Unavailable(f"grounded persona: the language model gave an unusable persona: {error}",
+                              reason="LLM_INVALID_OUTPUT") from None
         provenance = agent_pb2.Provenance(
             origin=Origin.ORIGIN_GROUNDED, source=", ".join(s.name for s in sources), context=request.context,
             documents=[s.name for s in sources], fragments=fragment_names)

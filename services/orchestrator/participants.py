@@ -16,12 +16,13 @@ from tinytroupe.content.v1 import content_pb2
 from tinytroupe.orchestrator.v1 import orchestrator_pb2
 from tinytroupe.population.v1 import population_pb2
 
+from services.common.model_errors import is_model_failure
 from services.common.names import last_segment
 from services.orchestrator.downstream import Downstream
 from services.orchestrator.progress import ProgressTracker
 from services.orchestrator.validation import agent_specs_of_population
 from services.runtime.context import propagated_metadata
-from services.runtime.errors import FailedPrecondition, InvalidArgument
+from services.runtime.errors import FailedPrecondition, InvalidArgument, error_reason
 
 Mode = orchestrator_pb2.Participants.Mode
 STUDY_WIDE_FAILURES = frozenset(
@@ -33,7 +34,16 @@ STUDY_WIDE_FAILURES = frozenset(
         grpc.StatusCode.CANCELLED,
     }
 )
-"""Codes that say the service, not the agent, failed: they fail the study instead of one participant."""
+"""Codes that say the service, not the agent, failed: they fail the study instead of one participant
+(unless the error's reason says the agent's own model call failed)."""
+FailurePhase = orchestrator_pb2.FailurePhase
+Failure = orchestrator_pb2.ParticipantFailure
+Validated = orchestrator_pb2.AgentValidation | orchestrator_pb2.ParticipantFailure
+
+
+def fails_the_study(error: grpc.aio.AioRpcError) -> bool:
+    """Whether a downstream error is the service's (study-wide) rather than one agent's."""
+    return error.code() in STUDY_WIDE_FAILURES and not is_model_failure(error_reason(error))
 
 
 class ParticipantFactory:
@@ -152,10 +162,12 @@ class ParticipantFactory:
                 except grpc.aio.AioRpcError as error:
                     if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
                         raise InvalidArgument(field, error.details() or "invalid specification") from None
-                    if error.code() in STUDY_WIDE_FAILURES:
+                    if fails_the_study(error):
                         raise
                     outcomes[index] = orchestrator_pb2.ParticipantFailure(
-                        index=index, reason=f"{error.code().name}: {error.details()}"
+                        index=index,
+                        reason=f"{error.code().name}: {error.details()}",
+                        phase=FailurePhase.FAILURE_PHASE_CREATION,
                     )
             self._report(outcomes)
 
@@ -202,7 +214,10 @@ class ParticipantFactory:
             elif kind == "failure":
                 created.failures.append(
                     orchestrator_pb2.ParticipantFailure(
-                        agent_name="", index=event.failure.plan_entry_index, reason=event.failure.reason
+                        agent_name="",
+                        index=event.failure.plan_entry_index,
+                        reason=event.failure.reason,
+                        phase=FailurePhase.FAILURE_PHASE_CREATION,
                     )
                 )
             elif kind == "summary":
@@ -214,17 +229,40 @@ class ParticipantFactory:
         return created
 
     async def _validate(self, created: orchestrator_pb2.AgentsCreated, expectations: str) -> None:
-        async def validate(agent: agent_pb2.Agent) -> orchestrator_pb2.AgentValidation:
+        """Validates every agent; an agent whose validation fails is that agent's failure (it leaves the
+        study), while a failure of the service itself fails the study."""
+
+        async def validate(agent: agent_pb2.Agent) -> Validated:
             async with self.concurrency:
-                response = await self.downstream.population.ValidateAgent(
-                    population_pb2.ValidateAgentRequest(
-                        session=self.session, agent=agent, expectations=expectations
-                    ),
-                    timeout=self.long_call_timeout_s,
-                )
+                try:
+                    response = await self.downstream.population.ValidateAgent(
+                        population_pb2.ValidateAgentRequest(
+                            session=self.session, agent=agent, expectations=expectations
+                        ),
+                        timeout=self.long_call_timeout_s,
+                    )
+                except grpc.aio.AioRpcError as error:
+                    if fails_the_study(error):
+                        raise
+                    return orchestrator_pb2.ParticipantFailure(
+                        agent_name=agent.name,
+                        index=-1,
+                        reason=f"{error.code().name}: {error.details()}",
+                        phase=FailurePhase.FAILURE_PHASE_VALIDATION,
+                    )
             return _validation(agent.name, response)
 
-        created.validations.extend(await run_all([validate(agent) for agent in created.agents]))
+        outcomes = await run_all([validate(agent) for agent in created.agents])
+        failed = {outcome.agent_name for outcome in outcomes if isinstance(outcome, Failure)}
+        kept = [agent for agent in created.agents if agent.name not in failed]
+        del created.agents[:]
+        created.agents.extend(kept)
+        for outcome in outcomes:
+            if isinstance(outcome, Failure):
+                created.failures.append(outcome)
+            else:
+                created.validations.append(outcome)
+        self.progress.update(agents_done=len(kept), agents_failed=len(created.failures))
 
 
 def _validation(

@@ -16,7 +16,6 @@ import grpc
 import structlog
 from google.protobuf import timestamp_pb2
 from google.rpc import status_pb2
-from tinytroupe.common.v1 import study_pb2
 from tinytroupe.control.v1 import control_pb2
 from tinytroupe.extraction.v1 import extraction_pb2
 from tinytroupe.orchestrator.v1 import orchestrator_pb2
@@ -34,6 +33,12 @@ from services.orchestrator.checkpoints import (
     resumed_count,
 )
 from services.orchestrator.downstream import Downstream
+from services.orchestrator.failures import (
+    extraction_failures,
+    participant_counts,
+    require_enough_participants,
+    simulation_failures,
+)
 from services.orchestrator.lease import StudyLease
 from services.orchestrator.participants import ParticipantFactory
 from services.orchestrator.progress import Phase, ProgressTracker
@@ -174,6 +179,9 @@ class StudyRunner:
             concurrency=self.settings.creation_concurrency,
             long_call_timeout_s=self.settings.stream_deadline_s,
         ).create(request.participants)
+        require_enough_participants(
+            created.requested, list(created.failures), request.simulation_config.max_failed_fraction
+        )
         await self.checkpoints.store(AGENTS_CREATED, created)
         return created
 
@@ -205,14 +213,13 @@ class StudyRunner:
         outcome: SimulationOutcome,
         extraction: extraction_pb2.ExtractResultsResponse,
     ) -> orchestrator_pb2.StudyResult:
+        participants = [agent.name for agent in (outcome.agents or created.agents)]
         failures = [
             *created.failures,
-            *(
-                orchestrator_pb2.ParticipantFailure(agent_name=name, index=-1, reason=reason)
-                for name, reason in sorted(outcome.failed_agents.items())
-            ),
+            *simulation_failures(outcome.failed_agents),
+            *extraction_failures(extraction, [name for name in participants if name not in outcome.failed_agents]),
         ]
-        failed = len(failures)
+        require_enough_participants(created.requested, failures, request.simulation_config.max_failed_fraction)
         ids = await self.checkpoints.ids()
         end_time = timestamp_pb2.Timestamp()
         end_time.GetCurrentTime()
@@ -231,12 +238,8 @@ class StudyRunner:
         return orchestrator_pb2.StudyResult(
             operation_id=operation_name(self.session_id),
             session_id=self.session.name,
-            status=orchestrator_pb2.STUDY_STATUS_PARTIAL
-            if failed
-            else orchestrator_pb2.STUDY_STATUS_COMPLETED,
-            participants=study_pb2.ParticipantCounts(
-                total=created.requested, successful=created.requested - failed, failed=failed
-            ),
+            status=orchestrator_pb2.STUDY_STATUS_PARTIAL if failures else orchestrator_pb2.STUDY_STATUS_COMPLETED,
+            participants=participant_counts(created.requested, failures),
             simulation_results=outcome.results,
             extracted_results=extraction.results,
             metadata=metadata,

@@ -31,6 +31,14 @@ class StudyStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STUDY_STATUS_COMPLETED: _ClassVar[StudyStatus]
     STUDY_STATUS_FAILED: _ClassVar[StudyStatus]
     STUDY_STATUS_PARTIAL: _ClassVar[StudyStatus]
+
+class FailurePhase(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FAILURE_PHASE_UNSPECIFIED: _ClassVar[FailurePhase]
+    FAILURE_PHASE_CREATION: _ClassVar[FailurePhase]
+    FAILURE_PHASE_VALIDATION: _ClassVar[FailurePhase]
+    FAILURE_PHASE_SIMULATION: _ClassVar[FailurePhase]
+    FAILURE_PHASE_EXTRACTION: _ClassVar[FailurePhase]
 PHASE_UNSPECIFIED: Phase
 PHASE_QUEUED: Phase
 PHASE_CREATING_AGENTS: Phase
@@ -41,6 +49,11 @@ STUDY_STATUS_UNSPECIFIED: StudyStatus
 STUDY_STATUS_COMPLETED: StudyStatus
 STUDY_STATUS_FAILED: StudyStatus
 STUDY_STATUS_PARTIAL: StudyStatus
+FAILURE_PHASE_UNSPECIFIED: FailurePhase
+FAILURE_PHASE_CREATION: FailurePhase
+FAILURE_PHASE_VALIDATION: FailurePhase
+FAILURE_PHASE_SIMULATION: FailurePhase
+FAILURE_PHASE_EXTRACTION: FailurePhase
 
 class SessionConfig(_message.Message):
     __slots__ = ("session_name", "description", "cache_file", "labels")
@@ -188,14 +201,16 @@ class AgentValidation(_message.Message):
     def __init__(self, agent_name: _Optional[str] = ..., score: _Optional[float] = ..., justification: _Optional[str] = ...) -> None: ...
 
 class ParticipantFailure(_message.Message):
-    __slots__ = ("agent_name", "index", "reason")
+    __slots__ = ("agent_name", "index", "reason", "phase")
     AGENT_NAME_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    PHASE_FIELD_NUMBER: _ClassVar[int]
     agent_name: str
     index: int
     reason: str
-    def __init__(self, agent_name: _Optional[str] = ..., index: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+    phase: FailurePhase
+    def __init__(self, agent_name: _Optional[str] = ..., index: _Optional[int] = ..., reason: _Optional[str] = ..., phase: _Optional[_Union[FailurePhase, str]] = ...) -> None: ...
 
 class AgentsCreated(_message.Message):
     __slots__ = ("agents", "requested", "failures", "validations", "usage")
