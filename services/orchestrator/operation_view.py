@@ -22,14 +22,17 @@ from services.orchestrator.checkpoints import (
 from services.orchestrator.progress import Phase
 from services.orchestrator.registry import StudyRegistry
 from services.orchestrator.runner import CANCELLED_REASON
+from services.orchestrator.starting import EXPERIMENT, EXPERIMENT_REQUEST, STUDY, kind_of
 from services.runtime.errors import NotFound
 
-STUDY_LABEL = ("kind", "study")
 Session = control_pb2.Session
+RESULT_TYPES = {STUDY: orchestrator_pb2.StudyResult, EXPERIMENT: orchestrator_pb2.ExperimentResult}
+"""What an operation's `operation_complete` checkpoint holds, by the kind of its session."""
 
 
-def is_study(session: Session) -> bool:
-    return session.labels.get(STUDY_LABEL[0]) == STUDY_LABEL[1]
+def is_run(session: Session) -> bool:
+    """Whether the session is a study's or an experiment's (operations exist for those only)."""
+    return kind_of(session) in RESULT_TYPES
 
 
 class OperationView:
@@ -38,7 +41,7 @@ class OperationView:
         self.registry = registry
 
     async def study_session(self, session_id: str) -> Session:
-        """The study's session; NotFound when there is none or it is not a study's."""
+        """The session of a study or an experiment; NotFound when there is none or it is neither."""
         try:
             session = await self.control.stub.GetSession(
                 control_pb2.GetSessionRequest(name=session_name(session_id))
@@ -47,7 +50,7 @@ class OperationView:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 raise NotFound("operation", operation_name(session_id)) from None
             raise
-        if not is_study(session):
+        if not is_run(session):
             raise NotFound("operation", operation_name(session_id))
         return session
 
@@ -62,7 +65,7 @@ class OperationView:
         if session.state == Session.STATE_ENDED:
             try:
                 operation.response.Pack(
-                    await checkpoints.load(OPERATION_COMPLETE, orchestrator_pb2.StudyResult)
+                    await checkpoints.load(OPERATION_COMPLETE, RESULT_TYPES[kind_of(session)])
                 )
             except grpc.aio.AioRpcError as error:
                 if error.code() != grpc.StatusCode.NOT_FOUND:
@@ -102,6 +105,8 @@ class OperationView:
             return progress
         checkpoints = StudyCheckpoints(self.control, session.name)
         ids = await checkpoints.ids()
+        if kind_of(session) == EXPERIMENT:
+            return _experiment_progress(progress, ids)
         if request is None and STUDY_REQUEST in ids:
             request = await checkpoints.load(STUDY_REQUEST, orchestrator_pb2.RunStudyRequest)
         if request is not None:
@@ -117,3 +122,16 @@ class OperationView:
         else:
             progress.phase, progress.message = Phase.PHASE_QUEUED, "queued"
         return progress
+
+
+def _experiment_progress(progress: orchestrator_pb2.StudyProgress, ids: list[str]) -> orchestrator_pb2.StudyProgress:
+    """An experiment's progress told by its checkpoints: participants made, then its arms' studies running."""
+    if OPERATION_COMPLETE in ids:
+        progress.phase, progress.message = Phase.PHASE_EXTRACTING, "comparing the arms"
+    elif AGENTS_CREATED in ids:
+        progress.phase, progress.message = Phase.PHASE_SIMULATING, "running the arms' studies"
+    elif EXPERIMENT_REQUEST in ids:
+        progress.phase, progress.message = Phase.PHASE_CREATING_AGENTS, "creating participants"
+    else:
+        progress.phase, progress.message = Phase.PHASE_QUEUED, "queued"
+    return progress

@@ -14,10 +14,11 @@ from tinytroupe.control.v1 import control_pb2
 from services.common.control_client import ControlClient
 from services.common.names import study_id_of
 from services.orchestrator.checkpoints import STUDY_FAILED, StudyCheckpoints
-from services.orchestrator.operation_view import STUDY_LABEL, OperationView
+from services.orchestrator.operation_view import OperationView
 from services.orchestrator.registry import StudyRegistry
 from services.orchestrator.runner import CANCELLED_REASON
 from services.orchestrator.settings import StudySettings
+from services.orchestrator.starting import KIND_LABEL, STUDY
 from services.runtime.errors import FailedPrecondition, InvalidArgument
 
 Session = control_pb2.Session
@@ -58,7 +59,7 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
                 page_size=request.page_size,
                 page_token=request.page_token,
                 state=Session.STATE_ACTIVE if wanted_done is False else Session.STATE_UNSPECIFIED,
-                labels=dict([STUDY_LABEL]),
+                labels={KIND_LABEL: STUDY},
             )
         )
         sessions = [

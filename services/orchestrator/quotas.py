@@ -19,8 +19,8 @@ from google.rpc import error_details_pb2
 from tinytroupe.control.v1 import control_pb2
 
 from services.common.control_client import ControlClient
-from services.orchestrator.operation_view import STUDY_LABEL
 from services.orchestrator.settings import StudySettings
+from services.orchestrator.starting import KIND_LABEL, STUDY
 from services.runtime.errors import ResourceExhausted
 
 Session = control_pb2.Session
@@ -100,7 +100,7 @@ class StudyQuotas:
         if limit <= 0:
             return
         page = await self.control.stub.ListSessions(control_pb2.ListSessionsRequest(
-            state=Session.STATE_ACTIVE, labels=dict([STUDY_LABEL]), page_size=limit + 1))
+            state=Session.STATE_ACTIVE, labels={KIND_LABEL: STUDY}, page_size=limit + 1))
         others = [session for session in page.sessions if session.name != admitted.name]
         if len(others) >= limit:
             raise QuotaExceeded(

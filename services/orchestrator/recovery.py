@@ -11,7 +11,7 @@ from tinytroupe.control.v1 import control_pb2
 
 from services.common.control_client import ControlClient
 from services.common.names import last_segment
-from services.orchestrator.operation_view import is_study
+from services.orchestrator.operation_view import is_run
 from services.orchestrator.registry import StudyRegistry
 from services.orchestrator.settings import StudySettings
 from services.runtime.context import current_tenant
@@ -63,7 +63,7 @@ class Recovery:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 return False
             raise
-        if not is_study(session) or session.state != Session.STATE_ACTIVE:
+        if not is_run(session) or session.state != Session.STATE_ACTIVE:
             return False
         return await self.registry.claim(session, resumed=True) is not None
 

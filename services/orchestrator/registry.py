@@ -1,4 +1,4 @@
-"""The studies this replica runs now, keyed by session id; claiming one takes its lease first."""
+"""The studies and experiments this replica runs now, keyed by session id; claiming one takes its lease first."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from tinytroupe.control.v1 import control_pb2
 
 from services.common.names import last_segment
 from services.orchestrator.downstream import Downstream
+from services.orchestrator.experiment.runner import ExperimentRunner
 from services.orchestrator.lease import LeaseHeld, StudyLease
 from services.orchestrator.runner import StopReason, StudyRunner
 from services.orchestrator.settings import StudySettings
+from services.orchestrator.starting import EXPERIMENT, kind_of
 
 log = structlog.get_logger("studies")
 
@@ -39,7 +41,12 @@ class StudyRegistry:
                 await lease.acquire()
             except LeaseHeld:
                 return None
-            runner = StudyRunner(self.downstream, self.settings, session, lease, resumed=resumed)
+            if kind_of(session) == EXPERIMENT:
+                runner = ExperimentRunner(
+                    self.downstream, self.settings, session, lease, resumed=resumed, registry=self
+                )
+            else:
+                runner = StudyRunner(self.downstream, self.settings, session, lease, resumed=resumed)
             self._running[session_id] = runner
             runner.start().add_done_callback(lambda _task: self._running.pop(session_id, None))
             log.info("study_claimed", session=session.name, resumed=resumed)

@@ -7,20 +7,23 @@ from collections.abc import AsyncIterator
 
 import grpc
 from google.longrunning import operations_pb2
+from google.protobuf.message import Message
 from tinytroupe.control.v1 import control_pb2
 from tinytroupe.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
 from services.common.control_client import ControlClient
 from services.common.names import study_id_of
 from services.orchestrator.checkpoints import STUDY_REQUEST, StudyCheckpoints
-from services.orchestrator.operation_view import STUDY_LABEL, OperationView
+from services.orchestrator.experiment.validation import validate_experiment_request
+from services.orchestrator.operation_view import OperationView
 from services.orchestrator.progress import Phase
 from services.orchestrator.quotas import QuotaExceeded, StudyQuotas
 from services.orchestrator.registry import StudyRegistry
 from services.orchestrator.settings import StudySettings
+from services.orchestrator.starting import EXPERIMENT, EXPERIMENT_REQUEST, STUDY, begin_session, kind_of, store_request
 from services.orchestrator.validation import validate_study_request
 from services.runtime.context import current_tenant
-from services.runtime.errors import FailedPrecondition, InvalidArgument
+from services.runtime.errors import FailedPrecondition
 
 Session = control_pb2.Session
 
@@ -44,30 +47,27 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
     ) -> operations_pb2.Operation:
         """Starts a study within the tenant's quotas; the same `request_id` again returns the same operation."""
         validate_study_request(request)
+        return await self._start(request, STUDY, STUDY_REQUEST)
+
+    async def RunExperiment(
+        self, request: orchestrator_pb2.RunExperimentRequest, context: grpc.aio.ServicerContext
+    ) -> operations_pb2.Operation:
+        """Starts an experiment within the tenant's quotas (it counts as one study; its arms' studies are
+        not admitted again); the same `request_id` again returns the same operation."""
+        validate_experiment_request(request)
+        return await self._start(request, EXPERIMENT, EXPERIMENT_REQUEST)
+
+    async def _start(self, request: Message, kind: str, request_checkpoint: str) -> operations_pb2.Operation:
         tenant = current_tenant.get()
         self.quotas.take_creation_token(tenant)
         async with self.quotas.admitting(tenant):
-            session = await self._begin_study_session(request)
+            session = await begin_session(self.control, request.session_config, request.request_id, kind)
             if session.state == Session.STATE_ACTIVE:
                 if session.checkpoint_count == 0:  # new: not a repeated request of a running study
                     await self._admit_or_delete(tenant, session)
-                await self._store_request(session, request)
+                await store_request(self.control, session, request_checkpoint, request)
                 await self.registry.claim(session, resumed=False)
         return await self.view.operation(session)
-
-    async def _begin_study_session(self, request: orchestrator_pb2.RunStudyRequest) -> Session:
-        config = request.session_config
-        return await self.control.stub.BeginSession(
-            control_pb2.BeginSessionRequest(
-                session=Session(
-                    display_name=config.session_name or "study",
-                    description=config.description,
-                    cache_namespace=config.cache_file,
-                    labels={**config.labels, STUDY_LABEL[0]: STUDY_LABEL[1]},
-                ),
-                request_id=request.request_id,
-            )
-        )
 
     async def _admit_or_delete(self, tenant: str, session: Session) -> None:
         """Deletes the new session again, leaving no trace, when the tenant runs too many studies."""
@@ -75,14 +75,6 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
             await self.quotas.check_running(tenant, session)
         except QuotaExceeded:
             await self.control.stub.DeleteSession(control_pb2.DeleteSessionRequest(name=session.name))
-            raise
-
-    async def _store_request(self, session: Session, request: orchestrator_pb2.RunStudyRequest) -> None:
-        try:
-            await StudyCheckpoints(self.control, session.name).store(STUDY_REQUEST, request)
-        except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.ALREADY_EXISTS:
-                raise InvalidArgument("request_id", "was already used for a different study request") from None
             raise
 
     async def ResumeStudy(
@@ -115,7 +107,7 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
                     return
                 session = await self.view.study_session(session_id)
                 continue
-            if study_request is None:
+            if study_request is None and kind_of(session) == STUDY:
                 study_request = await StudyCheckpoints(self.control, session.name).load(
                     STUDY_REQUEST, orchestrator_pb2.RunStudyRequest
                 )

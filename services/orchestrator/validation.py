@@ -30,7 +30,7 @@ def validate_study_request(request: orchestrator_pb2.RunStudyRequest) -> None:
     """Raises InvalidArgument naming every offending field of the request: the checks simulation and
     extraction run on their own requests included, so no study is refused downstream after model calls."""
     violations = Violations()
-    violations.extend(_participant_violations(request.participants))
+    violations.extend(participant_violations(request.participants))
     violations.extend(simulation_config_violations(request.simulation_config, "simulation_config"))
     violations.extend(stimulus_text_violations(request.stimulus, "stimulus"))
     if (names := known_agent_names(request.participants)) is not None:
@@ -84,7 +84,7 @@ def agent_specs_of_population(text: str) -> list[dict]:
     return population
 
 
-def _participant_violations(participants: orchestrator_pb2.Participants) -> list[tuple[str, str]]:
+def participant_violations(participants: orchestrator_pb2.Participants) -> list[tuple[str, str]]:
     specs = list(participants.specifications)
     if participants.mode == Mode.MODE_UNSPECIFIED or participants.mode not in Mode.values():
         return [
@@ -110,7 +110,7 @@ def _participant_violations(participants: orchestrator_pb2.Participants) -> list
             )
         violations += _single_spec_violations(specs, "a demographics description")
         if len(specs) == 1:
-            violations += _json_object_violations(specs[0], "participants.specifications[0]")
+            violations += json_object_violations(specs[0], "participants.specifications[0]")
     else:
         if not 0 <= participants.count <= MAX_PARTICIPANTS:
             violations.append(("participants.count", f"must be 0 to {MAX_PARTICIPANTS}"))
@@ -124,7 +124,7 @@ def _participant_violations(participants: orchestrator_pb2.Participants) -> list
             violations += _description_violations(specs)
     for index, fragment in enumerate(participants.fragments):
         if fragment.WhichOneof("source") == "custom_json":
-            violations += _json_object_violations(
+            violations += json_object_violations(
                 fragment.custom_json, f"participants.fragments[{index}].custom_json"
             )
     return violations
@@ -136,7 +136,7 @@ def _single_spec_violations(specs: list[str], what: str) -> list[tuple[str, str]
     return []
 
 
-def _json_object_violations(text: str, field: str) -> list[tuple[str, str]]:
+def json_object_violations(text: str, field: str) -> list[tuple[str, str]]:
     try:
         value = parse_json(text)
     except ValueError as error:
@@ -151,7 +151,7 @@ def _agent_spec_violations(specs: list[str]) -> list[tuple[str, str]]:
     parsed, fields = [], []
     for index, text in enumerate(specs):
         field = f"participants.specifications[{index}]"
-        if problems := _json_object_violations(text, field):
+        if problems := json_object_violations(text, field):
             violations += problems
         else:
             parsed.append(parse_json(text))

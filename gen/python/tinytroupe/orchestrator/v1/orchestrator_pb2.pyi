@@ -39,6 +39,12 @@ class FailurePhase(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FAILURE_PHASE_VALIDATION: _ClassVar[FailurePhase]
     FAILURE_PHASE_SIMULATION: _ClassVar[FailurePhase]
     FAILURE_PHASE_EXTRACTION: _ClassVar[FailurePhase]
+
+class ExperimentDesign(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EXPERIMENT_DESIGN_UNSPECIFIED: _ClassVar[ExperimentDesign]
+    EXPERIMENT_DESIGN_BETWEEN_SUBJECTS: _ClassVar[ExperimentDesign]
+    EXPERIMENT_DESIGN_WITHIN_SUBJECTS: _ClassVar[ExperimentDesign]
 PHASE_UNSPECIFIED: Phase
 PHASE_QUEUED: Phase
 PHASE_CREATING_AGENTS: Phase
@@ -54,6 +60,9 @@ FAILURE_PHASE_CREATION: FailurePhase
 FAILURE_PHASE_VALIDATION: FailurePhase
 FAILURE_PHASE_SIMULATION: FailurePhase
 FAILURE_PHASE_EXTRACTION: FailurePhase
+EXPERIMENT_DESIGN_UNSPECIFIED: ExperimentDesign
+EXPERIMENT_DESIGN_BETWEEN_SUBJECTS: ExperimentDesign
+EXPERIMENT_DESIGN_WITHIN_SUBJECTS: ExperimentDesign
 
 class SessionConfig(_message.Message):
     __slots__ = ("session_name", "description", "cache_file", "labels")
@@ -247,3 +256,126 @@ class ResumeStudyRequest(_message.Message):
     NAME_FIELD_NUMBER: _ClassVar[int]
     name: str
     def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ExperimentArm(_message.Message):
+    __slots__ = ("name", "stimulus", "fragments")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STIMULUS_FIELD_NUMBER: _ClassVar[int]
+    FRAGMENTS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    stimulus: _study_pb2.Stimulus
+    fragments: _containers.RepeatedCompositeFieldContainer[_population_pb2.FragmentSource]
+    def __init__(self, name: _Optional[str] = ..., stimulus: _Optional[_Union[_study_pb2.Stimulus, _Mapping]] = ..., fragments: _Optional[_Iterable[_Union[_population_pb2.FragmentSource, _Mapping]]] = ...) -> None: ...
+
+class RunExperimentRequest(_message.Message):
+    __slots__ = ("request_id", "session_config", "participants", "simulation_config", "stimulus", "extraction_config", "arms", "design", "seed")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    PARTICIPANTS_FIELD_NUMBER: _ClassVar[int]
+    SIMULATION_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    STIMULUS_FIELD_NUMBER: _ClassVar[int]
+    EXTRACTION_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    ARMS_FIELD_NUMBER: _ClassVar[int]
+    DESIGN_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    session_config: SessionConfig
+    participants: Participants
+    simulation_config: _study_pb2.SimulationConfig
+    stimulus: _study_pb2.Stimulus
+    extraction_config: _study_pb2.ExtractionConfig
+    arms: _containers.RepeatedCompositeFieldContainer[ExperimentArm]
+    design: ExperimentDesign
+    seed: int
+    def __init__(self, request_id: _Optional[str] = ..., session_config: _Optional[_Union[SessionConfig, _Mapping]] = ..., participants: _Optional[_Union[Participants, _Mapping]] = ..., simulation_config: _Optional[_Union[_study_pb2.SimulationConfig, _Mapping]] = ..., stimulus: _Optional[_Union[_study_pb2.Stimulus, _Mapping]] = ..., extraction_config: _Optional[_Union[_study_pb2.ExtractionConfig, _Mapping]] = ..., arms: _Optional[_Iterable[_Union[ExperimentArm, _Mapping]]] = ..., design: _Optional[_Union[ExperimentDesign, str]] = ..., seed: _Optional[int] = ...) -> None: ...
+
+class ArmResult(_message.Message):
+    __slots__ = ("name", "study_operation", "participants", "result")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STUDY_OPERATION_FIELD_NUMBER: _ClassVar[int]
+    PARTICIPANTS_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    study_operation: str
+    participants: _containers.RepeatedScalarFieldContainer[str]
+    result: StudyResult
+    def __init__(self, name: _Optional[str] = ..., study_operation: _Optional[str] = ..., participants: _Optional[_Iterable[str]] = ..., result: _Optional[_Union[StudyResult, _Mapping]] = ...) -> None: ...
+
+class ArmSummary(_message.Message):
+    __slots__ = ("arm", "count", "mean", "std_dev", "categories")
+    ARM_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    MEAN_FIELD_NUMBER: _ClassVar[int]
+    STD_DEV_FIELD_NUMBER: _ClassVar[int]
+    CATEGORIES_FIELD_NUMBER: _ClassVar[int]
+    arm: str
+    count: int
+    mean: float
+    std_dev: float
+    categories: _containers.RepeatedCompositeFieldContainer[_study_pb2.CategoryCount]
+    def __init__(self, arm: _Optional[str] = ..., count: _Optional[int] = ..., mean: _Optional[float] = ..., std_dev: _Optional[float] = ..., categories: _Optional[_Iterable[_Union[_study_pb2.CategoryCount, _Mapping]]] = ...) -> None: ...
+
+class FieldComparison(_message.Message):
+    __slots__ = ("field", "test", "statistic", "p_value", "p_value_adjusted", "rank_test", "rank_statistic", "rank_p_value", "effect_size_name", "effect_size", "difference", "ci95_low", "ci95_high", "sample_size_per_arm_for_80_power", "arms", "sentence", "significant", "skipped_reason")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    TEST_FIELD_NUMBER: _ClassVar[int]
+    STATISTIC_FIELD_NUMBER: _ClassVar[int]
+    P_VALUE_FIELD_NUMBER: _ClassVar[int]
+    P_VALUE_ADJUSTED_FIELD_NUMBER: _ClassVar[int]
+    RANK_TEST_FIELD_NUMBER: _ClassVar[int]
+    RANK_STATISTIC_FIELD_NUMBER: _ClassVar[int]
+    RANK_P_VALUE_FIELD_NUMBER: _ClassVar[int]
+    EFFECT_SIZE_NAME_FIELD_NUMBER: _ClassVar[int]
+    EFFECT_SIZE_FIELD_NUMBER: _ClassVar[int]
+    DIFFERENCE_FIELD_NUMBER: _ClassVar[int]
+    CI95_LOW_FIELD_NUMBER: _ClassVar[int]
+    CI95_HIGH_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_SIZE_PER_ARM_FOR_80_POWER_FIELD_NUMBER: _ClassVar[int]
+    ARMS_FIELD_NUMBER: _ClassVar[int]
+    SENTENCE_FIELD_NUMBER: _ClassVar[int]
+    SIGNIFICANT_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_REASON_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    test: str
+    statistic: float
+    p_value: float
+    p_value_adjusted: float
+    rank_test: str
+    rank_statistic: float
+    rank_p_value: float
+    effect_size_name: str
+    effect_size: float
+    difference: float
+    ci95_low: float
+    ci95_high: float
+    sample_size_per_arm_for_80_power: int
+    arms: _containers.RepeatedCompositeFieldContainer[ArmSummary]
+    sentence: str
+    significant: bool
+    skipped_reason: str
+    def __init__(self, field: _Optional[str] = ..., test: _Optional[str] = ..., statistic: _Optional[float] = ..., p_value: _Optional[float] = ..., p_value_adjusted: _Optional[float] = ..., rank_test: _Optional[str] = ..., rank_statistic: _Optional[float] = ..., rank_p_value: _Optional[float] = ..., effect_size_name: _Optional[str] = ..., effect_size: _Optional[float] = ..., difference: _Optional[float] = ..., ci95_low: _Optional[float] = ..., ci95_high: _Optional[float] = ..., sample_size_per_arm_for_80_power: _Optional[int] = ..., arms: _Optional[_Iterable[_Union[ArmSummary, _Mapping]]] = ..., sentence: _Optional[str] = ..., significant: _Optional[bool] = ..., skipped_reason: _Optional[str] = ...) -> None: ...
+
+class ExperimentResult(_message.Message):
+    __slots__ = ("operation", "session", "design", "seed", "arms", "comparisons", "arm_orders")
+    class ArmOrdersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    DESIGN_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    ARMS_FIELD_NUMBER: _ClassVar[int]
+    COMPARISONS_FIELD_NUMBER: _ClassVar[int]
+    ARM_ORDERS_FIELD_NUMBER: _ClassVar[int]
+    operation: str
+    session: str
+    design: ExperimentDesign
+    seed: int
+    arms: _containers.RepeatedCompositeFieldContainer[ArmResult]
+    comparisons: _containers.RepeatedCompositeFieldContainer[FieldComparison]
+    arm_orders: _containers.ScalarMap[str, str]
+    def __init__(self, operation: _Optional[str] = ..., session: _Optional[str] = ..., design: _Optional[_Union[ExperimentDesign, str]] = ..., seed: _Optional[int] = ..., arms: _Optional[_Iterable[_Union[ArmResult, _Mapping]]] = ..., comparisons: _Optional[_Iterable[_Union[FieldComparison, _Mapping]]] = ..., arm_orders: _Optional[_Mapping[str, str]] = ...) -> None: ...

@@ -52,6 +52,11 @@ class OrchestratorServiceStub:
                 request_serializer=tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.ResumeStudyRequest.SerializeToString,
                 response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
                 _registered_method=True)
+        self.RunExperiment = channel.unary_unary(
+                '/tinytroupe.orchestrator.v1.OrchestratorService/RunExperiment',
+                request_serializer=tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.RunExperimentRequest.SerializeToString,
+                response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+                _registered_method=True)
 
 
 class OrchestratorServiceServicer:
@@ -81,6 +86,17 @@ class OrchestratorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RunExperiment(self, request, context):
+        """Starts an experiment: the same kind of participants under two or more arms, each arm run as a child
+        study, the arms' typed results compared field by field with statistical tests. Its operation
+        (`operations/{session}` of the experiment's own session) has a StudyProgress as metadata and an
+        ExperimentResult as response; WatchStudy, ResumeStudy and the Operations methods take it like a
+        study's. With a `request_id` seen before, returns the operation started then.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestratorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -97,6 +113,11 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
             'ResumeStudy': grpc.unary_unary_rpc_method_handler(
                     servicer.ResumeStudy,
                     request_deserializer=tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.ResumeStudyRequest.FromString,
+                    response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
+            ),
+            'RunExperiment': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunExperiment,
+                    request_deserializer=tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.RunExperimentRequest.FromString,
                     response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
             ),
     }
@@ -182,6 +203,33 @@ class OrchestratorService:
             target,
             '/tinytroupe.orchestrator.v1.OrchestratorService/ResumeStudy',
             tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.ResumeStudyRequest.SerializeToString,
+            google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunExperiment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinytroupe.orchestrator.v1.OrchestratorService/RunExperiment',
+            tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.RunExperimentRequest.SerializeToString,
             google_dot_longrunning_dot_operations__pb2.Operation.FromString,
             options,
             channel_credentials,

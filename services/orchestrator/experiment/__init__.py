@@ -1,0 +1,1 @@
+"""Experiments: arms of one design run as child studies, their typed results compared with scipy.stats."""
