@@ -7,6 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 BUF := node_modules/.bin/buf
 KUBECTL := .tools/kubectl/usr/bin/kubectl
+PROMTOOL := .tools/prometheus/usr/bin/promtool
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -40,6 +41,10 @@ clients/typescript/node_modules/.installed: clients/typescript/package.json clie
 $(KUBECTL):
 	bash scripts/install-kubectl.sh
 
+# promtool (Debian's prometheus package, unpacked into .tools/) checks deploy/observability's alerts.
+$(PROMTOOL):
+	bash scripts/install-promtool.sh
+
 setup: $(VENV)/.installed node_modules/.installed clients/node/node_modules/.installed \
 	clients/typescript/node_modules/.installed
 
@@ -63,7 +68,7 @@ baseline: setup
 
 check: lint protos-check breaking
 
-test: setup $(KUBECTL) check
+test: setup $(KUBECTL) $(PROMTOOL) check
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 unit: setup

@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from google.protobuf import timestamp_pb2
 from tinytroupe.orchestrator.v1 import orchestrator_pb2
 
+from services.orchestrator import metrics as study_metrics
+
 Phase = orchestrator_pb2.Phase
 
 
@@ -34,6 +36,7 @@ class ProgressTracker:
         for name, value in changes.items():
             setattr(progress, name, value)
         progress.update_time.CopyFrom(_now())
+        study_metrics.progress_updated(self, progress)
         self._latest = progress
         for queue in self._watchers:
             queue.put_nowait(self.latest)
@@ -41,6 +44,7 @@ class ProgressTracker:
     def close(self) -> None:
         """Ends every watch after the updates already sent."""
         self._closed = True
+        study_metrics.progress_closed(self)
         for queue in self._watchers:
             queue.put_nowait(None)
 

@@ -16,7 +16,7 @@ BLOCK = re.compile(r"^```(\w+)\n(?:#|//) (clients/\S+)\n(.*?)^```", re.MULTILINE
 
 def test_doc_snippets_are_copies_of_tested_code() -> None:
     blocks = BLOCK.findall(DOC.read_text(encoding="utf-8"))
-    assert {language for language, _, _ in blocks} == {"python", "js"}
+    assert {language for language, _, _ in blocks} == {"python", "js", "ts"}
     for _, path, code in blocks:
         source = (ROOT / path).read_text(encoding="utf-8")
         assert code in source, f"docs/clients.md has a snippet of {path} that is no longer in it:\n{code}"
