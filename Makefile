@@ -8,6 +8,7 @@ PIP := $(VENV)/bin/pip
 BUF := node_modules/.bin/buf
 KUBECTL := .tools/kubectl/usr/bin/kubectl
 PROMTOOL := .tools/prometheus/usr/bin/promtool
+CHROMIUM := .tools/chromium/chromium
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -45,6 +46,11 @@ $(KUBECTL):
 $(PROMTOOL):
 	bash scripts/install-promtool.sh
 
+# Headless Chromium (Debian's chromium package and the libraries this machine lacks, unpacked into .tools/, or
+# the one already installed) renders `troupe report` pages in the tests.
+$(CHROMIUM):
+	bash scripts/install-chromium.sh
+
 setup: $(VENV)/.installed node_modules/.installed clients/node/node_modules/.installed \
 	clients/typescript/node_modules/.installed
 
@@ -68,7 +74,7 @@ baseline: setup
 
 check: lint protos-check breaking
 
-test: setup $(KUBECTL) $(PROMTOOL) check
+test: setup $(KUBECTL) $(PROMTOOL) $(CHROMIUM) check
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 unit: setup

@@ -1,9 +1,12 @@
 """A Python backend calling the mesh: runs a study through the orchestrator, or sends an invalid one.
 
-    python clients/python/run_study.py [--address HOST:PORT] [--token TOKEN] [--invalid mode|rounds]
+    .venv/bin/python clients/python/run_study.py [--address HOST:PORT] [--token TOKEN] [--invalid mode|rounds]
 
 Needs only the generated stubs (gen/python, or your own from `buf generate`), grpcio and
-googleapis-common-protos. Prints a JSON summary of the finished study, or the decoded rich error.
+googleapis-common-protos. The project's .venv has all three; any other Python needs
+`pip install grpcio googleapis-common-protos` and the stubs on its path:
+`PYTHONPATH=gen/python python3 clients/python/run_study.py` from the repository root.
+Prints a JSON summary of the finished study, or the decoded rich error.
 """
 
 from __future__ import annotations
@@ -14,12 +17,17 @@ import os
 import sys
 import uuid
 
-import grpc
-from google.longrunning import operations_pb2, operations_pb2_grpc
-from google.protobuf import duration_pb2, json_format
-from google.rpc import code_pb2, error_details_pb2, status_pb2
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
+try:
+    import grpc
+    from google.longrunning import operations_pb2, operations_pb2_grpc
+    from google.protobuf import duration_pb2, json_format
+    from google.rpc import code_pb2, error_details_pb2, status_pb2
+    from tinytroupe.common.v1 import study_pb2
+    from tinytroupe.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
+except ImportError as missing:
+    sys.exit(f"{missing}: this client needs grpcio, googleapis-common-protos and the mesh's stubs. Run it with "
+             "the project's .venv/bin/python, or `pip install grpcio googleapis-common-protos` and, from the "
+             "repository root, PYTHONPATH=gen/python python3 clients/python/run_study.py")
 
 # Retry UNAVAILABLE only, with backoff; every other code reaches the caller at once. round_robin spreads
 # calls over every pod behind a headless Kubernetes Service (address `dns:///orchestrator...:50050`).

@@ -15,15 +15,17 @@ from typing import Self
 import grpc
 import jwt
 from google.longrunning import operations_pb2_grpc
-from google.rpc import error_details_pb2
+from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from tinytroupe.control.v1 import control_pb2_grpc
 from tinytroupe.orchestrator.v1 import orchestrator_pb2_grpc
 
+from services.common.model_errors import is_model_failure
 from services.mesh.launcher import read_state
+from services.mesh.processes import pid_alive
 from services.runtime.clients import open_channel
 from services.runtime.config import MeshSettings
-from services.runtime.errors import MeshError, error_reason
+from services.runtime.errors import MeshError, error_details, error_reason, field_violations
 from services.runtime.security import Authenticator, is_valid_tenant
 
 TOKEN_VARIABLE = "TROUPE_TOKEN"
@@ -83,17 +85,31 @@ class MeshConnection:
     orchestrator_address: str
     control_address: str
     caller: Caller = field(default_factory=Caller)
+    launcher_pid: int | None = None
+    """The `troupe up` that runs the orchestrator called here, when it is this machine's local mesh."""
 
     @classmethod
     def from_settings(
         cls, settings: MeshSettings, orchestrator_address: str | None = None, caller: Caller | None = None
     ) -> MeshConnection:
+        address = orchestrator_address or service_address(settings, "orchestrator")
+        state = read_state(settings.data_dir) or {}
+        local = state.get("services", {}).get("orchestrator", {}).get("address") == address
         return cls(
             settings,
-            orchestrator_address or service_address(settings, "orchestrator"),
+            address,
             service_address(settings, "control"),
             caller or Caller(),
+            state.get("launcher_pid") if local else None,
         )
+
+    def local_mesh_stopped(self) -> bool:
+        """Whether the local mesh called here has stopped (`troupe down`, Ctrl-C): it will not come back by
+        itself. False where this cannot be told (another machine's mesh)."""
+        if self.launcher_pid is None:
+            return False
+        state = read_state(self.settings.data_dir)
+        return state is None or state.get("launcher_pid") != self.launcher_pid or not pid_alive(self.launcher_pid)
 
     def open(self, address: str) -> grpc.aio.Channel:
         """A channel that presents the caller's token; without one, no credentials at all."""
@@ -116,22 +132,56 @@ class MeshConnection:
             await channel.close()
 
 
-def describe_error(error: grpc.aio.AioRpcError) -> str:
-    """The error's code and message, with every field violation it names and a hint for credentials."""
+class FinishedCall:
+    """A finished operation's error (a `google.rpc.Status`) in the shape of a failed call, so that the one
+    reader of rich error details (services/runtime/errors.py) reads both."""
+
+    CODES = {code.value[0]: code for code in grpc.StatusCode}
+
+    def __init__(self, status: status_pb2.Status):
+        self.status = status
+
+    def code(self) -> grpc.StatusCode:
+        return self.CODES.get(self.status.code, grpc.StatusCode.UNKNOWN)
+
+    def details(self) -> str:
+        return self.status.message
+
+    def trailing_metadata(self) -> tuple[tuple[str, bytes], ...]:
+        return ((rpc_status.GRPC_DETAILS_METADATA_KEY, self.status.SerializeToString()),)
+
+
+def describe_error(error: grpc.aio.AioRpcError | FinishedCall) -> str:
+    """The error's code and message, with every field violation it names and what to do where it is clear."""
+    violations = field_violations(error)
     lines = [f"{error.code().name}: {error.details()}"]
-    try:
-        status = rpc_status.from_call(error)
-    except ValueError:
-        status = None
-    for detail in status.details if status is not None else ():
-        bad_request = error_details_pb2.BadRequest()
-        if detail.Unpack(bad_request):
-            lines = [f"{error.code().name}: the request has invalid fields"]
-            lines += [
-                f"  {violation.field}: {violation.description}" for violation in bad_request.field_violations
-            ]
+    if violations:
+        lines = [f"{error.code().name}: the request has invalid fields"]
+        lines += [f"  {name}: {description}" for name, description in violations.items()]
+    reason = error_reason(error)
     if error.code() == grpc.StatusCode.UNAUTHENTICATED:
         lines.append(f"the mesh asks for a token: pass --token or set {TOKEN_VARIABLE}")
-    elif error.code() == grpc.StatusCode.PERMISSION_DENIED and error_reason(error) == "INTERNAL_ONLY":
+    elif error.code() == grpc.StatusCode.PERMISSION_DENIED and reason == "INTERNAL_ONLY":
         lines.append("this service answers the mesh's own services only; callers go through the orchestrator")
+    elif delays := error_details(error, error_details_pb2.RetryInfo):
+        lines.append(f"retry in {delays[0].retry_delay.ToTimedelta().total_seconds():.1f} s")
+    if hint := model_hint(error):
+        lines.append(hint)
     return "\n".join(lines)
+
+
+REJECTED_SIGNS = ("the model endpoint rejected the request", "LLMRequestError")
+"""How a model call the endpoint rejected shows in a message that passes on participants' failures."""
+
+
+def model_hint(error: grpc.aio.AioRpcError | FinishedCall) -> str:
+    """What to check where the model endpoint failed the call (the reason, or a participant's failure in the
+    message, says so)."""
+    reason = error_reason(error)
+    text = error.details() or ""
+    if reason == "LLM_REQUEST_REJECTED" or any(sign in text for sign in REJECTED_SIGNS):
+        return ("the model endpoint rejects the mesh's requests: check LLM_BASE_URL (an OpenAI-compatible base URL, "
+                "usually ending in /v1), LLM_MODEL and LLM_API_KEY where the mesh runs, then start it again")
+    if is_model_failure(reason) or "the model is unavailable" in text:
+        return "the model endpoint did not answer as it should: check that it runs (LLM_BASE_URL) and its logs"
+    return ""

@@ -13,8 +13,11 @@ from rich.console import Console
 
 from services.cli import local_mesh, studies
 from services.cli.connection import TOKEN_VARIABLE, Caller, MeshConnection, describe_error
+from services.cli.report import ReportError
+from services.cli.report.command import write_report
 from services.mesh.launcher import read_state
 from services.mesh.processes import MeshStartError
+from services.mesh.supervision import RestartPolicy
 from services.orchestrator.study_file import StudyFileError
 from services.runtime.config import MeshSettings
 
@@ -70,20 +73,49 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
     up = commands.add_parser(
         "up",
-        help="start the local mesh (six servers and the embedded model)",
-        description="Security settings come from the environment, as for a deployment: AUTH_TOKENS "
+        help="start the local mesh (six servers and the embedded model) and keep it running",
+        description="Starts the mesh and holds the terminal: run studies from another one, stop it with Ctrl-C "
+        "or `troupe down` (or start it with --detach). A server that exits is started again on its port. "
+        "The model: LLM_BASE_URL (an OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1), else the "
+        "embedded one. Security settings come from the environment, as for a deployment: AUTH_TOKENS "
         "(token=tenant,...), AUTH_JWT_KEY, INTERNAL_TOKEN (made up when callers need tokens and it is unset), "
         "TLS_CERT_FILE, TLS_KEY_FILE and TLS_CA_FILE (mutual TLS between the services).",
     )
-    up.add_argument("--detach", action="store_true", help="leave it running in the background")
-    commands.add_parser("down", help="stop a local mesh started with --detach")
-    run = commands.add_parser("run", help="run a study file and wait for its result")
-    run.add_argument("study_file", type=Path)
+    up.add_argument(
+        "--detach", action="store_true", help="run it in the background (output in DATA_DIR/logs/up.log)"
+    )
+    up.add_argument(
+        "--restart-limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"restarts of one server within {RestartPolicy.window_s:g} s before the mesh stops "
+        f"(default {RestartPolicy.limit}; 0: the first exit stops the mesh)",
+    )
+    up.add_argument("--background", action="store_true", help=argparse.SUPPRESS)
+    commands.add_parser("down", help="stop the local mesh (from any terminal)")
+    run = commands.add_parser(
+        "run",
+        help="run a study or experiment file and wait for its result",
+        description="Runs a study file, or an experiment file (one with `arms`: RunExperiment), as in "
+        "examples/ and examples/experiments/; shows its progress, writes its files and prints its summary.",
+    )
+    run.add_argument("study_file", type=Path, metavar="FILE")
     add_output_option(run)
     run.add_argument("--request-id", default="", help="idempotency key: the same id returns the same study")
-    resume = commands.add_parser("resume", help="resume a study whose orchestrator stopped")
+    resume = commands.add_parser(
+        "resume", help="follow a study again to its result (one whose mesh stopped goes on from its checkpoint)"
+    )
     resume.add_argument("operation")
     add_output_option(resume)
+    report = commands.add_parser(
+        "report",
+        help="write an HTML report of a finished study or experiment",
+        description="Writes report.html beside the operation's result files: what was asked, charts per "
+        "field, the tests and quotes. The page is self-contained (no network needed to open it).",
+    )
+    report.add_argument("operation")
+    add_output_option(report)
     cancel = commands.add_parser("cancel", help="cancel a running study")
     cancel.add_argument("operation")
     sessions = commands.add_parser("sessions", help="list your studies, newest first")
@@ -95,7 +127,7 @@ def parser() -> argparse.ArgumentParser:
     checkpoints.add_argument("session")
     demo = commands.add_parser("demo", help="start the mesh, run examples/focus_group.json, stop")
     add_output_option(demo)
-    for command in (run, resume, cancel, sessions, checkpoints, demo):
+    for command in (run, resume, report, cancel, sessions, checkpoints, demo):
         add_connection_options(command, defaults=False)
     return root
 
@@ -130,7 +162,12 @@ def results_root(arguments: argparse.Namespace, settings: MeshSettings) -> Path:
 
 async def dispatch(arguments: argparse.Namespace, console: Console, settings: MeshSettings) -> None:
     if arguments.command == "up":
-        return await local_mesh.up(console, settings, detach=arguments.detach)
+        if arguments.restart_limit is not None and arguments.restart_limit < 0:
+            raise UsageError("--restart-limit must be 0 or more")
+        return await local_mesh.up(
+            console, settings, detach=arguments.detach, restart_limit=arguments.restart_limit,
+            background=arguments.background,
+        )
     if arguments.command == "down":
         return await local_mesh.down(console, settings)
     identity = caller(arguments, settings)
@@ -143,11 +180,13 @@ async def dispatch(arguments: argparse.Namespace, console: Console, settings: Me
         )
     async with MeshConnection.from_settings(settings, arguments.address, identity) as mesh:
         if arguments.command == "run":
-            await studies.run_study(
+            await studies.run_file(
                 mesh, console, arguments.study_file, results_root(arguments, settings), arguments.request_id
             )
         elif arguments.command == "resume":
             await studies.resume_study(mesh, console, arguments.operation, results_root(arguments, settings))
+        elif arguments.command == "report":
+            await write_report(mesh, console, arguments.operation, results_root(arguments, settings))
         elif arguments.command == "cancel":
             await studies.cancel_study(mesh, console, arguments.operation)
         elif arguments.command == "sessions" and arguments.all:
@@ -165,7 +204,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = mesh_settings(arguments)
         asyncio.run(dispatch(arguments, console, settings))
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/yellow]; a study already started keeps running in the mesh")
+        console.print(
+            "[yellow]interrupted[/yellow]; a study already started keeps running in the mesh: "
+            "`troupe sessions` lists it, `troupe resume STUDY` follows it again"
+        )
         return 130
     except grpc.aio.AioRpcError as error:
         if error.code() == grpc.StatusCode.UNAVAILABLE and _tls_problem(error):
@@ -187,9 +229,13 @@ def main(argv: list[str] | None = None) -> int:
     except (
         StudyFileError,
         studies.StudyFailed,
+        studies.CommandRefused,
+        studies.MeshLost,
         local_mesh.MeshAlreadyRunning,
+        local_mesh.MeshGaveUp,
         MeshStartError,
         UsageError,
+        ReportError,
     ) as error:
         console.print(str(error), style="red", markup=False)
         return 1

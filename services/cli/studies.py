@@ -1,5 +1,8 @@
 """`troupe run`, `troupe resume`, `troupe cancel`, `troupe sessions`, `troupe checkpoints`.
 
+`troupe run` takes a study file or an experiment file (one with `arms`); an experiment is an operation like a
+study's, so `resume`, `cancel` and `sessions` take it too.
+
 Everything goes through the orchestrator, the one service callers reach, except `troupe sessions --all` and
 `troupe checkpoints` without a token, which read control directly on a mesh without authentication.
 """
@@ -7,6 +10,8 @@ Everything goes through the orchestrator, the one service callers reach, except 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from datetime import UTC
 from pathlib import Path
 
@@ -15,24 +20,70 @@ from google.longrunning import operations_pb2
 from google.protobuf import timestamp_pb2
 from google.rpc import code_pb2
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from tinytroupe.control.v1 import control_pb2
 from tinytroupe.orchestrator.v1 import orchestrator_pb2
 
-from services.cli.connection import MeshConnection
-from services.cli.output import write_study_files
-from services.cli.render import PHASE_NAMES, STATUS_STYLES, print_summary, show_progress
-from services.orchestrator.study_file import load_study_file
-from services.runtime.errors import status_code_name
+from services.cli.connection import FinishedCall, MeshConnection, describe_error
+from services.cli.output import write_experiment_files, write_request, write_study_files
+from services.cli.render import (
+    PHASE_NAMES,
+    STATUS_STYLES,
+    StudyProgressDisplay,
+    compact_table,
+    print_experiment_summary,
+    print_summary,
+)
+from services.orchestrator.study_file import load_run_file, load_study_file
 
 WAIT_STEP_S = 60.0
 WATCH_DEADLINE_S = 7 * 24 * 3600.0
 """A study is followed for as long as it runs."""
-WATCH_ATTEMPTS = 5
+RECONNECT_WINDOW_S = 180.0
+"""How long a study's orchestrator may stay unreachable (restarting) before `troupe run` gives up on it."""
+RECONNECT_STEP_S = 1.0
+WATCH_SETTLE_S = 2.0
+"""How long the progress line may take to show the end once the operation says it is done."""
+LOST = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
+"""Codes of a call cut by an orchestrator that stopped or restarts, not answers about the study."""
 
 
 class StudyFailed(Exception):
     """The study's operation ended with an error."""
+
+
+class CommandRefused(Exception):
+    """The command cannot do what it was asked (e.g. cancel a study that has finished)."""
+
+
+class MeshLost(Exception):
+    """The mesh stopped while a study was followed; the study goes on when it is started again."""
+
+
+def operation_name(name: str) -> str:
+    """`operations/ID` from an operation name, a session name or a bare id."""
+    return name if name.startswith("operations/") else f"operations/{name.removeprefix('sessions/')}"
+
+
+Result = orchestrator_pb2.StudyResult | orchestrator_pb2.ExperimentResult
+
+
+async def run_file(
+    mesh: MeshConnection, console: Console, path: Path, output_root: Path, request_id: str = ""
+) -> Result:
+    """`troupe run FILE`: a study, or an experiment when the file has `arms`."""
+    request = load_run_file(path)
+    if request_id:
+        request.request_id = request_id
+    if isinstance(request, orchestrator_pb2.RunExperimentRequest):
+        operation = await mesh.orchestrator.RunExperiment(request)
+        what = f"{path.name}, an experiment of {len(request.arms)} arms"
+    else:
+        operation = await mesh.orchestrator.RunStudy(request)
+        what = path.name
+    return await _follow_started(mesh, console, operation.name, request, what, output_root)
 
 
 async def run_study(
@@ -42,107 +93,234 @@ async def run_study(
     if request_id:
         request.request_id = request_id
     operation = await mesh.orchestrator.RunStudy(request)
-    console.print(f"started [bold]{operation.name}[/bold] ({study_file.name}) for {mesh.caller.describe()}")
+    return await _follow_started(mesh, console, operation.name, request, study_file.name, output_root)
+
+
+async def _follow_started(mesh: MeshConnection, console: Console, name: str, request, what: str,
+                          output_root: Path) -> Result:
+    """Keeps the request beside the results to come (`troupe report` shows it), then follows the run."""
+    write_request(request, output_root / name.removeprefix("operations/"))
+    console.print(f"started [bold]{name}[/bold] ({escape(what)}) for {escape(mesh.caller.describe())}")
+    return await follow_study(mesh, console, name, output_root)
+
+
+async def resume_study(mesh: MeshConnection, console: Console, name: str, output_root: Path) -> Result:
+    operation = await mesh.orchestrator.ResumeStudy(orchestrator_pb2.ResumeStudyRequest(name=operation_name(name)))
+    verb = "following the finished" if operation.done else "resuming"
+    console.print(f"{verb} [bold]{operation.name}[/bold] for {mesh.caller.describe()}")
     return await follow_study(mesh, console, operation.name, output_root)
 
 
-async def resume_study(
-    mesh: MeshConnection, console: Console, name: str, output_root: Path
-) -> orchestrator_pb2.StudyResult:
-    name = name if name.startswith("operations/") else f"operations/{name.removeprefix('sessions/')}"
-    operation = await mesh.orchestrator.ResumeStudy(orchestrator_pb2.ResumeStudyRequest(name=name))
-    console.print(f"resuming [bold]{operation.name}[/bold] for {mesh.caller.describe()}")
-    return await follow_study(mesh, console, operation.name, output_root)
-
-
-async def follow_study(
-    mesh: MeshConnection, console: Console, name: str, output_root: Path
-) -> orchestrator_pb2.StudyResult:
-    """Shows the study's progress until it is done, then writes its files and prints its summary."""
-    await watch(mesh, console, name)
-    operation = await wait_done(mesh, name)
+async def follow_study(mesh: MeshConnection, console: Console, name: str, output_root: Path) -> Result:
+    """Shows the study's (or experiment's) progress until it is done, then writes its files and prints its
+    summary."""
+    with StudyProgressDisplay(console) as display:
+        operation = await follow(mesh, display, name)
+        finish_display(display, operation)
+    if operation.HasField("error") and operation.error.code == code_pb2.CANCELLED:
+        raise StudyFailed(f"{name} was cancelled")
     if operation.HasField("error"):
-        raise StudyFailed(
-            f"{name} failed: {status_code_name(operation.error.code)}: {operation.error.message}"
-        )
-    result = orchestrator_pb2.StudyResult()
-    operation.response.Unpack(result)
-    files = write_study_files(result, output_root / name.removeprefix("operations/"))
-    print_summary(console, result, files)
+        raise StudyFailed(f"{name} failed: {describe_error(FinishedCall(operation.error))}")
+    result = finished_result(operation)
+    output_dir = output_root / name.removeprefix("operations/")
+    if isinstance(result, orchestrator_pb2.ExperimentResult):
+        print_experiment_summary(console, result, write_experiment_files(result, output_dir))
+    else:
+        print_summary(console, result, write_study_files(result, output_dir))
     return result
 
 
-async def watch(mesh: MeshConnection, console: Console, name: str) -> None:
-    """Shows the progress; a stream cut by a restarting orchestrator is opened again."""
-    for attempt in range(1, WATCH_ATTEMPTS + 1):
+def finished_result(operation: operations_pb2.Operation) -> Result | None:
+    """A done operation's response: a StudyResult or an ExperimentResult; None without a response."""
+    if not operation.HasField("response"):
+        return None
+    for result_type in (orchestrator_pb2.ExperimentResult, orchestrator_pb2.StudyResult):
+        if operation.response.Is(result_type.DESCRIPTOR):
+            result = result_type()
+            operation.response.Unpack(result)
+            return result
+    return None
+
+
+async def follow(mesh: MeshConnection, display: StudyProgressDisplay, name: str) -> operations_pb2.Operation:
+    """The study's operation once done, its progress shown meanwhile.
+
+    A WaitOperation call is always in flight beside the progress stream: an orchestrator that drains (stops
+    or restarts) still answers it when the study ends within the drain. An orchestrator that cannot be
+    reached is waited for (it restarts under `troupe up`), unless the local mesh has stopped.
+    """
+    watching = asyncio.ensure_future(watch(mesh, display, name))
+    try:
+        operation = await wait_done(mesh, display, name)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(watching), WATCH_SETTLE_S)
+        return operation
+    finally:
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
+
+
+def finish_display(display: StudyProgressDisplay, operation: operations_pb2.Operation) -> None:
+    """The outcome in place of the phase: completed or partial (with the rounds done), cancelled or failed."""
+    if operation.HasField("error"):
+        cancelled = operation.error.code == code_pb2.CANCELLED
+        display.finish("cancelled" if cancelled else "failed", ok=False)
+        return
+    result = finished_result(operation)
+    if not isinstance(result, orchestrator_pb2.StudyResult):  # an experiment: its arms' studies have the rounds
+        display.finish("completed", ok=True)
+        return
+    status, _ = STATUS_STYLES.get(result.status, ("done", ""))
+    display.finish(status, ok=result.status != orchestrator_pb2.STUDY_STATUS_FAILED,
+                   rounds_completed=result.simulation_results.rounds_completed)
+
+
+async def watch(mesh: MeshConnection, display: StudyProgressDisplay, name: str) -> None:
+    """Shows the progress until the stream ends; a stream cut by a restarting orchestrator is opened again.
+    Any other failure only ends the display: the operation tells the outcome."""
+    while True:
         try:
-            await show_progress(
-                console,
-                mesh.orchestrator.WatchStudy(
-                    orchestrator_pb2.WatchStudyRequest(name=name), timeout=WATCH_DEADLINE_S
-                ),
+            stream = mesh.orchestrator.WatchStudy(
+                orchestrator_pb2.WatchStudyRequest(name=name), timeout=WATCH_DEADLINE_S
             )
+            async for event in stream:
+                display.show(event)
             return
         except grpc.aio.AioRpcError as error:
-            if error.code() != grpc.StatusCode.UNAVAILABLE or attempt == WATCH_ATTEMPTS:
-                raise
-            console.print("[yellow]lost the orchestrator; watching again[/yellow]")
-            await asyncio.sleep(attempt)
+            if error.code() not in LOST:
+                return
+        await asyncio.sleep(RECONNECT_STEP_S)
 
 
-async def wait_done(mesh: MeshConnection, name: str) -> operations_pb2.Operation:
+async def wait_done(mesh: MeshConnection, display: StudyProgressDisplay, name: str) -> operations_pb2.Operation:
+    lost_since: float | None = None
     while True:
         request = operations_pb2.WaitOperationRequest(name=name)
         request.timeout.FromSeconds(int(WAIT_STEP_S))
-        operation = await mesh.operations.WaitOperation(request, timeout=WAIT_STEP_S + 10)
+        try:
+            operation = await mesh.operations.WaitOperation(request, timeout=WAIT_STEP_S + 10)
+        except grpc.aio.AioRpcError as error:
+            if error.code() not in LOST:
+                raise
+            now = time.monotonic()
+            if lost_since is None:
+                lost_since = now
+                display.note(f"lost the orchestrator at {mesh.orchestrator_address}; waiting for it to come back")
+            if mesh.local_mesh_stopped() or now - lost_since > RECONNECT_WINDOW_S:
+                raise MeshLost(lost_message(mesh, name)) from None
+            await asyncio.sleep(RECONNECT_STEP_S)
+            continue
+        if lost_since is not None:
+            display.note("the orchestrator is back")
+            lost_since = None
         if operation.done:
             return operation
 
 
+def lost_message(mesh: MeshConnection, name: str) -> str:
+    study = name.removeprefix("operations/")
+    where = "the local mesh stopped" if mesh.local_mesh_stopped() else (
+        f"the orchestrator at {mesh.orchestrator_address} stopped answering")
+    return (f"{where} while {name} was running; its checkpoints are kept. Start the mesh again (`troupe up`): "
+            f"the study goes on from its last checkpoint, and `troupe resume {study}` follows it to its results")
+
+
 async def cancel_study(mesh: MeshConnection, console: Console, name: str) -> None:
-    name = name if name.startswith("operations/") else f"operations/{name.removeprefix('sessions/')}"
+    name = operation_name(name)
+    operation = await mesh.operations.GetOperation(operations_pb2.GetOperationRequest(name=name))
+    if operation.done:
+        raise CommandRefused(f"{name} has already finished ({_outcome(operation)}); there is nothing to cancel")
     await mesh.operations.CancelOperation(operations_pb2.CancelOperationRequest(name=name))
-    console.print(f"cancelled {name}")
+    operation = await mesh.operations.GetOperation(operations_pb2.GetOperationRequest(name=name))
+    if operation.done and operation.error.code == code_pb2.CANCELLED:
+        console.print(f"cancelled {name}")
+    elif operation.done:
+        console.print(f"{name} finished ({_outcome(operation)}) before it could be cancelled")
+    else:
+        console.print(f"asked {name} to stop; `troupe sessions` shows it as cancelled once it has")
+
+
+def _outcome(operation: operations_pb2.Operation) -> str:
+    progress = orchestrator_pb2.StudyProgress()
+    operation.metadata.Unpack(progress)
+    return _study_state(operation, progress, finished_result(operation))
+
+
+SHORT_PHASE_NAMES = {
+    orchestrator_pb2.PHASE_QUEUED: "queued",
+    orchestrator_pb2.PHASE_CREATING_AGENTS: "creating",
+    orchestrator_pb2.PHASE_SIMULATING: "simulating",
+    orchestrator_pb2.PHASE_EXTRACTING: "extracting",
+}
+"""A running study's state in a table column: one short word."""
+WIDE_COLUMNS = 120
+"""From this console width on, the tables show every column; below it, those that fit 80 columns."""
 
 
 async def list_studies(mesh: MeshConnection, console: Console, limit: int) -> None:
     """The caller's studies, newest first, from the orchestrator (the service callers may reach)."""
     response = await mesh.operations.ListOperations(operations_pb2.ListOperationsRequest(page_size=limit))
-    table = Table(title=f"Studies of {mesh.caller.describe()}")
-    table.add_column("session", no_wrap=True)
-    for column in ("state", "started", "rounds", "checkpoints", "quality", "cache namespace", "error"):
-        table.add_column(column, overflow="fold")
+    wide = console.width >= WIDE_COLUMNS
+    table = compact_table(f"Studies of {mesh.caller.describe()}")
+    table.add_column("study", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    table.add_column("started", no_wrap=True)
+    table.add_column("rounds", justify="right", no_wrap=True)
+    table.add_column("quality", justify="right", no_wrap=True)
+    if wide:
+        table.add_column("checkpoints", justify="right")
+        table.add_column("cache namespace", overflow="fold")
+    errors = []
     for operation in response.operations:
         progress = orchestrator_pb2.StudyProgress()
         operation.metadata.Unpack(progress)
-        result = orchestrator_pb2.StudyResult()
-        finished = operation.HasField("response") and operation.response.Unpack(result)
+        found = finished_result(operation)
+        experiment = found if isinstance(found, orchestrator_pb2.ExperimentResult) else None
+        finished = isinstance(found, orchestrator_pb2.StudyResult)
+        result = found if finished else orchestrator_pb2.StudyResult()
         started = result.metadata.start_time if finished else progress.update_time
-        table.add_row(
-            operation.name.removeprefix("operations/"),
-            _study_state(operation, progress, result if finished else None),
-            _local_time(started, "%Y-%m-%d %H:%M:%S"),
-            f"{result.simulation_results.rounds_completed}" if finished else
-            f"{progress.round}/{progress.rounds_total}",
-            str(len(result.metadata.checkpoints)) if finished else "",
+        if experiment is not None and experiment.arms:
+            started = experiment.arms[0].result.metadata.start_time
+        study = operation.name.removeprefix("operations/")
+        state = _study_state(operation, progress, found)
+        row = [
+            study,
+            state,
+            _local_time(started, "%m-%d %H:%M"),
+            f"{result.simulation_results.rounds_completed}" if finished else (
+                f"{len(experiment.arms)} arms" if experiment is not None else _rounds(progress)),
             f"{result.metadata.quality_score:.2f}" if finished else "",
-            result.metadata.cache_file,
-            operation.error.message if operation.HasField("error") else "",
-        )
+        ]
+        if wide:
+            row += [str(len(result.metadata.checkpoints)) if finished else "", result.metadata.cache_file]
+        table.add_row(*row)
+        if operation.HasField("error") and operation.error.message not in ("", state):
+            errors.append((study, operation.error.message))
     console.print(table)
+    for study, message in errors:
+        console.print(Text.assemble((f"{study}: ", "bold"), (message, "red")))
     if not response.operations:
         console.print("no studies yet; start one with `troupe run examples/focus_group.json`")
+
+
+def _rounds(progress: orchestrator_pb2.StudyProgress) -> str:
+    if not progress.rounds_total:
+        return ""
+    return f"{progress.round}/{progress.rounds_total}"
 
 
 def _study_state(
     operation: operations_pb2.Operation,
     progress: orchestrator_pb2.StudyProgress,
-    result: orchestrator_pb2.StudyResult | None,
+    result: Result | None,
 ) -> str:
     if not operation.done:
-        return f"running ({PHASE_NAMES.get(progress.phase, 'working')})"
+        return SHORT_PHASE_NAMES.get(progress.phase, "running")
     if operation.HasField("error"):
         return "cancelled" if operation.error.code == code_pb2.CANCELLED else "failed"
+    if isinstance(result, orchestrator_pb2.ExperimentResult):
+        return "completed"
     return STATUS_STYLES.get(result.status, ("unknown", ""))[0] if result is not None else "done"
 
 
@@ -150,21 +328,27 @@ async def list_sessions(mesh: MeshConnection, console: Console, limit: int) -> N
     """Every session in control, studies or not: for a local mesh without authentication (control answers
     the mesh's own services only)."""
     response = await mesh.control.ListSessions(control_pb2.ListSessionsRequest(page_size=limit))
-    table = Table(title="Sessions")
+    wide = console.width >= WIDE_COLUMNS
+    table = compact_table("Sessions")
     table.add_column("session", no_wrap=True)
-    for column in ("name", "state", "created", "checkpoints", "cache namespace", "end reason"):
-        table.add_column(column, overflow="fold")
+    table.add_column("name", overflow="fold")
+    table.add_column("state", no_wrap=True)
+    table.add_column("created", no_wrap=True)
+    if wide:
+        table.add_column("checkpoints", justify="right")
+        table.add_column("cache namespace", overflow="fold")
+        table.add_column("end reason", overflow="fold")
     for session in response.sessions:
         state = control_pb2.Session.State.Name(session.state).removeprefix("STATE_").lower()
-        table.add_row(
+        row = [
             session.name.removeprefix("sessions/"),
             session.display_name,
             state,
-            _local_time(session.create_time, "%Y-%m-%d %H:%M:%S"),
-            str(session.checkpoint_count),
-            session.cache_namespace,
-            session.end_reason,
-        )
+            _local_time(session.create_time, "%m-%d %H:%M"),
+        ]
+        if wide:
+            row += [str(session.checkpoint_count), session.cache_namespace, session.end_reason]
+        table.add_row(*row)
     console.print(table)
     if not response.sessions:
         console.print("no sessions yet; start one with `troupe run examples/focus_group.json`")
@@ -175,20 +359,25 @@ async def list_checkpoints(mesh: MeshConnection, console: Console, session: str)
     if mesh.caller.token is not None:
         return await list_study_checkpoints(mesh, console, session)
     parent = session if session.startswith("sessions/") else f"sessions/{session.removeprefix('operations/')}"
-    table = Table(title=f"Checkpoints of {parent}")
-    for column in ("#", "checkpoint", "size", "type", "created", "annotations"):
-        table.add_column(column, overflow="fold")
+    table = compact_table(f"Checkpoints of {parent}")
+    table.add_column("#", justify="right")
+    table.add_column("checkpoint", overflow="fold")
+    table.add_column("size", justify="right", no_wrap=True)
+    table.add_column("type", overflow="fold")
+    table.add_column("created", no_wrap=True)
+    table.add_column("annotations", overflow="fold")
     page_token = ""
     while True:
         page = await mesh.control.ListCheckpoints(
             control_pb2.ListCheckpointsRequest(parent=parent, page_size=1000, page_token=page_token)
         )
         for checkpoint in page.checkpoints:
+            content_type = checkpoint.content_type.rpartition("type=")[2] or checkpoint.content_type
             table.add_row(
                 str(checkpoint.sequence),
                 checkpoint.name.rsplit("/", 1)[-1],
                 _size(checkpoint.size_bytes),
-                checkpoint.content_type.rpartition("type=")[2] or checkpoint.content_type,
+                content_type.rsplit(".", 1)[-1],
                 _local_time(checkpoint.create_time, "%H:%M:%S"),
                 ", ".join(f"{key}={value}" for key, value in sorted(checkpoint.annotations.items())),
             )
@@ -202,8 +391,17 @@ async def list_study_checkpoints(mesh: MeshConnection, console: Console, session
     """A finished study's checkpoints as its result names them (callers reach the orchestrator only)."""
     name = f"operations/{session.removeprefix('operations/').removeprefix('sessions/')}"
     operation = await mesh.operations.GetOperation(operations_pb2.GetOperationRequest(name=name))
-    result = orchestrator_pb2.StudyResult()
-    if not (operation.HasField("response") and operation.response.Unpack(result)):
+    result = finished_result(operation)
+    if isinstance(result, orchestrator_pb2.ExperimentResult):
+        table = Table(title=f"Checkpoints of the arms of {name} ({mesh.caller.describe()})")
+        for column in ("arm", "#", "checkpoint"):
+            table.add_column(column, overflow="fold")
+        for arm in result.arms:
+            for index, checkpoint in enumerate(arm.result.metadata.checkpoints, start=1):
+                table.add_row(arm.name if index == 1 else "", str(index), checkpoint)
+        console.print(table)
+        return
+    if result is None:
         progress = orchestrator_pb2.StudyProgress()
         operation.metadata.Unpack(progress)
         state = "ended without a result" if operation.done else PHASE_NAMES.get(progress.phase, "running")

@@ -2,7 +2,12 @@
 
 Everything the mesh keeps (control's SQLite database, logs, the state file) lives in one data
 directory: DATA_DIR, or `~/.tinytroupe-mesh`, so meshes started with different HOMEs never share
-state. The state file lets `troupe down` stop a mesh started with `--detach`.
+state. The state file names the launcher and every child with its pid, so that `troupe down` (from
+any terminal) stops the mesh.
+
+The launcher supervises its children (`supervise`): a server or the embedded model that exits on its
+own is started again on the same port, after a backoff and within a restart limit
+(services/mesh/supervision.py), while the others keep running.
 
 Each server gets its role as deploy/ gives it: the orchestrator is public (it takes callers' tokens and
 serves TLS without asking for a client certificate); the inner services take the mesh's own calls only
@@ -14,6 +19,7 @@ and none is set.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -21,16 +27,18 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 import grpc
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from services.llm.embedded import EmbeddedModelServer
 from services.mesh.processes import ChildProcess, MeshStartError, ServiceProcess, http_ready, pid_alive
-from services.runtime.config import DEFAULT_PORTS, MeshSettings
+from services.mesh.supervision import EVENT_LOG, RestartHistory, RestartPolicy, exit_text, write_event
+from services.runtime.config import DEFAULT_PORTS, LLMSettings, MeshSettings
 from services.runtime.security import Authenticator, channel_credentials
 
 INNER_SERVICES = ("population", "content", "extraction", "simulation")
@@ -39,6 +47,7 @@ PUBLIC_SERVICES = ("orchestrator",)
 TLS_FILES = ("TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_FILE")
 STATE_FILE = "mesh.json"
 MODEL_START_TIMEOUT_S = 180.0
+ENDPOINT_CHECK_TIMEOUT_S = 5.0
 
 
 def free_port() -> int:
@@ -81,6 +90,85 @@ def role_environment(service: str, environment: Mapping[str, str]) -> dict[str, 
     if environment.get("TLS_CERT_FILE"):
         role["TLS_REQUIRE_CLIENT_CERT"] = "false" if public else "true"
     return role
+
+
+def settings_environment(settings: BaseModel, base: BaseModel) -> dict[str, str | None]:
+    """The environment variables that give a server `settings` where it would read `base`: one per field
+    that differs (None: unset it), named with the settings' prefix (`LLM_MAX_CONCURRENCY`)."""
+    prefix = type(settings).model_config.get("env_prefix", "")
+    changed: dict[str, str | None] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if value == getattr(base, name):
+            continue
+        changed[f"{prefix}{name}".upper()] = None if value is None else _setting_text(value)
+    return changed
+
+
+def _setting_text(value: object) -> str:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def apply_environment(environment: dict[str, str], changes: Mapping[str, str | None]) -> None:
+    for name, value in changes.items():
+        if value is None:
+            environment.pop(name, None)
+        else:
+            environment[name] = value
+
+
+async def check_llm_endpoint(base_url: str, api_key: str | None = None, model: str | None = None,
+                             timeout_s: float = ENDPOINT_CHECK_TIMEOUT_S) -> str | None:
+    """Whether `base_url` answers as an OpenAI-compatible API does (`GET {base_url}/models`, listing `model`
+    where it lists any): None when it does, else a warning for people. Raises MeshStartError when the fix is
+    certain: the API answers under `{base_url}/v1`, which LLM_BASE_URL lacks."""
+    base = base_url.rstrip("/")
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    status, body = await _get(f"{base}/models", headers, timeout_s)
+    if status == 200:
+        served = _model_ids(body)
+        if model and served and model not in served:
+            return (f"LLM_MODEL={model} is not among the models {base} serves ({', '.join(sorted(served)[:8])}); "
+                    "studies fail if the endpoint rejects it")
+        return None
+    if status == 404:
+        if not base.endswith("/v1") and (await _get(f"{base}/v1/models", headers, timeout_s))[0] == 200:
+            raise MeshStartError(
+                f"LLM_BASE_URL={base_url} is not the model API's base URL: {base}/models answers HTTP 404 "
+                f"and {base}/v1/models answers. Set LLM_BASE_URL={base}/v1"
+            )
+        return (f"{base}/models answers HTTP 404: LLM_BASE_URL must be the OpenAI-compatible API's base URL, "
+                "which usually ends in /v1 (e.g. http://127.0.0.1:8080/v1); studies fail until it is")
+    if status in (401, 403):
+        return (f"the model endpoint {base} refuses the key (HTTP {status} at /models): check LLM_API_KEY; "
+                "studies fail until it is accepted")
+    if status is not None:
+        return f"the model endpoint {base} answers HTTP {status} at /models; studies may fail"
+    return f"nothing answers at LLM_BASE_URL={base_url} ({body}); studies fail until the endpoint is up"
+
+
+async def _get(url: str, headers: dict[str, str], timeout_s: float) -> tuple[int | None, object]:
+    """The status and JSON body of a GET (the body None where it is not JSON), or None and what went wrong."""
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as http,
+            http.get(url, headers=headers) as response,
+        ):
+            try:
+                return response.status, await response.json(content_type=None)
+            except ValueError:
+                return response.status, None
+    except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+        return None, str(error) or type(error).__name__
+
+
+def _model_ids(body: object) -> set[str]:
+    data = body.get("data") if isinstance(body, dict) else None
+    return {entry["id"] for entry in data or () if isinstance(entry, dict) and isinstance(entry.get("id"), str)}
 
 
 def tls_credentials(environment: Mapping[str, str]) -> grpc.ChannelCredentials | None:
@@ -126,11 +214,25 @@ class LocalMesh:
     """An OpenAI-compatible endpoint; None starts the embedded model."""
     extra_environment: dict[str, str] = field(default_factory=dict)
     detached: bool = False
+    """The launcher runs in the background (`troupe up --detach`); recorded in the state file."""
+    restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
+    check_llm: bool = True
+    """Check LLM_BASE_URL before starting the servers (`check_llm_endpoint`)."""
     model: ChildProcess | None = None
+    model_url: str | None = None
+    """The embedded model's base URL, when it runs."""
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     environment: dict[str, str] = field(default_factory=dict)
     """The environment the servers share (service addresses included); `service_environment` adds a
     server's own port and role."""
+    warnings: list[str] = field(default_factory=list)
+    """What the start found wrong but not fatal (e.g. a model endpoint that does not answer yet)."""
+    restarts: RestartHistory = field(init=False)
+    started_at: float | None = field(default=None, init=False)
+    _stopping: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        self.restarts = RestartHistory(self.restart_policy)
 
     @classmethod
     def from_settings(cls, settings: MeshSettings, **options) -> LocalMesh:
@@ -149,6 +251,11 @@ class LocalMesh:
     def address(self, service: str) -> str:
         return self.services[service].address
 
+    @property
+    def children(self) -> dict[str, ChildProcess]:
+        """Every child process: the servers, and the embedded model when it runs."""
+        return {**self.services, **({"model": self.model} if self.model is not None else {})}
+
     async def start(self) -> None:
         """Starts everything and waits until every health check passes; stops what started on failure."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -164,6 +271,7 @@ class LocalMesh:
         except BaseException:
             await self.stop()
             raise
+        self.started_at = time.time()
         self.write_state()
 
     def service_environment(self, service: str, port: int, environment: Mapping[str, str] | None = None
@@ -185,6 +293,12 @@ class LocalMesh:
         self.environment = environment
         if self.llm_base_url:
             environment["LLM_BASE_URL"] = self.llm_base_url
+            if self.check_llm and environment.get("LLM_PROVIDER", "openai").lower() != "azure":
+                llm = LLMSettings()  # the defaults, where the servers' environment sets nothing
+                key = environment.get("LLM_API_KEY", llm.api_key.get_secret_value())
+                model = environment.get("LLM_MODEL", llm.model)
+                if warning := await check_llm_endpoint(self.llm_base_url, key, model):
+                    self.warnings.append(warning)
             return environment
         model_port = free_port()
         embedded = EmbeddedModelServer(port=model_port)
@@ -199,40 +313,34 @@ class LocalMesh:
                 "--log",
                 str(self.log_dir / "model-server.log"),
             ],
-            environment=environment,
+            environment=dict(environment),
             log_path=self.log_dir / "model.log",
-            detached=self.detached,
         )
+        self.model_url = embedded.base_url
         await self.model.start()
+        await self._wait_model()
+        llm = embedded.llm_settings()
+        # Every setting the embedded model's client settings change, e.g. attempts bounded by the deadline only.
+        apply_environment(environment, settings_environment(llm, LLMSettings()))
+        environment["LLM_BASE_URL"] = embedded.base_url
+        self.llm_base_url = embedded.base_url
+        return environment
+
+    async def _wait_model(self) -> None:
         deadline = time.monotonic() + MODEL_START_TIMEOUT_S
-        while not await http_ready(f"{embedded.base_url}/models"):
+        while not await http_ready(f"{self.model_url}/models"):
             if self.model.exited() or time.monotonic() > deadline:
                 raise MeshStartError(
                     f"the embedded model did not start; its log ends with:\n{self.model.log_tail()}"
                 )
             await asyncio.sleep(0.2)
-        llm = embedded.llm_settings()
-        environment.update(
-            {
-                "LLM_BASE_URL": embedded.base_url,
-                "LLM_MODEL": llm.model,
-                "LLM_RESPONSE_FORMAT": llm.response_format,
-                "LLM_MAX_CONCURRENCY": str(llm.max_concurrency),
-                "LLM_MAX_TOKENS": str(llm.max_tokens),
-                "LLM_TIMEOUT_S": str(llm.timeout_s),
-            }
-        )
-        self.llm_base_url = embedded.base_url
-        return environment
 
     async def _start_services(self, names: list[str], environment: dict[str, str]) -> None:
         started = []
         credentials = tls_credentials(environment)
         for name in names:
             port = self.ports.get(name, 0)
-            process = ServiceProcess.of(
-                name, self.service_environment(name, port, environment), self.log_dir, detached=self.detached
-            )
+            process = ServiceProcess.of(name, self.service_environment(name, port, environment), self.log_dir)
             process.health_credentials = credentials
             if port:
                 process.port = port
@@ -243,6 +351,7 @@ class LocalMesh:
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stops the orchestrator first (it releases its studies' leases), control and the model last."""
+        self._stopping = True
         for group in (["orchestrator"], list(INNER_SERVICES), ["control"]):
             await asyncio.gather(
                 *(self.services[name].stop(grace_s) for name in group if name in self.services)
@@ -257,12 +366,23 @@ class LocalMesh:
             "detached": self.detached,
             "llm_base_url": self.llm_base_url,
             "model_pid": self.model.pid if self.model is not None else None,
+            "model_restarts": self.restarts.counts.get("model", 0),
             "tls": bool(self.environment.get("TLS_CERT_FILE")),
+            "model_log": str(self.model.log_path) if self.model is not None else None,
             "services": {
-                name: {"pid": process.pid, "address": process.address}
+                name: {
+                    "pid": process.pid,
+                    "address": process.address,
+                    "log": str(process.log_path),
+                    "restarts": self.restarts.counts.get(name, 0),
+                }
                 for name, process in self.services.items()
             },
-            "started_at": time.time(),
+            "security": security_summary(self.environment),
+            "warnings": self.warnings,
+            "restart_limit": self.restart_policy.limit,
+            "started_at": self.started_at,
+            "event_log": str(self.log_dir / EVENT_LOG),
         }
         # Written aside and renamed, so a reader never sees half a file.
         partial = self.state_path.with_suffix(".partial")
@@ -271,10 +391,9 @@ class LocalMesh:
 
     async def wait_for_exit(self) -> str:
         """Waits until a child exits (returns its name) or this task is cancelled."""
-        children = {**self.services, **({"model": self.model} if self.model else {})}
         waits = {
             asyncio.ensure_future(child.process.wait()): name
-            for name, child in children.items()
+            for name, child in self.children.items()
             if child.process is not None
         }
         try:
@@ -283,6 +402,58 @@ class LocalMesh:
         finally:
             for wait in waits:
                 wait.cancel()
+
+    async def supervise(self, report: Callable[[str], None] = lambda line: None) -> str:
+        """Starts again every child that exits on its own, on its port, until this task is cancelled or the mesh
+        stops. Returns the name of a child that exited more often than the restart policy allows (it is left
+        down). Each exit and restart is a line to `report` and an event in the log; the state file keeps the
+        new pids and the count of restarts."""
+        policy = self.restart_policy
+        while True:
+            name = await self.wait_for_exit()
+            if self._stopping:
+                return ""
+            child = self.children[name]
+            code = child.process.returncode if child.process is not None else None
+            recent = self.restarts.recent(name)
+            fields = {"service": name, "pid": child.pid, "exit": exit_text(code), "exit_code": code}
+            if not self.restarts.may_restart(name):
+                write_event(self.log_dir, "restart_limit_reached", **fields, restarts_in_window=recent,
+                            limit=policy.limit, window_s=policy.window_s)
+                report(f"{name} exited ({exit_text(code)}); restarts are off (restart limit 0)" if not policy.limit
+                       else f"{name} exited ({exit_text(code)}) after {recent} restarts within "
+                       f"{policy.window_s:g} s, the most allowed; see {child.log_path}")
+                return name
+            delay = policy.delay_s(recent)
+            count = self.restarts.record(name)
+            write_event(self.log_dir, "service_exited", **fields, restart=count, delay_s=delay)
+            report(f"{name} exited ({exit_text(code)}, pid {child.pid}); restart {count} in {delay:g} s")
+            await asyncio.sleep(delay)
+            if self._stopping:
+                return ""
+            try:
+                await self._restart(name)
+            except MeshStartError as error:
+                child.kill()
+                write_event(self.log_dir, "restart_failed", service=name, restart=count, error=str(error)[:500])
+                report(f"{name} did not come back: {str(error).splitlines()[0]}")
+                continue
+            self.write_state()
+            write_event(self.log_dir, "service_restarted", service=name, pid=child.pid, restart=count,
+                        address=self.services[name].address if name in self.services else self.model_url)
+            report(f"{name} is back (pid {child.pid})")
+
+    async def _restart(self, name: str) -> None:
+        """Starts the child `name` again where it was: a server on its port, the model on its URL."""
+        if name == "model":
+            await self.model.start()
+            await self._wait_model()
+            return
+        process = self.services[name]
+        # A server started on port 0 found a free one; clients hold that address, so it comes back there.
+        process.environment = {**process.environment, "PORT": str(process.port)}
+        await process.start()
+        await process.wait_serving()
 
 
 def read_state(data_dir: Path) -> dict | None:
@@ -296,19 +467,44 @@ def read_state(data_dir: Path) -> dict | None:
 
 
 async def stop_from_state(data_dir: Path, grace_s: float = 10.0) -> list[str]:
-    """Stops a mesh recorded in the state file (e.g. started with --detach); returns what it stopped."""
+    """Stops the mesh recorded in the state file; returns the children that were running.
+
+    A launcher that is still running is asked to stop (SIGTERM): it stops its children in order and does
+    not start them again. What is left afterwards (or of a mesh whose launcher is gone) is stopped here.
+    """
     state = read_state(data_dir)
     if state is None:
         return []
-    groups = [["orchestrator"], list(INNER_SERVICES), ["control"]]
-    stopped = []
-    for group in groups:
-        pids = {name: state["services"][name]["pid"] for name in group if name in state.get("services", {})}
-        stopped += await _terminate(pids, grace_s)
+    services = state.get("services", {})
+    pids = {name: entry.get("pid") for name, entry in services.items()}
     if state.get("model_pid"):
-        stopped += await _terminate({"model": state["model_pid"]}, grace_s)
+        pids["model"] = state["model_pid"]
+    running = [name for name, pid in pids.items() if pid and pid_alive(pid)]
+    launcher = state.get("launcher_pid")
+    if launcher and launcher != os.getpid() and is_launcher(launcher):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(launcher, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s * 3 + 5
+        while pid_alive(launcher) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        if read_state(data_dir) is None:  # it stopped everything and said so
+            return running
+    for group in (["orchestrator"], list(INNER_SERVICES), ["control"], ["model"]):
+        await _terminate({name: pids[name] for name in group if pids.get(name)}, grace_s)
     (data_dir / STATE_FILE).unlink(missing_ok=True)
-    return stopped
+    return running
+
+
+def is_launcher(pid: int) -> bool:
+    """Whether `pid` runs `troupe up` (where the system tells; elsewhere, whether it runs at all)."""
+    if not pid_alive(pid):
+        return False
+    try:
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return not sys.platform.startswith("linux")
+    troupe = any(Path(argument).name == "troupe" for argument in arguments) or "services.cli.main" in arguments
+    return troupe and "up" in arguments
 
 
 async def _terminate(pids: dict[str, int], grace_s: float) -> list[str]:

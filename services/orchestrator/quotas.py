@@ -84,7 +84,8 @@ class StudyQuotas:
         if (wait_s := bucket.take()) > 0:
             raise QuotaExceeded(
                 "studies_per_minute",
-                f"at most {rate:g} new studies a minute (bursts of {bucket.burst}); retry in {wait_s:.1f} s",
+                f"at most {_studies(rate, 'new study', 'new studies')} a minute (bursts of {bucket.burst}); "
+                f"retry in {wait_s:.1f} s",
                 retry_after_s=wait_s,
             )
 
@@ -105,6 +106,11 @@ class StudyQuotas:
         if len(others) >= limit:
             raise QuotaExceeded(
                 "running_studies",
-                f"{'this tenant' if tenant else 'the mesh'} already runs {limit} studies, the most at once; "
+                f"{'this tenant' if tenant else 'the mesh'} already runs {_studies(limit)}, the most at once; "
                 "wait for one to finish or cancel one",
             )
+
+
+def _studies(count: float, one: str = "study", many: str = "studies") -> str:
+    """`1 study`, `2 studies`, `0.5 studies`."""
+    return f"{count:g} {one if count == 1 else many}"

@@ -1,21 +1,28 @@
-"""A RunStudyRequest from a JSON or YAML study file.
+"""A RunStudyRequest from a JSON or YAML study file, or a RunExperimentRequest from an experiment file.
 
 The file holds the request's fields by their protobuf names (`session_config`, `participants`, ...;
 lowerCamelCase works too). For readability, enums may be written short (`from_agent`,
 `focus_group`), fragments by name (`skeptic`) or file, and each `participants.specifications` entry
 may be `{"file": "relative/path"}`: the file's text is inlined (paths are relative to the study
 file) and its name recorded as the agent's provenance. Inline JSON objects and arrays also work.
+
+An experiment file is a study file with `arms` (the fields of RunExperimentRequest): each arm a `name`,
+its own `stimulus` and `fragments` (written as the participants' are), and `design` written short
+(`between_subjects`, `within_subjects`). `load_run_file` reads either kind.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe.population.v1 import population_pb2
 
 ENUM_PREFIXES = {
     ("participants", "mode"): "MODE_",
@@ -23,14 +30,39 @@ ENUM_PREFIXES = {
     ("simulation_config", "turn_order"): "TURN_ORDER_",
     ("extraction_config", "mode"): "MODE_",
 }
+EXPERIMENT_ENUM_PREFIXES = {("", "design"): "EXPERIMENT_DESIGN_"}
+FRAGMENT_PREFIX = "FRAGMENT_"
 YAML_SUFFIXES = (".yaml", ".yml")
+ARMS = "arms"
+"""The key that makes a file an experiment's."""
 
 
 class StudyFileError(ValueError):
-    """A study file that cannot be read as a RunStudyRequest."""
+    """A study or experiment file that cannot be read as its request."""
 
 
 def load_study_file(path: Path) -> orchestrator_pb2.RunStudyRequest:
+    return study_request_from_dict(read_document(path), path.parent, source=str(path))
+
+
+def load_experiment_file(path: Path) -> orchestrator_pb2.RunExperimentRequest:
+    return experiment_request_from_dict(read_document(path), path.parent, source=str(path))
+
+
+def load_run_file(path: Path) -> orchestrator_pb2.RunStudyRequest | orchestrator_pb2.RunExperimentRequest:
+    """A study's request, or an experiment's when the file has `arms`."""
+    data = read_document(path)
+    if is_experiment(data):
+        return experiment_request_from_dict(data, path.parent, source=str(path))
+    return study_request_from_dict(data, path.parent, source=str(path))
+
+
+def is_experiment(data: dict[str, Any]) -> bool:
+    return ARMS in data
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """The file's object, JSON or YAML by its suffix."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
@@ -42,23 +74,75 @@ def load_study_file(path: Path) -> orchestrator_pb2.RunStudyRequest:
             f"{path}: not valid {'YAML' if path.suffix.lower() in YAML_SUFFIXES else 'JSON'}: {error}"
         ) from None
     if not isinstance(data, dict):
-        raise StudyFileError(f"{path}: must hold an object with the fields of a study request")
-    return study_request_from_dict(data, path.parent, source=str(path))
+        raise StudyFileError(f"{path}: must hold an object with the fields of a study or experiment request")
+    return data
 
 
 def study_request_from_dict(
     data: dict[str, Any], base_dir: Path, source: str = "study"
 ) -> orchestrator_pb2.RunStudyRequest:
     data = json.loads(json.dumps(data))  # a deep copy with JSON types only
-    _expand_enums(data)
-    participants = _section(data, "participants")
-    if participants is not None:
-        _inline_specifications(participants, base_dir, source)
-        _inline_fragments(participants, base_dir, source)
+    _expand_enums(data, ENUM_PREFIXES, orchestrator_pb2.RunStudyRequest.DESCRIPTOR, source)
+    _inline_participants(data, base_dir, source)
+    if unknown := unknown_fields(data, orchestrator_pb2.RunStudyRequest.DESCRIPTOR):
+        raise StudyFileError(f"{source}: " + "\n".join(unknown))
     try:
         return json_format.ParseDict(data, orchestrator_pb2.RunStudyRequest())
     except json_format.ParseError as error:
         raise StudyFileError(f"{source}: {error}") from None
+
+
+def experiment_request_from_dict(
+    data: dict[str, Any], base_dir: Path, source: str = "experiment"
+) -> orchestrator_pb2.RunExperimentRequest:
+    """An experiment's request, written as a study's (the same short forms and files) with `arms`."""
+    data = json.loads(json.dumps(data))
+    descriptor = orchestrator_pb2.RunExperimentRequest.DESCRIPTOR
+    _expand_enums(data, {**ENUM_PREFIXES, **EXPERIMENT_ENUM_PREFIXES}, descriptor, source)
+    _inline_participants(data, base_dir, source)
+    arms = data.get(ARMS)
+    if not isinstance(arms, list) or not all(isinstance(arm, dict) for arm in arms):
+        raise StudyFileError(f"{source}: arms must be a list of arms, each with a name "
+                             "(and its stimulus, its fragments or both)")
+    for index, arm in enumerate(arms):
+        _inline_fragments(arm, base_dir, source, f"arms[{index}].fragments")
+    if unknown := unknown_fields(data, descriptor, top="an experiment"):
+        raise StudyFileError(f"{source}: " + "\n".join(unknown))
+    try:
+        return json_format.ParseDict(data, orchestrator_pb2.RunExperimentRequest())
+    except json_format.ParseError as error:
+        raise StudyFileError(f"{source}: {error}") from None
+
+
+def unknown_fields(data: dict[str, Any], descriptor: Descriptor, prefix: str = "", top: str = "a study") -> list[str]:
+    """A line for each key of `data` that names no field of the message (at any depth), with the fields
+    there are by their proto names, as study files write them."""
+    by_name = {**{field.json_name: field for field in descriptor.fields},
+               **{field.name: field for field in descriptor.fields}}
+    problems = []
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        field = by_name.get(key)
+        if field is None:
+            names = [field.name for field in descriptor.fields]
+            close = difflib.get_close_matches(key, names, n=1)
+            guess = f" (did you mean {prefix}{close[0]}?)" if close else ""
+            where = prefix.rstrip(".") or top
+            problems.append(f"unknown field {path}{guess}; {where} has {', '.join(names)}")
+        elif _is_plain_message(field):
+            items = value if isinstance(value, list) else [value]
+            for index, item in enumerate(items):
+                if isinstance(item, dict):
+                    at = f"{path}[{index}]." if isinstance(value, list) else f"{path}."
+                    problems += unknown_fields(item, field.message_type, at, top)
+    return problems
+
+
+def _is_plain_message(field: FieldDescriptor) -> bool:
+    """A message field whose JSON is an object of its fields (not a map, nor a well-known type)."""
+    message = field.message_type
+    return (message is not None and not message.GetOptions().map_entry
+            and not message.full_name.startswith("google.protobuf."))
 
 
 def _section(data: dict[str, Any], snake_name: str) -> dict[str, Any] | None:
@@ -80,12 +164,42 @@ def _camel(snake_name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def _expand_enums(data: dict[str, Any]) -> None:
-    for (section_name, field), prefix in ENUM_PREFIXES.items():
-        section = _section(data, section_name)
+def _expand_enums(data: dict[str, Any], prefixes: dict[tuple[str, str], str], descriptor: Descriptor,
+                  source: str) -> None:
+    """Short enum names in full (`focus_group` → `ENVIRONMENT_TYPE_FOCUS_GROUP`); a name the enum lacks is
+    refused with the names it has, as the file may write them."""
+    for (section_name, field), prefix in prefixes.items():
+        section = _section(data, section_name) if section_name else data
         key = _key(section, field) if section is not None else None
-        if key is not None and isinstance(section[key], str) and not section[key].upper().startswith(prefix):
-            section[key] = prefix + section[key].upper()
+        if key is None or not isinstance(section[key], str):
+            continue
+        value = section[key].strip().upper()
+        if not value.startswith(prefix):
+            value = prefix + value
+        enum = _enum_of(descriptor, section_name, field)
+        if enum is not None and value not in enum.values_by_name:
+            path = f"{section_name}.{field}" if section_name else field
+            names = [name.removeprefix(prefix).lower() for name in enum.values_by_name
+                     if not name.endswith("_UNSPECIFIED")]
+            raise StudyFileError(f"{source}: {path}: {section[key]!r} is not one of {', '.join(names)}")
+        section[key] = value
+
+
+def _enum_of(descriptor: Descriptor, section_name: str, field: str):
+    if section_name:
+        section = descriptor.fields_by_name.get(section_name)
+        if section is None or section.message_type is None:
+            return None
+        descriptor = section.message_type
+    found = descriptor.fields_by_name.get(field)
+    return found.enum_type if found is not None else None
+
+
+def _inline_participants(data: dict[str, Any], base_dir: Path, source: str) -> None:
+    participants = _section(data, "participants")
+    if participants is not None:
+        _inline_specifications(participants, base_dir, source)
+        _inline_fragments(participants, base_dir, source, "participants.fragments")
 
 
 def _inline_specifications(participants: dict[str, Any], base_dir: Path, source: str) -> None:
@@ -110,26 +224,31 @@ def _inline_specifications(participants: dict[str, Any], base_dir: Path, source:
         participants["specification_sources"] = sources
 
 
-def _inline_fragments(participants: dict[str, Any], base_dir: Path, source: str) -> None:
-    key = _key(participants, "fragments")
-    if key is None or not isinstance(participants[key], list):
+def _inline_fragments(holder: dict[str, Any], base_dir: Path, source: str, where: str) -> None:
+    """Fragments by name (`skeptic`) or file (`{file: ...}`) as FragmentSource objects."""
+    key = _key(holder, "fragments")
+    if key is None or not isinstance(holder[key], list):
         return
     fragments = []
-    for index, entry in enumerate(participants[key]):
+    for index, entry in enumerate(holder[key]):
         if isinstance(entry, str):
-            name = entry.upper()
-            fragments.append({"builtin": name if name.startswith("FRAGMENT_") else f"FRAGMENT_{name}"})
+            name = entry.strip().upper()
+            name = name if name.startswith(FRAGMENT_PREFIX) else f"{FRAGMENT_PREFIX}{name}"
+            if name not in population_pb2.Fragment.keys():
+                known = [known.removeprefix(FRAGMENT_PREFIX).lower() for known in population_pb2.Fragment.keys()
+                         if not known.endswith("_UNSPECIFIED")]
+                raise StudyFileError(f"{source}: {where}[{index}]: {entry!r} is not a built-in fragment "
+                                     f"({', '.join(known)}); a fragment of your own is {{file: my.fragment.json}}")
+            fragments.append({"builtin": name})
         elif isinstance(entry, dict) and set(entry) == {"file"}:
             fragments.append(
                 {
-                    "custom_json": _read_relative(
-                        base_dir, entry["file"], source, f"participants.fragments[{index}]"
-                    )
+                    "custom_json": _read_relative(base_dir, entry["file"], source, f"{where}[{index}]")
                 }
             )
         else:
             fragments.append(entry)
-    participants[key] = fragments
+    holder[key] = fragments
 
 
 def _read_relative(base_dir: Path, relative: object, source: str, field: str) -> str:

@@ -22,15 +22,39 @@ function invalidRequest(which) {
   return request;
 }
 
+const USAGE = `usage: node src/bad-request.js [--address HOST:PORT] [--token TOKEN] [--invalid mode|rounds]
+
+Sends an invalid RunStudy and prints the decoded rich error as JSON on stdout.
+
+options:
+  --address HOST:PORT   the orchestrator (default: $MESH_ADDRESS or ${DEFAULT_ADDRESS})
+  --token TOKEN         bearer token of your tenant (default: $MESH_TOKEN)
+  --invalid mode|rounds leave participants.mode unspecified (default), or ask for 0 rounds
+  --deadline-ms MS      deadline of the call (default 10000)
+  -h, --help            this text`;
+
 async function main() {
-  const { values } = parseArgs({
-    options: {
-      address: { type: 'string', default: process.env.MESH_ADDRESS || DEFAULT_ADDRESS },
-      token: { type: 'string', default: process.env.MESH_TOKEN || '' },
-      invalid: { type: 'string', default: 'mode' },
-      'deadline-ms': { type: 'string', default: '10000' },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        address: { type: 'string', default: process.env.MESH_ADDRESS || DEFAULT_ADDRESS },
+        token: { type: 'string', default: process.env.MESH_TOKEN || '' },
+        invalid: { type: 'string', default: 'mode' },
+        'deadline-ms': { type: 'string', default: '10000' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+    if (!values.help) invalidRequest(values.invalid);
+  } catch (error) {
+    process.stderr.write(`${error.message}\n\n${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const client = new MeshClient({
     address: values.address,
     token: values.token || undefined,

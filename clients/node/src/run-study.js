@@ -3,18 +3,37 @@
 /**
  * Runs a whole study through the mesh's orchestrator and prints a JSON summary on stdout.
  *
- *   node src/run-study.js [--address HOST:PORT] [--request FILE.json] [--token TOKEN] [--ca CA.pem]
- *                         [--timeout-s 600] [--deadline-ms 30000] [--quiet] [--no-watch]
+ *   node src/run-study.js [--address HOST:PORT] [--token TOKEN] [--ca CA.pem] [--timeout-s 600]
+ *                         [--deadline-ms 30000] [--quiet] [--no-watch] [FILE.json | --request FILE.json]
  *
- * RunStudy (the request from FILE.json, or the built-in focus group), then WatchStudy printing each
- * progress event on stderr, then WaitOperation (GetOperation polling where unavailable) until the
- * operation is done; the StudyResult is unpacked from the operation's response. Exit status: 0 when
- * the study completed (or ran partially), 1 when it failed, 2 when a call failed.
+ * RunStudy (the study file FILE.json, read as `troupe run` reads it: src/study-file.js; or the built-in
+ * focus group), then WatchStudy printing each progress event on stderr, then WaitOperation (GetOperation
+ * polling where unavailable) until the operation is done; the StudyResult is unpacked from the
+ * operation's response. Exit status: 0 when the study completed (or ran partially), 1 when it failed,
+ * 2 when a call failed or the command line or study file is wrong.
  */
 
 const fs = require('node:fs');
 const { parseArgs } = require('node:util');
 const { MeshClient, DEFAULT_ADDRESS, describeError, durationMs } = require('./mesh');
+const { StudyFileError, loadStudyFile } = require('./study-file');
+
+const USAGE = `usage: node src/run-study.js [options] [FILE.json]
+
+Runs a study through the mesh's orchestrator and prints a JSON summary on stdout (progress on stderr).
+FILE.json is a study file as \`troupe run\` reads it (e.g. ../../examples/focus_group.json); without one,
+a built-in focus group runs.
+
+options:
+  --address HOST:PORT   the orchestrator (default: $MESH_ADDRESS or ${DEFAULT_ADDRESS})
+  --request FILE.json   the study file (the same as the argument)
+  --token TOKEN         bearer token of your tenant (default: $MESH_TOKEN)
+  --ca CA.pem           speak TLS, trusting this CA
+  --timeout-s S         how long to wait for the study (default 600)
+  --deadline-ms MS      deadline of each call (default 30000)
+  --quiet               no progress on stderr
+  --no-watch            do not stream the progress, only wait for the result
+  -h, --help            this text`;
 
 /** Three TinyTroupe persona specs, small enough to read (a spec file holds exactly this JSON). */
 const PERSONAS = [
@@ -68,21 +87,46 @@ function defaultRequest() {
   };
 }
 
-function options() {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      address: { type: 'string', default: process.env.MESH_ADDRESS || DEFAULT_ADDRESS },
-      request: { type: 'string' },
-      token: { type: 'string', default: process.env.MESH_TOKEN || '' },
-      ca: { type: 'string' },
-      'timeout-s': { type: 'string', default: '600' },
-      'deadline-ms': { type: 'string', default: '30000' },
-      quiet: { type: 'boolean', default: false },
-      'no-watch': { type: 'boolean', default: false },
-    },
-  });
+/** The command line's options, or null after printing the usage (for --help, or with what is wrong). */
+function options(args = process.argv.slice(2)) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        address: { type: 'string', default: process.env.MESH_ADDRESS || DEFAULT_ADDRESS },
+        request: { type: 'string' },
+        token: { type: 'string', default: process.env.MESH_TOKEN || '' },
+        ca: { type: 'string' },
+        'timeout-s': { type: 'string', default: '600' },
+        'deadline-ms': { type: 'string', default: '30000' },
+        quiet: { type: 'boolean', default: false },
+        'no-watch': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    return usageError(error.message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return null;
+  }
+  if (positionals.length > 1 || (positionals.length && values.request)) {
+    return usageError('give one study file');
+  }
+  for (const name of ['timeout-s', 'deadline-ms']) {
+    if (!(Number(values[name]) > 0)) return usageError(`--${name} must be a positive number`);
+  }
   return { ...values, request: values.request || positionals[0] };
+}
+
+function usageError(message) {
+  process.stderr.write(`${message}\n\n${USAGE}\n`);
+  process.exitCode = 2;
+  return null;
 }
 
 function statistics(extracted) {
@@ -133,7 +177,16 @@ function describeProgress(progress) {
 
 async function main() {
   const opts = options();
-  const request = opts.request ? JSON.parse(fs.readFileSync(opts.request, 'utf8')) : defaultRequest();
+  if (!opts) return;
+  let request;
+  try {
+    request = opts.request ? loadStudyFile(opts.request) : defaultRequest();
+  } catch (error) {
+    if (!(error instanceof StudyFileError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   const client = new MeshClient({
     address: opts.address,
     token: opts.token || undefined,
@@ -173,4 +226,4 @@ if (require.main === module) {
   main();
 }
 
-module.exports = { defaultRequest, summarize };
+module.exports = { USAGE, defaultRequest, options, summarize };
