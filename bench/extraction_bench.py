@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tinytroupe.common.v1 import agent_pb2, study_pb2
+from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
 from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
 
 from bench.processes import bench_mesh
@@ -32,7 +33,7 @@ FIELDS = ["rating", "purchase_intent", "concerns"]
 CONCERNS = ["the price", "the noise", "the size", "cleaning it", "how long it lasts"]
 
 
-def request_for(agent_count: int) -> extraction_pb2.ExtractResultsRequest:
+def request_for(agent_count: int, session: str) -> extraction_pb2.ExtractResultsRequest:
     names = [f"Agent {index:02d}" for index in range(agent_count)]
     transcript = [study_pb2.Interaction(round=0, agent_name="moderator", action=study_pb2.ACTION_TYPE_STIMULUS,
                                         content="What do you think of the SolarBrew coffee maker at 89 dollars?")]
@@ -44,6 +45,7 @@ def request_for(agent_count: int) -> extraction_pb2.ExtractResultsRequest:
                                                     action=study_pb2.ACTION_TYPE_TALK, content=content,
                                                     sequence=len(transcript)))
     return extraction_pb2.ExtractResultsRequest(
+        session=session,
         agents=[agent_pb2.Agent(name=name, spec_json=json.dumps({"type": "TinyPerson", "persona": {"name": name}}))
                 for name in names],
         transcript=transcript,
@@ -55,11 +57,19 @@ def request_for(agent_count: int) -> extraction_pb2.ExtractResultsRequest:
 async def bench(agent_count: int, latency: float, repeats: int) -> None:
     walls, calls, tokens = [], [], []
     with tempfile.TemporaryDirectory(prefix="extraction-bench-") as directory:
-        async with bench_mesh(Path(directory), latency) as mesh, mesh.channel("extraction") as channel:
+        async with bench_mesh(Path(directory), latency) as mesh, mesh.channel("extraction") as channel, \
+                mesh.channel("control") as control_channel:
             stub = extraction_pb2_grpc.ResultsExtractionServiceStub(channel)
-            await stub.ExtractResults(request_for(2), timeout=60)  # warm-up: connections, imports
-            request = request_for(agent_count)
+            control = control_pb2_grpc.SimulationControlServiceStub(control_channel)
+
+            async def new_session() -> str:
+                session = await control.BeginSession(control_pb2.BeginSessionRequest(
+                    session=control_pb2.Session(display_name="extraction benchmark")), timeout=10)
+                return session.name
+
+            await stub.ExtractResults(request_for(2, await new_session()), timeout=60)  # warm-up
             for _ in range(repeats):
+                request = request_for(agent_count, await new_session())  # a fresh cache each time
                 calls_before, tokens_before = await mesh.model_calls(), await mesh.tokens()
                 started = time.perf_counter()
                 response = await stub.ExtractResults(request, timeout=300)

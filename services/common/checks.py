@@ -54,6 +54,23 @@ def simulation_config_violations(config: study_pb2.SimulationConfig, prefix: str
     if not (math.isfinite(fraction) and 0.0 <= fraction <= 1.0):
         violations.append((f"{prefix}.max_failed_fraction", f"must be within [0, 1] (0 means the default), "
                                                             f"not {fraction}"))
+    return violations + quality_checks_violations(config.quality_checks, f"{prefix}.quality_checks")
+
+
+MAX_QUALITY_ATTEMPTS = 6
+
+
+def quality_checks_violations(checks: study_pb2.QualityChecks, prefix: str) -> list[Violation]:
+    violations = []
+    for index, check in enumerate(checks.checks):
+        if check not in study_pb2.QualityCheck.values() or check == study_pb2.QUALITY_CHECK_UNSPECIFIED:
+            violations.append((f"{prefix}.checks[{index}]", "must be persona_adherence, self_consistency, "
+                                                            "fluency or suitability"))
+    if not (math.isfinite(checks.threshold) and 0.0 <= checks.threshold <= 1.0):
+        violations.append((f"{prefix}.threshold", f"must be within [0, 1] (0 means 0.7), not {checks.threshold}"))
+    if not 0 <= checks.max_attempts <= MAX_QUALITY_ATTEMPTS:
+        violations.append((f"{prefix}.max_attempts", f"must be 1 to {MAX_QUALITY_ATTEMPTS} (0 means 3), "
+                                                     f"not {checks.max_attempts}"))
     return violations
 
 

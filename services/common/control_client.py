@@ -1,4 +1,5 @@
-"""The one client of control's contract that services use: sessions, checkpoints, leases, cache entries.
+"""The one client of control's contract that services use: sessions, checkpoints, leases, cache entries
+and remembered responses.
 
 Control's errors reach the caller as the `grpc.aio.AioRpcError` they are; the runtime's interceptor
 passes them on with their code and details. Every call has a deadline.
@@ -6,21 +7,25 @@ passes them on with their code and details. Every call has a deadline.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import grpc
-from google.protobuf import duration_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.protobuf.message import Message
+from google.rpc import error_details_pb2
 from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
 
-from services.common.names import checkpoint_name, last_segment
-from services.runtime.errors import FailedPrecondition, error_reason
+from services.common.names import checkpoint_name, last_segment, remembered_response_name
+from services.runtime.errors import FailedPrecondition, NotFound, error_details, error_reason
 
 MessageT = TypeVar("MessageT", bound=Message)
 
 LEASE_HELD = "LEASE_HELD"
 LEASE_LOST = "LEASE_LOST"
+SESSION_NOT_ACTIVE = "SESSION_NOT_ACTIVE"
+SESSION_TYPE = "control.tinytroupe.io/Session"
+REMEMBERED_RESPONSE_TYPE = "control.tinytroupe.io/RememberedResponse"
 MAX_CACHE_ENTRIES_PER_CALL = 1000
 """Control takes at most this many cache keys or entries per call; larger batches are split."""
 Session = control_pb2.Session
@@ -36,6 +41,16 @@ class LeaseLost(Exception):
 
 def content_type_of(message: Message) -> str:
     return f"application/x-protobuf; type={message.DESCRIPTOR.full_name}"
+
+
+def packed(messages: Sequence[Message]) -> list[any_pb2.Any]:
+    """Each message in an `Any`, serialized deterministically (a remembered response's `responses`)."""
+    containers = []
+    for message in messages:
+        container = any_pb2.Any()
+        container.Pack(message, deterministic=True)
+        containers.append(container)
+    return containers
 
 
 def _ttl(seconds: float) -> duration_pb2.Duration:
@@ -57,12 +72,30 @@ class ControlClient:
         return await self.stub.GetSession(control_pb2.GetSessionRequest(name=name),
                                           timeout=timeout_s or self.timeout_s)
 
-    async def require_active_session(self, name: str, purpose: str) -> control_pb2.Session:
-        """The session; FAILED_PRECONDITION (SESSION_NOT_ACTIVE) unless it is active."""
-        session = await self.get_session(name)
+    async def reopen_session(self, name: str) -> control_pb2.Session:
+        """Makes a failed session active again; an active one is returned as it is."""
+        return await self.stub.ReopenSession(control_pb2.ReopenSessionRequest(name=name), timeout=self.timeout_s)
+
+    async def require_active_session(self, name: str, purpose: str, *, field: str = "") -> control_pb2.Session:
+        """The session; FAILED_PRECONDITION (SESSION_NOT_ACTIVE) unless it is active. Control answers only for
+        the caller's tenant, so another tenant's session is NOT_FOUND like a missing one. With `field`, the
+        request field that named the session is named in both errors (and in their ErrorInfo's metadata)."""
+        try:
+            session = await self.get_session(name)
+        except grpc.aio.AioRpcError as error:
+            if not field or error.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+            missing = NotFound(SESSION_TYPE, name, f"the request's `{field}` names no session of the caller's tenant")
+            missing.metadata = {"field": field}
+            raise missing from None
         if session.state != Session.STATE_ACTIVE:
-            raise FailedPrecondition("SESSION_NOT_ACTIVE", f"session {name} is {Session.State.Name(session.state)}; "
-                                     f"{purpose} needs an active session", subject=name)
+            named = f" (the request's `{field}`)" if field else ""
+            ended = FailedPrecondition(SESSION_NOT_ACTIVE, f"session {name}{named} is "
+                                       f"{Session.State.Name(session.state)}; {purpose} needs an active session",
+                                       subject=name)
+            if field:
+                ended.metadata = {"field": field}
+            raise ended
         return session
 
     # -- checkpoints ------------------------------------------------------------------------------------
@@ -115,6 +148,30 @@ class ControlClient:
             page_token = page.next_page_token
             if not page_token:
                 return ids
+
+    # -- remembered responses (services/common/remembered.py) ------------------------------------------
+
+    async def remembered_response(self, session: str, response_id: str) -> control_pb2.RememberedResponse | None:
+        """The answer remembered in the session under `response_id`; None when there is none."""
+        request = control_pb2.GetRememberedResponseRequest(name=remembered_response_name(session, response_id))
+        try:
+            return await self.stub.GetRememberedResponse(request, timeout=self.timeout_s)
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND and any(
+                    info.resource_type == REMEMBERED_RESPONSE_TYPE
+                    for info in error_details(error, error_details_pb2.ResourceInfo)):
+                return None
+            raise
+
+    async def remember_response(self, session: str, response_id: str, request_sha256: str,
+                                responses: Sequence[Message]) -> control_pb2.RememberedResponse:
+        """Remembers the answer in the session, or returns the one remembered under that id before (the first
+        answer wins; compare its `request_sha256`)."""
+        request = control_pb2.RememberResponseRequest(
+            parent=session, remembered_response_id=response_id,
+            remembered_response=control_pb2.RememberedResponse(request_sha256=request_sha256,
+                                                               responses=packed(responses)))
+        return await self.stub.RememberResponse(request, timeout=self.timeout_s)
 
     # -- leases -----------------------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """Resource names of the mesh (AIP-122): one id pattern, one way to format and parse each name.
 
 A study's session is `sessions/{session}`; its long-running operation is `operations/{session}` (the same
-id); a checkpoint is `sessions/{session}/checkpoints/{checkpoint}`. Fields and keys holding one of these
-strings are names; the bare `{session}` part is an id.
+id); a checkpoint is `sessions/{session}/checkpoints/{checkpoint}`, a remembered response
+`sessions/{session}/rememberedResponses/{response}`. Fields and keys holding one of these strings are
+names; the bare `{session}` part is an id.
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ _STUDY_NAME = re.compile(rf"(?:{OPERATIONS}|{SESSIONS})({SESSION_ID_PATTERN})")
 _CHECKPOINT_NAME = re.compile(
     rf"{SESSIONS}({SESSION_ID_PATTERN})/checkpoints/({CHECKPOINT_ID_PATTERN}|{LATEST_CHECKPOINT})"
 )
+REMEMBERED_RESPONSES = "rememberedResponses"
+RESPONSE_ID_PATTERN = CHECKPOINT_ID_PATTERN
+RESPONSE_ID_RULE = CHECKPOINT_ID_RULE
+_RESPONSE_ID = re.compile(RESPONSE_ID_PATTERN)
+_REMEMBERED_RESPONSE_NAME = re.compile(
+    rf"{SESSIONS}({SESSION_ID_PATTERN})/{REMEMBERED_RESPONSES}/({RESPONSE_ID_PATTERN})"
+)
 
 
 def session_name(session_id: str) -> str:
@@ -46,6 +54,13 @@ def checkpoint_name(session: str, checkpoint_id: str) -> str:
     return f"{session}/checkpoints/{checkpoint_id}"
 
 
+def remembered_response_name(session: str, response_id: str) -> str:
+    """`sessions/{session}/rememberedResponses/{response}` from a session name or id and a response id."""
+    if not session.startswith(SESSIONS):
+        session = session_name(session)
+    return f"{session}/{REMEMBERED_RESPONSES}/{response_id}"
+
+
 def last_segment(name: str) -> str:
     """The id at the end of a resource name: `round_2` of `sessions/a/checkpoints/round_2`."""
     return name.rsplit("/", 1)[-1]
@@ -57,6 +72,10 @@ def is_session_id(value: str) -> bool:
 
 def is_checkpoint_id(value: str) -> bool:
     return bool(_CHECKPOINT_ID.fullmatch(value))
+
+
+def is_response_id(value: str) -> bool:
+    return bool(_RESPONSE_ID.fullmatch(value))
 
 
 def is_session_name(name: str) -> bool:
@@ -89,6 +108,17 @@ def checkpoint_ids_of(name: str, field: str = "name") -> tuple[str, str]:
     if match is None:
         raise InvalidArgument(field, "must be sessions/{session}/checkpoints/{checkpoint} with a checkpoint id of "
                                      f"{CHECKPOINT_ID_RULE}, or {LATEST_CHECKPOINT}")
+    return match[1], match[2]
+
+
+def remembered_response_ids_of(name: str, field: str = "name") -> tuple[str, str]:
+    """Session id and response id of `sessions/{session}/rememberedResponses/{response}`."""
+    if not name:
+        raise InvalidArgument(field, "is required")
+    match = _REMEMBERED_RESPONSE_NAME.fullmatch(name)
+    if match is None:
+        raise InvalidArgument(field, f"must be sessions/{{session}}/{REMEMBERED_RESPONSES}/{{response}} with a "
+                                     f"response id of {RESPONSE_ID_RULE}")
     return match[1], match[2]
 
 

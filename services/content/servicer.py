@@ -1,8 +1,9 @@
 """The ContentService: grounded personas, content enrichment and documents in an agent's voice.
 
-Enriched texts and documents are recorded in the request's session (when one is given) as control
-checkpoints `enrichment_<hash>` / `document_<hash>` (text/markdown), the hash being the first 16 hex
-digits of the text's SHA-256; recording the same text twice is not an error.
+Every call needs an active session of the caller's tenant. Enriched texts and documents are recorded in
+it as control checkpoints `enrichment_<hash>` / `document_<hash>` (text/markdown), the hash being the
+first 16 hex digits of the text's SHA-256; recording the same text twice is not an error. A call with a
+`request_id` is answered once, its answer remembered in the session (services/common/remembered.py).
 """
 
 from __future__ import annotations
@@ -17,16 +18,18 @@ from tinytroupe.content.v1 import content_pb2, content_pb2_grpc
 
 from services.common.agents import Origin, make_agent, parse_persona, resolve_fragments
 from services.common.control_client import ControlClient
-from services.common.limits import (
-    MAX_AGENT_SPEC_CHARS,
-    MAX_DOCUMENT_CHARS,
-    MAX_INSTRUCTION_CHARS,
-    require_texts_within,
-)
+from services.common.limits import MAX_AGENT_SPEC_CHARS, MAX_DOCUMENT_CHARS, MAX_INSTRUCTION_CHARS
 from services.common.model_errors import model_failure
+from services.common.remembered import RememberedResponses
+from services.common.request_checks import require_request_fields
 from services.content.sources import read_sources
 from services.engine.fragments import FragmentConflictError
-from services.engine.grounding import enrich_content, generate_document, generate_grounded_persona
+from services.engine.grounding import (
+    GroundingSource,
+    enrich_content,
+    generate_document,
+    generate_grounded_persona,
+)
 from services.engine.persona import Persona, SpecError
 from services.llm.client import session_scope
 from services.llm.errors import LLMError
@@ -51,16 +54,25 @@ def document_title(markdown: str, instructions: str) -> str:
 
 
 class ContentServicer(content_pb2_grpc.ContentServiceServicer):
-    def __init__(self, llm: Any, control: ControlClient | None) -> None:
+    def __init__(self, llm: Any, control: ControlClient) -> None:
         self._llm = llm
         self._control = control
+        self._remembered = RememberedResponses(control)
 
     async def CreateGroundedPersona(self, request: content_pb2.CreateGroundedPersonaRequest,
                                     context: grpc.aio.ServicerContext,
                                     ) -> content_pb2.CreateGroundedPersonaResponse:
-        require_texts_within([("context", request.context, MAX_INSTRUCTION_CHARS)])
+        require_request_fields(request.session, [("context", request.context, MAX_INSTRUCTION_CHARS)],
+                               request.request_id)
         sources = await read_sources(request.sources)
         fragments = resolve_fragments(request.fragments)
+        await self._control.require_active_session(request.session, "a grounded persona", field="session")
+        return await self._remembered.unary(request, content_pb2.CreateGroundedPersonaResponse,
+                                            lambda: self._grounded_persona(request, sources, fragments))
+
+    async def _grounded_persona(self, request: content_pb2.CreateGroundedPersonaRequest,
+                                sources: list[GroundingSource], fragments: list[tuple[str, dict[str, Any]]],
+                                ) -> content_pb2.CreateGroundedPersonaResponse:
         fragment_names = [name for name, _ in fragments]
         try:
             with session_scope(self._llm, request.session):
@@ -89,8 +101,14 @@ class ContentServicer(content_pb2_grpc.ContentServiceServicer):
             raise InvalidArgument("content", "the content to enrich is required")
         if not request.requirements.strip():
             raise InvalidArgument("requirements", "requirements are required")
-        require_texts_within([("content", request.content, MAX_DOCUMENT_CHARS),
-                              ("requirements", request.requirements, MAX_INSTRUCTION_CHARS)])
+        require_request_fields(request.session, [("content", request.content, MAX_DOCUMENT_CHARS),
+                                                 ("requirements", request.requirements, MAX_INSTRUCTION_CHARS)],
+                               request.request_id)
+        await self._control.require_active_session(request.session, "an enrichment", field="session")
+        return await self._remembered.unary(request, content_pb2.EnrichContentResponse,
+                                            lambda: self._enriched(request))
+
+    async def _enriched(self, request: content_pb2.EnrichContentRequest) -> content_pb2.EnrichContentResponse:
         try:
             with session_scope(self._llm, request.session):
                 text = await enrich_content(self._llm, request.content, request.requirements,
@@ -106,9 +124,16 @@ class ContentServicer(content_pb2_grpc.ContentServiceServicer):
             raise InvalidArgument("agent", "the agent is required")
         if not request.instructions.strip():
             raise InvalidArgument("instructions", "instructions are required")
-        require_texts_within([("instructions", request.instructions, MAX_INSTRUCTION_CHARS),
-                              ("agent.spec_json", request.agent.spec_json, MAX_AGENT_SPEC_CHARS)])
+        require_request_fields(request.session, [("instructions", request.instructions, MAX_INSTRUCTION_CHARS),
+                                                 ("agent.spec_json", request.agent.spec_json, MAX_AGENT_SPEC_CHARS)],
+                               request.request_id)
         persona = parse_persona(request.agent.spec_json, "agent.spec_json")
+        await self._control.require_active_session(request.session, "a document", field="session")
+        return await self._remembered.unary(request, content_pb2.GenerateDocumentResponse,
+                                            lambda: self._document(request, persona))
+
+    async def _document(self, request: content_pb2.GenerateDocumentRequest,
+                        persona: Persona) -> content_pb2.GenerateDocumentResponse:
         try:
             with session_scope(self._llm, request.session):
                 markdown = await generate_document(self._llm, persona, request.instructions,
@@ -120,8 +145,6 @@ class ContentServicer(content_pb2_grpc.ContentServiceServicer):
                                                     markdown=markdown)
 
     async def _record(self, session: str, checkpoint: str, text: str, request_id: str) -> None:
-        if not session or self._control is None:
-            return
         await self._control.store_checkpoint(session, checkpoint, text.encode(), MARKDOWN, request_id=request_id,
                                              annotations={"kind": checkpoint.split("_", 1)[0]},
                                              same=lambda existing: True)

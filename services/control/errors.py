@@ -7,14 +7,16 @@ from collections.abc import Iterator
 
 import grpc
 
-from services.common.names import checkpoint_name, session_name
+from services.common.names import checkpoint_name, remembered_response_name, session_name
 from services.control.payloads import PayloadCorrupted
 from services.control.storage.base import (
     CheckpointConflict,
     CheckpointNotFound,
     LeaseHeld,
     LeaseLost,
+    RememberedResponseNotFound,
     SessionAlreadyExists,
+    SessionEnded,
     SessionNotActive,
     SessionNotFound,
     StorageError,
@@ -23,8 +25,10 @@ from services.runtime.errors import AlreadyExists, FailedPrecondition, MeshError
 
 SESSION_TYPE = "control.tinytroupe.io/Session"
 CHECKPOINT_TYPE = "control.tinytroupe.io/Checkpoint"
+REMEMBERED_RESPONSE_TYPE = "control.tinytroupe.io/RememberedResponse"
 
 SESSION_NOT_ACTIVE = "SESSION_NOT_ACTIVE"
+SESSION_ENDED = "SESSION_ENDED"
 LEASE_HELD = "LEASE_HELD"
 LEASE_LOST = "LEASE_LOST"
 
@@ -42,10 +46,14 @@ def as_mesh_error(error: StorageError) -> MeshError:
             return NotFound(SESSION_TYPE, session_name(error.session_id))
         case SessionAlreadyExists():
             return AlreadyExists(SESSION_TYPE, session_name(error.session_id))
+        case SessionEnded():
+            return FailedPrecondition(SESSION_ENDED, str(error), session_name(error.session_id))
         case SessionNotActive():
             return FailedPrecondition(SESSION_NOT_ACTIVE, str(error), session_name(error.session_id))
         case CheckpointNotFound():
             return NotFound(CHECKPOINT_TYPE, checkpoint_name(error.session_id, error.checkpoint_id))
+        case RememberedResponseNotFound():
+            return NotFound(REMEMBERED_RESPONSE_TYPE, remembered_response_name(error.session_id, error.response_id))
         case CheckpointConflict():
             return AlreadyExists(CHECKPOINT_TYPE, checkpoint_name(error.session_id, error.checkpoint_id),
                                  f"it holds another payload (sha256 {error.existing_sha256})")

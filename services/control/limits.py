@@ -7,6 +7,9 @@ from datetime import timedelta
 MAX_CHECKPOINT_PAYLOAD_BYTES = 64 * 1024 * 1024
 """Largest checkpoint payload accepted. The server's `max_message_bytes` must exceed it a little."""
 
+MAX_REMEMBERED_RESPONSE_BYTES = MAX_CHECKPOINT_PAYLOAD_BYTES
+"""Largest remembered response (its `responses`, serialized) accepted."""
+
 COMPRESSION_MIN_BYTES = 4096
 """Payloads smaller than this are stored as given; larger ones are stored zstd-compressed if that pays."""
 

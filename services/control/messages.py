@@ -7,8 +7,14 @@ from datetime import datetime
 from google.protobuf import timestamp_pb2
 from tinytroupe.control.v1 import control_pb2
 
-from services.common.names import checkpoint_name, session_name
-from services.control.storage.base import CheckpointRecord, LeaseRecord, SessionRecord, SessionState
+from services.common.names import checkpoint_name, remembered_response_name, session_name
+from services.control.storage.base import (
+    CheckpointRecord,
+    LeaseRecord,
+    RememberedResponseRecord,
+    SessionRecord,
+    SessionState,
+)
 
 SESSION_STATES = {
     SessionState.ACTIVE: control_pb2.Session.STATE_ACTIVE,
@@ -65,3 +71,12 @@ def lease_message(record: LeaseRecord) -> control_pb2.Lease:
         expired=record.expired,
         tenant=record.tenant,
     )
+
+
+def remembered_response_message(record: RememberedResponseRecord, payload: bytes) -> control_pb2.RememberedResponse:
+    """The remembered response with its `responses` from `payload`, the decoded stored form."""
+    message = control_pb2.RememberedResponse.FromString(payload)
+    message.name = remembered_response_name(record.session_id, record.response_id)
+    message.request_sha256 = record.request_sha256
+    message.create_time.CopyFrom(timestamp(record.create_time))
+    return message

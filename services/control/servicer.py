@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import timedelta
 
@@ -10,17 +11,25 @@ import grpc
 from google.protobuf import empty_pb2
 from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
 
+from services.common.names import RESPONSE_ID_RULE, is_response_id, remembered_response_ids_of
 from services.control import limits
 from services.control.errors import storage_errors
 from services.control.messages import (
     STATES_BY_VALUE,
     checkpoint_message,
     lease_message,
+    remembered_response_message,
     session_message,
 )
 from services.control.page_tokens import decode_page_token, encode_page_token
 from services.control.payloads import decode_payload, encode_payload
-from services.control.storage.base import NewCheckpoint, NewSession, SessionState, Storage
+from services.control.storage.base import (
+    NewCheckpoint,
+    NewRememberedResponse,
+    NewSession,
+    SessionState,
+    Storage,
+)
 from services.control.validation import (
     Violations,
     check_annotations,
@@ -39,6 +48,7 @@ from services.runtime.context import current_tenant
 from services.runtime.errors import InvalidArgument
 
 Session = control_pb2.Session
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class ControlServicer(control_pb2_grpc.SimulationControlServiceServicer):
@@ -111,6 +121,13 @@ class ControlServicer(control_pb2_grpc.SimulationControlServiceServicer):
         with storage_errors():
             record = await self._storage.end_session(session_id, final_state, request.reason,
                                                      self._session_retention, tenant=current_tenant.get())
+        return session_message(record)
+
+    async def ReopenSession(self, request: control_pb2.ReopenSessionRequest,
+                            context: grpc.aio.ServicerContext) -> Session:
+        session_id = session_id_from_name("name", request.name)
+        with storage_errors():
+            record = await self._storage.reopen_session(session_id, tenant=current_tenant.get())
         return session_message(record)
 
     async def DeleteSession(self, request: control_pb2.DeleteSessionRequest,
@@ -249,3 +266,38 @@ class ControlServicer(control_pb2_grpc.SimulationControlServiceServicer):
         return control_pb2.ListLeasesResponse(
             leases=[lease_message(record) for record in page.items],
             next_page_token=encode_page_token(page.next_cursor, query))
+
+    # Remembered responses
+
+    async def RememberResponse(self, request: control_pb2.RememberResponseRequest,
+                               context: grpc.aio.ServicerContext) -> control_pb2.RememberedResponse:
+        session_id = session_id_from_name("parent", request.parent)
+        violations = Violations()
+        if violations.check(bool(request.remembered_response_id), "remembered_response_id", "is required"):
+            violations.check(is_response_id(request.remembered_response_id), "remembered_response_id",
+                             f"must be {RESPONSE_ID_RULE}")
+        remembered = request.remembered_response
+        if not request.HasField("remembered_response"):
+            violations.add("remembered_response", "is required")
+        else:
+            violations.check(bool(_SHA256_HEX.fullmatch(remembered.request_sha256)),
+                             "remembered_response.request_sha256", "must be 64 lowercase hexadecimal digits")
+        payload = control_pb2.RememberedResponse(responses=remembered.responses).SerializeToString(deterministic=True)
+        violations.check(len(payload) <= limits.MAX_REMEMBERED_RESPONSE_BYTES, "remembered_response.responses",
+                         f"are {len(payload)} bytes; at most {limits.MAX_REMEMBERED_RESPONSE_BYTES}")
+        violations.raise_if_any()
+        stored = await asyncio.to_thread(encode_payload, payload)
+        new = NewRememberedResponse(request.remembered_response_id, remembered.request_sha256, stored)
+        with storage_errors():
+            record = await self._storage.remember_response(session_id, new, tenant=current_tenant.get())
+            if record.payload.sha256 != stored.sha256:  # an earlier answer won: it is returned as stored
+                payload = await asyncio.to_thread(decode_payload, record.payload)
+        return remembered_response_message(record, payload)
+
+    async def GetRememberedResponse(self, request: control_pb2.GetRememberedResponseRequest,
+                                    context: grpc.aio.ServicerContext) -> control_pb2.RememberedResponse:
+        session_id, response_id = remembered_response_ids_of(request.name, "name")
+        with storage_errors():
+            record = await self._storage.get_remembered_response(session_id, response_id, tenant=current_tenant.get())
+            payload = await asyncio.to_thread(decode_payload, record.payload)
+        return remembered_response_message(record, payload)

@@ -1,8 +1,13 @@
-"""Compact plain-text rendering of a persona for prompts, cut to a character budget.
+"""Plain-text renderings of a persona for prompts: the whole persona, or a compact one cut to a budget.
 
-Lines come in order of importance (identity, occupation, personality, style, beliefs, ...). When the
-whole rendering does not fit, every shown line gets a fair share of the budget and the least
-important lines are left out rather than letting any line shrink below a readable length.
+The whole rendering (`render_whole_persona`) holds every field of the persona, nested ones and those
+of merged fragments included, each leaf value word for word on its own line, as TinyTroupe puts the
+whole persona in every prompt. `render_persona` gives it whenever it fits the budget.
+
+The compact rendering, for small contexts, has one line per field in order of importance (identity,
+occupation, personality, style, beliefs, ...). When it does not fit either, every shown line gets a
+fair share of the budget and the least important lines are left out rather than letting any line
+shrink below a readable length.
 """
 
 from __future__ import annotations
@@ -138,5 +143,60 @@ def fit_lines(lines: list[str], max_chars: int, min_line_chars: int = _MIN_LINE_
     return head
 
 
+_INDENT = "  "
+_IDENTITY_KEYS = ("name", "age", "gender", "nationality", "residence")
+
+
+def _label(key: Any) -> str:
+    return " ".join(str(key).replace("_", " ").split()).capitalize() or "-"
+
+
+def _leaf(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return " ".join(str(value).split())
+
+
+def _whole_lines(value: Any, depth: int) -> list[str]:
+    """The lines of a nested value: objects as `Label: value` (nested deeper), lists as `- item`."""
+    indent = _INDENT * depth
+    if isinstance(value, Mapping):
+        lines: list[str] = []
+        for key, item in value.items():
+            if item is None or item == "" or item == [] or item == {}:
+                continue
+            if isinstance(item, Mapping | list):
+                lines += [f"{indent}{_label(key)}:", *_whole_lines(item, depth + 1)]
+            else:
+                lines.append(f"{indent}{_label(key)}: {_leaf(item)}")
+        return lines
+    if isinstance(value, list):
+        lines = []
+        for item in value:
+            if isinstance(item, Mapping) and "name" in item and set(item) <= {"name", "description"}:
+                description = _leaf(item.get("description") or "")
+                lines.append(f"{indent}- {_leaf(item['name'])}" + (f": {description}" if description else ""))
+            elif isinstance(item, Mapping | list):
+                nested = _whole_lines(item, depth + 1)
+                if nested:
+                    lines.append(f"{indent}- {nested[0].lstrip()}")
+                    lines += nested[1:]
+            elif item is not None and _leaf(item):
+                lines.append(f"{indent}- {_leaf(item)}")
+        return lines
+    return [f"{indent}{_leaf(value)}"] if value is not None and _leaf(value) else []
+
+
+def render_whole_persona(persona: Mapping[str, Any]) -> str:
+    """Every field of the persona, identity first then in the spec's order, each value whole."""
+    ordered = {key: persona[key] for key in _IDENTITY_KEYS if key in persona}
+    ordered.update((key, value) for key, value in persona.items() if key not in ordered)
+    return "\n".join(_whole_lines(ordered, 0))
+
+
 def render_persona(persona: Mapping[str, Any], max_chars: int = 1200) -> str:
+    """The whole persona when it fits `max_chars`, else the compact rendering cut to it."""
+    whole = render_whole_persona(persona)
+    if len(whole) <= max_chars:
+        return whole
     return fit_lines(persona_lines(persona), max_chars)

@@ -3,12 +3,17 @@
 Numbers come from numbers or number-like text ("7/10", "7 out of 10", "70%", "seven"); categories
 and booleans from the answer's words ("Yes." is yes); a missing or unusable answer yields no value
 and says why. A value is never invented: what cannot be read as the field's kind is a problem.
+
+A text or list value that only repeats the field's hint ("the participant's biggest worry") or the
+question asked (the extraction objective, the stimulus) says nothing about the participant: a small
+model fills the schema with the words it was given. Such a value is missing (`HINT_ECHO`).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +42,20 @@ _TRUE_WORDS = frozenset({"yes", "y", "true", "yeah", "yep", "sure", "definitely"
 _FALSE_WORDS = frozenset({"no", "n", "false", "nope", "never", "not"})
 
 
+HINT_ECHO = "missing: the value only repeats"
+"""How the problem of a value that only repeats the field's hint or the question begins."""
+QUESTION_ECHO_MIN_WORDS = 3
+"""Content words a value needs before it can count as repeating the question (a word or two of the
+question's topic is an answer: "price")."""
+QUESTION_ECHO_SHARE = 0.6
+"""Share of the question's content words a value must exceed, repeating nothing else, to count as repeating it."""
+_STOP_WORDS = frozenset(
+    "a an the of to in on at for by with and or but is are was were be been it its this that these those "
+    "their there they them he she his her him you your i me my we our us as from about into than then so "
+    "if not no do does did has have had will would can could should may might must what which who whom "
+    "whose how why when where s".split())
+
+
 @dataclass(frozen=True)
 class Coerced:
     """A typed value, or None with the reason there is none."""
@@ -47,6 +66,34 @@ class Coerced:
     @property
     def usable(self) -> bool:
         return self.value is not None
+
+    @property
+    def echoed(self) -> bool:
+        """Whether the value was left out because it only repeats the field's hint or the question."""
+        return self.problem.startswith(HINT_ECHO)
+
+
+def _content_words(text: str) -> set[str]:
+    return {word for word in _WORD.findall(text.lower().replace("_", " ")) if word not in _STOP_WORDS}
+
+
+def echo_of(text: str, spec: FieldSpec, questions: Sequence[str] = ()) -> str:
+    """What `text` only repeats: "the field's hint" (its hint or name), "the question" (one of
+    `questions`), or "" when it says something of its own."""
+    words = _content_words(text)
+    if not words:
+        return ""
+    if words <= _content_words(f"{spec.name} {spec.hint}"):
+        return "the field's hint"
+    for question in questions:
+        asked = _content_words(question)
+        if len(words) >= QUESTION_ECHO_MIN_WORDS and words <= asked and len(words) > QUESTION_ECHO_SHARE * len(asked):
+            return "the question"
+    return ""
+
+
+def _echo(spec: FieldSpec, raw: Any, echoed: str) -> Coerced:
+    return Coerced(None, f"{HINT_ECHO} {echoed} (field {spec.name!r}, got {raw!r})")
 
 
 def _missing(reason: str = "the transcript gives no value") -> Coerced:
@@ -145,7 +192,7 @@ def _coerce_boolean(spec: FieldSpec, raw: Any) -> Coerced:
     return _invalid(spec, raw, "not a yes/no answer")
 
 
-def _coerce_list(spec: FieldSpec, raw: Any) -> Coerced:
+def _coerce_list(spec: FieldSpec, raw: Any, questions: Sequence[str] = ()) -> Coerced:
     if isinstance(raw, str):
         if _normalised(raw) in _EMPTY_LIST_ANSWERS:
             return Coerced([])
@@ -160,16 +207,22 @@ def _coerce_list(spec: FieldSpec, raw: Any) -> Coerced:
     else:
         return _invalid(spec, raw, "not a list")
     items: list[str] = []
+    echoed = ""
     for item in raw_items:
         if item is None or isinstance(item, dict | list):
             continue
         text = str(item).strip().strip("-*•").strip()
+        if (repeated := echo_of(text, spec, questions)) and text:
+            echoed = echoed or repeated
+            continue
         if text and not _is_missing(text) and text.lower() not in {seen.lower() for seen in items}:
             items.append(text)
+    if echoed and not items:
+        return _echo(spec, raw, echoed)
     return Coerced(items)
 
 
-def _coerce_text(spec: FieldSpec, raw: Any) -> Coerced:
+def _coerce_text(spec: FieldSpec, raw: Any, questions: Sequence[str] = ()) -> Coerced:
     if isinstance(raw, list):
         raw = "; ".join(str(item).strip() for item in raw if item is not None and str(item).strip())
     if isinstance(raw, bool):
@@ -179,6 +232,8 @@ def _coerce_text(spec: FieldSpec, raw: Any) -> Coerced:
     if not isinstance(raw, str):
         return _invalid(spec, raw, "not text")
     text = raw.strip()
+    if echoed := echo_of(text, spec, questions):
+        return _echo(spec, raw, echoed)
     return Coerced(text) if text else _missing()
 
 
@@ -191,8 +246,13 @@ _COERCERS = {
 }
 
 
-def coerce(spec: FieldSpec, raw: Any) -> Coerced:
-    """The value of `spec`'s kind read from the extractor's raw answer, or the problem with it."""
+def coerce(spec: FieldSpec, raw: Any, questions: Sequence[str] = ()) -> Coerced:
+    """The value of `spec`'s kind read from the extractor's raw answer, or the problem with it.
+
+    `questions`: what the participants and the extractor were asked; a text or list value that only
+    repeats one of them, or the field's hint, is missing."""
     if raw is None or (spec.kind is not ValueKind.LIST and _is_missing(raw)):
         return _missing()
+    if spec.kind in (ValueKind.LIST, ValueKind.TEXT):
+        return _COERCERS[spec.kind](spec, raw, questions)
     return _COERCERS[spec.kind](spec, raw)

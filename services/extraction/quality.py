@@ -117,7 +117,8 @@ def weighted_agreement(answers: Sequence[tuple[str, float]]) -> float:
 
 
 def study_quality(*, usable_pairs: int, total_pairs: int, confidences: Sequence[float],
-                  categorical_answers: AnswersByField, failed_agents: int, total_agents: int) -> StudyQuality:
+                  categorical_answers: AnswersByField, failed_agents: int, total_agents: int,
+                  echoed_pairs: int = 0) -> StudyQuality:
     """The study's quality metrics, and notes on what lowered its score.
 
     - coverage = usable (agent, field) values / (agents extracted x fields)
@@ -129,20 +130,28 @@ def study_quality(*, usable_pairs: int, total_pairs: int, confidences: Sequence[
 
     Agreement weighs little: agents disagreeing is often the finding, not a flaw of the extraction; and
     it counts only as far as the agreeing values are trusted.
+
+    `echoed_pairs` of the values without a usable value only repeated the field's hint or the question:
+    their share of the coverage loss gets its own note (metric `hint_echo`).
     """
     coverage = usable_pairs / total_pairs if total_pairs else 0.0
     confidence = fmean(confidences) if confidences else 0.0
     compared = {field: answers for field, answers in categorical_answers.items() if len(answers) >= 2}
     agreement = fmean(weighted_agreement(answers) for answers in compared.values()) if compared else 1.0
     failure_rate = failed_agents / total_agents if total_agents else 0.0
+    echoed = min(max(echoed_pairs, 0), total_pairs - usable_pairs)
+    echoed_share = echoed / total_pairs if total_pairs else 0.0
     kept = 1 - failure_rate
     score = kept * (COVERAGE_WEIGHT * coverage + CONFIDENCE_WEIGHT * confidence + AGREEMENT_WEIGHT * agreement)
 
     losses = {
         "failure_rate": (failure_rate, f"{failed_agents} of {total_agents} participants failed"),
-        "coverage": (kept * COVERAGE_WEIGHT * (1 - coverage),
-                     f"{total_pairs - usable_pairs} of {total_pairs} answers (participant x field) have no "
-                     "usable value"),
+        "coverage": (kept * COVERAGE_WEIGHT * (1 - coverage - echoed_share),
+                     f"{total_pairs - usable_pairs - echoed} of {total_pairs} answers (participant x field) "
+                     "have no usable value"),
+        "hint_echo": (kept * COVERAGE_WEIGHT * echoed_share,
+                      f"{echoed} of {total_pairs} answers (participant x field) only repeat the field's hint or "
+                      "the question, and count as missing"),
         "confidence": (kept * CONFIDENCE_WEIGHT * (1 - confidence), _confidence_note(confidences)),
         "agreement": (kept * AGREEMENT_WEIGHT * (1 - agreement), _agreement_note(compared, agreement)),
     }

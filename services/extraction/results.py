@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from statistics import fmean
 from typing import Any
 
 from tinytroupe.common.v1 import study_pb2
 
 from services.common.hints import FieldSpec, ValueKind
-from services.extraction.coercion import Value, coerce
+from services.extraction.coercion import HINT_ECHO, Value, coerce
 from services.extraction.extractor import RawResult
 from services.extraction.output_model import FieldAnswer
 from services.extraction.quality import grounded_confidence, study_quality
@@ -49,14 +50,15 @@ def python_value(field_value: study_pb2.FieldValue) -> Value | None:
 
 
 def field_value(spec: FieldSpec, answer: FieldAnswer | None, evidence_source: str,
-                missing_reason: str = "") -> study_pb2.FieldValue:
-    """The typed, grounded value of one field, or no value and the problem."""
+                missing_reason: str = "", questions: Sequence[str] = ()) -> study_pb2.FieldValue:
+    """The typed, grounded value of one field, or no value and the problem (a value that only repeats
+    the field's hint or one of `questions` is missing)."""
     kind = PROTO_KINDS[spec.kind]
     if answer is None:
         reason = missing_reason or "the extractor gave no answer for this field"
         return study_pb2.FieldValue(kind=kind, problem=f"missing: {reason}")
     raw = _raw_text(answer.value)
-    coerced = coerce(spec, answer.value)
+    coerced = coerce(spec, answer.value, questions)
     if not coerced.usable:
         return study_pb2.FieldValue(kind=kind, problem=coerced.problem, raw=raw)
     confidence, _ = grounded_confidence(answer.confidence, answer.evidence, evidence_source)
@@ -65,11 +67,11 @@ def field_value(spec: FieldSpec, answer: FieldAnswer | None, evidence_source: st
     return result
 
 
-def agent_result(raw: RawResult, specs: list[FieldSpec]) -> study_pb2.AgentResult:
+def agent_result(raw: RawResult, specs: list[FieldSpec], questions: Sequence[str] = ()) -> study_pb2.AgentResult:
     result = study_pb2.AgentResult(agent_name=raw.agent_name)
     for spec in specs:
         result.fields[spec.name].CopyFrom(
-            field_value(spec, raw.answers.get(spec.name), raw.evidence_source, raw.missing_reason))
+            field_value(spec, raw.answers.get(spec.name), raw.evidence_source, raw.missing_reason, questions))
     present = [value.confidence for value in result.fields.values() if value.WhichOneof("value")]
     result.confidence_score = fmean(present) if present else 0.0
     if raw.failed:
@@ -92,6 +94,14 @@ def field_statistics(summary: FieldSummary) -> study_pb2.FieldStatistics:
     return statistics
 
 
+def questions_of(plan: ExtractionPlan) -> list[str]:
+    """What was asked: the extraction's objective and the stimulus (distinct, in order). An interviewer's
+    follow-ups quote the participant's own words, so they are not among them."""
+    asked = [plan.objective, *(interaction.content for interaction in plan.transcript
+                               if interaction.action == study_pb2.ACTION_TYPE_STIMULUS and interaction.round == 0)]
+    return list(dict.fromkeys(text for text in asked if text.strip()))
+
+
 def _failed_agent_count(plan: ExtractionPlan, raws: list[RawResult]) -> int:
     if plan.mode is ExtractionMode.RAPPORTEUR:
         extraction_failures = len(plan.agent_names) if any(raw.failed for raw in raws) else 0
@@ -102,7 +112,8 @@ def _failed_agent_count(plan: ExtractionPlan, raws: list[RawResult]) -> int:
 
 def extracted_results(plan: ExtractionPlan, raws: list[RawResult]) -> study_pb2.ExtractedResults:
     """Individual results, statistics when asked for over several results, and the quality metrics."""
-    results = [agent_result(raw, plan.specs) for raw in raws]
+    questions = questions_of(plan)
+    results = [agent_result(raw, plan.specs, questions) for raw in raws]
     values_by_field = {spec.name: [python_value(result.fields[spec.name]) for result in results]
                        for spec in plan.specs}
     extracted = study_pb2.ExtractedResults(individual_results=results)
@@ -118,10 +129,11 @@ def extracted_results(plan: ExtractionPlan, raws: list[RawResult]) -> study_pb2.
                     for result, value in zip(results, values_by_field[spec.name], strict=True) if value is not None]
         for spec in plan.specs if spec.kind in (ValueKind.CATEGORY, ValueKind.BOOLEAN)
     }
+    echoed = sum(value.problem.startswith(HINT_ECHO) for result in results for value in result.fields.values())
     quality = study_quality(
         usable_pairs=len(confidences), total_pairs=len(results) * len(plan.specs), confidences=confidences,
         categorical_answers=categorical, failed_agents=_failed_agent_count(plan, raws),
-        total_agents=len(plan.agent_names) + len(plan.failed_agents))
+        total_agents=len(plan.agent_names) + len(plan.failed_agents), echoed_pairs=echoed)
     extracted.statistical_analysis.CopyFrom(study_pb2.StatisticalAnalysis(
         sample_size=sum(1 for result in results if any(v.WhichOneof("value") for v in result.fields.values())),
         confidence_level=CONFIDENCE_LEVEL,

@@ -1,4 +1,9 @@
-"""The ResultsExtractionService: typed extraction with statistics and quality, and exports."""
+"""The ResultsExtractionService: typed extraction with statistics and quality, and exports.
+
+Both calls need an active session of the caller's tenant (ExportResults only when it stores the export);
+an ExtractResults with a `request_id` is answered once, its answer remembered in the session
+(services/common/remembered.py).
+"""
 
 from __future__ import annotations
 
@@ -12,17 +17,19 @@ from services.common.checkpoint_ids import export_checkpoint_id
 from services.common.control_client import ControlClient
 from services.common.model_errors import model_failure
 from services.common.names import is_session_name
+from services.common.remembered import RememberedResponses
+from services.common.request_checks import request_id_violations
 from services.common.usage import usage_between
+from services.common.violations import Violations
 from services.engine.llm_port import StructuredLLM
 from services.extraction import export
 from services.extraction.extractor import Extractor, RawResult
-from services.extraction.idempotency import IdempotentCalls
 from services.extraction.results import extracted_results
-from services.extraction.validation import plan_extraction
+from services.extraction.validation import ExtractionPlan, plan_extraction
 from services.llm import TokenUsage
 from services.llm.client import session_scope
 from services.llm.errors import LLMInvalidOutputError
-from services.runtime.errors import FailedPrecondition, InvalidArgument
+from services.runtime.errors import InvalidArgument
 
 _FORMATS = {
     extraction_pb2.EXPORT_FORMAT_JSON: ("json", export.JSON_CONTENT_TYPE),
@@ -53,19 +60,36 @@ def raise_if_every_call_failed(raws: list[RawResult]) -> None:
     raise model_failure("extraction (no call succeeded)", errors[0])
 
 
+def checked_plan(request: extraction_pb2.ExtractResultsRequest) -> ExtractionPlan:
+    """The request's plan; one INVALID_ARGUMENT names every offending field, the session (required) and the
+    request id included."""
+    violations = Violations()
+    if not request.session:
+        violations.add("session", "is required")
+    violations.extend(request_id_violations(request.request_id))
+    try:
+        plan = plan_extraction(request)
+    except InvalidArgument as error:
+        violations.extend(error.violations)
+    violations.raise_if_any()
+    return plan
+
+
 class ExtractionServicer(extraction_pb2_grpc.ResultsExtractionServiceServicer):
-    def __init__(self, llm: StructuredLLM, control: ControlClient | None) -> None:
+    def __init__(self, llm: StructuredLLM, control: ControlClient) -> None:
         self._extractor = Extractor(llm)
         self._llm = llm
         self._control = control
-        self._extractions: IdempotentCalls[extraction_pb2.ExtractResultsResponse] = IdempotentCalls()
+        self._remembered = RememberedResponses(control)
 
     async def ExtractResults(self, request: extraction_pb2.ExtractResultsRequest,
                              context: grpc.aio.ServicerContext) -> extraction_pb2.ExtractResultsResponse:
-        return await self._extractions.run(request.request_id, request, lambda: self._extract(request))
+        plan = checked_plan(request)
+        await self._control.require_active_session(request.session, "an extraction", field="session")
+        return await self._remembered.unary(request, extraction_pb2.ExtractResultsResponse,
+                                            lambda: self._extract(plan))
 
-    async def _extract(self, request: extraction_pb2.ExtractResultsRequest) -> extraction_pb2.ExtractResultsResponse:
-        plan = plan_extraction(request)
+    async def _extract(self, plan: ExtractionPlan) -> extraction_pb2.ExtractResultsResponse:
         with session_scope(self._llm, plan.session):
             meter = UsageMeter(self._llm, plan.session)
             raws = await self._extractor.extract(plan)
@@ -85,6 +109,8 @@ class ExtractionServicer(extraction_pb2_grpc.ResultsExtractionServiceServicer):
             violations.append(("session", "storing an export needs the session, `sessions/{session}`"))
         if violations:
             raise InvalidArgument(*violations[0], more=violations[1:])
+        if request.store:
+            await self._control.require_active_session(request.session, "storing an export", field="session")
         name, content_type = _FORMATS[request.format]
         if name == "json":
             content = await asyncio.to_thread(export.to_json, request.results)
@@ -96,7 +122,5 @@ class ExtractionServicer(extraction_pb2_grpc.ResultsExtractionServiceServicer):
         return response
 
     async def _store(self, session: str, checkpoint_id: str, content: bytes, content_type: str) -> str:
-        if self._control is None:
-            raise FailedPrecondition("CONTROL_NOT_CONFIGURED", "this server has no control service to store exports")
         return await self._control.store_checkpoint(session, checkpoint_id, content, content_type,
                                                     annotations={"kind": "export"})

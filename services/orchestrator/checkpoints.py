@@ -10,16 +10,22 @@ from services.common.checkpoint_ids import (
     SIMULATION_COMPLETE,
     STUDY_FAILED,
     STUDY_REQUEST,
+    failure_checkpoint_id,
+    latest_failure_id,
     latest_round,
     resumed_checkpoint_id,
     resumed_count,
+    retried_checkpoint_id,
+    retried_count,
     round_checkpoint_id,
 )
 from services.common.control_client import ControlClient, MessageT
+from services.orchestrator import metrics as study_metrics
 
 __all__ = [
     "AGENTS_CREATED", "OPERATION_COMPLETE", "SIMULATION_COMPLETE", "STUDY_FAILED", "STUDY_REQUEST",
-    "StudyCheckpoints", "latest_round", "resumed_checkpoint_id", "resumed_count", "round_checkpoint_id",
+    "StudyCheckpoints", "failure_checkpoint_id", "latest_failure_id", "latest_round", "resumed_checkpoint_id",
+    "resumed_count", "retried_checkpoint_id", "retried_count", "round_checkpoint_id",
 ]
 
 
@@ -36,6 +42,16 @@ class StudyCheckpoints:
 
     async def load(self, checkpoint_id: str, message_type: type[MessageT]) -> MessageT:
         return await self.control.load_message(self.session, checkpoint_id, message_type)
+
+    @study_metrics.checkpoint_failures_counted
+    async def store_failure(self, status: Message) -> None:
+        """Stores the status that ended this run: `study_failed`, or `study_failed_{n}` after retries."""
+        await self.store(failure_checkpoint_id(await self.ids()), status)
+
+    async def load_failure(self, message_type: type[MessageT]) -> MessageT | None:
+        """The latest failure's status, None when the study never failed."""
+        latest = latest_failure_id(await self.ids())
+        return None if latest is None else await self.load(latest, message_type)
 
     async def store(
         self, checkpoint_id: str, message: Message, annotations: dict[str, str] | None = None

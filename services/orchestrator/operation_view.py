@@ -14,7 +14,6 @@ from services.orchestrator.checkpoints import (
     AGENTS_CREATED,
     OPERATION_COMPLETE,
     SIMULATION_COMPLETE,
-    STUDY_FAILED,
     STUDY_REQUEST,
     StudyCheckpoints,
     latest_round,
@@ -81,11 +80,8 @@ class OperationView:
         return operation
 
     async def _failure(self, checkpoints: StudyCheckpoints, session: Session) -> status_pb2.Status:
-        try:
-            return await checkpoints.load(STUDY_FAILED, status_pb2.Status)
-        except grpc.aio.AioRpcError as error:
-            if error.code() != grpc.StatusCode.NOT_FOUND:
-                raise
+        if (failure := await checkpoints.load_failure(status_pb2.Status)) is not None:
+            return failure
         code = code_pb2.CANCELLED if session.end_reason == CANCELLED_REASON else code_pb2.ABORTED
         return status_pb2.Status(code=code, message=session.end_reason or "the study failed")
 

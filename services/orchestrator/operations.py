@@ -13,7 +13,7 @@ from tinytroupe.control.v1 import control_pb2
 
 from services.common.control_client import ControlClient
 from services.common.names import study_id_of
-from services.orchestrator.checkpoints import STUDY_FAILED, StudyCheckpoints
+from services.orchestrator.checkpoints import StudyCheckpoints
 from services.orchestrator.operation_view import OperationView
 from services.orchestrator.registry import StudyRegistry
 from services.orchestrator.runner import CANCELLED_REASON
@@ -104,8 +104,8 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
         if session.state != Session.STATE_ACTIVE or await self.registry.cancel(session_id):
             return empty_pb2.Empty()
         # Run by another replica: end the session here; that replica's lease keeper sees it and stops.
-        await StudyCheckpoints(self.control, session.name).store(
-            STUDY_FAILED, status_pb2.Status(code=code_pb2.CANCELLED, message=CANCELLED_REASON)
+        await StudyCheckpoints(self.control, session.name).store_failure(
+            status_pb2.Status(code=code_pb2.CANCELLED, message=CANCELLED_REASON)
         )
         await self.control.stub.EndSession(
             control_pb2.EndSessionRequest(

@@ -41,9 +41,16 @@ Failure = orchestrator_pb2.ParticipantFailure
 Validated = orchestrator_pb2.AgentValidation | orchestrator_pb2.ParticipantFailure
 
 
+SESSION_FAILURES = frozenset({"SESSION_NOT_ACTIVE"})
+"""Reasons that say the study's session, not the agent, is the problem."""
+
+
 def fails_the_study(error: grpc.aio.AioRpcError) -> bool:
-    """Whether a downstream error is the service's (study-wide) rather than one agent's."""
-    return error.code() in STUDY_WIDE_FAILURES and not is_model_failure(error_reason(error))
+    """Whether a downstream error is the service's or the session's (study-wide) rather than one agent's."""
+    reason = error_reason(error)
+    if reason in SESSION_FAILURES or (error.code() == grpc.StatusCode.NOT_FOUND and "session" in error.details()):
+        return True
+    return error.code() in STUDY_WIDE_FAILURES and not is_model_failure(reason)
 
 
 class ParticipantFactory:
@@ -57,6 +64,7 @@ class ParticipantFactory:
         *,
         concurrency: int,
         long_call_timeout_s: float,
+        request_suffix: str = "",
     ):
         self.downstream = downstream
         self.session = session
@@ -64,6 +72,7 @@ class ParticipantFactory:
         self.concurrency = asyncio.Semaphore(concurrency)
         self.long_call_timeout_s = long_call_timeout_s
         self.session_id = last_segment(session)
+        self.request_suffix = request_suffix
 
     async def create(self, participants: orchestrator_pb2.Participants) -> orchestrator_pb2.AgentsCreated:
         if participants.mode == Mode.MODE_FROM_DEMOGRAPHICS:
@@ -73,7 +82,7 @@ class ParticipantFactory:
             self.progress.update(agents_total=len(makers), agents_done=0, agents_failed=0)
             created = await self._make_each(makers)
             if participants.expectations and created.agents:
-                await self._validate(created, participants.expectations)
+                await self._validate(created, participants.expectations, participants.min_validation_score)
         if not created.agents:
             reasons = "; ".join(dict.fromkeys(failure.reason for failure in created.failures[:3]))
             raise FailedPrecondition("NO_PARTICIPANTS", f"no participant could be made: {reasons}")
@@ -142,7 +151,7 @@ class ParticipantFactory:
                     ],
                     fragments=participants.fragments,
                     context=participants.context,
-                    request_id=f"{self.session_id}-persona-{index}",
+                    request_id=f"{self.session_id}-persona-{index}{self.request_suffix}",
                 ),
                 timeout=self.long_call_timeout_s,
             )
@@ -199,8 +208,9 @@ class ParticipantFactory:
                 context=participants.context,
                 particularities=participants.particularities,
                 fragments=participants.fragments,
-                request_id=f"{self.session_id}-population",
+                request_id=f"{self.session_id}-population{self.request_suffix}",
                 expectations=participants.expectations,
+                min_validation_score=participants.min_validation_score,
             ),
             timeout=self.long_call_timeout_s,
             metadata=propagated_metadata(),
@@ -212,14 +222,19 @@ class ParticipantFactory:
                 if event.HasField("validation"):
                     created.validations.append(_validation(event.agent.name, event.validation))
             elif kind == "failure":
+                under_minimum = event.failure.HasField("validation")
                 created.failures.append(
                     orchestrator_pb2.ParticipantFailure(
-                        agent_name="",
+                        agent_name=event.failure.agent_name,
                         index=event.failure.plan_entry_index,
                         reason=event.failure.reason,
-                        phase=FailurePhase.FAILURE_PHASE_CREATION,
+                        phase=FailurePhase.FAILURE_PHASE_VALIDATION
+                        if under_minimum
+                        else FailurePhase.FAILURE_PHASE_CREATION,
                     )
                 )
+                if under_minimum:
+                    created.validations.append(_validation(event.failure.agent_name, event.failure.validation))
             elif kind == "summary":
                 created.usage.calls += event.summary.model_calls
             self.progress.update(agents_done=len(created.agents), agents_failed=len(created.failures))
@@ -228,9 +243,12 @@ class ParticipantFactory:
         created.agents.extend(agents)
         return created
 
-    async def _validate(self, created: orchestrator_pb2.AgentsCreated, expectations: str) -> None:
-        """Validates every agent; an agent whose validation fails is that agent's failure (it leaves the
-        study), while a failure of the service itself fails the study."""
+    async def _validate(
+        self, created: orchestrator_pb2.AgentsCreated, expectations: str, min_score: float = 0.0
+    ) -> None:
+        """Validates every agent (an interview judged against the expectations); an agent whose validation
+        fails, or scores under `min_score`, is that agent's failure (it leaves the study, its validation
+        is kept), while a failure of the service itself fails the study."""
 
         async def validate(agent: agent_pb2.Agent) -> Validated:
             async with self.concurrency:
@@ -253,6 +271,16 @@ class ParticipantFactory:
             return _validation(agent.name, response)
 
         outcomes = await run_all([validate(agent) for agent in created.agents])
+        for index, outcome in enumerate(outcomes):
+            if isinstance(outcome, orchestrator_pb2.AgentValidation) and min_score and outcome.score < min_score:
+                created.validations.append(outcome)  # kept: the result shows why the agent left
+                outcomes[index] = orchestrator_pb2.ParticipantFailure(
+                    agent_name=outcome.agent_name,
+                    index=-1,
+                    reason=f"validation score {outcome.score:.2f} is under the minimum {min_score:g}: "
+                    f"{outcome.justification}",
+                    phase=FailurePhase.FAILURE_PHASE_VALIDATION,
+                )
         failed = {outcome.agent_name for outcome in outcomes if isinstance(outcome, Failure)}
         kept = [agent for agent in created.agents if agent.name not in failed]
         del created.agents[:]
@@ -269,7 +297,10 @@ def _validation(
     agent_name: str, response: population_pb2.ValidateAgentResponse
 ) -> orchestrator_pb2.AgentValidation:
     return orchestrator_pb2.AgentValidation(
-        agent_name=agent_name, score=response.score, justification=response.justification
+        agent_name=agent_name,
+        score=response.score,
+        justification=response.justification,
+        interview=response.interview,
     )
 
 

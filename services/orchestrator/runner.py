@@ -22,15 +22,16 @@ from tinytroupe.orchestrator.v1 import orchestrator_pb2
 
 from services.common.names import last_segment, operation_name
 from services.common.usage import sum_usage
+from services.orchestrator import metrics as study_metrics
 from services.orchestrator.checkpoints import (
     AGENTS_CREATED,
     OPERATION_COMPLETE,
-    STUDY_FAILED,
     STUDY_REQUEST,
     StudyCheckpoints,
     latest_round,
     resumed_checkpoint_id,
     resumed_count,
+    retried_count,
 )
 from services.orchestrator.downstream import Downstream
 from services.orchestrator.failures import (
@@ -93,6 +94,8 @@ class StudyRunner:
         self.stop_reason: StopReason | None = None
         self.task: asyncio.Task | None = None
         self.settling = False
+        self.request_suffix = ""
+        """Appended to the request ids of downstream calls once the study was retried (see retry_suffix)."""
         """Set once the study's last steps began: they are not interrupted any more."""
 
     def start(self) -> asyncio.Task:
@@ -110,6 +113,7 @@ class StudyRunner:
         if not current_request_id.get():
             current_request_id.set(uuid.uuid4().hex)
         structlog.contextvars.bind_contextvars(session=self.session.name, request_id=current_request_id.get())
+        study_metrics.study_started(self.progress, resumed=self.resumed)
         keeper = asyncio.create_task(self.lease.keep(on_lost=lambda why: self.stop(StopReason.LEASE_LOST)))
         try:
             result = await self._study()
@@ -143,6 +147,7 @@ class StudyRunner:
         if OPERATION_COMPLETE in ids:
             return await self.checkpoints.load(OPERATION_COMPLETE, orchestrator_pb2.StudyResult)
         request = await self.checkpoints.load(STUDY_REQUEST, orchestrator_pb2.RunStudyRequest)
+        self.request_suffix = retry_suffix(ids)
         if self.resumed:
             await self._record_resumption(ids)
         created = await self._participants(request, ids)
@@ -151,6 +156,7 @@ class StudyRunner:
             self.checkpoints,
             self.progress,
             long_call_timeout_s=self.settings.stream_deadline_s,
+            request_suffix=self.request_suffix,
         ).run(request, list(created.agents), ids, latest_round(ids))
         extraction = await self._extract(request, created, outcome)
         return await self._result(request, created, outcome, extraction)
@@ -178,6 +184,7 @@ class StudyRunner:
             self.progress,
             concurrency=self.settings.creation_concurrency,
             long_call_timeout_s=self.settings.stream_deadline_s,
+            request_suffix=self.request_suffix,
         ).create(request.participants)
         require_enough_participants(
             created.requested, list(created.failures), request.simulation_config.max_failed_fraction
@@ -201,7 +208,7 @@ class StudyRunner:
                 transcript=outcome.results.interactions,
                 config=request.extraction_config,
                 failed_agents=sorted(outcome.failed_agents),
-                request_id=f"{self.session_id}-extraction",
+                request_id=f"{self.session_id}-extraction{self.request_suffix}",
             ),
             timeout=self.settings.stream_deadline_s,
         )
@@ -231,6 +238,7 @@ class StudyRunner:
             start_time=self.session.create_time,
             end_time=end_time,
             resumed_count=resumed_count(ids),
+            retried_count=retried_count(ids),
         )
         metadata.execution_time.FromNanoseconds(
             end_time.ToNanoseconds() - self.session.create_time.ToNanoseconds()
@@ -251,6 +259,7 @@ class StudyRunner:
         await self.checkpoints.store(OPERATION_COMPLETE, result)
         await self._end(control_pb2.Session.STATE_ENDED, "completed")
         self.progress.update(phase=Phase.PHASE_DONE, message="completed")
+        study_metrics.study_finished(result)
         log.info(
             "study_completed",
             session=self.session.name,
@@ -259,11 +268,12 @@ class StudyRunner:
 
     async def _fail(self, status: status_pb2.Status) -> None:
         try:
-            await self.checkpoints.store(STUDY_FAILED, status)
+            await self.checkpoints.store_failure(status)
         except grpc.aio.AioRpcError as error:
             log.warning("failure_not_recorded", session=self.session.name, code=error.code().name)
         await self._end(control_pb2.Session.STATE_FAILED, status.message)
         self.progress.update(phase=Phase.PHASE_DONE, message=f"failed: {status.message}")
+        study_metrics.study_failed(status.code)
 
     async def _stopped(self) -> None:
         reason = self.stop_reason
@@ -286,3 +296,11 @@ class StudyRunner:
             )
         finally:
             await self.lease.release()
+
+
+def retry_suffix(ids: list[str]) -> str:
+    """"" for a study's first run; `-retry-{n}` after its n-th retry, so that the services answer the
+    retry's calls anew rather than with what they remembered for the failed run's request ids (answers the
+    model gave stay in the session's cache and cost nothing again)."""
+    retries = retried_count(ids)
+    return f"-retry-{retries}" if retries else ""

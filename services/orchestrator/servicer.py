@@ -7,13 +7,19 @@ from collections.abc import AsyncIterator
 
 import grpc
 from google.longrunning import operations_pb2
+from google.protobuf import timestamp_pb2
 from google.protobuf.message import Message
 from tinytroupe.control.v1 import control_pb2
 from tinytroupe.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
 from services.common.control_client import ControlClient
 from services.common.names import study_id_of
-from services.orchestrator.checkpoints import STUDY_REQUEST, StudyCheckpoints
+from services.orchestrator.checkpoints import (
+    STUDY_REQUEST,
+    StudyCheckpoints,
+    retried_checkpoint_id,
+    retried_count,
+)
 from services.orchestrator.experiment.validation import validate_experiment_request
 from services.orchestrator.operation_view import OperationView
 from services.orchestrator.progress import Phase
@@ -80,7 +86,10 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
     async def ResumeStudy(
         self, request: orchestrator_pb2.ResumeStudyRequest, context: grpc.aio.ServicerContext
     ) -> operations_pb2.Operation:
+        """Resumes a study whose runner died, or retries one that failed, from its last checkpoint."""
         session = await self.view.study_session(study_id_of(request.name))
+        if session.state == Session.STATE_FAILED:
+            session = await self._reopen(session)
         if session.state == Session.STATE_ACTIVE and await self.registry.claim(session, resumed=True) is None:
             raise FailedPrecondition(
                 "LEASE_HELD",
@@ -89,6 +98,20 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
                 subject=request.name,
             )
         return await self.view.operation(session)
+
+    async def _reopen(self, session: Session) -> Session:
+        """Makes a failed study's session active again and records the retry."""
+        checkpoints = StudyCheckpoints(self.control, session.name)
+        ids = await checkpoints.ids()
+        reopened = await self.control.reopen_session(session.name)
+        now = timestamp_pb2.Timestamp()
+        now.GetCurrentTime()
+        await checkpoints.store(
+            retried_checkpoint_id(retried_count(ids) + 1),
+            orchestrator_pb2.StudyResumed(runner=self.settings.replica_id, resume_time=now,
+                                          from_checkpoint=ids[-1] if ids else ""),
+        )
+        return reopened
 
     async def WatchStudy(
         self, request: orchestrator_pb2.WatchStudyRequest, context: grpc.aio.ServicerContext

@@ -11,7 +11,7 @@ from tinytroupe.common.v1 import agent_pb2, study_pb2
 from tinytroupe.orchestrator.v1 import orchestrator_pb2
 from tinytroupe.simulation.v1 import simulation_pb2
 
-from services.common.names import checkpoint_name
+from services.common.names import checkpoint_name, last_segment
 from services.orchestrator.checkpoints import (
     SIMULATION_COMPLETE,
     StudyCheckpoints,
@@ -46,11 +46,15 @@ class SimulationStage:
         progress: ProgressTracker,
         *,
         long_call_timeout_s: float,
+        request_suffix: str = "",
     ):
         self.downstream = downstream
         self.checkpoints = checkpoints
         self.progress = progress
         self.long_call_timeout_s = long_call_timeout_s
+        self.request_suffix = request_suffix
+        """Appended to the request ids of this run's calls: a retried study asks again, not for the answer
+        its failed run got."""
 
     async def run(
         self,
@@ -107,7 +111,7 @@ class SimulationStage:
                     config=request.simulation_config,
                     stimulus=request.stimulus,
                     stream_actions=True,
-                    request_id=f"{self.checkpoints.session.rsplit('/', 1)[-1]}-simulation",
+                    request_id=f"{last_segment(self.checkpoints.session)}-simulation{self.request_suffix}",
                 ),
                 timeout=self.long_call_timeout_s,
                 metadata=propagated_metadata(),

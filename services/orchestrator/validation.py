@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from tinytroupe.orchestrator.v1 import orchestrator_pb2
 
@@ -95,6 +96,11 @@ def participant_violations(participants: orchestrator_pb2.Participants) -> list[
         ("participants.particularities", participants.particularities, MAX_INSTRUCTION_CHARS),
         ("participants.expectations", participants.expectations, MAX_INSTRUCTION_CHARS),
     ])
+    minimum = participants.min_validation_score
+    if not (math.isfinite(minimum) and 0.0 <= minimum <= 1.0):
+        violations.append(("participants.min_validation_score", f"must be within [0, 1], not {minimum}"))
+    elif minimum and not participants.expectations.strip():
+        violations.append(("participants.min_validation_score", "needs expectations to validate against"))
     spec_limit = MAX_AGENT_SPEC_CHARS if participants.mode == Mode.MODE_FROM_AGENT else MAX_DOCUMENT_CHARS
     if participants.mode == Mode.MODE_FROM_POPULATION:
         spec_limit = MAX_AGENT_SPEC_CHARS * MAX_PARTICIPANTS

@@ -16,10 +16,11 @@ SERVICE_NAME = population_pb2.DESCRIPTOR.services_by_name["PopulationService"].f
 
 
 async def register(server: grpc.aio.Server, settings: MeshSettings) -> contextlib.AbstractAsyncContextManager:
-    """The servicer with its LLM client, whose response cache lives in control."""
+    """The servicer with its LLM client, whose response cache lives in control, and its client of control."""
     access = ModelAccess.open(settings)
     concurrency = settings.llm.max_concurrency if settings.llm.max_concurrency > 0 else DEFAULT_CONCURRENCY
-    population_pb2_grpc.add_PopulationServiceServicer_to_server(PopulationServicer(access.llm, concurrency), server)
+    servicer = PopulationServicer(access.llm, access.control, concurrency)
+    population_pb2_grpc.add_PopulationServiceServicer_to_server(servicer, server)
     return contextlib.aclosing(access)
 
 

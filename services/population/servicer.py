@@ -1,4 +1,8 @@
-"""The PopulationService: agents from specifications, fragments and demographics; agent validation."""
+"""The PopulationService: agents from specifications, fragments and demographics; agent validation.
+
+Every call that names a session needs an active session of the caller's tenant; a GeneratePopulation with a
+`request_id` is answered once, its whole stream remembered in the session (services/common/remembered.py).
+"""
 
 from __future__ import annotations
 
@@ -23,21 +27,29 @@ from services.common.agents import (
     parse_persona,
     resolve_fragments,
 )
-from services.common.limits import (
-    MAX_AGENT_SPEC_CHARS,
-    MAX_DOCUMENT_CHARS,
-    MAX_INSTRUCTION_CHARS,
-    require_texts_within,
-)
+from services.common.control_client import ControlClient
+from services.common.limits import MAX_AGENT_SPEC_CHARS, MAX_DOCUMENT_CHARS, MAX_INSTRUCTION_CHARS
 from services.common.model_errors import model_failure
+from services.common.remembered import RememberedResponses
+from services.common.request_checks import require_request_fields
 from services.engine.demographics import Demographics
 from services.engine.fragments import FragmentConflictError, apply_fragments
 from services.engine.persona import Persona, SpecError
-from services.engine.population_generation import PersonResult, generate_population
+from services.engine.population_generation import PersonResult, generate_person, generate_population
 from services.engine.population_plan import PopulationPlanError, plan_population
-from services.engine.validation import validate_persona
+from services.engine.prompts import MAX_PERSONA_CHARS
+from services.engine.simulation import PromptLimits
+from services.engine.validation import (
+    ANSWER_MAX_TOKENS,
+    DEFAULT_QUESTIONS,
+    MAX_QUESTIONS,
+    PersonaValidation,
+    interview_persona,
+)
 from services.llm.client import session_scope
+from services.llm.context import ContextWindow
 from services.llm.errors import LLMError
+from services.runtime.config import LLMSettings
 from services.runtime.errors import InvalidArgument
 
 log = logging.getLogger(__name__)
@@ -59,17 +71,20 @@ class CountingLLM:
 
 
 class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
-    def __init__(self, llm: Any, concurrency: int = DEFAULT_CONCURRENCY) -> None:
+    def __init__(self, llm: Any, control: ControlClient, concurrency: int = DEFAULT_CONCURRENCY) -> None:
         self._llm = llm
+        self._control = control
+        self._remembered = RememberedResponses(control)
         self._concurrency = max(1, concurrency)
 
     async def LoadAgent(self, request: population_pb2.LoadAgentRequest,
                         context: grpc.aio.ServicerContext) -> agent_pb2.Agent:
-        require_texts_within([("spec_json", request.spec_json, MAX_AGENT_SPEC_CHARS),
-                              ("context", request.context, MAX_INSTRUCTION_CHARS)])
+        require_request_fields(request.session, [("spec_json", request.spec_json, MAX_AGENT_SPEC_CHARS),
+                                                 ("context", request.context, MAX_INSTRUCTION_CHARS)])
         persona = parse_persona(request.spec_json, "spec_json")
         fragments = resolve_fragments(request.fragments)
         persona = merge_fragments(persona, fragments)
+        await self._control.require_active_session(request.session, "loading an agent", field="session")
         provenance = agent_pb2.Provenance(origin=Origin.ORIGIN_SPEC, source=request.source,
                                           context=request.context, fragments=[name for name, _ in fragments])
         return make_agent(persona, provenance)
@@ -108,37 +123,97 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
             raise InvalidArgument("agent", "the agent is required")
         if not request.expectations.strip():
             raise InvalidArgument("expectations", "expectations are required")
-        require_texts_within([("expectations", request.expectations, MAX_INSTRUCTION_CHARS),
-                              ("agent.spec_json", request.agent.spec_json, MAX_AGENT_SPEC_CHARS)])
+        require_request_fields(request.session, [
+            ("expectations", request.expectations, MAX_INSTRUCTION_CHARS),
+            ("agent.spec_json", request.agent.spec_json, MAX_AGENT_SPEC_CHARS)])
+        if not 0 <= request.questions <= MAX_QUESTIONS:
+            raise InvalidArgument("questions", f"must be 1 to {MAX_QUESTIONS} (0 means {DEFAULT_QUESTIONS}), "
+                                               f"not {request.questions}")
         persona = parse_persona(request.agent.spec_json, "agent.spec_json")
+        await self._control.require_active_session(request.session, "validating an agent", field="session")
         try:
             with session_scope(self._llm, request.session):
-                score, justification = await validate_persona(self._llm, persona, request.expectations,
-                                                              session=request.session)
+                validation = await interview_persona(
+                    self._llm, persona, request.expectations, session=request.session,
+                    questions=request.questions, memory=remembered_lines(request.agent),
+                    memory_summary=request.agent.memory_summary, persona_chars=await interview_persona_chars(self._llm))
         except LLMError as error:
             raise model_failure("validation", error) from None
-        return population_pb2.ValidateAgentResponse(score=score, justification=justification)
+        return validation_response(validation)
+
+    async def _validated_member(self, llm: Any, request: population_pb2.GeneratePopulationRequest,
+                                demographics: Demographics, result: PersonResult, persona: Persona,
+                                message: population_pb2.GeneratePopulationResponse,
+                                fragments: list[tuple[str, dict[str, Any]]],
+                                regenerated: list[str]) -> population_pb2.GeneratePopulationResponse:
+        """A generated member with its validation interview. Under `min_validation_score`, a new person for
+        the same place of the plan (told why the first did not fit, given the first's name, which is unique
+        in the population) is made and validated once; still under it, the member is an AgentFailure
+        carrying its validation. A failed validation call leaves the member without validation."""
+        label = f"population.validation.{result.index}"
+        persona_chars = await interview_persona_chars(self._llm)
+        try:
+            validation = await interview_persona(llm, persona, request.expectations, session=request.session,
+                                                 label=label, persona_chars=persona_chars)
+        except LLMError as error:  # the agent stands; only its validation is missing
+            log.warning("validation of %s failed: %s", persona.name, error)
+            return message
+        message.validation.CopyFrom(validation_response(validation))
+        minimum = request.min_validation_score
+        entry_index = result.provenance.plan_entry_index or 0
+        if not minimum or validation.score >= minimum or result.provenance.plan_entry is None:
+            return message
+        particularities = "\n".join(part for part in (
+            request.particularities,
+            f"Someone made for this place did not meet the expectations ({validation.justification}); make a "
+            f"person who does. The expectations: {request.expectations}") if part)
+        try:
+            spec = await generate_person(llm, demographics, result.provenance.plan_entry, request.context,
+                                         particularities, session=request.session,
+                                         label=f"population.person.{result.index}.again")
+            again = apply_fragments(Persona(spec), [document for _, document in fragments])
+            again = again.with_persona({**again.persona, "name": persona.name})
+            second = await interview_persona(llm, again, request.expectations, session=request.session,
+                                             label=f"{label}.again", persona_chars=persona_chars)
+        except (LLMError, FragmentConflictError, SpecError) as error:
+            return validation_failure(entry_index, persona.name, validation,
+                                      f"generating it again failed: {type(error).__name__}: {error}")
+        regenerated.append(persona.name)
+        if second.score < minimum:
+            return validation_failure(entry_index, persona.name, second, "also after generating it again")
+        message.agent.spec_json = again.to_spec_json(indent=None)
+        message.validation.CopyFrom(validation_response(second))
+        return message
 
     async def GeneratePopulation(self, request: population_pb2.GeneratePopulationRequest,
                                  context: grpc.aio.ServicerContext,
                                  ) -> AsyncIterator[population_pb2.GeneratePopulationResponse]:
-        with session_scope(self._llm, request.session):
-            async for message in self._generate_population(request):
-                yield message
-
-    async def _generate_population(self, request: population_pb2.GeneratePopulationRequest,
-                                   ) -> AsyncIterator[population_pb2.GeneratePopulationResponse]:
         if not 1 <= request.count <= MAX_COUNT:
             raise InvalidArgument("count", f"count must be between 1 and {MAX_COUNT}, not {request.count}")
-        require_texts_within([("demographics_json", request.demographics_json, MAX_DOCUMENT_CHARS),
-                              ("context", request.context, MAX_INSTRUCTION_CHARS),
-                              ("particularities", request.particularities, MAX_INSTRUCTION_CHARS),
-                              ("expectations", request.expectations, MAX_INSTRUCTION_CHARS)])
+        require_request_fields(request.session, [
+            ("demographics_json", request.demographics_json, MAX_DOCUMENT_CHARS),
+            ("context", request.context, MAX_INSTRUCTION_CHARS),
+            ("particularities", request.particularities, MAX_INSTRUCTION_CHARS),
+            ("expectations", request.expectations, MAX_INSTRUCTION_CHARS)], request.request_id)
         demographics = _parse_demographics(request.demographics_json)
         fragments = resolve_fragments(request.fragments)
+        await self._control.require_active_session(request.session, "generating a population", field="session")
+
+        async def generate() -> AsyncIterator[population_pb2.GeneratePopulationResponse]:
+            with session_scope(self._llm, request.session):
+                async for message in self._generate_population(request, demographics, fragments):
+                    yield message
+
+        async for message in self._remembered.stream(request, population_pb2.GeneratePopulationResponse, generate):
+            yield message
+
+    async def _generate_population(self, request: population_pb2.GeneratePopulationRequest,
+                                   demographics: Demographics, fragments: list[tuple[str, dict[str, Any]]],
+                                   ) -> AsyncIterator[population_pb2.GeneratePopulationResponse]:
         fragment_names = [name for name, _ in fragments]
         llm = CountingLLM(self._llm)
         session = request.session
+        regenerated: list[str] = []
         try:
             plan = await plan_population(llm, demographics, request.count, request.context,
                                          request.particularities, session=session)
@@ -164,13 +239,8 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
                 plan_entry_json=entry.model_dump_json() if entry is not None else "", fragments=fragment_names)
             message = population_pb2.GeneratePopulationResponse(agent=make_agent(persona, provenance))
             if request.expectations.strip():
-                try:
-                    score, justification = await validate_persona(llm, persona, request.expectations,
-                                                                  session=session,
-                                                                  label=f"population.validation.{result.index}")
-                    message.validation.score, message.validation.justification = score, justification
-                except LLMError as error:  # the agent stands; only its validation is missing
-                    log.warning("validation of %s failed: %s", persona.name, error)
+                message = await self._validated_member(llm, request, demographics, result, persona, message,
+                                                       fragments, regenerated)
             return message
 
         queue: asyncio.Queue[population_pb2.GeneratePopulationResponse | BaseException | None] = asyncio.Queue()
@@ -213,7 +283,50 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
             with contextlib.suppress(asyncio.CancelledError):
                 await producer
         yield population_pb2.GeneratePopulationResponse(summary=population_pb2.PopulationSummary(
-            requested=request.count, generated=generated, failed=failed, model_calls=llm.calls))
+            requested=request.count, generated=generated, failed=failed, model_calls=llm.calls,
+            regenerated=len(regenerated)))
+
+
+def validation_response(validation: PersonaValidation) -> population_pb2.ValidateAgentResponse:
+    return population_pb2.ValidateAgentResponse(
+        score=validation.score, justification=validation.justification,
+        interview=[population_pb2.InterviewExchange(question=question, answer=answer)
+                   for question, answer in validation.interview])
+
+
+def validation_failure(entry_index: int, name: str, validation: PersonaValidation,
+                       why: str) -> population_pb2.GeneratePopulationResponse:
+    """A member whose validation stayed under the minimum: a failure that carries the validation."""
+    return population_pb2.GeneratePopulationResponse(failure=population_pb2.AgentFailure(
+        plan_entry_index=entry_index, agent_name=name, validation=validation_response(validation),
+        reason=f"validation score {validation.score:.2f} is under the minimum ({why}): {validation.justification}"))
+
+
+_REMEMBERED = {
+    agent_pb2.MemoryEvent.KIND_SAID: "you said: {content}",
+    agent_pb2.MemoryEvent.KIND_THOUGHT: "you thought: {content}",
+    agent_pb2.MemoryEvent.KIND_HEARD: "{source} said: {content}",
+    agent_pb2.MemoryEvent.KIND_STIMULUS: "{source}: {content}",
+}
+MAX_REMEMBERED = 32
+
+
+def remembered_lines(agent: agent_pb2.Agent) -> list[str]:
+    """The agent's latest remembered events as it recalls them, for answering in character."""
+    return [_REMEMBERED.get(event.kind, "{source}: {content}").format(source=event.source, content=event.content)
+            for event in agent.episodic_memory[-MAX_REMEMBERED:]]
+
+
+_CONTEXT_WINDOWS: dict[str, ContextWindow] = {}
+
+
+async def interview_persona_chars(llm: Any) -> int:
+    """The persona's budget in an interview answer: its context's (the whole persona from 8k tokens on)."""
+    settings = getattr(llm, "settings", None)
+    if not isinstance(settings, LLMSettings):
+        return MAX_PERSONA_CHARS
+    window = _CONTEXT_WINDOWS.setdefault(settings.model_dump_json(), ContextWindow(settings))
+    return PromptLimits.for_context((await window.size()).tokens, ANSWER_MAX_TOKENS).persona_chars
 
 
 def _failure(entry_index: int, reason: str) -> population_pb2.GeneratePopulationResponse:

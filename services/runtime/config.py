@@ -45,6 +45,10 @@ class LLMSettings(BaseSettings):
     temperature: float = 0.7
     seed: int | None = 42
     max_tokens: int = 512
+    context_tokens: int = 0
+    """Tokens the model's context holds; prompt budgets (persona, memory, inbox) follow it. 0: the embedded
+    model's own when the mesh runs it, else what the server reports (vLLM's `/v1/models` max_model_len,
+    llama.cpp's `/props` n_ctx), else 8192 (`services/llm/context.py`)."""
     timeout_s: float = 60.0
     """Deadline of one call, every attempt and backoff included."""
     attempt_timeout_s: float = 0.0
@@ -60,6 +64,10 @@ class LLMSettings(BaseSettings):
     (e.g. 0.95) and the first answer wins; 0 sends none. A hedge is sent only when the concurrency
     cap and the rate budget have room at once."""
     max_retries: int = 4
+    output_attempts: int = Field(default=3, ge=1)
+    """Answers one call may ask for before invalid output (cut short, not JSON, off the schema) fails
+    it, the first included. Each further answer is a new sample: the model sees its latest invalid
+    answer and the error, under a seed of its own; only a valid answer is cached."""
     backoff_base_s: float = 0.5
     backoff_max_s: float = 20.0
     max_concurrency: int = 64
@@ -93,6 +101,11 @@ class MeshSettings(BaseSettings):
     """`postgresql://...` for PostgreSQL; unset means SQLite at `data_dir/control.sqlite3`."""
     session_retention_s: float = 7 * 24 * 3600.0
     sweep_interval_s: float = 300.0
+    session_idle_timeout_s: float = 24 * 3600.0
+    """Control ends an active session as failed (reason `expired: ...`) once it has seen no activity
+    (checkpoints, remembered responses, lease changes) for this long and no live lease holds it; 0 never."""
+    cache_entry_max_age_s: float = 30 * 24 * 3600.0
+    """Control deletes cache entries older than this, whichever sessions name their namespace; 0 never."""
 
     orchestrator_address: str = f"127.0.0.1:{DEFAULT_PORTS['orchestrator']}"
     control_address: str = f"127.0.0.1:{DEFAULT_PORTS['control']}"

@@ -10,7 +10,7 @@ from tinytroupe.simulation.v1 import simulation_pb2
 from services.common.control_client import ControlClient, content_type_of
 from services.engine.simulation import WorldState
 from services.runtime.errors import FailedPrecondition
-from services.simulation.convert import world_from_proto
+from services.simulation.convert import PERSONA_DESCRIPTION_CHARS, world_from_proto
 
 WORLD_STATE_CONTENT_TYPE = content_type_of(simulation_pb2.WorldState())
 
@@ -43,8 +43,10 @@ class WorldCheckpoints:
         return await self.control.store_message(session, checkpoint_id, world,
                                                 annotations={"round": str(round_number)}, same=same_world)
 
-    async def load(self, name: str) -> tuple[simulation_pb2.WorldState, WorldState, dict[str, agent_pb2.Agent]]:
-        """The world stored as checkpoint `name`: as stored, as the engine's state, and its agents by name."""
+    async def load(self, name: str, persona_chars: int = PERSONA_DESCRIPTION_CHARS,
+                   ) -> tuple[simulation_pb2.WorldState, WorldState, dict[str, agent_pb2.Agent]]:
+        """The world stored as checkpoint `name`: as stored, as the engine's state (personas rendered within
+        `persona_chars`), and its agents by name."""
         checkpoint = await self.control.get_checkpoint(name)
         if checkpoint.content_type != WORLD_STATE_CONTENT_TYPE:
             raise FailedPrecondition(
@@ -53,7 +55,7 @@ class WorldCheckpoints:
                 f"not a simulation's world state ({WORLD_STATE_CONTENT_TYPE})", subject=checkpoint.name)
         try:
             stored = simulation_pb2.WorldState.FromString(checkpoint.payload)
-            world, base_agents = world_from_proto(stored)
+            world, base_agents = world_from_proto(stored, persona_chars)
         except (DecodeError, ValueError, KeyError) as error:
             raise FailedPrecondition("CHECKPOINT_UNREADABLE", f"checkpoint {checkpoint.name} does not hold a valid "
                                      f"world state: {error}", subject=checkpoint.name) from None

@@ -22,8 +22,11 @@ from services.engine.simulation import (
     WorldConfig,
     WorldState,
 )
+from services.engine.simulation.quality import quality_report
+from services.engine.simulation.state import QualityCheckConfig, QualityCheckKind, TurnQualityRecord
 
 PERSONA_DESCRIPTION_CHARS = 1200
+"""The persona's budget when none is given (a 2k-token context's); the service gives its context's."""
 
 ENVIRONMENTS = {
     study_pb2.ENVIRONMENT_TYPE_FOCUS_GROUP: EnvironmentType.FOCUS_GROUP,
@@ -60,6 +63,32 @@ _ACTION_TYPES = _inverse(ACTIONS)
 _MEMORY_KINDS = _inverse(MEMORY_KINDS)
 
 
+QUALITY_CHECKS = {
+    study_pb2.QUALITY_CHECK_PERSONA_ADHERENCE: QualityCheckKind.PERSONA_ADHERENCE,
+    study_pb2.QUALITY_CHECK_SELF_CONSISTENCY: QualityCheckKind.SELF_CONSISTENCY,
+    study_pb2.QUALITY_CHECK_FLUENCY: QualityCheckKind.FLUENCY,
+    study_pb2.QUALITY_CHECK_SUITABILITY: QualityCheckKind.SUITABILITY,
+}
+_QUALITY_CHECK_PROTOS = {kind: number for number, kind in QUALITY_CHECKS.items()}
+
+
+def quality_from_proto(checks: study_pb2.QualityChecks) -> QualityCheckConfig | None:
+    """The engine's quality checks (None when disabled); zero values take their defaults. Assumes valid."""
+    if not checks.enabled:
+        return None
+    defaults = QualityCheckConfig()
+    kinds = list(dict.fromkeys(QUALITY_CHECKS[check] for check in checks.checks)) or defaults.checks
+    return QualityCheckConfig(checks=kinds, threshold=checks.threshold or defaults.threshold,
+                              max_attempts=checks.max_attempts or defaults.max_attempts)
+
+
+def quality_to_proto(config: QualityCheckConfig | None) -> study_pb2.QualityChecks:
+    if config is None:
+        return study_pb2.QualityChecks()
+    return study_pb2.QualityChecks(enabled=True, checks=[_QUALITY_CHECK_PROTOS[check] for check in config.checks],
+                                   threshold=config.threshold, max_attempts=config.max_attempts)
+
+
 def config_from_proto(config: study_pb2.SimulationConfig) -> WorldConfig:
     """The engine's configuration; zero values take their documented defaults. Assumes a valid config."""
     return WorldConfig(
@@ -71,15 +100,69 @@ def config_from_proto(config: study_pb2.SimulationConfig) -> WorldConfig:
         max_actions_per_turn=config.max_actions_per_turn or DEFAULT_MAX_ACTIONS_PER_TURN,
         turn_order=TURN_ORDERS[config.turn_order],
         max_failed_fraction=config.max_failed_fraction or DEFAULT_MAX_FAILED_FRACTION,
+        quality=quality_from_proto(config.quality_checks),
     )
 
 
 def config_to_proto(config: WorldConfig) -> study_pb2.SimulationConfig:
-    return study_pb2.SimulationConfig(
+    proto = study_pb2.SimulationConfig(
         environment_type=_ENVIRONMENT_PROTOS[config.environment], rounds=config.rounds,
         enable_memory=config.enable_memory, enable_thinking=config.enable_thinking,
         broadcast_mode=config.broadcast_mode, max_actions_per_turn=config.max_actions_per_turn,
         turn_order=_TURN_ORDER_PROTOS[config.turn_order], max_failed_fraction=config.max_failed_fraction)
+    if config.quality is not None:
+        proto.quality_checks.CopyFrom(quality_to_proto(config.quality))
+    return proto
+
+
+def _check_scores(scores: dict[QualityCheckKind, float]) -> list[study_pb2.QualityCheckScore]:
+    return [study_pb2.QualityCheckScore(check=_QUALITY_CHECK_PROTOS[check], score=score)
+            for check, score in scores.items()]
+
+
+def turn_quality_to_proto(record: TurnQualityRecord) -> simulation_pb2.TurnQuality:
+    return simulation_pb2.TurnQuality(
+        round=record.round, agent_name=record.agent_name, attempts=record.attempts,
+        scores=_check_scores(record.scores), first_scores=_check_scores(record.first_scores), passed=record.passed,
+        critique=record.critique, error=record.error, extra_calls=record.extra_calls,
+        extra_prompt_tokens=record.extra_prompt_tokens, extra_completion_tokens=record.extra_completion_tokens)
+
+
+def turn_quality_from_proto(record: simulation_pb2.TurnQuality) -> TurnQualityRecord:
+    def scores(listed) -> dict[QualityCheckKind, float]:
+        return {QUALITY_CHECKS[score.check]: score.score for score in listed if score.check in QUALITY_CHECKS}
+
+    return TurnQualityRecord(
+        round=record.round, agent_name=record.agent_name, attempts=record.attempts, scores=scores(record.scores),
+        first_scores=scores(record.first_scores), passed=record.passed, critique=record.critique,
+        error=record.error, extra_calls=record.extra_calls, extra_prompt_tokens=record.extra_prompt_tokens,
+        extra_completion_tokens=record.extra_completion_tokens)
+
+
+def turn_quality_report(world: simulation_pb2.WorldState) -> study_pb2.TurnQualityReport | None:
+    """The report of the world's turn quality checks; None when its config has none."""
+    config = quality_from_proto(world.config.quality_checks)
+    if config is None:
+        return None
+    report = quality_report([turn_quality_from_proto(record) for record in world.turn_quality], config,
+                            [agent.name for agent in world.agents])
+    return study_pb2.TurnQualityReport(
+        checks=[_QUALITY_CHECK_PROTOS[check] for check in report.checks], threshold=report.threshold,
+        turns_checked=report.turns_checked, turns_regenerated=report.turns_regenerated,
+        turns_below_threshold=report.turns_below_threshold, turns_unchecked=report.turns_unchecked,
+        statistics=[study_pb2.QualityCheckStatistics(
+            check=_QUALITY_CHECK_PROTOS[item.check], first_attempt_mean=item.first_attempt_mean,
+            below_threshold=item.below_threshold, scores=study_pb2.NumericStatistics(
+                count=item.scores.count, mean=item.scores.mean, median=item.scores.median,
+                std_dev=item.scores.std_dev, min=item.scores.minimum, max=item.scores.maximum,
+                ci95_low=item.scores.ci95_low, ci95_high=item.scores.ci95_high))
+            for item in report.statistics],
+        agents=[study_pb2.AgentTurnQuality(agent_name=agent.agent_name, turns_checked=agent.turns_checked,
+                                           turns_regenerated=agent.turns_regenerated,
+                                           mean_scores=_check_scores(agent.mean_scores))
+                for agent in report.agents],
+        extra_calls=report.extra_calls, extra_prompt_tokens=report.extra_prompt_tokens,
+        extra_completion_tokens=report.extra_completion_tokens)
 
 
 def stimulus_from_proto(stimulus: study_pb2.Stimulus, canonical_targets: list[str]) -> Stimulus:
@@ -92,13 +175,15 @@ def stimulus_to_proto(stimulus: Stimulus) -> study_pb2.Stimulus:
                               target_agents=stimulus.target_agents)
 
 
-def agent_from_proto(agent: agent_pb2.Agent, persona: Persona | None = None) -> AgentState:
-    """The engine's agent: its persona rendered for prompts, its cognitive state and memory as given."""
+def agent_from_proto(agent: agent_pb2.Agent, persona: Persona | None = None,
+                     persona_chars: int = PERSONA_DESCRIPTION_CHARS) -> AgentState:
+    """The engine's agent: its persona rendered for prompts (whole when it fits `persona_chars`), its
+    cognitive state and memory as given."""
     persona = persona or Persona.from_json(agent.spec_json)
     state = agent.cognitive_state
     return AgentState(
         name=persona.name,
-        persona_description=persona.describe(PERSONA_DESCRIPTION_CHARS),
+        persona_description=persona.describe(persona_chars),
         cognitive_state=CognitiveState(goals=list(state.goals), context=state.context, attention=state.attention,
                                        emotions=state.emotions),
         memory=[MemoryEvent(round=event.round, kind=_MEMORY_KINDS.get(event.kind, MemoryKind.HEARD),
@@ -148,14 +233,16 @@ def world_to_proto(state: WorldState, base_agents: dict[str, agent_pb2.Agent],
                           for message in state.pending_messages],
         failed_agents=state.failed_agents,
         usage=usage,
+        turn_quality=[turn_quality_to_proto(record) for record in state.turn_quality],
     )
 
 
-def world_from_proto(world: simulation_pb2.WorldState) -> tuple[WorldState, dict[str, agent_pb2.Agent]]:
+def world_from_proto(world: simulation_pb2.WorldState, persona_chars: int = PERSONA_DESCRIPTION_CHARS,
+                     ) -> tuple[WorldState, dict[str, agent_pb2.Agent]]:
     """The engine's world and the agents as stored (by name), from a checkpointed WorldState.
 
     Raises ValueError (or the persona's SpecError) when the payload does not hold a valid world."""
-    agents = [agent_from_proto(agent) for agent in world.agents]
+    agents = [agent_from_proto(agent, persona_chars=persona_chars) for agent in world.agents]
     if world.config.environment_type not in ENVIRONMENTS:
         raise ValueError("the stored world has no environment type")
     state = WorldState(
@@ -168,6 +255,7 @@ def world_from_proto(world: simulation_pb2.WorldState) -> tuple[WorldState, dict
                                          content=message.content, target=message.target)
                           for message in world.pending_messages],
         failed_agents=dict(world.failed_agents),
+        turn_quality=[turn_quality_from_proto(record) for record in world.turn_quality],
     )
     names = {agent.name for agent in agents}
     if len(names) != len(agents) or any(message.recipient not in names | {EVERYONE}

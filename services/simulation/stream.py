@@ -1,4 +1,8 @@
-"""One simulation stream: the engine's events as protos, each round's world checkpointed in control."""
+"""One simulation stream: the engine's events as protos, each round's world checkpointed in control.
+
+A run with a `request_id` remembers its `finished` event without the transcript and agents
+(`remembered_part`): its retry rebuilds the event from the `simulation_complete` world (`replayed_finish`).
+"""
 
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ from services.engine.simulation import (
 from services.llm import TokenUsage
 from services.runtime.errors import Aborted
 from services.simulation.checkpoints import WorldCheckpoints
-from services.simulation.convert import interaction_to_proto, world_to_proto
+from services.simulation.convert import interaction_to_proto, turn_quality_report, world_to_proto
 
 log = structlog.get_logger("simulation")
 
@@ -99,14 +103,38 @@ class SimulationStream:
         log.info("simulation_finished", rounds=event.rounds_completed, participants=event.participants_total,
                  failed=event.participants_failed, model_calls=world.usage.calls,
                  cached_calls=world.usage.cached_calls)
-        return simulation_pb2.SimulationEvent(finished=simulation_pb2.SimulationFinished(
-            results=study_pb2.SimulationResults(interactions=world.transcript,
-                                                rounds_completed=event.rounds_completed,
-                                                total_interactions=len(world.transcript)),
-            agents=world.agents,
-            participants=study_pb2.ParticipantCounts(total=event.participants_total,
-                                                     successful=event.participants_successful,
-                                                     failed=event.participants_failed),
-            usage=world.usage,
-            checkpoint=name,
-        ))
+        participants = study_pb2.ParticipantCounts(total=event.participants_total,
+                                                   successful=event.participants_successful,
+                                                   failed=event.participants_failed)
+        return finished_event(world, event.rounds_completed, participants, world.usage, name)
+
+
+def finished_event(world: simulation_pb2.WorldState, rounds_completed: int, participants: study_pb2.ParticipantCounts,
+                   usage: study_pb2.TokenUsage, checkpoint: str) -> simulation_pb2.SimulationEvent:
+    """The last event of a run: the final world's transcript and agents, with the run's counts."""
+    return simulation_pb2.SimulationEvent(finished=simulation_pb2.SimulationFinished(
+        results=study_pb2.SimulationResults(interactions=world.transcript, rounds_completed=rounds_completed,
+                                            total_interactions=len(world.transcript),
+                                            turn_quality=turn_quality_report(world)),
+        agents=world.agents, participants=participants, usage=usage, checkpoint=checkpoint))
+
+
+def remembered_part(event: simulation_pb2.SimulationEvent) -> simulation_pb2.SimulationEvent | None:
+    """What a run remembers of its events: the `finished` event without the transcript and agents, which
+    the `simulation_complete` checkpoint holds."""
+    if not event.HasField("finished"):
+        return None
+    kept = simulation_pb2.SimulationEvent()
+    kept.CopyFrom(event)
+    kept.finished.results.ClearField("interactions")
+    kept.finished.ClearField("agents")
+    return kept
+
+
+async def replayed_finish(checkpoints: WorldCheckpoints,
+                          remembered: simulation_pb2.SimulationEvent) -> simulation_pb2.SimulationEvent:
+    """The `finished` event of a run that finished before, rebuilt from its final world in control."""
+    finished = remembered.finished
+    world, _, _ = await checkpoints.load(finished.checkpoint)
+    return finished_event(world, finished.results.rounds_completed, finished.participants, finished.usage,
+                          finished.checkpoint)

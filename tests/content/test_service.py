@@ -9,17 +9,17 @@ import grpc
 import pytest
 from tinytroupe.common.v1 import agent_pb2
 from tinytroupe.content.v1 import content_pb2, content_pb2_grpc
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe.control.v1 import control_pb2
 from tinytroupe.population.v1 import population_pb2
 
 from services.content.service import DEFINITION
 from services.content.servicer import checkpoint_id, document_title
 from services.content.sources import pdf_text
-from services.control.service import DEFINITION as CONTROL
 from services.runtime.clients import open_channel
 from services.runtime.testing import serving
 from tests.fake_llm import FakeLLMServer
 from tests.rich_errors import violations
+from tests.sessions import Control, refusal, running_control
 
 NOTES = ("Maria Oliveira is a 41-year-old nurse from Recife. She works night shifts at a public hospital "
          "and cycles to work every day. She worries about the price of groceries.")
@@ -55,9 +55,21 @@ async def fake_llm() -> AsyncIterator[FakeLLMServer]:
 
 
 @pytest.fixture
-async def stub(settings):
-    async with serving(DEFINITION, settings) as address, open_channel(address, settings) as channel:
+async def control(tmp_path) -> AsyncIterator[Control]:
+    async with running_control(tmp_path / "control") as running:
+        yield running
+
+
+@pytest.fixture
+async def stub(settings, control):
+    served = control.serving(settings)
+    async with serving(DEFINITION, served) as address, open_channel(address, served) as channel:
         yield content_pb2_grpc.ContentServiceStub(channel)
+
+
+@pytest.fixture
+async def session(control) -> str:
+    return await control.begin_session("content test")
 
 
 
@@ -74,9 +86,9 @@ def test_document_titles_and_checkpoint_ids():
     assert checkpoint_id("document", "a") == checkpoint_id("document", "a") != checkpoint_id("document", "b")
 
 
-async def test_grounded_persona_from_text_and_pdf_sources(stub):
+async def test_grounded_persona_from_text_and_pdf_sources(stub, session):
     response = await stub.CreateGroundedPersona(content_pb2.CreateGroundedPersonaRequest(
-        sources=[content_pb2.GroundingSource(name="notes.md", text=NOTES, mime_type="text/markdown"),
+        session=session, sources=[content_pb2.GroundingSource(name="notes.md", text=NOTES, mime_type="text/markdown"),
                  content_pb2.GroundingSource(name="profile.pdf", pdf=make_pdf("She rides a blue bicycle"))],
         fragments=[population_pb2.FragmentSource(builtin=population_pb2.FRAGMENT_BUDGET_CONSCIOUS)],
         context="a study of urban commuting"), timeout=10)
@@ -97,60 +109,93 @@ async def test_grounded_persona_from_text_and_pdf_sources(stub):
     ([content_pb2.GroundingSource(name="a", text="t"), content_pb2.GroundingSource(name="b")], "sources[1]"),
     ([content_pb2.GroundingSource(text="no name")], "sources[0].name"),
 ])
-async def test_bad_sources_are_invalid_arguments(stub, sources, field):
+async def test_bad_sources_are_invalid_arguments(stub, session, sources, field):
     with pytest.raises(grpc.aio.AioRpcError) as error:
-        await stub.CreateGroundedPersona(content_pb2.CreateGroundedPersonaRequest(sources=sources), timeout=10)
+        await stub.CreateGroundedPersona(content_pb2.CreateGroundedPersonaRequest(session=session, sources=sources),
+                                         timeout=10)
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert violations(error.value) == [field]
 
 
-async def test_enrichment_and_documents_are_recorded_in_the_session(settings, tmp_path):
-    control_settings = settings.model_copy(update={"data_dir": tmp_path / "control"})
-    async with serving(CONTROL, control_settings) as control_address:
-        settings = settings.model_copy(update={"control_address": control_address})
-        async with open_channel(control_address, settings) as control_channel:
-            control = control_pb2_grpc.SimulationControlServiceStub(control_channel)
-            session = await control.BeginSession(control_pb2.BeginSessionRequest(
-                session=control_pb2.Session(display_name="content test")), timeout=10)
-            async with serving(DEFINITION, settings) as address, open_channel(address, settings) as channel:
-                stub = content_pb2_grpc.ContentServiceStub(channel)
-                enrich = content_pb2.EnrichContentRequest(
-                    session=session.name, content="An electric bike for commuters.",
-                    requirements="a one-page product description for retailers")
-                enriched = await stub.EnrichContent(enrich, timeout=10)
-                assert enriched.content
+async def test_enrichment_and_documents_are_recorded_in_the_session(settings, control, session, stub):
+    enrich = content_pb2.EnrichContentRequest(
+        session=session, content="An electric bike for commuters.",
+        requirements="a one-page product description for retailers")
+    enriched = await stub.EnrichContent(enrich, timeout=10)
+    assert enriched.content
 
-                agent = agent_pb2.Agent(name="Ana", spec_json=json.dumps(
-                    {"type": "TinyPerson", "persona": {"name": "Ana", "age": 30}}))
-                document = await stub.GenerateDocument(content_pb2.GenerateDocumentRequest(
-                    session=session.name, agent=agent, instructions="a review of the bike"), timeout=10)
-                assert document.markdown and document.title
+    agent = agent_pb2.Agent(name="Ana", spec_json=json.dumps(
+        {"type": "TinyPerson", "persona": {"name": "Ana", "age": 30}}))
+    document = await stub.GenerateDocument(content_pb2.GenerateDocumentRequest(
+        session=session, agent=agent, instructions="a review of the bike"), timeout=10)
+    assert document.markdown and document.title
 
-                # without a session nothing is recorded
-                await stub.EnrichContent(content_pb2.EnrichContentRequest(
-                    content="Another text.", requirements="a tweet"), timeout=10)
+    # a replica replaying the session gets the cached answer: the same text, stored once
+    served = control.serving(settings)
+    async with serving(DEFINITION, served) as address, open_channel(address, served) as channel:
+        again = await content_pb2_grpc.ContentServiceStub(channel).EnrichContent(enrich, timeout=10)
+    assert again.content == enriched.content
 
-            # a replica replaying the session gets the cached answer: the same text, stored once
-            async with serving(DEFINITION, settings) as address, open_channel(address, settings) as channel:
-                again = await content_pb2_grpc.ContentServiceStub(channel).EnrichContent(enrich, timeout=10)
-            assert again.content == enriched.content
-
-            listed = await control.ListCheckpoints(control_pb2.ListCheckpointsRequest(parent=session.name),
-                                                   timeout=10)
-            names = [checkpoint.name for checkpoint in listed.checkpoints]
-            assert names == [f"{session.name}/checkpoints/{checkpoint_id('enrichment', enriched.content)}",
-                             f"{session.name}/checkpoints/{checkpoint_id('document', document.markdown)}"]
-            stored = await control.GetCheckpoint(control_pb2.GetCheckpointRequest(name=names[1]), timeout=10)
-            assert stored.payload.decode() == document.markdown
-            assert stored.content_type == "text/markdown"
+    listed = await control.stub.ListCheckpoints(control_pb2.ListCheckpointsRequest(parent=session), timeout=10)
+    names = [checkpoint.name for checkpoint in listed.checkpoints]
+    assert names == [f"{session}/checkpoints/{checkpoint_id('enrichment', enriched.content)}",
+                     f"{session}/checkpoints/{checkpoint_id('document', document.markdown)}"]
+    stored = await control.stub.GetCheckpoint(control_pb2.GetCheckpointRequest(name=names[1]), timeout=10)
+    assert stored.payload.decode() == document.markdown
+    assert stored.content_type == "text/markdown"
 
 
-async def test_missing_fields_are_invalid_arguments(stub):
+async def test_missing_fields_are_invalid_arguments(stub, session):
     with pytest.raises(grpc.aio.AioRpcError) as error:
-        await stub.EnrichContent(content_pb2.EnrichContentRequest(content="x"), timeout=10)
+        await stub.EnrichContent(content_pb2.EnrichContentRequest(session=session, content="x"), timeout=10)
     assert violations(error.value) == ["requirements"]
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await stub.GenerateDocument(content_pb2.GenerateDocumentRequest(
-            agent=agent_pb2.Agent(spec_json="{}"), instructions="write"), timeout=10)
+            session=session, agent=agent_pb2.Agent(spec_json="{}"), instructions="write"), timeout=10)
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert violations(error.value)[0].startswith("agent.spec_json")
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await stub.EnrichContent(content_pb2.EnrichContentRequest(content="x", requirements="a tweet"), timeout=10)
+    assert violations(error.value) == ["session"]
+
+
+async def test_calls_with_a_request_id_are_answered_once_also_after_a_restart(settings, control, session, fake_llm):
+    agent = agent_pb2.Agent(name="Ana", spec_json=json.dumps({"type": "TinyPerson", "persona": {"name": "Ana"}}))
+    calls = {
+        "CreateGroundedPersona": content_pb2.CreateGroundedPersonaRequest(
+            session=session, request_id="persona-1", context="a study of commuting",
+            sources=[content_pb2.GroundingSource(name="notes.md", text=NOTES, mime_type="text/markdown")]),
+        "EnrichContent": content_pb2.EnrichContentRequest(
+            session=session, request_id="enrich-1", content="An electric bike.", requirements="a product page"),
+        "GenerateDocument": content_pb2.GenerateDocumentRequest(
+            session=session, request_id="document-1", agent=agent, instructions="a review of the bike"),
+    }
+    served = control.serving(settings)
+    async with serving(DEFINITION, served) as address, open_channel(address, served) as channel:
+        stub = content_pb2_grpc.ContentServiceStub(channel)
+        first = {method: await getattr(stub, method)(request, timeout=10) for method, request in calls.items()}
+        model_calls = fake_llm.stats.total_requests
+        for method, request in calls.items():
+            assert await getattr(stub, method)(request, timeout=10) == first[method]
+    assert first["CreateGroundedPersona"].agent.agent_id
+
+    async with serving(DEFINITION, served) as address, open_channel(address, served) as channel:
+        stub = content_pb2_grpc.ContentServiceStub(channel)
+        for method, request in calls.items():  # a restarted server answers from control
+            assert await getattr(stub, method)(request, timeout=10) == first[method]
+        assert fake_llm.stats.total_requests == model_calls
+
+        changes = {"CreateGroundedPersona": ("context", "another study"), "EnrichContent": ("requirements", "a tweet"),
+                   "GenerateDocument": ("instructions", "a tweet about the bike")}
+        for method, request in calls.items():
+            changed = type(request)()
+            changed.CopyFrom(request)
+            setattr(changed, *changes[method])
+            error = await refusal(getattr(stub, method)(changed, timeout=10))
+            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and violations(error) == ["request_id"], method
+
+        # A request id belongs to one method: EnrichContent's on GenerateDocument is another call, not a refusal.
+        document = content_pb2.GenerateDocumentRequest()
+        document.CopyFrom(calls["GenerateDocument"])
+        document.request_id = calls["EnrichContent"].request_id
+        assert (await stub.GenerateDocument(document, timeout=10)).markdown

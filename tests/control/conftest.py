@@ -15,6 +15,9 @@ import psycopg
 import pytest
 from tinytroupe.control.v1 import control_pb2_grpc
 
+from services.control.storage.base import Storage
+from services.control.storage.postgres import PostgresStorage
+from services.control.storage.sqlite import SqliteStorage
 from services.runtime.config import MeshSettings
 from tests.control.helpers import control_server
 
@@ -68,3 +71,26 @@ async def control(settings: MeshSettings) -> AsyncIterator[control_pb2_grpc.Simu
     """A stub of a control server running in this process on the test's backend."""
     async with control_server(settings) as stub:
         yield stub
+
+
+@pytest.fixture
+def fresh_schema() -> Iterator[str]:
+    """A fresh, empty schema of database `test` for one test, dropped afterwards."""
+    schema = f"control_storage_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield schema
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=BACKENDS)
+async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
+    """An opened storage of either backend, below the servicer."""
+    if request.param == "sqlite":
+        opened: Storage = SqliteStorage(tmp_path / "control.sqlite3")
+    else:
+        opened = PostgresStorage(schema_url(request.getfixturevalue("fresh_schema")))
+    await opened.open()
+    yield opened
+    await opened.close()

@@ -1,12 +1,15 @@
-"""The LLM call cache: scoped by namespace, shared within one, first write wins."""
+"""The LLM call cache: scoped by namespace, shared within one, first write wins, gone with its last session."""
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
+from pydantic import SecretStr
 from tinytroupe.control.v1 import control_pb2
 
-from tests.control.helpers import begin, error_report, unique
+from tests.control.helpers import acting_for, begin, control_server, count_cache_entries, error_report, unique
 
 
 def entries(**values: bytes) -> list[control_pb2.CacheEntry]:
@@ -70,10 +73,32 @@ async def test_ended_session_can_read_but_not_write(control) -> None:
     assert await lookup(control, session.name, "k2") == {}
 
 
-async def test_deleting_a_session_keeps_its_namespace_entries(control) -> None:
+async def test_deleting_a_session_keeps_its_namespace_entries_while_another_session_names_it(
+        control, settings) -> None:
     namespace = unique("shared")
     doomed = await begin(control, cache_namespace=namespace)
+    heir = await begin(control, cache_namespace=namespace)
     await store(control, doomed.name, k=b"v")
     await control.DeleteSession(control_pb2.DeleteSessionRequest(name=doomed.name))
-    heir = await begin(control, cache_namespace=namespace)
     assert await lookup(control, heir.name, "k") == {"k": b"v"}
+
+    # The last session naming the namespace takes its entries along.
+    await control.DeleteSession(control_pb2.DeleteSessionRequest(name=heir.name))
+    assert await asyncio.to_thread(count_cache_entries, settings, namespace) == 0
+    newcomer = await begin(control, cache_namespace=namespace)
+    assert await lookup(control, newcomer.name, "k") == {}
+
+
+async def test_deleting_a_tenants_session_keeps_another_tenants_namespace_of_that_name(make_settings) -> None:
+    settings = make_settings(internal_token=SecretStr("mesh-internal-token"))
+    namespace = unique("tenant-ns")
+    async with control_server(settings) as control:
+        with acting_for("acme"):
+            acme = await begin(control, cache_namespace=namespace)
+            await store(control, acme.name, k=b"acme answer")
+        with acting_for("globex"):
+            globex = await begin(control, cache_namespace=namespace)
+            await store(control, globex.name, k=b"globex answer")
+            await control.DeleteSession(control_pb2.DeleteSessionRequest(name=globex.name))
+        with acting_for("acme"):
+            assert await lookup(control, acme.name, "k") == {"k": b"acme answer"}

@@ -115,3 +115,28 @@ async def test_list_newest_first_with_pages_and_filters(control) -> None:
             page_size=2, page_token=first_page.next_page_token, labels={"batch": "another"}))
     report = error_report(caught.value)
     assert (report.code, report.fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["page_token"])
+
+
+async def test_a_failed_session_reopens_with_its_checkpoints_and_an_ended_one_does_not(control) -> None:
+    failed = await begin(control)
+    await control.CreateCheckpoint(control_pb2.CreateCheckpointRequest(
+        parent=failed.name, checkpoint_id="agents_created", checkpoint=control_pb2.Checkpoint(payload=b"x")))
+    await control.EndSession(control_pb2.EndSessionRequest(
+        name=failed.name, final_state=Session.STATE_FAILED, reason="the model was down"))
+
+    reopened = await control.ReopenSession(control_pb2.ReopenSessionRequest(name=failed.name))
+    assert reopened.state == Session.STATE_ACTIVE
+    assert reopened.end_reason == "" and not reopened.HasField("expire_time")
+    assert reopened.checkpoint_count == 1
+    assert await control.ReopenSession(control_pb2.ReopenSessionRequest(name=failed.name)) == reopened
+
+    completed = await begin(control)
+    await control.EndSession(control_pb2.EndSessionRequest(name=completed.name, reason="done"))
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await control.ReopenSession(control_pb2.ReopenSessionRequest(name=completed.name))
+    report = error_report(caught.value)
+    assert (report.code, report.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "SESSION_ENDED")
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await control.ReopenSession(control_pb2.ReopenSessionRequest(name=f"sessions/{unique('none')}"))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND

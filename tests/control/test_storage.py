@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-import uuid
 from pathlib import Path
 
 import grpc
@@ -20,18 +19,8 @@ from services.control.storage.base import NewSession, Storage, StoredPayload
 from services.control.storage.migrations import load_migrations
 from services.control.storage.postgres import PostgresStorage
 from services.control.storage.sqlite import SqliteStorage
-from tests.control.conftest import POSTGRES_ADMIN_URL, schema_url
+from tests.control.conftest import schema_url
 from tests.control.helpers import begin, control_server, error_report
-
-
-@pytest.fixture
-def fresh_schema() -> str:
-    schema = f"control_storage_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield schema
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def test_migrations_are_numbered_alike_for_both_backends() -> None:
@@ -74,17 +63,6 @@ async def test_postgres_replicas_starting_together_migrate_once(fresh_schema: st
     async with await psycopg.AsyncConnection.connect(schema_url(fresh_schema)) as conn:
         rows = await (await conn.execute("SELECT version FROM schema_migrations ORDER BY version")).fetchall()
     assert [row[0] for row in rows] == [m.version for m in load_migrations("postgres")]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
-    if request.param == "sqlite":
-        opened: Storage = SqliteStorage(tmp_path / "control.sqlite3")
-    else:
-        opened = PostgresStorage(schema_url(request.getfixturevalue("fresh_schema")))
-    await opened.open()
-    yield opened
-    await opened.close()
 
 
 async def test_a_failing_write_leaves_nothing_behind(storage: Storage) -> None:

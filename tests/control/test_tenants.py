@@ -6,8 +6,7 @@ The control server requires the mesh's internal token, as in a deployment; the t
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import grpc
 import pytest
@@ -16,19 +15,9 @@ from pydantic import SecretStr
 from tinytroupe.control.v1 import control_pb2 as pb
 
 from services.runtime.config import MeshSettings
-from services.runtime.context import current_tenant
-from tests.control.helpers import begin, control_server, unique
+from tests.control.helpers import acting_for, begin, control_server, unique
 
 INTERNAL_TOKEN = "mesh-internal-token"
-
-
-@contextlib.contextmanager
-def acting_for(tenant: str) -> Iterator[None]:
-    token = current_tenant.set(tenant)
-    try:
-        yield
-    finally:
-        current_tenant.reset(token)
 
 
 def ttl(seconds: int) -> duration_pb2.Duration:

@@ -169,3 +169,16 @@ def test_describe_drops_least_important_lines_first():
     assert "Other facts:" in full and "Other facts:" not in short
     assert "Personality:" in short
     assert "You grew up in Vancouver" in full
+
+
+def test_the_whole_rendering_keeps_what_the_compact_one_skips():
+    persona = Persona({"type": "TinyPerson", "persona": {
+        "name": "Ana", "occupation": {"title": "Nurse", "shift": "nights"},
+        "preferences": {"likes": ["tea"], "brands": ["Natura"]},
+        "pets": [{"kind": "cat", "name": "Miau", "age": 3}], "vegan": True}})
+    whole = persona.describe(max_chars=10_000)
+    assert whole.splitlines()[0] == "Name: Ana"
+    for fact in ("Shift: nights", "Brands:", "- Natura", "- Kind: cat", "Name: Miau", "Age: 3", "Vegan: yes"):
+        assert fact in whole
+    compact = persona.describe(max_chars=len(whole) - 1)
+    assert "nights" not in compact and len(compact) < len(whole)

@@ -84,3 +84,34 @@ def test_missing_or_unusable_answers_are_reported_not_invented(spec, raw, proble
     assert coerced.value is None and not coerced.usable
     assert problem in coerced.problem
     assert coerced.problem.startswith(("missing:", "invalid:"))
+
+
+WORRY = parse_hint("main_concern", "short text: the participant's biggest worry")
+QUESTION = "Would you subscribe to PedalShare for 49 EUR a month? Why or why not?"
+
+
+@pytest.mark.parametrize(("spec", "raw", "echoed"), [
+    (WORRY, "the participant's biggest worry", "the field's hint"),
+    (WORRY, "Biggest worry.", "the field's hint"),
+    (WORRY, "main concern", "the field's hint"),
+    (WORRY, "short text", "the field's hint"),
+    (WORRY, "subscribe to PedalShare for 49 EUR a month", "the question"),
+    (CONCERNS, ["short phrases", "list"], "the field's hint"),
+    (REASONING, "Would you subscribe to PedalShare for 49 EUR?", "the question"),
+])
+def test_a_value_that_only_repeats_the_hint_or_the_question_is_missing(spec, raw, echoed):
+    coerced = coerce(spec, raw, [QUESTION])
+    assert coerced.value is None and coerced.echoed
+    assert coerced.problem.startswith(f"missing: the value only repeats {echoed}")
+
+
+@pytest.mark.parametrize(("spec", "raw", "expected"), [
+    (WORRY, "the price", "the price"),
+    (WORRY, "My biggest worry is theft of the bike", "My biggest worry is theft of the bike"),
+    (WORRY, "49 EUR a month", "49 EUR a month"),  # a few words of the question are an answer
+    (CONCERNS, ["short phrases", "theft"], ["theft"]),  # the echoed item goes, the answer stays
+    (INTENT, "maybe", "maybe"),  # categories are never echoes: the hint names them
+])
+def test_a_value_with_words_of_its_own_is_kept(spec, raw, expected):
+    coerced = coerce(spec, raw, [QUESTION])
+    assert coerced.problem == "" and coerced.value == expected

@@ -237,3 +237,22 @@ def test_the_output_schema_constrains_types():
     assert answer.answers()["purchase intent"].confidence is None
     assert answer.answers()["concerns"] is None
     assert world_answer_model(specs, ["A"]).model_validate({"results": "nonsense"}).results == []
+
+
+async def test_values_that_repeat_the_hint_are_missing_and_noted_in_the_quality():
+    hints = {"main_concern": "short text: the participant's biggest worry"}
+
+    def answer(messages):
+        name = prompt_of(messages).rsplit(" ", 1)[-1].rstrip(".")
+        value = "noise" if name == "Ana" else "the participant's biggest worry"
+        return {"main_concern": field(value, "the noise bothers me")}
+
+    request = extraction_request(["Ana", "Ben"], transcript(LINES), fields=["main_concern"], hints=hints)
+    results = await run(request, ScriptedLLM(answer))
+    ana, ben = results.individual_results
+    assert python_value(ana.fields["main_concern"]) == "noise"
+    assert python_value(ben.fields["main_concern"]) is None and ben.fields["main_concern"].confidence == 0.0
+    assert ben.fields["main_concern"].problem.startswith("missing: the value only repeats the field's hint")
+    quality = results.statistical_analysis.quality_metrics
+    assert quality.coverage == 0.5
+    assert [note.metric for note in quality.notes][0] == "hint_echo"

@@ -112,3 +112,17 @@ def test_quality_of_nothing_is_zero_and_of_everything_is_one():
                                failed_agents=3, total_agents=3)
     assert all_failed.score == 0.0 and all_failed.failure_rate == 1.0
     assert [(note.metric, note.score_lost) for note in all_failed.notes] == [("failure_rate", 1.0)]
+
+
+def test_values_that_repeat_the_hint_lower_the_score_with_their_own_note():
+    # 3 agents x 2 fields; 4 usable, 2 repeated the hint: coverage 4/6; the hint echoes take their share of it
+    quality = study_quality(usable_pairs=4, total_pairs=6, confidences=[1.0] * 4, categorical_answers={},
+                            failed_agents=0, total_agents=3, echoed_pairs=2)
+    assert quality.coverage == pytest.approx(4 / 6)
+    assert quality.score == pytest.approx(0.45 * 4 / 6 + 0.45 + 0.10)
+    by_metric = {note.metric: note for note in quality.notes}
+    assert set(by_metric) == {"hint_echo"}
+    assert by_metric["hint_echo"].score_lost == pytest.approx(0.45 * 2 / 6)
+    assert by_metric["hint_echo"].explanation == (
+        "2 of 6 answers (participant x field) only repeat the field's hint or the question, and count as missing")
+    assert sum(note.score_lost for note in quality.notes) == pytest.approx(1 - quality.score)

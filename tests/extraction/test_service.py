@@ -1,10 +1,12 @@
-"""The extraction service over real gRPC, against the fake model server (and control for stored exports)."""
+"""The extraction service over real gRPC, against the fake model server and control (SQLite)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import time
+from collections.abc import AsyncIterator
 
 import grpc
 import pytest
@@ -27,6 +29,7 @@ from tests.extraction.conftest import (
     transcript,
 )
 from tests.rich_errors import violations
+from tests.sessions import Control, refusal, running_control
 
 FIELDS = ["rating", "purchase_intent", "concerns"]
 RATINGS = {"Ana": 8, "Ben": 4, "Cleo": 6, "Dan": 9}
@@ -43,16 +46,28 @@ def scripted_answers(name: str) -> dict:
 
 
 @pytest.fixture
-async def stub(mesh_settings):
-    async with serving(DEFINITION, mesh_settings) as address, open_channel(address, mesh_settings) as channel:
+async def control(tmp_path) -> AsyncIterator[Control]:
+    async with running_control(tmp_path / "control") as running:
+        yield running
+
+
+@pytest.fixture
+async def stub(mesh_settings, control):
+    served = control.serving(mesh_settings)
+    async with serving(DEFINITION, served) as address, open_channel(address, served) as channel:
         yield extraction_pb2_grpc.ResultsExtractionServiceStub(channel)
 
 
+@pytest.fixture
+async def session(control) -> str:
+    return await control.begin_session("extraction test")
 
 
-async def test_extracts_typed_values_with_statistics(stub, fake_llm):
+
+
+async def test_extracts_typed_values_with_statistics(stub, session, fake_llm):
     fake_llm.script(r"Extract the fields for", answer_per_agent(scripted_answers), merge=False)
-    request = extraction_request(list(RATINGS), transcript(ratings=RATINGS), fields=FIELDS)
+    request = extraction_request(list(RATINGS), transcript(ratings=RATINGS), fields=FIELDS, session=session)
     response = await stub.ExtractResults(request, timeout=10)
 
     results = response.results
@@ -89,13 +104,13 @@ async def test_extracts_typed_values_with_statistics(stub, fake_llm):
     assert fake_llm.stats.total_requests == 4
 
 
-async def test_arbitrary_schema_valid_answers_come_back_typed(stub, fake_llm):
+async def test_arbitrary_schema_valid_answers_come_back_typed(stub, session, fake_llm):
     """Unscripted, the fake answers with random instances of the schema: every value must be typed."""
     hints = {"rating": "integer 1-5", "mood": "one of happy/sad/neutral", "would_buy": "yes/no",
              "share": "number 0-1", "notes": "text"}
     names = [f"Agent{index}" for index in range(6)]
     request = extraction_request(names, transcript([(name, TALK, said(name, 5)) for name in names]),
-                                 fields=list(hints), hints=hints)
+                                 fields=list(hints), hints=hints, session=session)
     response = await stub.ExtractResults(request, timeout=10)
     kinds = {"rating": "number_value", "mood": "string_value", "would_buy": "bool_value", "share": "number_value",
              "notes": "string_value"}
@@ -126,8 +141,9 @@ async def test_arbitrary_schema_valid_answers_come_back_typed(stub, fake_llm):
     (lambda r: r.ClearField("config"), ["config"]),
     (lambda r: setattr(r, "session", "abc"), ["session"]),
 ])
-async def test_bad_requests_name_the_field(stub, fake_llm, change, expected_fields):
-    request = extraction_request(["Ana", "Ben"], transcript(ratings={"Ana": 8, "Ben": 4}), fields=FIELDS)
+async def test_bad_requests_name_the_field(stub, session, fake_llm, change, expected_fields):
+    request = extraction_request(["Ana", "Ben"], transcript(ratings={"Ana": 8, "Ben": 4}), fields=FIELDS,
+                                 session=session)
     change(request)
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await stub.ExtractResults(request, timeout=10)
@@ -136,19 +152,19 @@ async def test_bad_requests_name_the_field(stub, fake_llm, change, expected_fiel
     assert fake_llm.stats.total_requests == 0
 
 
-async def test_unknown_speakers_in_the_transcript_are_fine(stub, fake_llm):
+async def test_unknown_speakers_in_the_transcript_are_fine(stub, session, fake_llm):
     lines = [("Ana", TALK, said("Ana", 8)), ("Stranger", TALK, "Nobody asked me, but it is ugly.")]
     response = await stub.ExtractResults(
-        extraction_request(["Ana"], transcript(lines), fields=["rating"]), timeout=10)
+        extraction_request(["Ana"], transcript(lines), fields=["rating"], session=session), timeout=10)
     assert [result.agent_name for result in response.results.individual_results] == ["Ana"]
 
 
-async def test_fifty_agents_are_extracted_concurrently(stub, fake_llm):
+async def test_fifty_agents_are_extracted_concurrently(stub, session, fake_llm):
     latency = 0.2
     fake_llm.configure(latency_s=latency)
     names = [f"Agent{index:02d}" for index in range(50)]
     ratings = {name: 1 + index % 10 for index, name in enumerate(names)}
-    request = extraction_request(names, transcript(ratings=ratings), fields=FIELDS)
+    request = extraction_request(names, transcript(ratings=ratings), fields=FIELDS, session=session)
     started = time.monotonic()
     response = await stub.ExtractResults(request, timeout=30)
     elapsed = time.monotonic() - started
@@ -158,29 +174,46 @@ async def test_fifty_agents_are_extracted_concurrently(stub, fake_llm):
     assert elapsed < 5 * latency + 1.0, f"50 agents took {elapsed:.2f}s at {latency}s per call"
 
 
-async def test_a_retried_request_id_is_answered_once(stub, fake_llm):
-    request = extraction_request(["Ana", "Ben"], transcript(ratings={"Ana": 8, "Ben": 4}), fields=FIELDS,
-                                 request_id="extract-1")
-    first = await stub.ExtractResults(request, timeout=10)
-    second = await stub.ExtractResults(request, timeout=10)
-    assert first == second and fake_llm.stats.total_requests == 2
-    request.config.fields.append("reasoning")
-    with pytest.raises(grpc.aio.AioRpcError) as error:
-        await stub.ExtractResults(request, timeout=10)
-    assert violations(error.value) == ["request_id"]
+async def test_a_retried_request_id_is_answered_once_also_after_restarts(mesh_settings, tmp_path, fake_llm):
+    async with running_control(tmp_path / "control") as control:
+        session = await control.begin_session("extraction test")
+        request = extraction_request(["Ana", "Ben"], transcript(ratings={"Ana": 8, "Ben": 4}), fields=FIELDS,
+                                     request_id="extract-1", session=session)
+        served = control.serving(mesh_settings)
+        async with serving(DEFINITION, served) as address, open_channel(address, served) as channel:
+            stub = extraction_pb2_grpc.ResultsExtractionServiceStub(channel)
+            first, duplicate = await asyncio.gather(stub.ExtractResults(request, timeout=10),
+                                                    stub.ExtractResults(request, timeout=10))
+            second = await stub.ExtractResults(request, timeout=10)
+        assert first == duplicate == second and fake_llm.stats.total_requests == 2
+
+    # Control and extraction both restarted: the answer comes from control's database, not the model.
+    async with running_control(tmp_path / "control") as control:
+        served = control.serving(mesh_settings)
+        async with serving(DEFINITION, served) as address, open_channel(address, served) as channel:
+            stub = extraction_pb2_grpc.ResultsExtractionServiceStub(channel)
+            assert await stub.ExtractResults(request, timeout=10) == first
+            assert fake_llm.stats.total_requests == 2
+
+            request.config.fields.append("reasoning")
+            error = await refusal(stub.ExtractResults(request, timeout=10))
+            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and violations(error) == ["request_id"]
+            request.request_id = "x" * 129
+            assert violations(await refusal(stub.ExtractResults(request, timeout=10))) == ["request_id"]
 
 
-async def test_an_unreachable_model_is_unavailable(stub, fake_llm):
+async def test_an_unreachable_model_is_unavailable(stub, session, fake_llm):
     fake_llm.configure(rate_500=1.0)
-    request = extraction_request(["Ana", "Ben"], transcript(ratings={"Ana": 8, "Ben": 4}), fields=FIELDS)
+    request = extraction_request(["Ana", "Ben"], transcript(ratings={"Ana": 8, "Ben": 4}), fields=FIELDS,
+                                 session=session)
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await stub.ExtractResults(request, timeout=10)
     assert error.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
-async def test_rapporteur_and_world_modes_over_grpc(stub, fake_llm):
+async def test_rapporteur_and_world_modes_over_grpc(stub, session, fake_llm):
     request = extraction_request(list(RATINGS), transcript(ratings=RATINGS), fields=FIELDS,
-                                 mode=study_pb2.ExtractionConfig.MODE_RAPPORTEUR)
+                                 mode=study_pb2.ExtractionConfig.MODE_RAPPORTEUR, session=session)
     rapporteur = await stub.ExtractResults(request, timeout=10)
     assert [r.agent_name for r in rapporteur.results.individual_results] == ["rapporteur"]
     request.config.mode = study_pb2.ExtractionConfig.MODE_WORLD
@@ -189,10 +222,10 @@ async def test_rapporteur_and_world_modes_over_grpc(stub, fake_llm):
     assert fake_llm.stats.total_requests == 2
 
 
-async def test_exports_inline(stub, fake_llm):
+async def test_exports_inline(stub, session, fake_llm):
     fake_llm.script(r"Extract the fields for", answer_per_agent(scripted_answers), merge=False)
     extracted = await stub.ExtractResults(
-        extraction_request(list(RATINGS), transcript(ratings=RATINGS), fields=FIELDS), timeout=10)
+        extraction_request(list(RATINGS), transcript(ratings=RATINGS), fields=FIELDS, session=session), timeout=10)
     as_json = await stub.ExportResults(extraction_pb2.ExportResultsRequest(
         results=extracted.results, format=extraction_pb2.EXPORT_FORMAT_JSON), timeout=10)
     assert as_json.content_type == "application/json" and not as_json.checkpoint
@@ -206,6 +239,14 @@ async def test_exports_inline(stub, fake_llm):
         await stub.ExportResults(extraction_pb2.ExportResultsRequest(
             results=extracted.results, format=extraction_pb2.EXPORT_FORMAT_CSV, store=True), timeout=10)
     assert violations(error.value) == ["session"]
+
+
+async def test_a_session_is_required(stub, fake_llm):
+    request = extraction_request(["Ana"], transcript(ratings={"Ana": 8}), fields=["rating"])
+    assert violations(await refusal(stub.ExtractResults(request, timeout=10))) == ["session"]
+    request.ClearField("transcript")
+    assert violations(await refusal(stub.ExtractResults(request, timeout=10))) == ["session", "transcript"]
+    assert fake_llm.stats.total_requests == 0
 
 
 async def test_stored_exports_become_session_checkpoints_and_answers_are_cached(fake_llm, mesh_settings, tmp_path):

@@ -7,9 +7,11 @@ the six real servers, and checks the status, the counts per phase and the failur
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
+from tinytroupe.control.v1 import control_pb2
 from tinytroupe.orchestrator.v1 import orchestrator_pb2
 
 from tests.orchestrator.support import Mode, small_study
@@ -23,6 +25,13 @@ NOT_JSON = "I would rather not answer in JSON."
 def three_people() -> tuple[str, str, str]:
     suffix = uuid.uuid4().hex[:6]
     return f"Ana{suffix}", f"Ben{suffix}", f"Cyd{suffix}"
+
+
+def talkative(mesh, names) -> None:
+    """Every one of `names` says something each turn, so that each has results to extract."""
+    mesh.fake.script(rf"^You are ({'|'.join(names)})\.", {"actions": [
+        {"type": "TALK", "target": "", "content": "I would buy it if it boils fast."},
+        {"type": "DONE", "target": "", "content": ""}]}, on="system")
 
 
 async def run(stubs, study) -> orchestrator_pb2.StudyResult:
@@ -57,6 +66,7 @@ async def test_an_agent_whose_turns_fail_leaves_the_others_to_finish(stubs, mesh
 
 async def test_an_agent_whose_extraction_fails_counts_as_failed_and_lowers_the_quality(stubs, mesh):
     ana, ben, cyd = three_people()
+    talkative(mesh, (ana, ben, cyd))
     mesh.fake.script(rf"Extract the fields for {ben}\.", NOT_JSON)
     result = await run(stubs, small_study(names=(ana, ben, cyd)))
     assert_one_failed(result, FailurePhase.FAILURE_PHASE_EXTRACTION, ben)
@@ -112,3 +122,42 @@ async def test_a_study_in_which_more_than_the_allowed_share_fails_fails(stubs, m
     finished = await stubs.wait(operation.name, timeout_s=120)
     assert finished.HasField("error")
     assert "max_failed_fraction" in finished.error.message
+
+
+async def test_a_failed_study_is_retried_from_its_last_checkpoint_without_running_finished_phases(stubs, mesh):
+    ana, ben, cyd = three_people()
+    names = (ana, ben, cyd)
+    talkative(mesh, names)
+    outage = mesh.fake.script(rf"Extract the fields for ({ana}|{ben}|{cyd})\.", NOT_JSON)
+    operation = await stubs.orchestrator.RunStudy(small_study(names=names))
+    failed = await stubs.wait(operation.name, timeout_s=120)
+    assert "every participant failed" in failed.error.message
+
+    mesh.fake.scripts.remove(outage)  # the model works again
+    turns_before = count_turns(mesh, names)
+    await stubs.orchestrator.ResumeStudy(orchestrator_pb2.ResumeStudyRequest(name=operation.name))
+    result = await stubs.result(operation.name, timeout_s=120)
+
+    assert result.status == orchestrator_pb2.STUDY_STATUS_COMPLETED
+    assert result.metadata.retried_count == 1
+    assert count_turns(mesh, names) == turns_before, "the finished simulation is not run again"
+    ids = await stubs.checkpoint_ids(operation.name)
+    assert ids.index("study_failed") < ids.index("retried_1") < ids.index("operation_complete")
+    assert (await stubs.session(operation.name)).state == control_pb2.Session.STATE_ENDED
+
+
+async def test_resuming_a_completed_study_returns_it_as_it_is(stubs):
+    operation = await stubs.orchestrator.RunStudy(small_study())
+    result = await stubs.result(operation.name, timeout_s=120)
+    again = await stubs.orchestrator.ResumeStudy(orchestrator_pb2.ResumeStudyRequest(name=operation.name))
+    assert again.done and again.response == (await stubs.wait(operation.name)).response
+    assert result.metadata.retried_count == 0
+    assert not any(name.startswith("retried_") for name in await stubs.checkpoint_ids(operation.name))
+
+
+def count_turns(mesh, names) -> int:
+    pattern = re.compile(rf"^You are ({'|'.join(names)})\.")
+    return sum(1 for record in mesh.fake.stats.requests
+               if record.body and any(pattern.match(str(message.get("content", "")))
+                                      for message in record.body.get("messages", [])
+                                      if message.get("role") == "system"))

@@ -1,7 +1,8 @@
-"""The population service over real gRPC, against the fake model server."""
+"""The population service over real gRPC, against the fake model server and control (SQLite)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from services.runtime.testing import serving
 from tests.fake_llm import FakeLLMServer
 from tests.fixtures import TINYTROUPE_FIXTURES
 from tests.rich_errors import violations
+from tests.sessions import Control, refusal, running_control
 
 FIXTURES = TINYTROUPE_FIXTURES
 AGENT_FILES = sorted((FIXTURES / "agents").glob("*.agent.json"))
@@ -31,9 +33,21 @@ async def fake_llm() -> AsyncIterator[FakeLLMServer]:
 
 
 @pytest.fixture
-async def stub(settings):
-    async with serving(DEFINITION, settings) as address, open_channel(address, settings) as channel:
+async def control(tmp_path) -> AsyncIterator[Control]:
+    async with running_control(tmp_path / "control") as running:
+        yield running
+
+
+@pytest.fixture
+async def stub(settings, control):
+    served = control.serving(settings)
+    async with serving(DEFINITION, served) as address, open_channel(address, served) as channel:
         yield population_pb2_grpc.PopulationServiceStub(channel)
+
+
+@pytest.fixture
+async def session(control) -> str:
+    return await control.begin_session("population test")
 
 
 
@@ -42,13 +56,13 @@ def spec(name: str = "Ana Souza", **persona) -> str:
     return json.dumps({"type": "TinyPerson", "persona": {"name": name, "age": 34, **persona}})
 
 
-async def test_every_fixture_agent_loads_and_exports_unchanged(stub):
+async def test_every_fixture_agent_loads_and_exports_unchanged(stub, session):
     assert len(AGENT_FILES) >= 5
     ids = set()
     for path in AGENT_FILES:
         text = path.read_text(encoding="utf-8")
         agent = await stub.LoadAgent(population_pb2.LoadAgentRequest(
-            spec_json=text, source=path.name, context="a focus group"), timeout=10)
+            session=session, spec_json=text, source=path.name, context="a focus group"), timeout=10)
         document = json.loads(text)
         assert agent.name == document["persona"]["name"]
         assert len(agent.agent_id) == 32 and agent.agent_id not in ids
@@ -60,8 +74,8 @@ async def test_every_fixture_agent_loads_and_exports_unchanged(stub):
         assert json.loads(exported.spec_json) == document
 
 
-async def test_export_with_state_adds_tinytroupe_sections(stub):
-    agent = await stub.LoadAgent(population_pb2.LoadAgentRequest(spec_json=spec()), timeout=10)
+async def test_export_with_state_adds_tinytroupe_sections(stub, session):
+    agent = await stub.LoadAgent(population_pb2.LoadAgentRequest(session=session, spec_json=spec()), timeout=10)
     agent.cognitive_state.goals.append("find a cheap bike")
     agent.cognitive_state.emotions = "curious"
     agent.episodic_memory.append(agent_pb2.MemoryEvent(round=1, kind=agent_pb2.MemoryEvent.KIND_SAID,
@@ -78,9 +92,9 @@ async def test_export_with_state_adds_tinytroupe_sections(stub):
     assert full["episodic_memory"]["memory"][0]["content"]["content"] == "I like it."
 
 
-async def test_builtin_and_custom_fragments_merge(stub):
+async def test_builtin_and_custom_fragments_merge(stub, session):
     custom = json.dumps({"type": "Fragment", "persona": {"preferences": {"interests": ["cycling"]}}})
-    agent = await stub.LoadAgent(population_pb2.LoadAgentRequest(spec_json=spec(), fragments=[
+    agent = await stub.LoadAgent(population_pb2.LoadAgentRequest(session=session, spec_json=spec(), fragments=[
         population_pb2.FragmentSource(builtin=population_pb2.FRAGMENT_SKEPTIC),
         population_pb2.FragmentSource(custom_json=custom)]), timeout=10)
     persona = json.loads(agent.spec_json)["persona"]
@@ -116,7 +130,8 @@ async def test_list_fragments_covers_every_enum_value(stub):
         population_pb2.FragmentSource(custom_json=json.dumps({"type": "Fragment", "persona": {"age": 70}}))]),
      "fragments[1]"),
 ])
-async def test_malformed_requests_name_the_field(stub, request_, field):
+async def test_malformed_requests_name_the_field(stub, session, request_, field):
+    request_.session = session
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await stub.LoadAgent(request_, timeout=10)
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -125,11 +140,11 @@ async def test_malformed_requests_name_the_field(stub, request_, field):
         assert "persona.age" in error.value.details()
 
 
-async def test_generate_population_streams_plan_agents_and_summary(stub, fake_llm):
+async def test_generate_population_streams_plan_agents_and_summary(stub, session, fake_llm):
     demographics = (FIXTURES / "populations" / "usa.json").read_text(encoding="utf-8")
     started = time.monotonic()
     events = [event async for event in stub.GeneratePopulation(population_pb2.GeneratePopulationRequest(
-        demographics_json=demographics, count=20, context="a focus group on electric bikes",
+        session=session, demographics_json=demographics, count=20, context="a focus group on electric bikes",
         fragments=[population_pb2.FragmentSource(builtin=population_pb2.FRAGMENT_EARLY_ADOPTER)]), timeout=30)]
     elapsed = time.monotonic() - started
     kinds = [event.WhichOneof("event") for event in events]
@@ -149,23 +164,26 @@ async def test_generate_population_streams_plan_agents_and_summary(stub, fake_ll
     assert elapsed < 20 * LATENCY / 2, f"not concurrent: {elapsed:.2f}s"
 
 
-async def test_generate_population_validates_each_agent(stub):
+async def test_generate_population_validates_each_agent(stub, session):
     demographics = (FIXTURES / "populations" / "usa.json").read_text(encoding="utf-8")
     events = [event async for event in stub.GeneratePopulation(population_pb2.GeneratePopulationRequest(
-        demographics_json=demographics, count=3, expectations="adults living in the USA"), timeout=30)]
+        session=session, demographics_json=demographics, count=3, expectations="adults living in the USA"), timeout=30)]
     agents = [e for e in events if e.WhichOneof("event") == "agent"]
     assert len(agents) == 3
     for event in agents:
         assert event.HasField("validation") and 0 <= event.validation.score <= 1
         assert event.validation.justification
-    assert events[-1].summary.model_calls == 6
+        assert 1 <= len(event.validation.interview) <= 3  # the interview: questions and answers
+    # three persons (the data gives the plan), and per person: the questions, one answer each, the judgement
+    interviews = sum(2 + len(event.validation.interview) for event in agents)
+    assert events[-1].summary.model_calls == 3 + interviews
 
 
-async def test_failed_persons_become_failure_messages(stub, fake_llm):
+async def test_failed_persons_become_failure_messages(stub, session, fake_llm):
     demographics = (FIXTURES / "populations" / "usa.json").read_text(encoding="utf-8")
     fake_llm.plan_faults(*["server_error"] * 9)  # every attempt of all three persons
     events = [event async for event in stub.GeneratePopulation(population_pb2.GeneratePopulationRequest(
-        demographics_json=demographics, count=3), timeout=30)]
+        session=session, demographics_json=demographics, count=3), timeout=30)]
     kinds = [event.WhichOneof("event") for event in events]
     assert kinds == ["plan", "failure", "failure", "failure", "summary"]
     assert all(event.failure.reason.startswith("LLM") for event in events[1:-1]), events
@@ -174,20 +192,55 @@ async def test_failed_persons_become_failure_messages(stub, fake_llm):
 
 @pytest.mark.parametrize(("count", "demographics", "field"), [
     (0, "{}", "count"), (1001, "{}", "count"), (5, "[1, 2", "demographics_json"), (5, "", "demographics_json")])
-async def test_generate_population_rejects_bad_requests(stub, count, demographics, field):
+async def test_generate_population_rejects_bad_requests(stub, session, count, demographics, field):
     with pytest.raises(grpc.aio.AioRpcError) as error:
         async for _ in stub.GeneratePopulation(population_pb2.GeneratePopulationRequest(
-                demographics_json=demographics, count=count), timeout=10):
+                session=session, demographics_json=demographics, count=count), timeout=10):
             pass
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert violations(error.value) == [field]
 
 
-async def test_validate_agent_scores(stub):
-    agent = await stub.LoadAgent(population_pb2.LoadAgentRequest(spec_json=spec()), timeout=10)
+async def test_validate_agent_scores(stub, session):
+    agent = await stub.LoadAgent(population_pb2.LoadAgentRequest(session=session, spec_json=spec()), timeout=10)
     judged = await stub.ValidateAgent(population_pb2.ValidateAgentRequest(
-        agent=agent, expectations="a Brazilian engineer in her thirties"), timeout=10)
+        session=session, agent=agent, expectations="a Brazilian engineer in her thirties"), timeout=10)
     assert 0 <= judged.score <= 1 and judged.justification
     with pytest.raises(grpc.aio.AioRpcError) as error:
-        await stub.ValidateAgent(population_pb2.ValidateAgentRequest(agent=agent), timeout=10)
+        await stub.ValidateAgent(population_pb2.ValidateAgentRequest(session=session, agent=agent), timeout=10)
     assert violations(error.value) == ["expectations"]
+
+
+async def test_a_generation_with_a_request_id_is_answered_once_also_after_a_restart(settings, control, session,
+                                                                                   fake_llm):
+    demographics = (FIXTURES / "populations" / "usa.json").read_text(encoding="utf-8")
+    request = population_pb2.GeneratePopulationRequest(session=session, demographics_json=demographics, count=4,
+                                                       context="a focus group", request_id="population-1")
+    served = control.serving(settings)
+
+    async def generate(stub, generation=request):
+        return [event async for event in stub.GeneratePopulation(generation, timeout=30)]
+
+    async with serving(DEFINITION, served) as address, open_channel(address, served) as channel:
+        stub = population_pb2_grpc.PopulationServiceStub(channel)
+        first, duplicate = await asyncio.gather(generate(stub), generate(stub))
+        assert duplicate == first and first[-1].summary.generated == 4
+        model_calls = fake_llm.stats.total_requests
+        assert model_calls == first[-1].summary.model_calls, "the duplicate waited for the first generation"
+        assert await generate(stub) == first
+
+    async with serving(DEFINITION, served) as address, open_channel(address, served) as channel:
+        stub = population_pb2_grpc.PopulationServiceStub(channel)
+        assert await generate(stub) == first  # a restarted server answers from control
+        assert fake_llm.stats.total_requests == model_calls
+
+        changed = population_pb2.GeneratePopulationRequest()
+        changed.CopyFrom(request)
+        changed.count = 5
+        error = await refusal(stub.GeneratePopulation(changed, timeout=30))
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and violations(error) == ["request_id"]
+
+        changed.CopyFrom(request)
+        changed.session = await control.begin_session("another session")
+        assert (await generate(stub, changed))[-1].summary.generated == 4  # another session, another call
+        assert fake_llm.stats.total_requests > model_calls

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -35,6 +35,8 @@ class TurnCall:
     output_model: type[BaseModel]
     session: str
     max_tokens: int | None
+    follow_up: list[dict[str, str]] = field(default_factory=list)
+    """The messages after the turn's prompt: an earlier answer and what to change in it."""
 
     @property
     def prompt(self) -> str:
@@ -51,14 +53,54 @@ def talk(*contents: str, target: str = "", **state: str) -> dict[str, Any]:
             "emotions": state.get("emotions", "calm")}
 
 
-class ScriptedLLM:
-    """A StructuredLLM whose answers come from `script(call)`; records every call and the concurrency."""
+@dataclass
+class SideCall:
+    """A call that is not a turn (a memory consolidation, a quality check): its label and messages."""
 
-    def __init__(self, names: list[str], script: Script, latency_s: float = 0.0) -> None:
+    label: str
+    messages: list[dict[str, str]]
+    output_model: type[BaseModel]
+    session: str
+
+    @property
+    def prompt(self) -> str:
+        return "\n".join(message["content"] for message in self.messages)
+
+
+def summarise(call: SideCall) -> dict[str, Any]:
+    """A consolidation answer that depends only on its prompt: the events' first words, in order."""
+    events = call.messages[1]["content"].split("New events, oldest first:\n", 1)[1].splitlines()
+    return {"summary": " | ".join(line[2:40].strip() for line in events)}
+
+
+def judge(*scores: int, critique: str = "fine") -> Callable[[SideCall], dict[str, Any]]:
+    """A quality check answering `scores` (0-10) for the checks asked, in order; the last repeats."""
+    def answer(call: SideCall) -> dict[str, Any]:
+        checks = [name for name in call.output_model.model_fields if name != "critique"]
+        values = list(scores) + [scores[-1]] * len(checks)
+        return {"critique": critique, **dict(zip(checks, values, strict=False))}
+    return answer
+
+
+def default_side_script(call: SideCall) -> dict[str, Any]:
+    """Consolidations summarise their events; quality checks find every turn flawless."""
+    return summarise(call) if call.label == "simulation.memory" else judge(10)(call)
+
+
+class ScriptedLLM:
+    """A StructuredLLM whose answers come from `script(call)`; records every call and the concurrency.
+
+    Turns go to `script` and `calls`; other calls (memory consolidations, quality checks) go to
+    `side_script` (by default: a summary of the events) and `side_calls`."""
+
+    def __init__(self, names: list[str], script: Script, latency_s: float = 0.0,
+                 side_script: Callable[[SideCall], dict[str, Any] | Exception] = default_side_script) -> None:
         self.names = sorted(names, key=len, reverse=True)
         self.script = script
+        self.side_script = side_script
         self.latency_s = latency_s
         self.calls: list[TurnCall] = []
+        self.side_calls: list[SideCall] = []
         self.in_flight = 0
         self.peak_in_flight = 0
 
@@ -67,9 +109,24 @@ class ScriptedLLM:
 
     async def structured(self, messages, output_model, *, session="", label="", max_tokens=None,
                          temperature=None):
+        if label != "simulation.turn":
+            side = SideCall(label, messages, output_model, session)
+            self.side_calls.append(side)
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            try:
+                if self.latency_s:
+                    await asyncio.sleep(self.latency_s)
+                answer = self.side_script(side)
+            finally:
+                self.in_flight -= 1
+            if isinstance(answer, Exception):
+                raise answer
+            return output_model.model_validate(answer)
         system, user = messages[0]["content"], messages[1]["content"]
         round_number = int(user.split("Round ", 1)[1].split(" ", 1)[0])
-        call = TurnCall(self._agent_of(system), round_number, system, user, output_model, session, max_tokens)
+        call = TurnCall(self._agent_of(system), round_number, system, user, output_model, session, max_tokens,
+                        list(messages[2:]))
         self.calls.append(call)
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)

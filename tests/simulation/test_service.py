@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import grpc
 import pytest
 from tinytroupe.common.v1 import agent_pb2, study_pb2
@@ -156,17 +154,16 @@ async def test_too_many_failures_abort_the_run(mesh: Mesh):
     assert not listed.checkpoints
 
 
-async def test_a_round_of_many_agents_costs_about_one_model_latency(mesh: Mesh):
+async def test_the_agents_of_a_round_act_concurrently(mesh: Mesh):
+    """All of a round's turns are in flight together, so a round costs one model latency (its wall time is
+    measured by bench/simulation_bench.py, not asserted here: a busy machine must not fail the suite)."""
     mesh.fake.configure(latency_s=0.3)
     names = [f"Person {index}" for index in range(24)]
     session = await mesh.begin_session()
-    started = time.perf_counter()
     events = await collect(mesh.simulation.RunSimulation(
         run_request(session, names, rounds=2, stream_actions=False), timeout=30))
-    elapsed = time.perf_counter() - started
     assert events[-1].finished.participants.successful == 24
     assert mesh.fake.stats.peak_in_flight == 24
-    assert elapsed < 2 * 0.3 * 1.8, elapsed
 
 
 
@@ -285,3 +282,31 @@ async def test_replaying_a_finished_run_from_an_older_checkpoint_reuses_its_chec
     usage = simulation_pb2.WorldState.FromString(stored.payload).usage
     assert (usage.calls, usage.cached_calls) == (6, 0)  # the original run's, although the replay's differs
     assert (replayed[-1].finished.usage.calls, replayed[-1].finished.usage.cached_calls) == (3, 6)
+
+
+async def test_a_finished_run_with_a_request_id_is_answered_from_its_final_world(mesh: Mesh):
+    session = await mesh.begin_session()
+    request = run_request(session, NAMES, rounds=2)
+    request.request_id = "simulation-1"
+    first = await collect(mesh.simulation.RunSimulation(request, timeout=30))
+    model_calls = mesh.fake.stats.total_requests
+    assert kinds(first)[-1] == "finished" and model_calls == 6
+
+    assert await collect(mesh.simulation.RunSimulation(request, timeout=30)) == [first[-1]]
+    async with mesh.another_simulation_server() as replica:  # another replica, or the same one restarted
+        assert await collect(replica.RunSimulation(request, timeout=30)) == [first[-1]]
+        changed = simulation_pb2.RunSimulationRequest()
+        changed.CopyFrom(request)
+        changed.config.rounds = 3
+        error = await rejected_by(replica, changed)
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and violations(error) == ["request_id"]
+    assert mesh.fake.stats.total_requests == model_calls
+
+    listed = await mesh.control.ListCheckpoints(control_pb2.ListCheckpointsRequest(parent=session), timeout=10)
+    assert [c.name.rsplit("/", 1)[1] for c in listed.checkpoints] == ["round_1", "round_2", "simulation_complete"]
+
+
+async def rejected_by(simulation, request: simulation_pb2.RunSimulationRequest) -> grpc.aio.AioRpcError:
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await collect(simulation.RunSimulation(request, timeout=10))
+    return failure.value

@@ -86,6 +86,23 @@ class CheckpointRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class NewRememberedResponse:
+    response_id: str
+    request_sha256: str
+    payload: StoredPayload
+    """The serialized `RememberedResponse` holding only its `responses`."""
+
+
+@dataclass(frozen=True, slots=True)
+class RememberedResponseRecord:
+    session_id: str
+    response_id: str
+    request_sha256: str
+    create_time: datetime
+    payload: StoredPayload
+
+
+@dataclass(frozen=True, slots=True)
 class LeaseRecord:
     session_id: str
     holder: str
@@ -110,6 +127,8 @@ class SweepResult:
     checkpoints_deleted: int = 0
     leases_deleted: int = 0
     session_ids: list[str] = field(default_factory=list)
+    cache_entries_deleted: int = 0
+    """Entries of the namespaces that no session names any more."""
 
 
 class StorageError(Exception):
@@ -135,6 +154,14 @@ class SessionNotActive(StorageError):
         self.state = state
 
 
+class SessionEnded(StorageError):
+    """A session that ended successfully cannot be reopened."""
+
+    def __init__(self, session_id: str):
+        super().__init__(f"session {session_id!r} ended successfully; only a failed session can be reopened")
+        self.session_id = session_id
+
+
 class CheckpointNotFound(StorageError):
     def __init__(self, session_id: str, checkpoint_id: str):
         super().__init__(f"checkpoint {checkpoint_id!r} of session {session_id!r} not found")
@@ -150,6 +177,13 @@ class CheckpointConflict(StorageError):
         self.session_id = session_id
         self.checkpoint_id = checkpoint_id
         self.existing_sha256 = existing_sha256
+
+
+class RememberedResponseNotFound(StorageError):
+    def __init__(self, session_id: str, response_id: str):
+        super().__init__(f"no response of session {session_id!r} is remembered as {response_id!r}")
+        self.session_id = session_id
+        self.response_id = response_id
 
 
 class LeaseHeld(StorageError):
@@ -202,12 +236,28 @@ class Storage(abc.ABC):
         """Ends an active session; an ended one is returned unchanged."""
 
     @abc.abstractmethod
+    async def reopen_session(self, session_id: str, *, tenant: str = "") -> SessionRecord:
+        """Makes a failed session active again (end reason and expire time cleared); an active one is
+        returned unchanged; SessionEnded for one that ended successfully."""
+
+    @abc.abstractmethod
     async def delete_session(self, session_id: str, *, tenant: str = "") -> None:
-        """Deletes a session with its checkpoints and lease."""
+        """Deletes a session with its checkpoints, lease and remembered responses, and the entries of its
+        cache namespace unless another session names it."""
 
     @abc.abstractmethod
     async def delete_expired_sessions(self, *, limit: int) -> SweepResult:
-        """Deletes up to `limit` ended sessions whose expire time has passed."""
+        """Deletes up to `limit` ended sessions whose expire time has passed, as `delete_session` does."""
+
+    @abc.abstractmethod
+    async def expire_idle_sessions(self, *, idle_for: timedelta, reason: str, retention: timedelta,
+                                   limit: int) -> list[str]:
+        """Ends as FAILED (with `reason`) up to `limit` active sessions that have not changed for `idle_for`,
+        whose lease (if any) is expired or released and has not changed for as long; returns their ids."""
+
+    @abc.abstractmethod
+    async def delete_old_cache_entries(self, *, max_age: timedelta, limit: int) -> int:
+        """Deletes up to `limit` cache entries stored more than `max_age` ago; returns how many."""
 
     # Checkpoints
 
@@ -235,6 +285,17 @@ class Storage(abc.ABC):
     async def store_cache_entries(self, session_id: str, entries: Sequence[tuple[str, bytes]], *,
                                   tenant: str = "") -> int:
         """Adds entries to an active session's cache namespace, keeping existing keys; returns how many were new."""
+
+    # Remembered responses
+
+    @abc.abstractmethod
+    async def remember_response(self, session_id: str, new: NewRememberedResponse, *,
+                                tenant: str = "") -> RememberedResponseRecord:
+        """Stores a response in an active session; one remembered under that id already is returned as it is."""
+
+    @abc.abstractmethod
+    async def get_remembered_response(self, session_id: str, response_id: str, *,
+                                      tenant: str = "") -> RememberedResponseRecord: ...
 
     # Leases
 

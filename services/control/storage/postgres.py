@@ -7,7 +7,7 @@ clock, the one clock all replicas share.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -24,9 +24,13 @@ from services.control.storage.base import (
     CheckpointRecord,
     LeaseRecord,
     NewCheckpoint,
+    NewRememberedResponse,
     NewSession,
     Page,
+    RememberedResponseNotFound,
+    RememberedResponseRecord,
     SessionAlreadyExists,
+    SessionEnded,
     SessionNotFound,
     SessionRecord,
     SessionState,
@@ -99,6 +103,34 @@ def _lease_record(row: Row, now: datetime) -> LeaseRecord:
         expired=row["expire_time"] <= now,
         tenant=row.get("tenant", ""),
     )
+
+
+def _remembered_record(row: Row) -> RememberedResponseRecord:
+    return RememberedResponseRecord(
+        session_id=row["session_id"],
+        response_id=row["response_id"],
+        request_sha256=row["request_sha256"],
+        create_time=_utc(row["create_time"]),
+        payload=StoredPayload(row["encoding"], bytes(row["data"]), row["size_bytes"], row["sha256"]),
+    )
+
+
+async def _delete_orphaned_cache_entries(conn: AsyncConnection, namespaces: Iterable[tuple[str, str]]) -> int:
+    """Deletes the cache entries of each `(tenant, cache_namespace)` that no session names any more."""
+    candidates = set(namespaces)
+    if not candidates:
+        return 0
+    tenants, names = [tenant for tenant, _ in candidates], [namespace for _, namespace in candidates]
+    cursor = await conn.execute(
+        "SELECT DISTINCT tenant, cache_namespace FROM sessions WHERE (cache_namespace, tenant) IN "
+        "(SELECT candidate.namespace, candidate.tenant FROM unnest(%s::text[], %s::text[]) "
+        "AS candidate (tenant, namespace))", (tenants, names))
+    still_named = {(row["tenant"], row["cache_namespace"]) for row in await cursor.fetchall()}
+    orphaned = [cache_scope(tenant, namespace) for tenant, namespace in candidates - still_named]
+    if not orphaned:
+        return 0
+    cursor = await conn.execute("DELETE FROM cache_entries WHERE namespace = ANY(%s)", (orphaned,))
+    return cursor.rowcount
 
 
 async def _session_row(conn: AsyncConnection, session_id: str, tenant: str, *, lock: str = "") -> Row:
@@ -231,19 +263,34 @@ class PostgresStorage(Storage):
                 (final_state.value, reason, retention, session_id))
             return _session_record(await cursor.fetchone())
 
+    async def reopen_session(self, session_id: str, *, tenant: str = "") -> SessionRecord:
+        async with self._transaction() as conn:
+            row = await _session_row(conn, session_id, tenant, lock="FOR UPDATE")
+            if row["state"] == SessionState.ACTIVE.value:
+                return _session_record(row)
+            if row["state"] == SessionState.ENDED.value:
+                raise SessionEnded(session_id)
+            cursor = await conn.execute(
+                "UPDATE sessions SET state = %s, end_reason = '', update_time = now(), expire_time = NULL "
+                "WHERE session_id = %s RETURNING *", (SessionState.ACTIVE.value, session_id))
+            return _session_record(await cursor.fetchone())
+
     async def delete_session(self, session_id: str, *, tenant: str = "") -> None:
         async with self._transaction() as conn:
-            cursor = await conn.execute("DELETE FROM sessions WHERE session_id = %s AND tenant = %s",
-                                        (session_id, tenant))
-            if cursor.rowcount == 0:
+            cursor = await conn.execute("DELETE FROM sessions WHERE session_id = %s AND tenant = %s "
+                                        "RETURNING cache_namespace", (session_id, tenant))
+            row = await cursor.fetchone()
+            if row is None:
                 raise SessionNotFound(session_id)
+            await _delete_orphaned_cache_entries(conn, [(tenant, row["cache_namespace"])])
 
     async def delete_expired_sessions(self, *, limit: int) -> SweepResult:
         async with self._transaction() as conn:
             cursor = await conn.execute(
-                "SELECT session_id FROM sessions WHERE state <> 'ACTIVE' AND expire_time <= now() "
-                "ORDER BY expire_time LIMIT %s FOR UPDATE SKIP LOCKED", (limit,))
-            session_ids = [row["session_id"] for row in await cursor.fetchall()]
+                "SELECT session_id, tenant, cache_namespace FROM sessions WHERE state <> 'ACTIVE' "
+                "AND expire_time <= now() ORDER BY expire_time LIMIT %s FOR UPDATE SKIP LOCKED", (limit,))
+            rows = await cursor.fetchall()
+            session_ids = [row["session_id"] for row in rows]
             if not session_ids:
                 return SweepResult(0)
             counts = await (await conn.execute(
@@ -251,7 +298,34 @@ class PostgresStorage(Storage):
                 "(SELECT count(*) FROM leases WHERE session_id = ANY(%(ids)s)) AS leases",
                 {"ids": session_ids})).fetchone()
             await conn.execute("DELETE FROM sessions WHERE session_id = ANY(%s)", (session_ids,))
-        return SweepResult(len(session_ids), counts["checkpoints"], counts["leases"], session_ids)
+            entries = await _delete_orphaned_cache_entries(
+                conn, [(row["tenant"], row["cache_namespace"]) for row in rows])
+        return SweepResult(len(session_ids), counts["checkpoints"], counts["leases"], session_ids, entries)
+
+    async def expire_idle_sessions(self, *, idle_for: timedelta, reason: str, retention: timedelta,
+                                   limit: int) -> list[str]:
+        async with self._transaction() as conn:
+            cursor = await conn.execute(
+                "WITH idle AS (SELECT sessions.session_id FROM sessions "
+                "LEFT JOIN leases ON leases.session_id = sessions.session_id "
+                "WHERE sessions.state = 'ACTIVE' AND sessions.update_time <= now() - %(idle)s "
+                "AND (leases.session_id IS NULL OR (leases.update_time <= now() - %(idle)s "
+                "AND (leases.holder = '' OR leases.expire_time <= now()))) "
+                "ORDER BY sessions.update_time LIMIT %(limit)s FOR UPDATE OF sessions SKIP LOCKED) "
+                "UPDATE sessions SET state = %(state)s, end_reason = %(reason)s, update_time = now(), "
+                "expire_time = now() + %(retention)s WHERE session_id IN (SELECT session_id FROM idle) "
+                "RETURNING session_id",
+                {"idle": idle_for, "limit": limit, "state": SessionState.FAILED.value, "reason": reason,
+                 "retention": retention})
+            return [row["session_id"] for row in await cursor.fetchall()]
+
+    async def delete_old_cache_entries(self, *, max_age: timedelta, limit: int) -> int:
+        async with self._transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM cache_entries WHERE (namespace, key) IN (SELECT namespace, key FROM cache_entries "
+                "WHERE create_time < now() - %s ORDER BY create_time LIMIT %s FOR UPDATE SKIP LOCKED)",
+                (max_age, limit))
+            return cursor.rowcount
 
     # Checkpoints
 
@@ -325,6 +399,40 @@ class PostgresStorage(Storage):
                 (cache_scope(tenant, session["cache_namespace"]), [key for key, _ in entries],
                  [value for _, value in entries]))
             return cursor.rowcount
+
+    # Remembered responses
+
+    async def remember_response(self, session_id: str, new: NewRememberedResponse, *,
+                                tenant: str = "") -> RememberedResponseRecord:
+        async with self._transaction() as conn:
+            session = await _session_row(conn, session_id, tenant, lock="FOR UPDATE")
+            cursor = conn.cursor(binary=True)
+            await cursor.execute("SELECT * FROM remembered_responses WHERE session_id = %s AND response_id = %s",
+                                 (session_id, new.response_id))
+            if (existing := await cursor.fetchone()) is not None:
+                return _remembered_record(existing)
+            require_active(session_id, SessionState(session["state"]))
+            cursor = await conn.execute(
+                "INSERT INTO remembered_responses (session_id, response_id, request_sha256, size_bytes, sha256, "
+                "create_time, encoding, data) VALUES (%s, %s, %s, %s, %s, now(), %s, %b) RETURNING create_time",
+                (session_id, new.response_id, new.request_sha256, new.payload.size_bytes, new.payload.sha256,
+                 new.payload.encoding, new.payload.data))
+            create_time = (await cursor.fetchone())["create_time"]
+            await conn.execute("UPDATE sessions SET update_time = now() WHERE session_id = %s", (session_id,))
+        return RememberedResponseRecord(session_id, new.response_id, new.request_sha256, _utc(create_time),
+                                        new.payload)
+
+    async def get_remembered_response(self, session_id: str, response_id: str, *,
+                                      tenant: str = "") -> RememberedResponseRecord:
+        async with self._transaction() as conn:
+            await _session_row(conn, session_id, tenant)
+            cursor = conn.cursor(binary=True)
+            await cursor.execute("SELECT * FROM remembered_responses WHERE session_id = %s AND response_id = %s",
+                                 (session_id, response_id))
+            row = await cursor.fetchone()
+        if row is None:
+            raise RememberedResponseNotFound(session_id, response_id)
+        return _remembered_record(row)
 
     # Leases
 

@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -25,9 +25,13 @@ from services.control.storage.base import (
     CheckpointRecord,
     LeaseRecord,
     NewCheckpoint,
+    NewRememberedResponse,
     NewSession,
     Page,
+    RememberedResponseNotFound,
+    RememberedResponseRecord,
     SessionAlreadyExists,
+    SessionEnded,
     SessionNotFound,
     SessionRecord,
     SessionState,
@@ -110,6 +114,27 @@ def _lease_record(row: sqlite3.Row, now_us: int) -> LeaseRecord:
         expired=row["expire_time_us"] <= now_us,
         tenant=row["tenant"] if "tenant" in row.keys() else "",
     )
+
+
+def _remembered_record(row: sqlite3.Row) -> RememberedResponseRecord:
+    return RememberedResponseRecord(
+        session_id=row["session_id"],
+        response_id=row["response_id"],
+        request_sha256=row["request_sha256"],
+        create_time=_from_us(row["create_time_us"]),
+        payload=StoredPayload(row["encoding"], bytes(row["data"]), row["size_bytes"], row["sha256"]),
+    )
+
+
+def _delete_orphaned_cache_entries(conn: sqlite3.Connection, namespaces: Iterable[tuple[str, str]]) -> int:
+    """Deletes the cache entries of each `(tenant, cache_namespace)` that no session names any more."""
+    deleted = 0
+    for tenant, namespace in set(namespaces):
+        if conn.execute("SELECT 1 FROM sessions WHERE cache_namespace = ? AND tenant = ? LIMIT 1",
+                        (namespace, tenant)).fetchone() is None:
+            deleted += conn.execute("DELETE FROM cache_entries WHERE namespace = ?",
+                                    (cache_scope(tenant, namespace),)).rowcount
+    return deleted
 
 
 def _session_row(conn: sqlite3.Connection, session_id: str, tenant: str) -> sqlite3.Row:
@@ -337,20 +362,34 @@ class SqliteStorage(Storage):
 
         return await self._write(operation)
 
+    async def reopen_session(self, session_id: str, *, tenant: str = "") -> SessionRecord:
+        def operation(conn: sqlite3.Connection) -> SessionRecord:
+            row = _session_row(conn, session_id, tenant)
+            if row["state"] == SessionState.ACTIVE.value:
+                return _session_record(row)
+            if row["state"] == SessionState.ENDED.value:
+                raise SessionEnded(session_id)
+            conn.execute(
+                "UPDATE sessions SET state = ?, end_reason = '', update_time_us = ?, expire_time_us = NULL "
+                "WHERE session_id = ?", (SessionState.ACTIVE.value, _now_us(), session_id))
+            return _session_record(_session_row(conn, session_id, tenant))
+
+        return await self._write(operation)
+
     async def delete_session(self, session_id: str, *, tenant: str = "") -> None:
         def operation(conn: sqlite3.Connection) -> None:
-            deleted = conn.execute("DELETE FROM sessions WHERE session_id = ? AND tenant = ?", (session_id, tenant))
-            if deleted.rowcount == 0:
-                raise SessionNotFound(session_id)
+            session = _session_row(conn, session_id, tenant)
+            conn.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
+            _delete_orphaned_cache_entries(conn, [(tenant, session["cache_namespace"])])
 
         await self._write(operation)
 
     async def delete_expired_sessions(self, *, limit: int) -> SweepResult:
         def operation(conn: sqlite3.Connection) -> SweepResult:
             rows = conn.execute(
-                "SELECT session_id FROM sessions WHERE state != 'ACTIVE' AND expire_time_us <= ? "
-                "ORDER BY expire_time_us LIMIT ?", (_now_us(), limit)).fetchall()
-            session_ids = [row[0] for row in rows]
+                "SELECT session_id, tenant, cache_namespace FROM sessions WHERE state != 'ACTIVE' "
+                "AND expire_time_us <= ? ORDER BY expire_time_us LIMIT ?", (_now_us(), limit)).fetchall()
+            session_ids = [row["session_id"] for row in rows]
             if not session_ids:
                 return SweepResult(0)
             selected = json.dumps(session_ids)
@@ -359,7 +398,37 @@ class SqliteStorage(Storage):
             leases = conn.execute(f"SELECT count(*) FROM leases WHERE {in_selected}", (selected,))
             checkpoint_count, lease_count = checkpoints.fetchone()[0], leases.fetchone()[0]
             conn.execute(f"DELETE FROM sessions WHERE {in_selected}", (selected,))
-            return SweepResult(len(session_ids), checkpoint_count, lease_count, session_ids)
+            entries = _delete_orphaned_cache_entries(conn, [(row["tenant"], row["cache_namespace"]) for row in rows])
+            return SweepResult(len(session_ids), checkpoint_count, lease_count, session_ids, entries)
+
+        return await self._write(operation)
+
+    async def expire_idle_sessions(self, *, idle_for: timedelta, reason: str, retention: timedelta,
+                                   limit: int) -> list[str]:
+        def operation(conn: sqlite3.Connection) -> list[str]:
+            now_us = _now_us()
+            idle_since_us = now_us - idle_for // _MICROSECOND
+            rows = conn.execute(
+                "SELECT sessions.session_id FROM sessions LEFT JOIN leases ON leases.session_id = sessions.session_id "
+                "WHERE sessions.state = 'ACTIVE' AND sessions.update_time_us <= ? AND (leases.session_id IS NULL "
+                "OR (leases.update_time_us <= ? AND (leases.holder = '' OR leases.expire_time_us <= ?))) "
+                "ORDER BY sessions.update_time_us LIMIT ?", (idle_since_us, idle_since_us, now_us, limit)).fetchall()
+            session_ids = [row[0] for row in rows]
+            conn.execute(
+                "UPDATE sessions SET state = ?, end_reason = ?, update_time_us = ?, expire_time_us = ? "
+                "WHERE session_id IN (SELECT value FROM json_each(?))",
+                (SessionState.FAILED.value, reason, now_us, now_us + retention // _MICROSECOND,
+                 json.dumps(session_ids)))
+            return session_ids
+
+        return await self._write(operation)
+
+    async def delete_old_cache_entries(self, *, max_age: timedelta, limit: int) -> int:
+        def operation(conn: sqlite3.Connection) -> int:
+            return conn.execute(
+                "DELETE FROM cache_entries WHERE (namespace, key) IN (SELECT namespace, key FROM cache_entries "
+                "WHERE create_time_us < ? ORDER BY create_time_us LIMIT ?)",
+                (_now_us() - max_age // _MICROSECOND, limit)).rowcount
 
         return await self._write(operation)
 
@@ -446,6 +515,41 @@ class SqliteStorage(Storage):
             return conn.total_changes - before
 
         return await self._write(operation)
+
+    # Remembered responses
+
+    async def remember_response(self, session_id: str, new: NewRememberedResponse, *,
+                                tenant: str = "") -> RememberedResponseRecord:
+        def operation(conn: sqlite3.Connection) -> RememberedResponseRecord:
+            session = _session_row(conn, session_id, tenant)
+            existing = conn.execute("SELECT * FROM remembered_responses WHERE session_id = ? AND response_id = ?",
+                                    (session_id, new.response_id)).fetchone()
+            if existing is not None:
+                return _remembered_record(existing)
+            require_active(session_id, SessionState(session["state"]))
+            now_us = _now_us()
+            conn.execute(
+                "INSERT INTO remembered_responses (session_id, response_id, request_sha256, size_bytes, sha256, "
+                "create_time_us, encoding, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (session_id, new.response_id, new.request_sha256, new.payload.size_bytes, new.payload.sha256,
+                 now_us, new.payload.encoding, new.payload.data))
+            conn.execute("UPDATE sessions SET update_time_us = ? WHERE session_id = ?", (now_us, session_id))
+            return RememberedResponseRecord(session_id, new.response_id, new.request_sha256, _from_us(now_us),
+                                            new.payload)
+
+        return await self._write(operation)
+
+    async def get_remembered_response(self, session_id: str, response_id: str, *,
+                                      tenant: str = "") -> RememberedResponseRecord:
+        def operation(conn: sqlite3.Connection) -> RememberedResponseRecord:
+            _session_row(conn, session_id, tenant)
+            row = conn.execute("SELECT * FROM remembered_responses WHERE session_id = ? AND response_id = ?",
+                               (session_id, response_id)).fetchone()
+            if row is None:
+                raise RememberedResponseNotFound(session_id, response_id)
+            return _remembered_record(row)
+
+        return await self._read(operation)
 
     # Leases
 

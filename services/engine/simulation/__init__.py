@@ -23,8 +23,11 @@ from services.engine.simulation.state import (
     MemoryEvent,
     MemoryKind,
     PendingMessage,
+    QualityCheckConfig,
+    QualityCheckKind,
     Stimulus,
     TurnOrder,
+    TurnQualityRecord,
     WorldConfig,
     WorldState,
 )
@@ -34,7 +37,8 @@ from services.engine.simulation.world import new_world
 __all__ = [
     "EVERYONE", "MODERATOR", "ActionRecorded", "ActionType", "AgentFailed", "AgentState", "CognitiveState",
     "EnvironmentType",
-    "Interaction", "MemoryEvent", "MemoryKind", "MemoryPolicy", "PendingMessage", "PromptLimits", "RoundCompleted",
-    "RoundStarted", "Simulation", "SimulationEvent", "SimulationFinished", "Stimulus", "TooManyAgentsFailed",
-    "TurnOrder", "TurnSettings", "WorldConfig", "WorldState", "new_world",
+    "Interaction", "MemoryEvent", "MemoryKind", "MemoryPolicy", "PendingMessage", "PromptLimits",
+    "QualityCheckConfig", "QualityCheckKind", "RoundCompleted", "RoundStarted", "Simulation", "SimulationEvent",
+    "SimulationFinished", "Stimulus", "TooManyAgentsFailed", "TurnOrder", "TurnQualityRecord", "TurnSettings",
+    "WorldConfig", "WorldState", "new_world",
 ]

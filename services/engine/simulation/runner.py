@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from services.engine.llm_port import StructuredLLM
+from services.engine.simulation.consolidation import Consolidations
 from services.engine.simulation.events import (
     ActionRecorded,
     AgentFailed,
@@ -83,13 +84,19 @@ class Simulation:
                 round_events = self._sequential_round(round_number, inboxes)
             else:
                 round_events = self._concurrent_round(round_number, inboxes)
-            failed = 0
-            async for event in round_events:
-                failed += isinstance(event, AgentFailed)
-                yield event
-            total = len(state.agents)
-            if failed and failed / total > state.config.max_failed_fraction:
-                raise TooManyAgentsFailed(round_number, failed, total, state.config.max_failed_fraction)
+            consolidations = Consolidations(self.llm, state.agents if state.config.enable_memory else [],
+                                            self.settings.memory, session=self.session)
+            try:
+                failed = 0
+                async for event in round_events:
+                    failed += isinstance(event, AgentFailed)
+                    yield event
+                total = len(state.agents)
+                if failed and failed / total > state.config.max_failed_fraction:
+                    raise TooManyAgentsFailed(round_number, failed, total, state.config.max_failed_fraction)
+                await consolidations.apply()
+            finally:
+                await consolidations.cancel()
             state.rounds_completed = round_number
             yield RoundCompleted(round_number, total - failed, failed)
         yield SimulationFinished(state.rounds_completed, len(state.agents), len(state.failed_agents))
@@ -120,7 +127,7 @@ class Simulation:
             round=round_number, rounds=config.rounds, environment=config.environment,
             others=tuple(name for name in self._names if name != agent.name) if focus_group else (),
             enable_thinking=config.enable_thinking, enable_memory=config.enable_memory,
-            max_actions=config.max_actions_per_turn, reminder=reminder)
+            max_actions=config.max_actions_per_turn, reminder=reminder, quality=config.quality)
 
     async def _turn(self, agent: AgentState, round_number: int,
                     inbox: list[MemoryEvent]) -> TurnOutcome | TurnFailure:
@@ -168,6 +175,8 @@ class Simulation:
         if isinstance(outcome, TurnFailure):
             self.state.failed_agents[agent.name] = round_number
             return [AgentFailed(round_number, agent.name, outcome.reason)]
+        if outcome.quality is not None:
+            self.state.turn_quality.append(outcome.quality)
         events: list[SimulationEvent] = []
         for action in outcome.actions:
             interaction = self.state.record(round_number, agent.name, action.type, action.content, action.target)

@@ -73,6 +73,25 @@ class Stimulus(BaseModel):
     """Names of the agents that receive it; empty means everyone."""
 
 
+class QualityCheckKind(StrEnum):
+    """TinyTroupe's checks of an action, each scored by the model."""
+
+    PERSONA_ADHERENCE = "persona_adherence"
+    SELF_CONSISTENCY = "self_consistency"
+    FLUENCY = "fluency"
+    SUITABILITY = "suitability"
+
+
+class QualityCheckConfig(BaseModel):
+    """Quality checks of every turn: scored by the model, regenerated with its critique when weak."""
+
+    checks: list[QualityCheckKind] = Field(default_factory=lambda: list(QualityCheckKind), min_length=1)
+    threshold: float = Field(default=0.7, ge=0.0, le=1.0)
+    """Lowest passing score of each check."""
+    max_attempts: int = Field(default=3, ge=1, le=6)
+    """Most answers per turn, the first included."""
+
+
 class WorldConfig(BaseModel):
     environment: EnvironmentType
     rounds: int = Field(ge=1)
@@ -82,6 +101,28 @@ class WorldConfig(BaseModel):
     max_actions_per_turn: int = Field(default=4, ge=1, le=10)
     turn_order: TurnOrder = TurnOrder.CONCURRENT
     max_failed_fraction: float = Field(default=0.5, ge=0.0, le=1.0)
+    quality: QualityCheckConfig | None = None
+    """Quality checks of every turn; None: none."""
+
+
+class TurnQualityRecord(BaseModel):
+    """The quality check of one turn: the kept answer's scores and what checking it cost."""
+
+    round: int
+    agent_name: str
+    attempts: int = 1
+    """Answers asked for: 1, plus one per regeneration."""
+    scores: dict[QualityCheckKind, float] = Field(default_factory=dict)
+    """The kept answer's score in [0, 1] of each check; empty when it could not be checked."""
+    first_scores: dict[QualityCheckKind, float] = Field(default_factory=dict)
+    passed: bool = False
+    critique: str = ""
+    error: str = ""
+    """Why the turn could not be checked."""
+    extra_calls: int = 0
+    extra_prompt_tokens: int = 0
+    """Estimated at four characters a token, so a replay reports the same."""
+    extra_completion_tokens: int = 0
 
 
 class Interaction(BaseModel):
@@ -112,6 +153,8 @@ class WorldState(BaseModel):
     """Messages to deliver at the start of the next round."""
     failed_agents: dict[str, int] = Field(default_factory=dict)
     """Agents that failed, with the last round they failed in."""
+    turn_quality: list[TurnQualityRecord] = Field(default_factory=list)
+    """The quality checks of the turns so far, in turn order (when the config has quality checks)."""
 
     def record(self, round_number: int, agent_name: str, action: ActionType, content: str = "",
                target: str = "") -> Interaction:

@@ -19,7 +19,8 @@ from tinytroupe.orchestrator.v1 import orchestrator_pb2
 
 from services.common.checks import extraction_config_violations
 from services.common.names import last_segment, operation_name
-from services.orchestrator.checkpoints import OPERATION_COMPLETE, STUDY_FAILED, STUDY_REQUEST, StudyCheckpoints
+from services.orchestrator import metrics as study_metrics
+from services.orchestrator.checkpoints import OPERATION_COMPLETE, STUDY_REQUEST, StudyCheckpoints
 from services.orchestrator.experiment.design import between_subjects, seed_of, within_subjects_orders
 from services.orchestrator.experiment.results import compare_fields
 from services.orchestrator.progress import Phase
@@ -127,15 +128,15 @@ class ExperimentRunner(StudyRunner):
         checkpoints = StudyCheckpoints(self.downstream.control, session.name)
         if session.state == Session.STATE_ENDED:
             return await checkpoints.load(OPERATION_COMPLETE, orchestrator_pb2.StudyResult)
-        reason = session.end_reason
-        if STUDY_FAILED in await checkpoints.ids():
-            reason = (await checkpoints.load(STUDY_FAILED, status_pb2.Status)).message
+        failure = await checkpoints.load_failure(status_pb2.Status)
+        reason = failure.message if failure is not None else session.end_reason
         raise FailedPrecondition("ARM_FAILED", f"arm {arm_name!r} failed: {reason}", subject=session.name)
 
     async def _complete(self, result: orchestrator_pb2.ExperimentResult) -> None:
         await self.checkpoints.store(OPERATION_COMPLETE, result)
         await self._end(control_pb2.Session.STATE_ENDED, "completed")
         self.progress.update(phase=Phase.PHASE_DONE, message="completed")
+        study_metrics.experiment_finished()
         log.info("experiment_completed", session=self.session.name, arms=len(result.arms))
 
     async def _stopped(self) -> None:

@@ -20,6 +20,14 @@ class TurnOrder(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TURN_ORDER_CONCURRENT: _ClassVar[TurnOrder]
     TURN_ORDER_SEQUENTIAL: _ClassVar[TurnOrder]
 
+class QualityCheck(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    QUALITY_CHECK_UNSPECIFIED: _ClassVar[QualityCheck]
+    QUALITY_CHECK_PERSONA_ADHERENCE: _ClassVar[QualityCheck]
+    QUALITY_CHECK_SELF_CONSISTENCY: _ClassVar[QualityCheck]
+    QUALITY_CHECK_FLUENCY: _ClassVar[QualityCheck]
+    QUALITY_CHECK_SUITABILITY: _ClassVar[QualityCheck]
+
 class ActionType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ACTION_TYPE_UNSPECIFIED: _ClassVar[ActionType]
@@ -43,6 +51,11 @@ ENVIRONMENT_TYPE_INTERVIEW: EnvironmentType
 TURN_ORDER_UNSPECIFIED: TurnOrder
 TURN_ORDER_CONCURRENT: TurnOrder
 TURN_ORDER_SEQUENTIAL: TurnOrder
+QUALITY_CHECK_UNSPECIFIED: QualityCheck
+QUALITY_CHECK_PERSONA_ADHERENCE: QualityCheck
+QUALITY_CHECK_SELF_CONSISTENCY: QualityCheck
+QUALITY_CHECK_FLUENCY: QualityCheck
+QUALITY_CHECK_SUITABILITY: QualityCheck
 ACTION_TYPE_UNSPECIFIED: ActionType
 ACTION_TYPE_THINK: ActionType
 ACTION_TYPE_TALK: ActionType
@@ -68,7 +81,7 @@ class Stimulus(_message.Message):
     def __init__(self, type: _Optional[str] = ..., content: _Optional[str] = ..., context: _Optional[str] = ..., target_agents: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SimulationConfig(_message.Message):
-    __slots__ = ("environment_type", "rounds", "enable_memory", "enable_thinking", "broadcast_mode", "max_actions_per_turn", "turn_order", "max_failed_fraction")
+    __slots__ = ("environment_type", "rounds", "enable_memory", "enable_thinking", "broadcast_mode", "max_actions_per_turn", "turn_order", "max_failed_fraction", "quality_checks")
     ENVIRONMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     ROUNDS_FIELD_NUMBER: _ClassVar[int]
     ENABLE_MEMORY_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +90,7 @@ class SimulationConfig(_message.Message):
     MAX_ACTIONS_PER_TURN_FIELD_NUMBER: _ClassVar[int]
     TURN_ORDER_FIELD_NUMBER: _ClassVar[int]
     MAX_FAILED_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_CHECKS_FIELD_NUMBER: _ClassVar[int]
     environment_type: EnvironmentType
     rounds: int
     enable_memory: bool
@@ -85,7 +99,20 @@ class SimulationConfig(_message.Message):
     max_actions_per_turn: int
     turn_order: TurnOrder
     max_failed_fraction: float
-    def __init__(self, environment_type: _Optional[_Union[EnvironmentType, str]] = ..., rounds: _Optional[int] = ..., enable_memory: _Optional[bool] = ..., enable_thinking: _Optional[bool] = ..., broadcast_mode: _Optional[bool] = ..., max_actions_per_turn: _Optional[int] = ..., turn_order: _Optional[_Union[TurnOrder, str]] = ..., max_failed_fraction: _Optional[float] = ...) -> None: ...
+    quality_checks: QualityChecks
+    def __init__(self, environment_type: _Optional[_Union[EnvironmentType, str]] = ..., rounds: _Optional[int] = ..., enable_memory: _Optional[bool] = ..., enable_thinking: _Optional[bool] = ..., broadcast_mode: _Optional[bool] = ..., max_actions_per_turn: _Optional[int] = ..., turn_order: _Optional[_Union[TurnOrder, str]] = ..., max_failed_fraction: _Optional[float] = ..., quality_checks: _Optional[_Union[QualityChecks, _Mapping]] = ...) -> None: ...
+
+class QualityChecks(_message.Message):
+    __slots__ = ("enabled", "checks", "threshold", "max_attempts")
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    checks: _containers.RepeatedScalarFieldContainer[QualityCheck]
+    threshold: float
+    max_attempts: int
+    def __init__(self, enabled: _Optional[bool] = ..., checks: _Optional[_Iterable[_Union[QualityCheck, str]]] = ..., threshold: _Optional[float] = ..., max_attempts: _Optional[int] = ...) -> None: ...
 
 class ExtractionConfig(_message.Message):
     __slots__ = ("extract_results", "extraction_objective", "situation", "fields", "fields_hints", "statistical_analysis", "mode")
@@ -157,14 +184,74 @@ class ParticipantCounts(_message.Message):
     def __init__(self, total: _Optional[int] = ..., successful: _Optional[int] = ..., failed: _Optional[int] = ..., failed_creation: _Optional[int] = ..., failed_validation: _Optional[int] = ..., failed_simulation: _Optional[int] = ..., failed_extraction: _Optional[int] = ...) -> None: ...
 
 class SimulationResults(_message.Message):
-    __slots__ = ("interactions", "rounds_completed", "total_interactions")
+    __slots__ = ("interactions", "rounds_completed", "total_interactions", "turn_quality")
     INTERACTIONS_FIELD_NUMBER: _ClassVar[int]
     ROUNDS_COMPLETED_FIELD_NUMBER: _ClassVar[int]
     TOTAL_INTERACTIONS_FIELD_NUMBER: _ClassVar[int]
+    TURN_QUALITY_FIELD_NUMBER: _ClassVar[int]
     interactions: _containers.RepeatedCompositeFieldContainer[Interaction]
     rounds_completed: int
     total_interactions: int
-    def __init__(self, interactions: _Optional[_Iterable[_Union[Interaction, _Mapping]]] = ..., rounds_completed: _Optional[int] = ..., total_interactions: _Optional[int] = ...) -> None: ...
+    turn_quality: TurnQualityReport
+    def __init__(self, interactions: _Optional[_Iterable[_Union[Interaction, _Mapping]]] = ..., rounds_completed: _Optional[int] = ..., total_interactions: _Optional[int] = ..., turn_quality: _Optional[_Union[TurnQualityReport, _Mapping]] = ...) -> None: ...
+
+class TurnQualityReport(_message.Message):
+    __slots__ = ("checks", "threshold", "turns_checked", "turns_regenerated", "turns_below_threshold", "turns_unchecked", "statistics", "agents", "extra_calls", "extra_prompt_tokens", "extra_completion_tokens")
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    TURNS_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    TURNS_REGENERATED_FIELD_NUMBER: _ClassVar[int]
+    TURNS_BELOW_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    TURNS_UNCHECKED_FIELD_NUMBER: _ClassVar[int]
+    STATISTICS_FIELD_NUMBER: _ClassVar[int]
+    AGENTS_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_CALLS_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    checks: _containers.RepeatedScalarFieldContainer[QualityCheck]
+    threshold: float
+    turns_checked: int
+    turns_regenerated: int
+    turns_below_threshold: int
+    turns_unchecked: int
+    statistics: _containers.RepeatedCompositeFieldContainer[QualityCheckStatistics]
+    agents: _containers.RepeatedCompositeFieldContainer[AgentTurnQuality]
+    extra_calls: int
+    extra_prompt_tokens: int
+    extra_completion_tokens: int
+    def __init__(self, checks: _Optional[_Iterable[_Union[QualityCheck, str]]] = ..., threshold: _Optional[float] = ..., turns_checked: _Optional[int] = ..., turns_regenerated: _Optional[int] = ..., turns_below_threshold: _Optional[int] = ..., turns_unchecked: _Optional[int] = ..., statistics: _Optional[_Iterable[_Union[QualityCheckStatistics, _Mapping]]] = ..., agents: _Optional[_Iterable[_Union[AgentTurnQuality, _Mapping]]] = ..., extra_calls: _Optional[int] = ..., extra_prompt_tokens: _Optional[int] = ..., extra_completion_tokens: _Optional[int] = ...) -> None: ...
+
+class QualityCheckStatistics(_message.Message):
+    __slots__ = ("check", "scores", "first_attempt_mean", "below_threshold")
+    CHECK_FIELD_NUMBER: _ClassVar[int]
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    FIRST_ATTEMPT_MEAN_FIELD_NUMBER: _ClassVar[int]
+    BELOW_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    check: QualityCheck
+    scores: NumericStatistics
+    first_attempt_mean: float
+    below_threshold: int
+    def __init__(self, check: _Optional[_Union[QualityCheck, str]] = ..., scores: _Optional[_Union[NumericStatistics, _Mapping]] = ..., first_attempt_mean: _Optional[float] = ..., below_threshold: _Optional[int] = ...) -> None: ...
+
+class AgentTurnQuality(_message.Message):
+    __slots__ = ("agent_name", "turns_checked", "turns_regenerated", "mean_scores")
+    AGENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    TURNS_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    TURNS_REGENERATED_FIELD_NUMBER: _ClassVar[int]
+    MEAN_SCORES_FIELD_NUMBER: _ClassVar[int]
+    agent_name: str
+    turns_checked: int
+    turns_regenerated: int
+    mean_scores: _containers.RepeatedCompositeFieldContainer[QualityCheckScore]
+    def __init__(self, agent_name: _Optional[str] = ..., turns_checked: _Optional[int] = ..., turns_regenerated: _Optional[int] = ..., mean_scores: _Optional[_Iterable[_Union[QualityCheckScore, _Mapping]]] = ...) -> None: ...
+
+class QualityCheckScore(_message.Message):
+    __slots__ = ("check", "score")
+    CHECK_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    check: QualityCheck
+    score: float
+    def __init__(self, check: _Optional[_Union[QualityCheck, str]] = ..., score: _Optional[float] = ...) -> None: ...
 
 class FieldValue(_message.Message):
     __slots__ = ("kind", "number_value", "string_value", "list_value", "bool_value", "confidence", "problem", "raw")

@@ -27,7 +27,7 @@ from tinytroupe.common.v1 import agent_pb2 as tinytroupe_dot_common_dot_v1_dot_a
 from tinytroupe.population.v1 import population_pb2 as tinytroupe_dot_population_dot_v1_dot_population__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#tinytroupe/content/v1/content.proto\x12\x15tinytroupe.content.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a tinytroupe/common/v1/agent.proto\x1a)tinytroupe/population/v1/population.proto\"b\n\x0fGroundingSource\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x04text\x18\x02 \x01(\tH\x00\x12\r\n\x03pdf\x18\x03 \x01(\x0cH\x00\x12\x11\n\tmime_type\x18\x04 \x01(\tB\t\n\x07\x63ontent\"\xd0\x01\n\x1c\x43reateGroundedPersonaRequest\x12\x0f\n\x07session\x18\x01 \x01(\t\x12=\n\x07sources\x18\x02 \x03(\x0b\x32&.tinytroupe.content.v1.GroundingSourceB\x04\xe2\x41\x01\x02\x12;\n\tfragments\x18\x03 \x03(\x0b\x32(.tinytroupe.population.v1.FragmentSource\x12\x0f\n\x07\x63ontext\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"W\n\x0f\x46\x61\x63tAttribution\x12\x0c\n\x04\x66\x61\x63t\x18\x01 \x01(\t\x12\x13\n\x0bsource_name\x18\x02 \x01(\t\x12\x0f\n\x07\x65xcerpt\x18\x03 \x01(\t\x12\x10\n\x08verified\x18\x04 \x01(\x08\"\x89\x01\n\x1d\x43reateGroundedPersonaResponse\x12*\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x1b.tinytroupe.common.v1.Agent\x12<\n\x0c\x61ttributions\x18\x02 \x03(\x0b\x32&.tinytroupe.content.v1.FactAttribution\"n\n\x14\x45nrichContentRequest\x12\x0f\n\x07session\x18\x01 \x01(\t\x12\x15\n\x07\x63ontent\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0crequirements\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"(\n\x15\x45nrichContentResponse\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\"\x8c\x01\n\x17GenerateDocumentRequest\x12\x0f\n\x07session\x18\x01 \x01(\t\x12\x30\n\x05\x61gent\x18\x02 \x01(\x0b\x32\x1b.tinytroupe.common.v1.AgentB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cinstructions\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x04 \x01(\t\";\n\x18GenerateDocumentResponse\x12\r\n\x05title\x18\x01 \x01(\t\x12\x10\n\x08markdown\x18\x02 \x01(\t2\xf6\x02\n\x0e\x43ontentService\x12\x82\x01\n\x15\x43reateGroundedPersona\x12\x33.tinytroupe.content.v1.CreateGroundedPersonaRequest\x1a\x34.tinytroupe.content.v1.CreateGroundedPersonaResponse\x12j\n\rEnrichContent\x12+.tinytroupe.content.v1.EnrichContentRequest\x1a,.tinytroupe.content.v1.EnrichContentResponse\x12s\n\x10GenerateDocument\x12..tinytroupe.content.v1.GenerateDocumentRequest\x1a/.tinytroupe.content.v1.GenerateDocumentResponseB_\n\x18io.tinytroupe.content.v1P\x01ZAgithub.com/tinytroupe/mesh/gen/go/tinytroupe/content/v1;contentv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#tinytroupe/content/v1/content.proto\x12\x15tinytroupe.content.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a tinytroupe/common/v1/agent.proto\x1a)tinytroupe/population/v1/population.proto\"b\n\x0fGroundingSource\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x04text\x18\x02 \x01(\tH\x00\x12\r\n\x03pdf\x18\x03 \x01(\x0cH\x00\x12\x11\n\tmime_type\x18\x04 \x01(\tB\t\n\x07\x63ontent\"\xd6\x01\n\x1c\x43reateGroundedPersonaRequest\x12\x15\n\x07session\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12=\n\x07sources\x18\x02 \x03(\x0b\x32&.tinytroupe.content.v1.GroundingSourceB\x04\xe2\x41\x01\x02\x12;\n\tfragments\x18\x03 \x03(\x0b\x32(.tinytroupe.population.v1.FragmentSource\x12\x0f\n\x07\x63ontext\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"W\n\x0f\x46\x61\x63tAttribution\x12\x0c\n\x04\x66\x61\x63t\x18\x01 \x01(\t\x12\x13\n\x0bsource_name\x18\x02 \x01(\t\x12\x0f\n\x07\x65xcerpt\x18\x03 \x01(\t\x12\x10\n\x08verified\x18\x04 \x01(\x08\"\x89\x01\n\x1d\x43reateGroundedPersonaResponse\x12*\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x1b.tinytroupe.common.v1.Agent\x12<\n\x0c\x61ttributions\x18\x02 \x03(\x0b\x32&.tinytroupe.content.v1.FactAttribution\"t\n\x14\x45nrichContentRequest\x12\x15\n\x07session\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07\x63ontent\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0crequirements\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"(\n\x15\x45nrichContentResponse\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\"\x92\x01\n\x17GenerateDocumentRequest\x12\x15\n\x07session\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x30\n\x05\x61gent\x18\x02 \x01(\x0b\x32\x1b.tinytroupe.common.v1.AgentB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cinstructions\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x04 \x01(\t\";\n\x18GenerateDocumentResponse\x12\r\n\x05title\x18\x01 \x01(\t\x12\x10\n\x08markdown\x18\x02 \x01(\t2\xf6\x02\n\x0e\x43ontentService\x12\x82\x01\n\x15\x43reateGroundedPersona\x12\x33.tinytroupe.content.v1.CreateGroundedPersonaRequest\x1a\x34.tinytroupe.content.v1.CreateGroundedPersonaResponse\x12j\n\rEnrichContent\x12+.tinytroupe.content.v1.EnrichContentRequest\x1a,.tinytroupe.content.v1.EnrichContentResponse\x12s\n\x10GenerateDocument\x12..tinytroupe.content.v1.GenerateDocumentRequest\x1a/.tinytroupe.content.v1.GenerateDocumentResponseB_\n\x18io.tinytroupe.content.v1P\x01ZAgithub.com/tinytroupe/mesh/gen/go/tinytroupe/content/v1;contentv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,12 +37,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\030io.tinytroupe.content.v1P\001ZAgithub.com/tinytroupe/mesh/gen/go/tinytroupe/content/v1;contentv1'
   _globals['_GROUNDINGSOURCE'].fields_by_name['name']._loaded_options = None
   _globals['_GROUNDINGSOURCE'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEGROUNDEDPERSONAREQUEST'].fields_by_name['session']._loaded_options = None
+  _globals['_CREATEGROUNDEDPERSONAREQUEST'].fields_by_name['session']._serialized_options = b'\342A\001\002'
   _globals['_CREATEGROUNDEDPERSONAREQUEST'].fields_by_name['sources']._loaded_options = None
   _globals['_CREATEGROUNDEDPERSONAREQUEST'].fields_by_name['sources']._serialized_options = b'\342A\001\002'
+  _globals['_ENRICHCONTENTREQUEST'].fields_by_name['session']._loaded_options = None
+  _globals['_ENRICHCONTENTREQUEST'].fields_by_name['session']._serialized_options = b'\342A\001\002'
   _globals['_ENRICHCONTENTREQUEST'].fields_by_name['content']._loaded_options = None
   _globals['_ENRICHCONTENTREQUEST'].fields_by_name['content']._serialized_options = b'\342A\001\002'
   _globals['_ENRICHCONTENTREQUEST'].fields_by_name['requirements']._loaded_options = None
   _globals['_ENRICHCONTENTREQUEST'].fields_by_name['requirements']._serialized_options = b'\342A\001\002'
+  _globals['_GENERATEDOCUMENTREQUEST'].fields_by_name['session']._loaded_options = None
+  _globals['_GENERATEDOCUMENTREQUEST'].fields_by_name['session']._serialized_options = b'\342A\001\002'
   _globals['_GENERATEDOCUMENTREQUEST'].fields_by_name['agent']._loaded_options = None
   _globals['_GENERATEDOCUMENTREQUEST'].fields_by_name['agent']._serialized_options = b'\342A\001\002'
   _globals['_GENERATEDOCUMENTREQUEST'].fields_by_name['instructions']._loaded_options = None
@@ -50,19 +56,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GROUNDINGSOURCE']._serialized_start=172
   _globals['_GROUNDINGSOURCE']._serialized_end=270
   _globals['_CREATEGROUNDEDPERSONAREQUEST']._serialized_start=273
-  _globals['_CREATEGROUNDEDPERSONAREQUEST']._serialized_end=481
-  _globals['_FACTATTRIBUTION']._serialized_start=483
-  _globals['_FACTATTRIBUTION']._serialized_end=570
-  _globals['_CREATEGROUNDEDPERSONARESPONSE']._serialized_start=573
-  _globals['_CREATEGROUNDEDPERSONARESPONSE']._serialized_end=710
-  _globals['_ENRICHCONTENTREQUEST']._serialized_start=712
-  _globals['_ENRICHCONTENTREQUEST']._serialized_end=822
-  _globals['_ENRICHCONTENTRESPONSE']._serialized_start=824
-  _globals['_ENRICHCONTENTRESPONSE']._serialized_end=864
-  _globals['_GENERATEDOCUMENTREQUEST']._serialized_start=867
-  _globals['_GENERATEDOCUMENTREQUEST']._serialized_end=1007
-  _globals['_GENERATEDOCUMENTRESPONSE']._serialized_start=1009
-  _globals['_GENERATEDOCUMENTRESPONSE']._serialized_end=1068
-  _globals['_CONTENTSERVICE']._serialized_start=1071
-  _globals['_CONTENTSERVICE']._serialized_end=1445
+  _globals['_CREATEGROUNDEDPERSONAREQUEST']._serialized_end=487
+  _globals['_FACTATTRIBUTION']._serialized_start=489
+  _globals['_FACTATTRIBUTION']._serialized_end=576
+  _globals['_CREATEGROUNDEDPERSONARESPONSE']._serialized_start=579
+  _globals['_CREATEGROUNDEDPERSONARESPONSE']._serialized_end=716
+  _globals['_ENRICHCONTENTREQUEST']._serialized_start=718
+  _globals['_ENRICHCONTENTREQUEST']._serialized_end=834
+  _globals['_ENRICHCONTENTRESPONSE']._serialized_start=836
+  _globals['_ENRICHCONTENTRESPONSE']._serialized_end=876
+  _globals['_GENERATEDOCUMENTREQUEST']._serialized_start=879
+  _globals['_GENERATEDOCUMENTREQUEST']._serialized_end=1025
+  _globals['_GENERATEDOCUMENTRESPONSE']._serialized_start=1027
+  _globals['_GENERATEDOCUMENTRESPONSE']._serialized_end=1086
+  _globals['_CONTENTSERVICE']._serialized_start=1089
+  _globals['_CONTENTSERVICE']._serialized_end=1463
 # @@protoc_insertion_point(module_scope)

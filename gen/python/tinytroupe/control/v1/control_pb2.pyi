@@ -2,6 +2,7 @@ import datetime
 
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.api import resource_pb2 as _resource_pb2
+from google.protobuf import any_pb2 as _any_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -111,6 +112,12 @@ class EndSessionRequest(_message.Message):
     final_state: Session.State
     reason: str
     def __init__(self, name: _Optional[str] = ..., final_state: _Optional[_Union[Session.State, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ReopenSessionRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class DeleteSessionRequest(_message.Message):
     __slots__ = ("name",)
@@ -278,3 +285,31 @@ class ListLeasesResponse(_message.Message):
     leases: _containers.RepeatedCompositeFieldContainer[Lease]
     next_page_token: str
     def __init__(self, leases: _Optional[_Iterable[_Union[Lease, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class RememberedResponse(_message.Message):
+    __slots__ = ("name", "request_sha256", "responses", "create_time")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_SHA256_FIELD_NUMBER: _ClassVar[int]
+    RESPONSES_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    request_sha256: str
+    responses: _containers.RepeatedCompositeFieldContainer[_any_pb2.Any]
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., request_sha256: _Optional[str] = ..., responses: _Optional[_Iterable[_Union[_any_pb2.Any, _Mapping]]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RememberResponseRequest(_message.Message):
+    __slots__ = ("parent", "remembered_response_id", "remembered_response")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    REMEMBERED_RESPONSE_ID_FIELD_NUMBER: _ClassVar[int]
+    REMEMBERED_RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    remembered_response_id: str
+    remembered_response: RememberedResponse
+    def __init__(self, parent: _Optional[str] = ..., remembered_response_id: _Optional[str] = ..., remembered_response: _Optional[_Union[RememberedResponse, _Mapping]] = ...) -> None: ...
+
+class GetRememberedResponseRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...

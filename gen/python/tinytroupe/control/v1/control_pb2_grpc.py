@@ -27,7 +27,15 @@ if _version_not_supported:
 
 
 class SimulationControlServiceStub:
-    """Sessions, checkpoints, the LLM call cache and leases: the mesh's only stateful service.
+    """Sessions, checkpoints, the LLM call cache, leases and the mesh's remembered responses: the mesh's
+    only stateful service.
+
+    Retention: an ended session is kept until its `expire_time` (end + the service's retention period),
+    then deleted by a background sweep with its checkpoints, lease and remembered responses. An active
+    session that sees no activity (checkpoints, remembered responses, lease changes) for the service's
+    idle timeout while no live lease holds it is ended as STATE_FAILED with an `end_reason` starting
+    `expired:`. Cache entries are deleted with the last session naming their namespace, or once older
+    than the service's cache age limit.
 
     Errors carry a `google.rpc.Status` with an `ErrorInfo` (domain `tinytroupe.io`): INVALID_ARGUMENT
     with a `BadRequest` naming each offending field; NOT_FOUND for an unknown session or checkpoint;
@@ -62,6 +70,11 @@ class SimulationControlServiceStub:
         self.EndSession = channel.unary_unary(
                 '/tinytroupe.control.v1.SimulationControlService/EndSession',
                 request_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.EndSessionRequest.SerializeToString,
+                response_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.Session.FromString,
+                _registered_method=True)
+        self.ReopenSession = channel.unary_unary(
+                '/tinytroupe.control.v1.SimulationControlService/ReopenSession',
+                request_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.ReopenSessionRequest.SerializeToString,
                 response_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.Session.FromString,
                 _registered_method=True)
         self.DeleteSession = channel.unary_unary(
@@ -114,10 +127,28 @@ class SimulationControlServiceStub:
                 request_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.ListLeasesRequest.SerializeToString,
                 response_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.ListLeasesResponse.FromString,
                 _registered_method=True)
+        self.RememberResponse = channel.unary_unary(
+                '/tinytroupe.control.v1.SimulationControlService/RememberResponse',
+                request_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.RememberResponseRequest.SerializeToString,
+                response_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.RememberedResponse.FromString,
+                _registered_method=True)
+        self.GetRememberedResponse = channel.unary_unary(
+                '/tinytroupe.control.v1.SimulationControlService/GetRememberedResponse',
+                request_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.GetRememberedResponseRequest.SerializeToString,
+                response_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.RememberedResponse.FromString,
+                _registered_method=True)
 
 
 class SimulationControlServiceServicer:
-    """Sessions, checkpoints, the LLM call cache and leases: the mesh's only stateful service.
+    """Sessions, checkpoints, the LLM call cache, leases and the mesh's remembered responses: the mesh's
+    only stateful service.
+
+    Retention: an ended session is kept until its `expire_time` (end + the service's retention period),
+    then deleted by a background sweep with its checkpoints, lease and remembered responses. An active
+    session that sees no activity (checkpoints, remembered responses, lease changes) for the service's
+    idle timeout while no live lease holds it is ended as STATE_FAILED with an `end_reason` starting
+    `expired:`. Cache entries are deleted with the last session naming their namespace, or once older
+    than the service's cache age limit.
 
     Errors carry a `google.rpc.Status` with an `ErrorInfo` (domain `tinytroupe.io`): INVALID_ARGUMENT
     with a `BadRequest` naming each offending field; NOT_FOUND for an unknown session or checkpoint;
@@ -153,14 +184,26 @@ class SimulationControlServiceServicer:
     def EndSession(self, request, context):
         """Ends a session (idempotent: an ended session is returned unchanged). Its checkpoints are kept
         until `expire_time` (end + the service's retention period), then a background sweep deletes the
-        session with its checkpoints and lease.
+        session with its checkpoints, lease and remembered responses, and the entries of its cache
+        namespace when no other session names it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReopenSession(self, request, context):
+        """Makes a FAILED session ACTIVE again so that its work can be retried from its checkpoints (the
+        orchestrator's ResumeStudy of a failed study): its end reason and expire time are cleared, its
+        checkpoints and cache entries stay. An active session is returned unchanged; an ENDED one is
+        FAILED_PRECONDITION (reason SESSION_ENDED): a session that completed is final.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeleteSession(self, request, context):
-        """Deletes a session with its checkpoints; its cache namespace is left to other sessions naming it.
+        """Deletes a session with its checkpoints, lease and remembered responses; its cache namespace's
+        entries go too unless another session names that namespace.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -239,6 +282,24 @@ class SimulationControlServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RememberResponse(self, request, context):
+        """Remembers the first answer of a mutating call of the mesh under an id derived from the call's
+        method and `request_id` (AIP-155), in the session the call named. When an answer is remembered
+        under that id already, that one is returned unchanged: the first answer wins, and the caller tells
+        a retry from another request reusing the request id by `request_sha256`. Only an active session
+        takes a new one (FAILED_PRECONDITION, SESSION_NOT_ACTIVE). Answers up to 64 MiB.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRememberedResponse(self, request, context):
+        """Gets a remembered answer; NOT_FOUND when none is remembered under that id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SimulationControlServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -260,6 +321,11 @@ def add_SimulationControlServiceServicer_to_server(servicer, server):
             'EndSession': grpc.unary_unary_rpc_method_handler(
                     servicer.EndSession,
                     request_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.EndSessionRequest.FromString,
+                    response_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.Session.SerializeToString,
+            ),
+            'ReopenSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReopenSession,
+                    request_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.ReopenSessionRequest.FromString,
                     response_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.Session.SerializeToString,
             ),
             'DeleteSession': grpc.unary_unary_rpc_method_handler(
@@ -312,6 +378,16 @@ def add_SimulationControlServiceServicer_to_server(servicer, server):
                     request_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.ListLeasesRequest.FromString,
                     response_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.ListLeasesResponse.SerializeToString,
             ),
+            'RememberResponse': grpc.unary_unary_rpc_method_handler(
+                    servicer.RememberResponse,
+                    request_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.RememberResponseRequest.FromString,
+                    response_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.RememberedResponse.SerializeToString,
+            ),
+            'GetRememberedResponse': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRememberedResponse,
+                    request_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.GetRememberedResponseRequest.FromString,
+                    response_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.RememberedResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'tinytroupe.control.v1.SimulationControlService', rpc_method_handlers)
@@ -321,7 +397,15 @@ def add_SimulationControlServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class SimulationControlService:
-    """Sessions, checkpoints, the LLM call cache and leases: the mesh's only stateful service.
+    """Sessions, checkpoints, the LLM call cache, leases and the mesh's remembered responses: the mesh's
+    only stateful service.
+
+    Retention: an ended session is kept until its `expire_time` (end + the service's retention period),
+    then deleted by a background sweep with its checkpoints, lease and remembered responses. An active
+    session that sees no activity (checkpoints, remembered responses, lease changes) for the service's
+    idle timeout while no live lease holds it is ended as STATE_FAILED with an `end_reason` starting
+    `expired:`. Cache entries are deleted with the last session naming their namespace, or once older
+    than the service's cache age limit.
 
     Errors carry a `google.rpc.Status` with an `ErrorInfo` (domain `tinytroupe.io`): INVALID_ARGUMENT
     with a `BadRequest` naming each offending field; NOT_FOUND for an unknown session or checkpoint;
@@ -429,6 +513,33 @@ class SimulationControlService:
             target,
             '/tinytroupe.control.v1.SimulationControlService/EndSession',
             tinytroupe_dot_control_dot_v1_dot_control__pb2.EndSessionRequest.SerializeToString,
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.Session.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReopenSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinytroupe.control.v1.SimulationControlService/ReopenSession',
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.ReopenSessionRequest.SerializeToString,
             tinytroupe_dot_control_dot_v1_dot_control__pb2.Session.FromString,
             options,
             channel_credentials,
@@ -700,6 +811,60 @@ class SimulationControlService:
             '/tinytroupe.control.v1.SimulationControlService/ListLeases',
             tinytroupe_dot_control_dot_v1_dot_control__pb2.ListLeasesRequest.SerializeToString,
             tinytroupe_dot_control_dot_v1_dot_control__pb2.ListLeasesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RememberResponse(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinytroupe.control.v1.SimulationControlService/RememberResponse',
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.RememberResponseRequest.SerializeToString,
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.RememberedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRememberedResponse(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinytroupe.control.v1.SimulationControlService/GetRememberedResponse',
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.GetRememberedResponseRequest.SerializeToString,
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.RememberedResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -84,7 +84,7 @@ class SessionConfig(_message.Message):
     def __init__(self, session_name: _Optional[str] = ..., description: _Optional[str] = ..., cache_file: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Participants(_message.Message):
-    __slots__ = ("mode", "specifications", "count", "context", "particularities", "fragments", "expectations", "specification_sources")
+    __slots__ = ("mode", "specifications", "count", "context", "particularities", "fragments", "expectations", "specification_sources", "min_validation_score")
     class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         MODE_UNSPECIFIED: _ClassVar[Participants.Mode]
@@ -105,6 +105,7 @@ class Participants(_message.Message):
     FRAGMENTS_FIELD_NUMBER: _ClassVar[int]
     EXPECTATIONS_FIELD_NUMBER: _ClassVar[int]
     SPECIFICATION_SOURCES_FIELD_NUMBER: _ClassVar[int]
+    MIN_VALIDATION_SCORE_FIELD_NUMBER: _ClassVar[int]
     mode: Participants.Mode
     specifications: _containers.RepeatedScalarFieldContainer[str]
     count: int
@@ -113,7 +114,8 @@ class Participants(_message.Message):
     fragments: _containers.RepeatedCompositeFieldContainer[_population_pb2.FragmentSource]
     expectations: str
     specification_sources: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, mode: _Optional[_Union[Participants.Mode, str]] = ..., specifications: _Optional[_Iterable[str]] = ..., count: _Optional[int] = ..., context: _Optional[str] = ..., particularities: _Optional[str] = ..., fragments: _Optional[_Iterable[_Union[_population_pb2.FragmentSource, _Mapping]]] = ..., expectations: _Optional[str] = ..., specification_sources: _Optional[_Iterable[str]] = ...) -> None: ...
+    min_validation_score: float
+    def __init__(self, mode: _Optional[_Union[Participants.Mode, str]] = ..., specifications: _Optional[_Iterable[str]] = ..., count: _Optional[int] = ..., context: _Optional[str] = ..., particularities: _Optional[str] = ..., fragments: _Optional[_Iterable[_Union[_population_pb2.FragmentSource, _Mapping]]] = ..., expectations: _Optional[str] = ..., specification_sources: _Optional[_Iterable[str]] = ..., min_validation_score: _Optional[float] = ...) -> None: ...
 
 class RunStudyRequest(_message.Message):
     __slots__ = ("request_id", "session_config", "participants", "simulation_config", "stimulus", "extraction_config")
@@ -158,7 +160,7 @@ class StudyProgress(_message.Message):
     def __init__(self, operation: _Optional[str] = ..., session: _Optional[str] = ..., phase: _Optional[_Union[Phase, str]] = ..., round: _Optional[int] = ..., rounds_total: _Optional[int] = ..., agents_done: _Optional[int] = ..., agents_failed: _Optional[int] = ..., agents_total: _Optional[int] = ..., message: _Optional[str] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., runner: _Optional[str] = ...) -> None: ...
 
 class StudyMetadata(_message.Message):
-    __slots__ = ("execution_time", "cache_file", "checkpoints", "quality_score", "token_usage", "start_time", "end_time", "resumed_count")
+    __slots__ = ("execution_time", "cache_file", "checkpoints", "quality_score", "token_usage", "start_time", "end_time", "resumed_count", "retried_count")
     EXECUTION_TIME_FIELD_NUMBER: _ClassVar[int]
     CACHE_FILE_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
@@ -167,6 +169,7 @@ class StudyMetadata(_message.Message):
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     RESUMED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    RETRIED_COUNT_FIELD_NUMBER: _ClassVar[int]
     execution_time: _duration_pb2.Duration
     cache_file: str
     checkpoints: _containers.RepeatedScalarFieldContainer[str]
@@ -175,7 +178,8 @@ class StudyMetadata(_message.Message):
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
     resumed_count: int
-    def __init__(self, execution_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., cache_file: _Optional[str] = ..., checkpoints: _Optional[_Iterable[str]] = ..., quality_score: _Optional[float] = ..., token_usage: _Optional[_Union[_study_pb2.TokenUsage, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resumed_count: _Optional[int] = ...) -> None: ...
+    retried_count: int
+    def __init__(self, execution_time: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., cache_file: _Optional[str] = ..., checkpoints: _Optional[_Iterable[str]] = ..., quality_score: _Optional[float] = ..., token_usage: _Optional[_Union[_study_pb2.TokenUsage, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resumed_count: _Optional[int] = ..., retried_count: _Optional[int] = ...) -> None: ...
 
 class StudyResult(_message.Message):
     __slots__ = ("operation_id", "session_id", "status", "participants", "simulation_results", "extracted_results", "metadata", "validations", "participant_failures")
@@ -200,14 +204,16 @@ class StudyResult(_message.Message):
     def __init__(self, operation_id: _Optional[str] = ..., session_id: _Optional[str] = ..., status: _Optional[_Union[StudyStatus, str]] = ..., participants: _Optional[_Union[_study_pb2.ParticipantCounts, _Mapping]] = ..., simulation_results: _Optional[_Union[_study_pb2.SimulationResults, _Mapping]] = ..., extracted_results: _Optional[_Union[_study_pb2.ExtractedResults, _Mapping]] = ..., metadata: _Optional[_Union[StudyMetadata, _Mapping]] = ..., validations: _Optional[_Iterable[_Union[AgentValidation, _Mapping]]] = ..., participant_failures: _Optional[_Iterable[_Union[ParticipantFailure, _Mapping]]] = ...) -> None: ...
 
 class AgentValidation(_message.Message):
-    __slots__ = ("agent_name", "score", "justification")
+    __slots__ = ("agent_name", "score", "justification", "interview")
     AGENT_NAME_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     JUSTIFICATION_FIELD_NUMBER: _ClassVar[int]
+    INTERVIEW_FIELD_NUMBER: _ClassVar[int]
     agent_name: str
     score: float
     justification: str
-    def __init__(self, agent_name: _Optional[str] = ..., score: _Optional[float] = ..., justification: _Optional[str] = ...) -> None: ...
+    interview: _containers.RepeatedCompositeFieldContainer[_population_pb2.InterviewExchange]
+    def __init__(self, agent_name: _Optional[str] = ..., score: _Optional[float] = ..., justification: _Optional[str] = ..., interview: _Optional[_Iterable[_Union[_population_pb2.InterviewExchange, _Mapping]]] = ...) -> None: ...
 
 class ParticipantFailure(_message.Message):
     __slots__ = ("agent_name", "index", "reason", "phase")

@@ -80,7 +80,11 @@ class OrchestratorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ResumeStudy(self, request, context):
-        """Claims a study whose runner died and resumes it from its last checkpoint.
+        """Claims a study whose runner died and resumes it from its last checkpoint. A study that FAILED (the
+        model was down, too many participants failed, it was cancelled) is retried: its session becomes
+        active again and the study goes on from its last checkpoint, without running finished phases or
+        paying again for answers in its cache; its result counts the retries. A completed study is final:
+        its operation is returned as it is.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

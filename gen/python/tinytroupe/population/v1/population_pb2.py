@@ -26,7 +26,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from tinytroupe.common.v1 import agent_pb2 as tinytroupe_dot_common_dot_v1_dot_agent__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)tinytroupe/population/v1/population.proto\x12\x18tinytroupe.population.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a tinytroupe/common/v1/agent.proto\"h\n\x0e\x46ragmentSource\x12\x35\n\x07\x62uiltin\x18\x01 \x01(\x0e\x32\".tinytroupe.population.v1.FragmentH\x00\x12\x15\n\x0b\x63ustom_json\x18\x02 \x01(\tH\x00\x42\x08\n\x06source\"\x9a\x01\n\x10LoadAgentRequest\x12\x0f\n\x07session\x18\x01 \x01(\t\x12\x17\n\tspec_json\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12;\n\tfragments\x18\x03 \x03(\x0b\x32(.tinytroupe.population.v1.FragmentSource\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x05 \x01(\t\"]\n\x12\x45xportAgentRequest\x12\x30\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x1b.tinytroupe.common.v1.AgentB\x04\xe2\x41\x01\x02\x12\x15\n\rinclude_state\x18\x02 \x01(\x08\"(\n\x13\x45xportAgentResponse\x12\x11\n\tspec_json\x18\x01 \x01(\t\"\x8c\x01\n\x15\x41pplyFragmentsRequest\x12\x30\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x1b.tinytroupe.common.v1.AgentB\x04\xe2\x41\x01\x02\x12\x41\n\tfragments\x18\x02 \x03(\x0b\x32(.tinytroupe.population.v1.FragmentSourceB\x04\xe2\x41\x01\x02\"\x16\n\x14ListFragmentsRequest\"Y\n\x15ListFragmentsResponse\x12@\n\tfragments\x18\x01 \x03(\x0b\x32-.tinytroupe.population.v1.FragmentDescription\"b\n\x13\x46ragmentDescription\x12\x34\n\x08\x66ragment\x18\x01 \x01(\x0e\x32\".tinytroupe.population.v1.Fragment\x12\x15\n\rfragment_json\x18\x02 \x01(\t\"\xf3\x01\n\x19GeneratePopulationRequest\x12\x0f\n\x07session\x18\x01 \x01(\t\x12\x1f\n\x11\x64\x65mographics_json\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x63ount\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x0f\n\x07\x63ontext\x18\x04 \x01(\t\x12\x17\n\x0fparticularities\x18\x05 \x01(\t\x12;\n\tfragments\x18\x06 \x03(\x0b\x32(.tinytroupe.population.v1.FragmentSource\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x12\x14\n\x0c\x65xpectations\x18\x08 \x01(\t\"\xbd\x01\n\tPlanEntry\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\x12Q\n\x0f\x63haracteristics\x18\x03 \x03(\x0b\x32\x38.tinytroupe.population.v1.PlanEntry.CharacteristicsEntry\x1a\x36\n\x14\x43haracteristicsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"F\n\x0ePopulationPlan\x12\x34\n\x07\x65ntries\x18\x01 \x03(\x0b\x32#.tinytroupe.population.v1.PlanEntry\"8\n\x0c\x41gentFailure\x12\x18\n\x10plan_entry_index\x18\x01 \x01(\x05\x12\x0e\n\x06reason\x18\x02 \x01(\t\"^\n\x11PopulationSummary\x12\x11\n\trequested\x18\x01 \x01(\x05\x12\x11\n\tgenerated\x18\x02 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x03 \x01(\x05\x12\x13\n\x0bmodel_calls\x18\x04 \x01(\x05\"\xcd\x02\n\x1aGeneratePopulationResponse\x12\x38\n\x04plan\x18\x01 \x01(\x0b\x32(.tinytroupe.population.v1.PopulationPlanH\x00\x12,\n\x05\x61gent\x18\x02 \x01(\x0b\x32\x1b.tinytroupe.common.v1.AgentH\x00\x12\x39\n\x07\x66\x61ilure\x18\x03 \x01(\x0b\x32&.tinytroupe.population.v1.AgentFailureH\x00\x12>\n\x07summary\x18\x04 \x01(\x0b\x32+.tinytroupe.population.v1.PopulationSummaryH\x00\x12\x43\n\nvalidation\x18\x05 \x01(\x0b\x32/.tinytroupe.population.v1.ValidateAgentResponseB\x07\n\x05\x65vent\"u\n\x14ValidateAgentRequest\x12\x0f\n\x07session\x18\x01 \x01(\t\x12\x30\n\x05\x61gent\x18\x02 \x01(\x0b\x32\x1b.tinytroupe.common.v1.AgentB\x04\xe2\x41\x01\x02\x12\x1a\n\x0c\x65xpectations\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"=\n\x15ValidateAgentResponse\x12\r\n\x05score\x18\x01 \x01(\x01\x12\x15\n\rjustification\x18\x02 \x01(\t*\xa9\x02\n\x08\x46ragment\x12\x18\n\x14\x46RAGMENT_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x46RAGMENT_AUTHORITARIAN\x10\x01\x12\x14\n\x10\x46RAGMENT_GENUINE\x10\x02\x12\x15\n\x11\x46RAGMENT_LEFTWING\x10\x03\x12\x18\n\x14\x46RAGMENT_LIBERTARIAN\x10\x04\x12\x1a\n\x16\x46RAGMENT_LOVING_PARENT\x10\x05\x12\x1b\n\x17\x46RAGMENT_PICKY_CUSTOMER\x10\x06\x12\x16\n\x12\x46RAGMENT_RIGHTWING\x10\x07\x12\x1a\n\x16\x46RAGMENT_EARLY_ADOPTER\x10\x08\x12\x14\n\x10\x46RAGMENT_SKEPTIC\x10\t\x12\x1d\n\x19\x46RAGMENT_BUDGET_CONSCIOUS\x10\n2\x9d\x05\n\x11PopulationService\x12T\n\tLoadAgent\x12*.tinytroupe.population.v1.LoadAgentRequest\x1a\x1b.tinytroupe.common.v1.Agent\x12j\n\x0b\x45xportAgent\x12,.tinytroupe.population.v1.ExportAgentRequest\x1a-.tinytroupe.population.v1.ExportAgentResponse\x12^\n\x0e\x41pplyFragments\x12/.tinytroupe.population.v1.ApplyFragmentsRequest\x1a\x1b.tinytroupe.common.v1.Agent\x12p\n\rListFragments\x12..tinytroupe.population.v1.ListFragmentsRequest\x1a/.tinytroupe.population.v1.ListFragmentsResponse\x12\x81\x01\n\x12GeneratePopulation\x12\x33.tinytroupe.population.v1.GeneratePopulationRequest\x1a\x34.tinytroupe.population.v1.GeneratePopulationResponse0\x01\x12p\n\rValidateAgent\x12..tinytroupe.population.v1.ValidateAgentRequest\x1a/.tinytroupe.population.v1.ValidateAgentResponseBh\n\x1bio.tinytroupe.population.v1P\x01ZGgithub.com/tinytroupe/mesh/gen/go/tinytroupe/population/v1;populationv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)tinytroupe/population/v1/population.proto\x12\x18tinytroupe.population.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a tinytroupe/common/v1/agent.proto\"h\n\x0e\x46ragmentSource\x12\x35\n\x07\x62uiltin\x18\x01 \x01(\x0e\x32\".tinytroupe.population.v1.FragmentH\x00\x12\x15\n\x0b\x63ustom_json\x18\x02 \x01(\tH\x00\x42\x08\n\x06source\"\xa0\x01\n\x10LoadAgentRequest\x12\x15\n\x07session\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tspec_json\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12;\n\tfragments\x18\x03 \x03(\x0b\x32(.tinytroupe.population.v1.FragmentSource\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x05 \x01(\t\"]\n\x12\x45xportAgentRequest\x12\x30\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x1b.tinytroupe.common.v1.AgentB\x04\xe2\x41\x01\x02\x12\x15\n\rinclude_state\x18\x02 \x01(\x08\"(\n\x13\x45xportAgentResponse\x12\x11\n\tspec_json\x18\x01 \x01(\t\"\x8c\x01\n\x15\x41pplyFragmentsRequest\x12\x30\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x1b.tinytroupe.common.v1.AgentB\x04\xe2\x41\x01\x02\x12\x41\n\tfragments\x18\x02 \x03(\x0b\x32(.tinytroupe.population.v1.FragmentSourceB\x04\xe2\x41\x01\x02\"\x16\n\x14ListFragmentsRequest\"Y\n\x15ListFragmentsResponse\x12@\n\tfragments\x18\x01 \x03(\x0b\x32-.tinytroupe.population.v1.FragmentDescription\"b\n\x13\x46ragmentDescription\x12\x34\n\x08\x66ragment\x18\x01 \x01(\x0e\x32\".tinytroupe.population.v1.Fragment\x12\x15\n\rfragment_json\x18\x02 \x01(\t\"\x97\x02\n\x19GeneratePopulationRequest\x12\x15\n\x07session\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1f\n\x11\x64\x65mographics_json\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05\x63ount\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x02\x12\x0f\n\x07\x63ontext\x18\x04 \x01(\t\x12\x17\n\x0fparticularities\x18\x05 \x01(\t\x12;\n\tfragments\x18\x06 \x03(\x0b\x32(.tinytroupe.population.v1.FragmentSource\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x12\x14\n\x0c\x65xpectations\x18\x08 \x01(\t\x12\x1c\n\x14min_validation_score\x18\t \x01(\x01\"\xbd\x01\n\tPlanEntry\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x05\x12Q\n\x0f\x63haracteristics\x18\x03 \x03(\x0b\x32\x38.tinytroupe.population.v1.PlanEntry.CharacteristicsEntry\x1a\x36\n\x14\x43haracteristicsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"F\n\x0ePopulationPlan\x12\x34\n\x07\x65ntries\x18\x01 \x03(\x0b\x32#.tinytroupe.population.v1.PlanEntry\"\x91\x01\n\x0c\x41gentFailure\x12\x18\n\x10plan_entry_index\x18\x01 \x01(\x05\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x43\n\nvalidation\x18\x03 \x01(\x0b\x32/.tinytroupe.population.v1.ValidateAgentResponse\x12\x12\n\nagent_name\x18\x04 \x01(\t\"s\n\x11PopulationSummary\x12\x11\n\trequested\x18\x01 \x01(\x05\x12\x11\n\tgenerated\x18\x02 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x03 \x01(\x05\x12\x13\n\x0bmodel_calls\x18\x04 \x01(\x05\x12\x13\n\x0bregenerated\x18\x05 \x01(\x05\"\xcd\x02\n\x1aGeneratePopulationResponse\x12\x38\n\x04plan\x18\x01 \x01(\x0b\x32(.tinytroupe.population.v1.PopulationPlanH\x00\x12,\n\x05\x61gent\x18\x02 \x01(\x0b\x32\x1b.tinytroupe.common.v1.AgentH\x00\x12\x39\n\x07\x66\x61ilure\x18\x03 \x01(\x0b\x32&.tinytroupe.population.v1.AgentFailureH\x00\x12>\n\x07summary\x18\x04 \x01(\x0b\x32+.tinytroupe.population.v1.PopulationSummaryH\x00\x12\x43\n\nvalidation\x18\x05 \x01(\x0b\x32/.tinytroupe.population.v1.ValidateAgentResponseB\x07\n\x05\x65vent\"\x8e\x01\n\x14ValidateAgentRequest\x12\x15\n\x07session\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x30\n\x05\x61gent\x18\x02 \x01(\x0b\x32\x1b.tinytroupe.common.v1.AgentB\x04\xe2\x41\x01\x02\x12\x1a\n\x0c\x65xpectations\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tquestions\x18\x04 \x01(\x05\"}\n\x15ValidateAgentResponse\x12\r\n\x05score\x18\x01 \x01(\x01\x12\x15\n\rjustification\x18\x02 \x01(\t\x12>\n\tinterview\x18\x03 \x03(\x0b\x32+.tinytroupe.population.v1.InterviewExchange\"5\n\x11InterviewExchange\x12\x10\n\x08question\x18\x01 \x01(\t\x12\x0e\n\x06\x61nswer\x18\x02 \x01(\t*\xa9\x02\n\x08\x46ragment\x12\x18\n\x14\x46RAGMENT_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x46RAGMENT_AUTHORITARIAN\x10\x01\x12\x14\n\x10\x46RAGMENT_GENUINE\x10\x02\x12\x15\n\x11\x46RAGMENT_LEFTWING\x10\x03\x12\x18\n\x14\x46RAGMENT_LIBERTARIAN\x10\x04\x12\x1a\n\x16\x46RAGMENT_LOVING_PARENT\x10\x05\x12\x1b\n\x17\x46RAGMENT_PICKY_CUSTOMER\x10\x06\x12\x16\n\x12\x46RAGMENT_RIGHTWING\x10\x07\x12\x1a\n\x16\x46RAGMENT_EARLY_ADOPTER\x10\x08\x12\x14\n\x10\x46RAGMENT_SKEPTIC\x10\t\x12\x1d\n\x19\x46RAGMENT_BUDGET_CONSCIOUS\x10\n2\x9d\x05\n\x11PopulationService\x12T\n\tLoadAgent\x12*.tinytroupe.population.v1.LoadAgentRequest\x1a\x1b.tinytroupe.common.v1.Agent\x12j\n\x0b\x45xportAgent\x12,.tinytroupe.population.v1.ExportAgentRequest\x1a-.tinytroupe.population.v1.ExportAgentResponse\x12^\n\x0e\x41pplyFragments\x12/.tinytroupe.population.v1.ApplyFragmentsRequest\x1a\x1b.tinytroupe.common.v1.Agent\x12p\n\rListFragments\x12..tinytroupe.population.v1.ListFragmentsRequest\x1a/.tinytroupe.population.v1.ListFragmentsResponse\x12\x81\x01\n\x12GeneratePopulation\x12\x33.tinytroupe.population.v1.GeneratePopulationRequest\x1a\x34.tinytroupe.population.v1.GeneratePopulationResponse0\x01\x12p\n\rValidateAgent\x12..tinytroupe.population.v1.ValidateAgentRequest\x1a/.tinytroupe.population.v1.ValidateAgentResponseBh\n\x1bio.tinytroupe.population.v1P\x01ZGgithub.com/tinytroupe/mesh/gen/go/tinytroupe/population/v1;populationv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,6 +34,8 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tinytroupe.population.v1.po
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\033io.tinytroupe.population.v1P\001ZGgithub.com/tinytroupe/mesh/gen/go/tinytroupe/population/v1;populationv1'
+  _globals['_LOADAGENTREQUEST'].fields_by_name['session']._loaded_options = None
+  _globals['_LOADAGENTREQUEST'].fields_by_name['session']._serialized_options = b'\342A\001\002'
   _globals['_LOADAGENTREQUEST'].fields_by_name['spec_json']._loaded_options = None
   _globals['_LOADAGENTREQUEST'].fields_by_name['spec_json']._serialized_options = b'\342A\001\002'
   _globals['_EXPORTAGENTREQUEST'].fields_by_name['agent']._loaded_options = None
@@ -42,52 +44,58 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_APPLYFRAGMENTSREQUEST'].fields_by_name['agent']._serialized_options = b'\342A\001\002'
   _globals['_APPLYFRAGMENTSREQUEST'].fields_by_name['fragments']._loaded_options = None
   _globals['_APPLYFRAGMENTSREQUEST'].fields_by_name['fragments']._serialized_options = b'\342A\001\002'
+  _globals['_GENERATEPOPULATIONREQUEST'].fields_by_name['session']._loaded_options = None
+  _globals['_GENERATEPOPULATIONREQUEST'].fields_by_name['session']._serialized_options = b'\342A\001\002'
   _globals['_GENERATEPOPULATIONREQUEST'].fields_by_name['demographics_json']._loaded_options = None
   _globals['_GENERATEPOPULATIONREQUEST'].fields_by_name['demographics_json']._serialized_options = b'\342A\001\002'
   _globals['_GENERATEPOPULATIONREQUEST'].fields_by_name['count']._loaded_options = None
   _globals['_GENERATEPOPULATIONREQUEST'].fields_by_name['count']._serialized_options = b'\342A\001\002'
   _globals['_PLANENTRY_CHARACTERISTICSENTRY']._loaded_options = None
   _globals['_PLANENTRY_CHARACTERISTICSENTRY']._serialized_options = b'8\001'
+  _globals['_VALIDATEAGENTREQUEST'].fields_by_name['session']._loaded_options = None
+  _globals['_VALIDATEAGENTREQUEST'].fields_by_name['session']._serialized_options = b'\342A\001\002'
   _globals['_VALIDATEAGENTREQUEST'].fields_by_name['agent']._loaded_options = None
   _globals['_VALIDATEAGENTREQUEST'].fields_by_name['agent']._serialized_options = b'\342A\001\002'
   _globals['_VALIDATEAGENTREQUEST'].fields_by_name['expectations']._loaded_options = None
   _globals['_VALIDATEAGENTREQUEST'].fields_by_name['expectations']._serialized_options = b'\342A\001\002'
-  _globals['_FRAGMENT']._serialized_start=2079
-  _globals['_FRAGMENT']._serialized_end=2376
+  _globals['_FRAGMENT']._serialized_start=2377
+  _globals['_FRAGMENT']._serialized_end=2674
   _globals['_FRAGMENTSOURCE']._serialized_start=138
   _globals['_FRAGMENTSOURCE']._serialized_end=242
   _globals['_LOADAGENTREQUEST']._serialized_start=245
-  _globals['_LOADAGENTREQUEST']._serialized_end=399
-  _globals['_EXPORTAGENTREQUEST']._serialized_start=401
-  _globals['_EXPORTAGENTREQUEST']._serialized_end=494
-  _globals['_EXPORTAGENTRESPONSE']._serialized_start=496
-  _globals['_EXPORTAGENTRESPONSE']._serialized_end=536
-  _globals['_APPLYFRAGMENTSREQUEST']._serialized_start=539
-  _globals['_APPLYFRAGMENTSREQUEST']._serialized_end=679
-  _globals['_LISTFRAGMENTSREQUEST']._serialized_start=681
-  _globals['_LISTFRAGMENTSREQUEST']._serialized_end=703
-  _globals['_LISTFRAGMENTSRESPONSE']._serialized_start=705
-  _globals['_LISTFRAGMENTSRESPONSE']._serialized_end=794
-  _globals['_FRAGMENTDESCRIPTION']._serialized_start=796
-  _globals['_FRAGMENTDESCRIPTION']._serialized_end=894
-  _globals['_GENERATEPOPULATIONREQUEST']._serialized_start=897
-  _globals['_GENERATEPOPULATIONREQUEST']._serialized_end=1140
-  _globals['_PLANENTRY']._serialized_start=1143
-  _globals['_PLANENTRY']._serialized_end=1332
-  _globals['_PLANENTRY_CHARACTERISTICSENTRY']._serialized_start=1278
-  _globals['_PLANENTRY_CHARACTERISTICSENTRY']._serialized_end=1332
-  _globals['_POPULATIONPLAN']._serialized_start=1334
-  _globals['_POPULATIONPLAN']._serialized_end=1404
-  _globals['_AGENTFAILURE']._serialized_start=1406
-  _globals['_AGENTFAILURE']._serialized_end=1462
-  _globals['_POPULATIONSUMMARY']._serialized_start=1464
-  _globals['_POPULATIONSUMMARY']._serialized_end=1558
-  _globals['_GENERATEPOPULATIONRESPONSE']._serialized_start=1561
-  _globals['_GENERATEPOPULATIONRESPONSE']._serialized_end=1894
-  _globals['_VALIDATEAGENTREQUEST']._serialized_start=1896
-  _globals['_VALIDATEAGENTREQUEST']._serialized_end=2013
-  _globals['_VALIDATEAGENTRESPONSE']._serialized_start=2015
-  _globals['_VALIDATEAGENTRESPONSE']._serialized_end=2076
-  _globals['_POPULATIONSERVICE']._serialized_start=2379
-  _globals['_POPULATIONSERVICE']._serialized_end=3048
+  _globals['_LOADAGENTREQUEST']._serialized_end=405
+  _globals['_EXPORTAGENTREQUEST']._serialized_start=407
+  _globals['_EXPORTAGENTREQUEST']._serialized_end=500
+  _globals['_EXPORTAGENTRESPONSE']._serialized_start=502
+  _globals['_EXPORTAGENTRESPONSE']._serialized_end=542
+  _globals['_APPLYFRAGMENTSREQUEST']._serialized_start=545
+  _globals['_APPLYFRAGMENTSREQUEST']._serialized_end=685
+  _globals['_LISTFRAGMENTSREQUEST']._serialized_start=687
+  _globals['_LISTFRAGMENTSREQUEST']._serialized_end=709
+  _globals['_LISTFRAGMENTSRESPONSE']._serialized_start=711
+  _globals['_LISTFRAGMENTSRESPONSE']._serialized_end=800
+  _globals['_FRAGMENTDESCRIPTION']._serialized_start=802
+  _globals['_FRAGMENTDESCRIPTION']._serialized_end=900
+  _globals['_GENERATEPOPULATIONREQUEST']._serialized_start=903
+  _globals['_GENERATEPOPULATIONREQUEST']._serialized_end=1182
+  _globals['_PLANENTRY']._serialized_start=1185
+  _globals['_PLANENTRY']._serialized_end=1374
+  _globals['_PLANENTRY_CHARACTERISTICSENTRY']._serialized_start=1320
+  _globals['_PLANENTRY_CHARACTERISTICSENTRY']._serialized_end=1374
+  _globals['_POPULATIONPLAN']._serialized_start=1376
+  _globals['_POPULATIONPLAN']._serialized_end=1446
+  _globals['_AGENTFAILURE']._serialized_start=1449
+  _globals['_AGENTFAILURE']._serialized_end=1594
+  _globals['_POPULATIONSUMMARY']._serialized_start=1596
+  _globals['_POPULATIONSUMMARY']._serialized_end=1711
+  _globals['_GENERATEPOPULATIONRESPONSE']._serialized_start=1714
+  _globals['_GENERATEPOPULATIONRESPONSE']._serialized_end=2047
+  _globals['_VALIDATEAGENTREQUEST']._serialized_start=2050
+  _globals['_VALIDATEAGENTREQUEST']._serialized_end=2192
+  _globals['_VALIDATEAGENTRESPONSE']._serialized_start=2194
+  _globals['_VALIDATEAGENTRESPONSE']._serialized_end=2319
+  _globals['_INTERVIEWEXCHANGE']._serialized_start=2321
+  _globals['_INTERVIEWEXCHANGE']._serialized_end=2374
+  _globals['_POPULATIONSERVICE']._serialized_start=2677
+  _globals['_POPULATIONSERVICE']._serialized_end=3346
 # @@protoc_insertion_point(module_scope)

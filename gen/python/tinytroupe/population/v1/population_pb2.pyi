@@ -97,7 +97,7 @@ class FragmentDescription(_message.Message):
     def __init__(self, fragment: _Optional[_Union[Fragment, str]] = ..., fragment_json: _Optional[str] = ...) -> None: ...
 
 class GeneratePopulationRequest(_message.Message):
-    __slots__ = ("session", "demographics_json", "count", "context", "particularities", "fragments", "request_id", "expectations")
+    __slots__ = ("session", "demographics_json", "count", "context", "particularities", "fragments", "request_id", "expectations", "min_validation_score")
     SESSION_FIELD_NUMBER: _ClassVar[int]
     DEMOGRAPHICS_JSON_FIELD_NUMBER: _ClassVar[int]
     COUNT_FIELD_NUMBER: _ClassVar[int]
@@ -106,6 +106,7 @@ class GeneratePopulationRequest(_message.Message):
     FRAGMENTS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     EXPECTATIONS_FIELD_NUMBER: _ClassVar[int]
+    MIN_VALIDATION_SCORE_FIELD_NUMBER: _ClassVar[int]
     session: str
     demographics_json: str
     count: int
@@ -114,7 +115,8 @@ class GeneratePopulationRequest(_message.Message):
     fragments: _containers.RepeatedCompositeFieldContainer[FragmentSource]
     request_id: str
     expectations: str
-    def __init__(self, session: _Optional[str] = ..., demographics_json: _Optional[str] = ..., count: _Optional[int] = ..., context: _Optional[str] = ..., particularities: _Optional[str] = ..., fragments: _Optional[_Iterable[_Union[FragmentSource, _Mapping]]] = ..., request_id: _Optional[str] = ..., expectations: _Optional[str] = ...) -> None: ...
+    min_validation_score: float
+    def __init__(self, session: _Optional[str] = ..., demographics_json: _Optional[str] = ..., count: _Optional[int] = ..., context: _Optional[str] = ..., particularities: _Optional[str] = ..., fragments: _Optional[_Iterable[_Union[FragmentSource, _Mapping]]] = ..., request_id: _Optional[str] = ..., expectations: _Optional[str] = ..., min_validation_score: _Optional[float] = ...) -> None: ...
 
 class PlanEntry(_message.Message):
     __slots__ = ("description", "quantity", "characteristics")
@@ -140,24 +142,30 @@ class PopulationPlan(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[PlanEntry, _Mapping]]] = ...) -> None: ...
 
 class AgentFailure(_message.Message):
-    __slots__ = ("plan_entry_index", "reason")
+    __slots__ = ("plan_entry_index", "reason", "validation", "agent_name")
     PLAN_ENTRY_INDEX_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_FIELD_NUMBER: _ClassVar[int]
+    AGENT_NAME_FIELD_NUMBER: _ClassVar[int]
     plan_entry_index: int
     reason: str
-    def __init__(self, plan_entry_index: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+    validation: ValidateAgentResponse
+    agent_name: str
+    def __init__(self, plan_entry_index: _Optional[int] = ..., reason: _Optional[str] = ..., validation: _Optional[_Union[ValidateAgentResponse, _Mapping]] = ..., agent_name: _Optional[str] = ...) -> None: ...
 
 class PopulationSummary(_message.Message):
-    __slots__ = ("requested", "generated", "failed", "model_calls")
+    __slots__ = ("requested", "generated", "failed", "model_calls", "regenerated")
     REQUESTED_FIELD_NUMBER: _ClassVar[int]
     GENERATED_FIELD_NUMBER: _ClassVar[int]
     FAILED_FIELD_NUMBER: _ClassVar[int]
     MODEL_CALLS_FIELD_NUMBER: _ClassVar[int]
+    REGENERATED_FIELD_NUMBER: _ClassVar[int]
     requested: int
     generated: int
     failed: int
     model_calls: int
-    def __init__(self, requested: _Optional[int] = ..., generated: _Optional[int] = ..., failed: _Optional[int] = ..., model_calls: _Optional[int] = ...) -> None: ...
+    regenerated: int
+    def __init__(self, requested: _Optional[int] = ..., generated: _Optional[int] = ..., failed: _Optional[int] = ..., model_calls: _Optional[int] = ..., regenerated: _Optional[int] = ...) -> None: ...
 
 class GeneratePopulationResponse(_message.Message):
     __slots__ = ("plan", "agent", "failure", "summary", "validation")
@@ -174,19 +182,31 @@ class GeneratePopulationResponse(_message.Message):
     def __init__(self, plan: _Optional[_Union[PopulationPlan, _Mapping]] = ..., agent: _Optional[_Union[_agent_pb2.Agent, _Mapping]] = ..., failure: _Optional[_Union[AgentFailure, _Mapping]] = ..., summary: _Optional[_Union[PopulationSummary, _Mapping]] = ..., validation: _Optional[_Union[ValidateAgentResponse, _Mapping]] = ...) -> None: ...
 
 class ValidateAgentRequest(_message.Message):
-    __slots__ = ("session", "agent", "expectations")
+    __slots__ = ("session", "agent", "expectations", "questions")
     SESSION_FIELD_NUMBER: _ClassVar[int]
     AGENT_FIELD_NUMBER: _ClassVar[int]
     EXPECTATIONS_FIELD_NUMBER: _ClassVar[int]
+    QUESTIONS_FIELD_NUMBER: _ClassVar[int]
     session: str
     agent: _agent_pb2.Agent
     expectations: str
-    def __init__(self, session: _Optional[str] = ..., agent: _Optional[_Union[_agent_pb2.Agent, _Mapping]] = ..., expectations: _Optional[str] = ...) -> None: ...
+    questions: int
+    def __init__(self, session: _Optional[str] = ..., agent: _Optional[_Union[_agent_pb2.Agent, _Mapping]] = ..., expectations: _Optional[str] = ..., questions: _Optional[int] = ...) -> None: ...
 
 class ValidateAgentResponse(_message.Message):
-    __slots__ = ("score", "justification")
+    __slots__ = ("score", "justification", "interview")
     SCORE_FIELD_NUMBER: _ClassVar[int]
     JUSTIFICATION_FIELD_NUMBER: _ClassVar[int]
+    INTERVIEW_FIELD_NUMBER: _ClassVar[int]
     score: float
     justification: str
-    def __init__(self, score: _Optional[float] = ..., justification: _Optional[str] = ...) -> None: ...
+    interview: _containers.RepeatedCompositeFieldContainer[InterviewExchange]
+    def __init__(self, score: _Optional[float] = ..., justification: _Optional[str] = ..., interview: _Optional[_Iterable[_Union[InterviewExchange, _Mapping]]] = ...) -> None: ...
+
+class InterviewExchange(_message.Message):
+    __slots__ = ("question", "answer")
+    QUESTION_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    question: str
+    answer: str
+    def __init__(self, question: _Optional[str] = ..., answer: _Optional[str] = ...) -> None: ...

@@ -34,7 +34,7 @@ class ResumeSimulationRequest(_message.Message):
     def __init__(self, checkpoint: _Optional[str] = ..., stream_actions: _Optional[bool] = ...) -> None: ...
 
 class WorldState(_message.Message):
-    __slots__ = ("agents", "config", "stimulus", "rounds_completed", "transcript", "pending_messages", "failed_agents", "usage")
+    __slots__ = ("agents", "config", "stimulus", "rounds_completed", "transcript", "pending_messages", "failed_agents", "usage", "turn_quality")
     class FailedAgentsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +50,7 @@ class WorldState(_message.Message):
     PENDING_MESSAGES_FIELD_NUMBER: _ClassVar[int]
     FAILED_AGENTS_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
+    TURN_QUALITY_FIELD_NUMBER: _ClassVar[int]
     agents: _containers.RepeatedCompositeFieldContainer[_agent_pb2.Agent]
     config: _study_pb2.SimulationConfig
     stimulus: _study_pb2.Stimulus
@@ -58,7 +59,34 @@ class WorldState(_message.Message):
     pending_messages: _containers.RepeatedCompositeFieldContainer[PendingMessage]
     failed_agents: _containers.ScalarMap[str, int]
     usage: _study_pb2.TokenUsage
-    def __init__(self, agents: _Optional[_Iterable[_Union[_agent_pb2.Agent, _Mapping]]] = ..., config: _Optional[_Union[_study_pb2.SimulationConfig, _Mapping]] = ..., stimulus: _Optional[_Union[_study_pb2.Stimulus, _Mapping]] = ..., rounds_completed: _Optional[int] = ..., transcript: _Optional[_Iterable[_Union[_study_pb2.Interaction, _Mapping]]] = ..., pending_messages: _Optional[_Iterable[_Union[PendingMessage, _Mapping]]] = ..., failed_agents: _Optional[_Mapping[str, int]] = ..., usage: _Optional[_Union[_study_pb2.TokenUsage, _Mapping]] = ...) -> None: ...
+    turn_quality: _containers.RepeatedCompositeFieldContainer[TurnQuality]
+    def __init__(self, agents: _Optional[_Iterable[_Union[_agent_pb2.Agent, _Mapping]]] = ..., config: _Optional[_Union[_study_pb2.SimulationConfig, _Mapping]] = ..., stimulus: _Optional[_Union[_study_pb2.Stimulus, _Mapping]] = ..., rounds_completed: _Optional[int] = ..., transcript: _Optional[_Iterable[_Union[_study_pb2.Interaction, _Mapping]]] = ..., pending_messages: _Optional[_Iterable[_Union[PendingMessage, _Mapping]]] = ..., failed_agents: _Optional[_Mapping[str, int]] = ..., usage: _Optional[_Union[_study_pb2.TokenUsage, _Mapping]] = ..., turn_quality: _Optional[_Iterable[_Union[TurnQuality, _Mapping]]] = ...) -> None: ...
+
+class TurnQuality(_message.Message):
+    __slots__ = ("round", "agent_name", "attempts", "scores", "first_scores", "passed", "critique", "error", "extra_calls", "extra_prompt_tokens", "extra_completion_tokens")
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    AGENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SCORES_FIELD_NUMBER: _ClassVar[int]
+    PASSED_FIELD_NUMBER: _ClassVar[int]
+    CRITIQUE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_CALLS_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    round: int
+    agent_name: str
+    attempts: int
+    scores: _containers.RepeatedCompositeFieldContainer[_study_pb2.QualityCheckScore]
+    first_scores: _containers.RepeatedCompositeFieldContainer[_study_pb2.QualityCheckScore]
+    passed: bool
+    critique: str
+    error: str
+    extra_calls: int
+    extra_prompt_tokens: int
+    extra_completion_tokens: int
+    def __init__(self, round: _Optional[int] = ..., agent_name: _Optional[str] = ..., attempts: _Optional[int] = ..., scores: _Optional[_Iterable[_Union[_study_pb2.QualityCheckScore, _Mapping]]] = ..., first_scores: _Optional[_Iterable[_Union[_study_pb2.QualityCheckScore, _Mapping]]] = ..., passed: _Optional[bool] = ..., critique: _Optional[str] = ..., error: _Optional[str] = ..., extra_calls: _Optional[int] = ..., extra_prompt_tokens: _Optional[int] = ..., extra_completion_tokens: _Optional[int] = ...) -> None: ...
 
 class PendingMessage(_message.Message):
     __slots__ = ("recipient", "sender", "content", "target")
