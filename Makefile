@@ -1,5 +1,6 @@
 # TinyTroupe Mesh: `make demo` runs a real study on the embedded model; `make test` runs the whole suite.
-# Both set everything up first (virtualenv, pinned dependencies, buf, kubectl) on a fresh machine.
+# Both set everything up first (virtualenv, pinned dependencies, buf, kubectl, llama.cpp's server) on a
+# fresh machine.
 
 PYTHON ?= python3
 VENV := .venv
@@ -9,6 +10,7 @@ BUF := node_modules/.bin/buf
 KUBECTL := .tools/kubectl/usr/bin/kubectl
 PROMTOOL := .tools/prometheus/usr/bin/promtool
 CHROMIUM := .tools/chromium/chromium
+LLAMA_SERVER := .tools/llama-server/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -51,8 +53,14 @@ $(PROMTOOL):
 $(CHROMIUM):
 	bash scripts/install-chromium.sh
 
+# llama.cpp's server for the embedded model, built once from the pinned llama-cpp-python sdist's sources
+# (about 4 minutes on 2 cores); the script does nothing when the same version is already built.
+$(LLAMA_SERVER): scripts/install-llama-server.sh $(VENV)/.installed
+	bash scripts/install-llama-server.sh
+	touch $@
+
 setup: $(VENV)/.installed node_modules/.installed clients/node/node_modules/.installed \
-	clients/typescript/node_modules/.installed
+	clients/typescript/node_modules/.installed $(LLAMA_SERVER)
 
 protos: $(VENV)/.installed
 	$(PY) scripts/gen_protos.py

@@ -3,7 +3,8 @@
 Each scenario is its own script (run them alone for more options); this runs them in sequence, each
 starting its own mesh, collects the result lines they write to one file, and ends with one table of
 every scenario. `--quick` uses smaller sizes; `--skip-demo` leaves out the embedded model's demo study
-(about 90 s). With `LLM_BASE_URL` set, the scenarios call that endpoint instead of the fake server.
+and its concurrent-turns benchmark (about 2 minutes). With `LLM_BASE_URL` set, the scenarios call
+that endpoint instead of the fake server.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ FULL = [
      ["bench/llm_bench.py", "--embedded-calls", "0", "--fake-calls", "2000"]),
 ]
 DEMO = ("`make demo` study on the embedded model", ["bench/demo_bench.py"])
+EMBEDDED = ("embedded model: 3 concurrent turns on llama.cpp's server and on llama-cpp-python's",
+            ["bench/embedded_bench.py"])
 
 QUICK = [
     ("population, 20 agents", ["bench/population_bench.py", "--agents", "20", "--latency", "0.2"]),
@@ -54,11 +57,11 @@ QUICK = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    parser.add_argument("--skip-demo", action="store_true", help="leave out the embedded model's demo study")
+    parser.add_argument("--skip-demo", action="store_true", help="leave out the embedded model's benchmarks")
     args = parser.parse_args()
     scripts = list(QUICK if args.quick else FULL)
     if not args.skip_demo and not args.quick:
-        scripts.append(DEMO)
+        scripts += [DEMO, EMBEDDED]
     failures = []
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-") as directory:

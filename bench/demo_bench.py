@@ -1,9 +1,9 @@
-"""Benchmark of `make demo`'s study on the embedded model (Gemma 3 270M on llama.cpp), about 90 s.
+"""Benchmark of `make demo`'s study on the embedded model (Gemma 3 270M on llama.cpp), under a minute.
 
 The mesh starts as `troupe demo` starts it (six service subprocesses plus the embedded model server, no
 `LLM_BASE_URL`), on free ports and a temporary data directory; the study is `troupe demo`'s own file,
-sent to the orchestrator's RunStudy and followed with WaitOperation. The embedded server answers one
-request at a time, so the study's time is mostly the model's; no limit is computed for it.
+sent to the orchestrator's RunStudy and followed with WaitOperation. The embedded server decodes one
+request per slot at once, and the study's time is mostly the model's; no limit is computed for it.
 
 Run: .venv/bin/python bench/demo_bench.py
 """

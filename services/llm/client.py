@@ -2,8 +2,8 @@
 
 `LLMClient.structured` sends one chat completion whose answer is validated into a pydantic model. On
 the way it consults the session's cache, waits for a concurrency slot and for the rate budget,
-retries what is worth retrying within the call's deadline, repairs an invalid answer once, and
-accounts tokens per session.
+retries what is worth retrying within the call's deadline, asks again after an invalid answer (up to
+`output_attempts` answers, each a new sample), and accounts tokens per session.
 """
 
 from __future__ import annotations
@@ -67,6 +67,22 @@ def output_schema(output_model: type[BaseModel]) -> dict[str, Any]:
     """`output_model.model_json_schema()`, computed once per model class (it costs ~0.5 ms). Callers
     must not modify the returned dict."""
     return output_model.model_json_schema()
+
+
+@dataclass
+class _Deadline:
+    """When one call's time runs out: set as its first request attempt starts, and shared by every
+    answer the call asks for."""
+
+    at: float | None = None
+
+
+def fresh_sample(request: dict[str, Any], attempt: int) -> dict[str, Any]:
+    """The request of the `attempt`-th answer (1 for the first): with a seed, one of its own, so an
+    endpoint that answers a seeded request the same way each time draws a new sample."""
+    if attempt <= 1 or request.get("seed") is None:
+        return request
+    return {**request, "seed": request["seed"] + attempt - 1}
 
 
 @dataclass(frozen=True)
@@ -183,37 +199,55 @@ class LLMClient:
         if self.settings.seed is not None:
             request["seed"] = self.settings.seed
 
-        answer = await self._complete(sent_messages, request, session, label)
-        try:
-            instance, valid_text = validate_answer(answer.text, output_model)
-        except ValueError as error:
-            self._metrics.requests.labels(outcome="invalid_output").inc()
-            log.info("llm_answer_invalid_repairing", session=session, label=label, error=str(error))
-            retry_messages = repair_messages(sent_messages, answer.text, str(error), answer.truncated)
-            repaired = await self._complete(retry_messages, request, session, label)
-            try:
-                instance, valid_text = validate_answer(repaired.text, output_model)
-            except ValueError as repair_error:
-                self._metrics.requests.labels(outcome="invalid_output").inc()
-                raise LLMInvalidOutputError(
-                    f"{label or 'LLM call'}: the answer does not match {output_model.__name__} "
-                    f"after one repair retry: {repair_error}",
-                    raw_text=repaired.text,
-                    validation_error=str(repair_error),
-                ) from None
-            answer = _Answer(
-                repaired.text,
-                answer.prompt_tokens + repaired.prompt_tokens,
-                answer.completion_tokens + repaired.completion_tokens,
-                repaired.truncated,
-            )
+        instance, answer = await self._valid_answer(sent_messages, request, output_model, session, label)
         self._metrics.requests.labels(outcome="ok").inc()
         self._ledger.record_call(session, cached=False)
         if key is not None:
-            await self._store(
-                session, key, CachedAnswer(valid_text, answer.prompt_tokens, answer.completion_tokens)
-            )
+            await self._store(session, key, CachedAnswer(answer.text, answer.prompt_tokens, answer.completion_tokens))
         return instance
+
+    async def _valid_answer(
+        self,
+        sent_messages: list[dict[str, str]],
+        request: dict[str, Any],
+        output_model: type[T],
+        session: str,
+        label: str,
+    ) -> tuple[T, _Answer]:
+        """Asks until an answer validates, at most `output_attempts` answers within the call's deadline.
+        Each answer after an invalid one is a new sample: the model sees its latest invalid answer and
+        the error, under a seed of its own. Returns the instance and the JSON text that validated, with
+        the tokens of every answer."""
+        loop = asyncio.get_running_loop()
+        deadline = _Deadline()
+        attempt_messages, attempt_request = sent_messages, request
+        prompt_tokens = completion_tokens = 0
+        attempt = 1
+        while True:
+            answer = await self._complete(attempt_messages, attempt_request, session, label, deadline)
+            prompt_tokens += answer.prompt_tokens
+            completion_tokens += answer.completion_tokens
+            try:
+                instance, valid_text = validate_answer(answer.text, output_model)
+            except ValueError as error:
+                self._metrics.requests.labels(outcome="invalid_output").inc()
+                out_of_time = deadline.at is not None and loop.time() >= deadline.at
+                if attempt >= self.settings.output_attempts or out_of_time:
+                    ended = "the deadline passed after" if attempt < self.settings.output_attempts else "after"
+                    raise LLMInvalidOutputError(
+                        f"{label or 'LLM call'}: no answer matches {output_model.__name__}: {ended} "
+                        f"{attempt} of {self.settings.output_attempts} attempts: {error}",
+                        raw_text=answer.text,
+                        validation_error=str(error),
+                        attempts=attempt,
+                    ) from None
+                log.info("llm_answer_invalid_retrying", session=session, label=label, attempt=attempt,
+                         truncated=answer.truncated, error=str(error))
+                attempt += 1
+                attempt_messages = repair_messages(sent_messages, answer.text, str(error), answer.truncated)
+                attempt_request = fresh_sample(request, attempt)
+                continue
+            return instance, _Answer(valid_text, prompt_tokens, completion_tokens, answer.truncated)
 
     def usage(self, session: str) -> TokenUsage:
         """Calls and tokens of `session` so far ("" for calls made outside any session)."""
@@ -319,12 +353,17 @@ class LLMClient:
             yield
 
     async def _complete(
-        self, messages: list[dict[str, str]], request: dict[str, Any], session: str, label: str
+        self,
+        messages: list[dict[str, str]],
+        request: dict[str, Any],
+        session: str,
+        label: str,
+        call_deadline: _Deadline,
     ) -> _Answer:
         """Sends one request, retrying 429s, 5xx, timed-out attempts and connection errors with backoff
-        until `max_retries` or the deadline (`timeout_s`, counted from the first attempt) runs out. Each
-        attempt is cut after its own timeout (`attempt_timeout_s`), except the last, which may use what
-        is left of the deadline."""
+        until `max_retries` or the call's deadline (`timeout_s`, counted from the call's first attempt)
+        runs out. Each attempt is cut after its own timeout (`attempt_timeout_s`), except the last, which
+        may use what is left of the deadline."""
         if self._openai is None:
             raise LLMUnavailableError(
                 "no LLM endpoint configured: set LLM_BASE_URL (or LLM_AZURE_ENDPOINT with "
@@ -335,7 +374,7 @@ class LLMClient:
         estimated_prompt_tokens = estimate - request["max_tokens"]
         timeout_s = attempt_timeout_s(self.settings, request["max_tokens"])
         body = {**request, "messages": messages}
-        deadline: float | None = None
+        deadline = call_deadline.at
         attempt = 0
         while True:
             async with self._slot():
@@ -343,7 +382,7 @@ class LLMClient:
                 try:
                     now = loop.time()
                     if deadline is None:
-                        deadline = now + self.settings.timeout_s
+                        deadline = call_deadline.at = now + self.settings.timeout_s
                     cutoff = attempt_cutoff(now, deadline, timeout_s, last=attempt >= self.settings.max_retries)
                     outcome = await self._hedged_attempt(
                         body, cutoff, deadline, estimate, estimated_prompt_tokens, grant

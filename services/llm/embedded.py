@@ -1,11 +1,18 @@
-"""The embedded default model: Gemma 3 270M (Q4_K_M GGUF) behind llama-cpp-python's server.
+"""The embedded default model: Gemma 3 270M (Q4_K_M GGUF) behind a local OpenAI-compatible server.
+
+The server is llama.cpp's own `llama-server`, built into `.tools/llama-server/` by
+`scripts/install-llama-server.sh` (`make setup` runs it once): it decodes `slots` requests at once
+(continuous batching), each slot with `n_ctx` tokens of context, and takes OpenAI's `json_schema`
+response format. Its JSON grammars allow one optional space between tokens (the install script
+patches that one line), as llama-cpp-python's do. Where that binary is missing, llama-cpp-python's
+server (`services.llm.llama_server`) stands in: one request at a time, schemas as
+`{"type": "json_object", "schema": ...}`.
 
 `EmbeddedModelServer` starts the server as a child process on 127.0.0.1, waits until `/v1/models`
 answers and stops it cleanly; `python -m services.llm.embedded --port 8080` runs it in the
-foreground. The server answers one request at a time and takes schemas as
-`{"type": "json_object", "schema": ...}`, so clients of it need `LLM_RESPONSE_FORMAT=
-json_object_schema` and `LLM_MAX_CONCURRENCY=1` (queueing in the client, where no deadline runs):
-`EmbeddedModelServer.llm_settings()` gives settings with both.
+foreground. `EmbeddedModelServer.llm_settings()` gives the client settings that fit it: the schema
+form it speaks and a concurrency cap of one call per slot (the rest queue in the client, where no
+deadline runs).
 """
 
 from __future__ import annotations
@@ -25,20 +32,44 @@ from typing import IO, Self
 
 import aiohttp
 
-from services.llm.llama_server import CHAT_FORMAT
+from services.llm.llama_server import CHAT_FORMAT, GEMMA3_CHAT_TEMPLATE
 from services.runtime.config import LLMSettings
 
 MODEL_ALIAS = "gemma-3-270m"
 DEFAULT_N_CTX = 4096
-"""Room for a persona, a few rounds of memory and the answer; the model supports 32k."""
+"""Context of one slot: room for a persona, a few rounds of memory and the answer; the model supports 32k."""
 DEFAULT_MAX_TOKENS = 256
-"""Enough for an agent turn of a few actions; at about 13 tokens/s under a grammar, 20 s at most."""
+"""Enough for an agent turn of a few actions."""
 DEFAULT_TIMEOUT_S = 120.0
 SEED = 42
+REPEAT_PENALTY = 1.1
+"""llama-cpp-python's server default, which llama.cpp's server leaves off (1.0): without it the small
+model falls into loops ("s0000000...") until `max_tokens` cuts the answer."""
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+LLAMA_SERVER_BINARY = PROJECT_ROOT / ".tools" / "llama-server" / "bin" / "llama-server"
+"""Where scripts/install-llama-server.sh puts llama.cpp's server."""
 
 _CHILD_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "LD_LIBRARY_PATH", "VIRTUAL_ENV")
-"""Variables the child keeps: llama_cpp.server reads PORT, HOST, MODEL and more from the
-environment, and a mesh process has its own PORT."""
+"""Variables the child keeps: both servers read settings from the environment (llama-server its
+`LLAMA_ARG_*`, llama_cpp.server PORT, HOST, MODEL and more), and a mesh process has its own PORT."""
+
+
+def default_slots() -> int:
+    """One slot per core, at least 2: a round's agents decode together."""
+    return max(2, os.cpu_count() or 1)
+
+
+def default_threads() -> int:
+    """Threads that generate: one core fewer than the machine has, at least one. The mesh's own
+    processes keep a core, and the model's threads, which spin while they wait for each other after
+    each token, are not starved by them (on 2 busy cores, 2 threads decoded 3 to 11 tokens/s where 1
+    thread decoded 80)."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+def llama_server_binary() -> Path | None:
+    """llama.cpp's server as scripts/install-llama-server.sh builds it; None where it is not built."""
+    return LLAMA_SERVER_BINARY if os.access(LLAMA_SERVER_BINARY, os.X_OK) else None
 
 
 class EmbeddedModelError(RuntimeError):
@@ -84,7 +115,10 @@ def _die_with_parent() -> None:
 
 
 class EmbeddedModelServer:
-    """Runs the embedded model's OpenAI-compatible server: `async with EmbeddedModelServer() as s:`."""
+    """Runs the embedded model's OpenAI-compatible server: `async with EmbeddedModelServer() as s:`.
+
+    `binary` is llama.cpp's server (default: the project's build); where there is none, or with
+    `llama_cpp_python`, llama-cpp-python's server runs instead, with one slot whatever `slots` says."""
 
     def __init__(
         self,
@@ -93,8 +127,11 @@ class EmbeddedModelServer:
         port: int = 0,
         model_dir: Path | None = None,
         n_ctx: int = DEFAULT_N_CTX,
+        slots: int | None = None,
         threads: int | None = None,
         seed: int = SEED,
+        binary: Path | None = None,
+        llama_cpp_python: bool = False,
         startup_timeout_s: float = 120.0,
         log_path: Path | None = None,
     ) -> None:
@@ -102,7 +139,11 @@ class EmbeddedModelServer:
         self.port = port
         self.model_dir = model_dir
         self.n_ctx = n_ctx
-        self.threads = threads or os.cpu_count() or 1
+        self.binary = None if llama_cpp_python else binary or llama_server_binary()
+        self.slots = (slots or default_slots()) if self.binary is not None else 1
+        self.threads = threads or default_threads()
+        self.batch_threads = max(self.threads, os.cpu_count() or 1)
+        """Threads that read prompts: every core, as prompt reading works in large batches."""
         self.seed = seed
         self.startup_timeout_s = startup_timeout_s
         self.log_path = log_path
@@ -113,26 +154,51 @@ class EmbeddedModelServer:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
 
+    @property
+    def server_name(self) -> str:
+        return "llama.cpp's llama-server" if self.binary is not None else "llama-cpp-python's server"
+
     def llm_settings(self, base: LLMSettings | None = None) -> LLMSettings:
-        """Client settings for this server: its URL, the schema form it speaks, one call at a time, and
-        attempts bounded by the deadline only (unless `attempt_timeout_s` is set)."""
+        """Client settings for this server: its URL, the schema form it speaks, one call per slot, and
+        attempts bounded by the deadline only (unless `attempt_timeout_s` is set). A slow answer here
+        is a busy machine, not a lost request: a retry would start it over, no faster (and
+        llama-cpp-python's server would go on generating the abandoned one)."""
         base = base or LLMSettings()
         return base.model_copy(
             update={
                 "base_url": self.base_url,
                 "provider": "openai",
                 "model": MODEL_ALIAS,
-                "response_format": "json_object_schema",
-                "max_concurrency": 1,
+                "response_format": "json_schema" if self.binary is not None else "json_object_schema",
+                "max_concurrency": self.slots,
                 "max_tokens": min(base.max_tokens, DEFAULT_MAX_TOKENS),
                 "timeout_s": max(base.timeout_s, DEFAULT_TIMEOUT_S),
-                # It goes on generating an answer nobody waits for: a retry would queue behind it.
                 "attempt_tokens_per_s": 0.0,
                 "seed": self.seed if base.seed is None else base.seed,
             }
         )
 
     def command(self, gguf: Path) -> list[str]:
+        """The server's command line: llama.cpp's server with `slots` slots of `n_ctx` tokens each
+        (its context is shared evenly by the slots), or llama-cpp-python's."""
+        if self.binary is not None:
+            return [
+                str(self.binary),
+                "--model", str(gguf),
+                "--alias", MODEL_ALIAS,
+                "--host", self.host,
+                "--port", str(self.port),
+                "--ctx-size", str(self.n_ctx * self.slots),
+                "--parallel", str(self.slots),
+                "--cont-batching",
+                "--seed", str(self.seed),
+                "--repeat-penalty", str(REPEAT_PENALTY),
+                "--threads", str(self.threads),
+                "--threads-batch", str(self.batch_threads),
+                "--jinja",
+                "--chat-template", GEMMA3_CHAT_TEMPLATE,
+                "--no-webui",
+            ]  # fmt: skip
         return [
             sys.executable, "-m", "services.llm.llama_server",
             "--model", str(gguf),
@@ -143,7 +209,7 @@ class EmbeddedModelServer:
             "--seed", str(self.seed),
             "--chat_format", CHAT_FORMAT,
             "--n_threads", str(self.threads),
-            "--n_threads_batch", str(self.threads),
+            "--n_threads_batch", str(self.batch_threads),
             "--use_mlock", "False",
             "--verbose", "False",
         ]  # fmt: skip
@@ -153,10 +219,9 @@ class EmbeddedModelServer:
         gguf = await asyncio.to_thread(model_path, self.model_dir)
         if self.port == 0:
             self.port = _free_port(self.host)
-        project_root = str(Path(__file__).resolve().parents[2])
         environment = {name: os.environ[name] for name in _CHILD_ENVIRONMENT if name in os.environ}
         environment["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [project_root, os.environ.get("PYTHONPATH")])
+            filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
         )
         if self.log_path is None:
             self._log = tempfile.TemporaryFile()  # noqa: SIM115  (open while the server runs; closed in stop)
@@ -185,7 +250,8 @@ class EmbeddedModelServer:
             while time.monotonic() < deadline:
                 if self._process.returncode is not None:
                     raise EmbeddedModelError(
-                        f"the embedded model server exited with {self._process.returncode}: {self._log_tail()}"
+                        f"the embedded model server ({self.server_name}) exited with "
+                        f"{self._process.returncode}: {self._log_tail()}"
                     )
                 with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                     async with http.get(f"{self.base_url}/models") as response:
@@ -235,7 +301,9 @@ async def _serve(arguments: argparse.Namespace) -> None:
         port=arguments.port,
         model_dir=arguments.model_dir,
         n_ctx=arguments.n_ctx,
+        slots=arguments.slots,
         threads=arguments.threads,
+        llama_cpp_python=arguments.llama_cpp_python,
         log_path=arguments.log,
     )
     stop = asyncio.Event()
@@ -244,10 +312,12 @@ async def _serve(arguments: argparse.Namespace) -> None:
         loop.add_signal_handler(signum, stop.set)
     started = time.monotonic()
     async with server:
+        llm = server.llm_settings()
         print(
-            f"embedded model ready in {time.monotonic() - started:.1f}s at {server.base_url}\n"
-            f"clients: LLM_BASE_URL={server.base_url} LLM_RESPONSE_FORMAT=json_object_schema "
-            f"LLM_MAX_CONCURRENCY=1 LLM_MODEL={MODEL_ALIAS}",
+            f"embedded model ready in {time.monotonic() - started:.1f}s at {server.base_url} "
+            f"({server.server_name}, {server.slots} slot{'s' if server.slots > 1 else ''})\n"
+            f"clients: LLM_BASE_URL={server.base_url} LLM_RESPONSE_FORMAT={llm.response_format} "
+            f"LLM_MAX_CONCURRENCY={llm.max_concurrency} LLM_MODEL={MODEL_ALIAS}",
             flush=True,
         )
         process = server._process
@@ -268,8 +338,12 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     parser.add_argument("--model-dir", type=Path, default=None, help="where the GGUF is assembled")
-    parser.add_argument("--n-ctx", type=int, default=DEFAULT_N_CTX)
-    parser.add_argument("--threads", type=int, default=None, help="default: all cores")
+    parser.add_argument("--n-ctx", type=int, default=DEFAULT_N_CTX, help="context of one slot")
+    parser.add_argument("--slots", type=int, default=None,
+                        help="requests decoded at once (default: one per core, at least 2)")
+    parser.add_argument("--threads", type=int, default=None, help="default: one core fewer than the machine has")
+    parser.add_argument("--llama-cpp-python", action="store_true",
+                        help="serve with llama-cpp-python even where llama.cpp's server is built")
     parser.add_argument("--log", type=Path, default=None, help="server log file (default: discarded at exit)")
     asyncio.run(_serve(parser.parse_args()))
 

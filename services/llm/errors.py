@@ -24,9 +24,12 @@ class LLMRequestError(LLMError):
 
 
 class LLMInvalidOutputError(LLMError):
-    """The answer still did not match the output schema after the lenient parse and one repair retry."""
+    """No answer matched the output schema, lenient parse included, within `LLMSettings.output_attempts`."""
 
-    def __init__(self, message: str, *, raw_text: str, validation_error: str = "") -> None:
+    def __init__(self, message: str, *, raw_text: str, validation_error: str = "", attempts: int = 1) -> None:
         super().__init__(message)
         self.raw_text = raw_text
+        """The latest invalid answer."""
         self.validation_error = validation_error
+        self.attempts = attempts
+        """How many answers the call asked for."""

@@ -1,4 +1,5 @@
-"""Structured output: the response_format forms, the lenient parse and the repair retry."""
+"""Structured output: the response_format forms, the lenient parse and the repair of an invalid answer
+(tests/llm/test_output_attempts.py covers the further attempts)."""
 
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ async def test_json_object_form_puts_the_schema_in_the_system_prompt(
     )
 
 
-async def test_invalid_json_is_repaired_by_one_retry(
+async def test_invalid_json_is_repaired_by_a_new_sample(
     fake_llm: FakeLLMServer, make_client: ClientFactory
 ) -> None:
     fake_llm.plan_faults("invalid_json")
@@ -77,6 +78,7 @@ async def test_invalid_json_is_repaired_by_one_retry(
     assert repair.body is not None
     assert repair.body["messages"][-2] == {"role": "assistant", "content": first.answer}
     assert "not valid JSON" in repair.body["messages"][-1]["content"]
+    assert repair.body["seed"] == 43, "the repair is a sample of its own"
     assert client.usage("").model_requests == 2 and client.usage("").calls == 1
 
 
@@ -102,18 +104,19 @@ async def test_truncated_answer_asks_for_a_shorter_one(
     assert repair is not None and "cut off" in repair["messages"][-1]["content"]
 
 
-async def test_still_invalid_after_the_repair_is_reported_with_the_raw_text(
+async def test_still_invalid_after_every_attempt_is_reported_with_the_raw_text(
     fake_llm: FakeLLMServer, make_client: ClientFactory
 ) -> None:
-    fake_llm.plan_faults("invalid_json", "schema_violation")
+    fake_llm.plan_faults("invalid_json", "truncated", "schema_violation")
     client = make_client()
 
-    with pytest.raises(LLMInvalidOutputError, match="AgentTurn after one repair retry") as raised:
+    with pytest.raises(LLMInvalidOutputError, match="AgentTurn: after 3 of 3 attempts") as raised:
         await client.structured(turn_messages("Lisa"), AgentTurn, label="agent_turn")
 
     assert raised.value.raw_text == '{"unexpected_field": [1, 2, 3]}'
     assert "actions" in raised.value.validation_error
-    assert fake_llm.stats.total_requests == 2
+    assert raised.value.attempts == 3
+    assert fake_llm.stats.total_requests == 3
 
 
 async def test_fenced_json_with_trailing_commas_needs_no_repair(

@@ -31,7 +31,7 @@ from services.engine.simulation.state import (
     QualityCheckConfig,
     TurnQualityRecord,
 )
-from services.llm.errors import LLMError, LLMInvalidOutputError
+from services.llm.errors import LLMError
 
 
 @dataclass(frozen=True)
@@ -76,12 +76,13 @@ async def _reply_in_character(llm: StructuredLLM, agent: AgentState, messages: M
                               session: str, settings: TurnSettings, extra: ExtraUsage | None = None) -> Any:
     """The model's reply to `messages`, asked again (shown its answer) while it repeats the scaffolding.
 
-    Raises LLMError, or LLMInvalidOutputError when every answer repeats it. The follow-ups depend only
-    on the answers before them, so a replay meets each in the cache. `extra` counts the calls made."""
+    When every answer repeats it, the last one keeps only what does not (often nothing: the agent stays
+    silent this turn) rather than failing the agent: a small model that keeps echoing its rules is a quiet
+    participant, not a lost one. The follow-ups depend only on the answers before them, so a replay meets
+    each in the cache. Raises LLMError. `extra` counts the calls made."""
     output_model = reply_model(view.enable_thinking, view.max_actions)
     asked = messages
-    answers = settings.echo_retries + 1
-    for _ in range(answers):
+    for _ in range(settings.echo_retries + 1):
         reply = await llm.structured(asked, output_model, session=session, label=settings.label,
                                      max_tokens=settings.max_tokens, temperature=settings.temperature)
         if extra is not None:
@@ -91,8 +92,8 @@ async def _reply_in_character(llm: StructuredLLM, agent: AgentState, messages: M
             return reply
         asked = [*messages, {"role": "assistant", "content": reply.model_dump_json()},
                  {"role": "user", "content": echo_correction(echo, agent.name)}]
-    raise LLMInvalidOutputError(f"{settings.label}: all {answers} answers repeated {echo} instead of acting",
-                                raw_text=reply.model_dump_json(), validation_error=f"repeats {echo}")
+    kept = [action for action in reply.actions if not reply_echo([action], agent.persona_description)]
+    return reply.model_copy(update={"actions": kept})
 
 
 async def take_turn(llm: StructuredLLM, agent: AgentState, inbox: list[MemoryEvent], view: TurnView, *,
