@@ -71,6 +71,7 @@ protos-check: $(VENV)/.installed
 lint: setup
 	$(BUF) lint
 	$(VENV)/bin/ruff check services tests bench scripts clients
+	$(VENV)/bin/ruff format --check services tests bench scripts clients
 
 # Contract changes must not break existing clients: compare with the published baseline image.
 breaking: setup

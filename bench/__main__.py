@@ -21,35 +21,76 @@ from bench.results import RESULTS_VARIABLE, read, table
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = [
-    ("population: 100 agents from demographics (1 s latency)",
-     ["bench/population_bench.py", "--agents", "100", "--latency", "1", "--repeats", "3"]),
-    ("simulation: 50 agents x 3 rounds focus group; 1000 agents x 1 round survey (1 s latency)",
-     ["bench/simulation_bench.py", "--agents", "50", "--rounds", "3", "--latency", "1", "--survey-agents", "1000"]),
-    ("extraction: 3 fields from 50 agents with statistics (1 s latency)",
-     ["bench/extraction_bench.py", "--agents", "50", "--latency", "1.0", "--repeats", "3"]),
-    ("checkpoint write / restore, 50 and 1000 agents, SQLite and PostgreSQL",
-     ["bench/control_bench.py", "--agents", "50", "1000", "--repeats", "5"]),
-    ("whole studies: 50 agents x 3 rounds + extraction (zero and 1 s latency); 10 concurrent studies of 20 agents",
-     ["bench/study_bench.py", "--agents", "50", "--rounds", "3", "--latency", "1", "--concurrent", "10",
-      "--concurrent-agents", "20"]),
-    ("LLM client overhead (fake server, zero latency)",
-     ["bench/llm_bench.py", "--embedded-calls", "0", "--fake-calls", "2000"]),
+    (
+        "population: 100 agents from demographics (1 s latency)",
+        ["bench/population_bench.py", "--agents", "100", "--latency", "1", "--repeats", "3"],
+    ),
+    (
+        "simulation: 50 agents x 3 rounds focus group; 1000 agents x 1 round survey (1 s latency)",
+        ["bench/simulation_bench.py", "--agents", "50", "--rounds", "3", "--latency", "1", "--survey-agents", "1000"],
+    ),
+    (
+        "extraction: 3 fields from 50 agents with statistics (1 s latency)",
+        ["bench/extraction_bench.py", "--agents", "50", "--latency", "1.0", "--repeats", "3"],
+    ),
+    (
+        "checkpoint write / restore, 50 and 1000 agents, SQLite and PostgreSQL",
+        ["bench/control_bench.py", "--agents", "50", "1000", "--repeats", "5"],
+    ),
+    (
+        "whole studies: 50 agents x 3 rounds + extraction (zero and 1 s latency); 10 concurrent studies of 20 agents",
+        [
+            "bench/study_bench.py",
+            "--agents",
+            "50",
+            "--rounds",
+            "3",
+            "--latency",
+            "1",
+            "--concurrent",
+            "10",
+            "--concurrent-agents",
+            "20",
+        ],
+    ),
+    (
+        "LLM client overhead (fake server, zero latency)",
+        ["bench/llm_bench.py", "--embedded-calls", "0", "--fake-calls", "2000"],
+    ),
 ]
 DEMO = ("`make demo` study on the embedded model", ["bench/demo_bench.py"])
-EMBEDDED = ("embedded model: 3 concurrent turns on llama.cpp's server and on llama-cpp-python's",
-            ["bench/embedded_bench.py"])
+EMBEDDED = (
+    "embedded model: 3 concurrent turns on llama.cpp's server and on llama-cpp-python's",
+    ["bench/embedded_bench.py"],
+)
 
 QUICK = [
     ("population, 20 agents", ["bench/population_bench.py", "--agents", "20", "--latency", "0.2"]),
-    ("simulation, 20 agents x 2 rounds", ["bench/simulation_bench.py", "--agents", "20", "--rounds", "2",
-                                          "--latency", "0.2", "--survey-agents", "100"]),
-    ("extraction, 20 agents", ["bench/extraction_bench.py", "--agents", "20", "--latency", "0.2",
-                               "--repeats", "1"]),
-    ("checkpoints, 50 agents, SQLite", ["bench/control_bench.py", "--agents", "50", "--backends", "sqlite",
-                                        "--repeats", "3"]),
-    ("whole studies, 10 agents x 2 rounds; 3 concurrent studies of 5 agents",
-     ["bench/study_bench.py", "--agents", "10", "--rounds", "2", "--latency", "0.2", "--concurrent", "3",
-      "--concurrent-agents", "5"]),
+    (
+        "simulation, 20 agents x 2 rounds",
+        ["bench/simulation_bench.py", "--agents", "20", "--rounds", "2", "--latency", "0.2", "--survey-agents", "100"],
+    ),
+    ("extraction, 20 agents", ["bench/extraction_bench.py", "--agents", "20", "--latency", "0.2", "--repeats", "1"]),
+    (
+        "checkpoints, 50 agents, SQLite",
+        ["bench/control_bench.py", "--agents", "50", "--backends", "sqlite", "--repeats", "3"],
+    ),
+    (
+        "whole studies, 10 agents x 2 rounds; 3 concurrent studies of 5 agents",
+        [
+            "bench/study_bench.py",
+            "--agents",
+            "10",
+            "--rounds",
+            "2",
+            "--latency",
+            "0.2",
+            "--concurrent",
+            "3",
+            "--concurrent-agents",
+            "5",
+        ],
+    ),
     ("LLM client overhead", ["bench/llm_bench.py", "--embedded-calls", "0", "--fake-calls", "300"]),
 ]
 
@@ -75,8 +116,10 @@ def main() -> None:
             if returncode:
                 failures.append(command[0])
         results, notes = read(results_path)
-    print(f"\n== all scenarios ({time.perf_counter() - began:.0f} s; model: "
-          f"{os.environ.get('LLM_BASE_URL') or 'the fake server, python -m tests.fake_llm'})")
+    print(
+        f"\n== all scenarios ({time.perf_counter() - began:.0f} s; model: "
+        f"{os.environ.get('LLM_BASE_URL') or 'the fake server, python -m tests.fake_llm'})"
+    )
     print(table(results))
     for note in notes:
         print(f"- {note}")

@@ -46,11 +46,53 @@ CONTENT_TYPE = "application/x-protobuf; type=tinytroupe.simulation.v1.WorldState
 ROUNDS = 3
 MEMORY_EVENTS = 30
 WORDS = [
-    "price", "battery", "range", "charging", "city", "family", "weekend", "commute", "design", "comfort",
-    "safety", "brand", "trust", "service", "warranty", "insurance", "neighbours", "colleagues", "budget",
-    "savings", "loan", "subscription", "feature", "software", "update", "screen", "seat", "trunk", "noise",
-    "quality", "environment", "climate", "future", "children", "school", "market", "dealer", "test", "drive",
-    "friend", "review", "video", "opinion", "doubt", "excitement", "worry", "hope",
+    "price",
+    "battery",
+    "range",
+    "charging",
+    "city",
+    "family",
+    "weekend",
+    "commute",
+    "design",
+    "comfort",
+    "safety",
+    "brand",
+    "trust",
+    "service",
+    "warranty",
+    "insurance",
+    "neighbours",
+    "colleagues",
+    "budget",
+    "savings",
+    "loan",
+    "subscription",
+    "feature",
+    "software",
+    "update",
+    "screen",
+    "seat",
+    "trunk",
+    "noise",
+    "quality",
+    "environment",
+    "climate",
+    "future",
+    "children",
+    "school",
+    "market",
+    "dealer",
+    "test",
+    "drive",
+    "friend",
+    "review",
+    "video",
+    "opinion",
+    "doubt",
+    "excitement",
+    "worry",
+    "hope",
 ]
 OCCUPATIONS = ["data scientist", "nurse", "architect", "teacher", "electrician", "lawyer", "chef", "farmer"]
 CITIES = ["Lisbon", "Chicago", "Osaka", "Nairobi", "Berlin", "Lima", "Toronto", "Manila"]
@@ -63,14 +105,21 @@ def sentence(rng: random.Random, words: int) -> str:
 def persona_spec(rng: random.Random, name: str) -> str:
     """A TinyTroupe persona spec of about 3 KB."""
     persona = {
-        "name": name, "age": rng.randint(18, 80), "nationality": rng.choice(CITIES),
-        "occupation": {"title": rng.choice(OCCUPATIONS), "organization": f"{rng.choice(WORDS).title()} Ltd",
-                       "description": " ".join(sentence(rng, 14) for _ in range(3))},
+        "name": name,
+        "age": rng.randint(18, 80),
+        "nationality": rng.choice(CITIES),
+        "occupation": {
+            "title": rng.choice(OCCUPATIONS),
+            "organization": f"{rng.choice(WORDS).title()} Ltd",
+            "description": " ".join(sentence(rng, 14) for _ in range(3)),
+        },
         "style": sentence(rng, 12),
         "personality": {"traits": [sentence(rng, 10) for _ in range(5)]},
-        "preferences": {"interests": [rng.choice(WORDS) for _ in range(8)],
-                        "likes": [sentence(rng, 6) for _ in range(4)],
-                        "dislikes": [sentence(rng, 6) for _ in range(4)]},
+        "preferences": {
+            "interests": [rng.choice(WORDS) for _ in range(8)],
+            "likes": [sentence(rng, 6) for _ in range(4)],
+            "dislikes": [sentence(rng, 6) for _ in range(4)],
+        },
         "beliefs": [sentence(rng, 12) for _ in range(5)],
         "skills": [sentence(rng, 8) for _ in range(4)],
         "behaviors": {"general": [sentence(rng, 10) for _ in range(5)]},
@@ -82,43 +131,79 @@ def persona_spec(rng: random.Random, name: str) -> str:
 def world_state(agent_count: int, seed: int = 7) -> simulation_pb2.WorldState:
     rng = random.Random(seed)
     names = [f"Agent {index:04d}" for index in range(agent_count)]
-    kinds = [agent_pb2.MemoryEvent.KIND_STIMULUS, agent_pb2.MemoryEvent.KIND_HEARD,
-             agent_pb2.MemoryEvent.KIND_THOUGHT, agent_pb2.MemoryEvent.KIND_SAID]
+    kinds = [
+        agent_pb2.MemoryEvent.KIND_STIMULUS,
+        agent_pb2.MemoryEvent.KIND_HEARD,
+        agent_pb2.MemoryEvent.KIND_THOUGHT,
+        agent_pb2.MemoryEvent.KIND_SAID,
+    ]
     agents = []
     for name in names:
-        memory = [agent_pb2.MemoryEvent(round=event * ROUNDS // MEMORY_EVENTS, kind=rng.choice(kinds),
-                                        source=rng.choice(names), content=" ".join(
-                                            sentence(rng, rng.randint(8, 18)) for _ in range(rng.randint(3, 6))))
-                  for event in range(MEMORY_EVENTS)]
-        agents.append(agent_pb2.Agent(
-            agent_id=str(uuid.UUID(int=rng.getrandbits(128))), name=name, spec_json=persona_spec(rng, name),
-            cognitive_state=agent_pb2.CognitiveState(goals=[sentence(rng, 8) for _ in range(3)],
-                                                     context=sentence(rng, 20), attention=sentence(rng, 8),
-                                                     emotions=sentence(rng, 6)),
-            episodic_memory=memory, memory_summary=" ".join(sentence(rng, 15) for _ in range(3)),
-            provenance=agent_pb2.Provenance(origin=agent_pb2.Provenance.ORIGIN_SPEC, source=f"{name}.agent.json")))
+        memory = [
+            agent_pb2.MemoryEvent(
+                round=event * ROUNDS // MEMORY_EVENTS,
+                kind=rng.choice(kinds),
+                source=rng.choice(names),
+                content=" ".join(sentence(rng, rng.randint(8, 18)) for _ in range(rng.randint(3, 6))),
+            )
+            for event in range(MEMORY_EVENTS)
+        ]
+        agents.append(
+            agent_pb2.Agent(
+                agent_id=str(uuid.UUID(int=rng.getrandbits(128))),
+                name=name,
+                spec_json=persona_spec(rng, name),
+                cognitive_state=agent_pb2.CognitiveState(
+                    goals=[sentence(rng, 8) for _ in range(3)],
+                    context=sentence(rng, 20),
+                    attention=sentence(rng, 8),
+                    emotions=sentence(rng, 6),
+                ),
+                episodic_memory=memory,
+                memory_summary=" ".join(sentence(rng, 15) for _ in range(3)),
+                provenance=agent_pb2.Provenance(origin=agent_pb2.Provenance.ORIGIN_SPEC, source=f"{name}.agent.json"),
+            )
+        )
     transcript = [
-        study_pb2.Interaction(round=round_, agent_name=name, action=action, sequence=position,
-                              content=" ".join(sentence(rng, rng.randint(8, 16)) for _ in range(3)))
+        study_pb2.Interaction(
+            round=round_,
+            agent_name=name,
+            action=action,
+            sequence=position,
+            content=" ".join(sentence(rng, rng.randint(8, 16)) for _ in range(3)),
+        )
         for position, (round_, name, action) in enumerate(
-            (round_, name, action) for round_ in range(1, ROUNDS + 1) for name in names
-            for action in (study_pb2.ACTION_TYPE_THINK, study_pb2.ACTION_TYPE_TALK))]
+            (round_, name, action)
+            for round_ in range(1, ROUNDS + 1)
+            for name in names
+            for action in (study_pb2.ACTION_TYPE_THINK, study_pb2.ACTION_TYPE_TALK)
+        )
+    ]
     return simulation_pb2.WorldState(
-        agents=agents, rounds_completed=ROUNDS, transcript=transcript,
+        agents=agents,
+        rounds_completed=ROUNDS,
+        transcript=transcript,
         stimulus=study_pb2.Stimulus(type="product_concept", content=sentence(rng, 40)),
-        config=study_pb2.SimulationConfig(environment_type=study_pb2.ENVIRONMENT_TYPE_FOCUS_GROUP, rounds=ROUNDS))
+        config=study_pb2.SimulationConfig(environment_type=study_pb2.ENVIRONMENT_TYPE_FOCUS_GROUP, rounds=ROUNDS),
+    )
 
 
-async def measure(stub: control_pb2_grpc.SimulationControlServiceStub, payload: bytes,
-                  repeats: int) -> tuple[list[float], list[float]]:
-    session = await stub.BeginSession(control_pb2.BeginSessionRequest(
-        session=control_pb2.Session(display_name="control bench")))
+async def measure(
+    stub: control_pb2_grpc.SimulationControlServiceStub, payload: bytes, repeats: int
+) -> tuple[list[float], list[float]]:
+    session = await stub.BeginSession(
+        control_pb2.BeginSessionRequest(session=control_pb2.Session(display_name="control bench"))
+    )
     writes, restores = [], []
     for repeat in range(repeats + 1):
         started = time.perf_counter()
-        created = await stub.CreateCheckpoint(control_pb2.CreateCheckpointRequest(
-            parent=session.name, checkpoint_id=f"round_{repeat}",
-            checkpoint=control_pb2.Checkpoint(payload=payload, content_type=CONTENT_TYPE)))
+        created = await stub.CreateCheckpoint(
+            control_pb2.CreateCheckpointRequest(
+                parent=session.name,
+                checkpoint_id=f"round_{repeat}",
+                checkpoint=control_pb2.Checkpoint(payload=payload, content_type=CONTENT_TYPE),
+            )
+        )
         written = time.perf_counter()
         restored = await stub.GetCheckpoint(control_pb2.GetCheckpointRequest(name=created.name))
         simulation_pb2.WorldState.FromString(restored.payload)
@@ -137,10 +222,18 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def bench_backend(backend: str, data_dir: Path, database_url: str | None, payloads: dict[int, bytes],
-                        repeats: dict[int, int]) -> list[str]:
-    environment = {**os.environ, "PORT": "0", "METRICS_PORT": "0", "DATA_DIR": str(data_dir), "LOG_FORMAT": "json",
-                   "LOG_LEVEL": "INFO", "MAX_MESSAGE_BYTES": str(MAX_MESSAGE_BYTES)}
+async def bench_backend(
+    backend: str, data_dir: Path, database_url: str | None, payloads: dict[int, bytes], repeats: dict[int, int]
+) -> list[str]:
+    environment = {
+        **os.environ,
+        "PORT": "0",
+        "METRICS_PORT": "0",
+        "DATA_DIR": str(data_dir),
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "INFO",
+        "MAX_MESSAGE_BYTES": str(MAX_MESSAGE_BYTES),
+    }
     environment.pop("DATABASE_URL", None)
     if database_url:
         environment["DATABASE_URL"] = database_url
@@ -153,13 +246,17 @@ async def bench_backend(backend: str, data_dir: Path, database_url: str | None, 
             stub = control_pb2_grpc.SimulationControlServiceStub(channel)
             for agents, payload in payloads.items():
                 writes, restores = await measure(stub, payload, repeats[agents])
-                rows.append(f"{backend:<9} {agents:>6} {len(payload) / 1e6:>9.2f} {len(writes):>4} "
-                            f"{statistics.median(writes) * 1000:>10.1f} {percentile(writes, 0.95) * 1000:>9.1f} "
-                            f"{statistics.median(restores) * 1000:>12.1f} {percentile(restores, 0.95) * 1000:>11.1f}")
+                rows.append(
+                    f"{backend:<9} {agents:>6} {len(payload) / 1e6:>9.2f} {len(writes):>4} "
+                    f"{statistics.median(writes) * 1000:>10.1f} {percentile(writes, 0.95) * 1000:>9.1f} "
+                    f"{statistics.median(restores) * 1000:>12.1f} {percentile(restores, 0.95) * 1000:>11.1f}"
+                )
                 for what, times in (("write", writes), ("restore", restores)):
-                    result = Result(scenario=f"checkpoint {what} after round {ROUNDS}, {agents} agents, {backend} "
-                                             f"(median of {len(times)}, p95 {percentile(times, 0.95) * 1000:.1f} ms)",
-                                    wall_s=statistics.median(times))
+                    result = Result(
+                        scenario=f"checkpoint {what} after round {ROUNDS}, {agents} agents, {backend} "
+                        f"(median of {len(times)}, p95 {percentile(times, 0.95) * 1000:.1f} ms)",
+                        wall_s=statistics.median(times),
+                    )
                     if agents == TARGET_AGENTS:
                         result.target, result.met = f"< {TARGET_S:g} s", result.wall_s < TARGET_S
                     emit(result)
@@ -178,11 +275,17 @@ async def main() -> None:
 
     payloads = {agents: world_state(agents).SerializeToString() for agents in args.agents}
     repeats = {agents: max(3, args.repeats * 50 // max(agents, 50)) for agents in args.agents}
-    print("payloads: " + ", ".join(
-        f"{agents} agents = {len(payload) / 1e6:.2f} MB ({len(encode_payload(payload).data) / 1e6:.2f} MB stored)"
-        for agents, payload in payloads.items()))
-    header = (f"{'backend':<9} {'agents':>6} {'MB':>9} {'runs':>4} {'write p50':>10} {'write p95':>9} "
-              f"{'restore p50':>12} {'restore p95':>11}   (ms)")
+    print(
+        "payloads: "
+        + ", ".join(
+            f"{agents} agents = {len(payload) / 1e6:.2f} MB ({len(encode_payload(payload).data) / 1e6:.2f} MB stored)"
+            for agents, payload in payloads.items()
+        )
+    )
+    header = (
+        f"{'backend':<9} {'agents':>6} {'MB':>9} {'runs':>4} {'write p50':>10} {'write p95':>9} "
+        f"{'restore p50':>12} {'restore p95':>11}   (ms)"
+    )
     rows = []
     with tempfile.TemporaryDirectory() as directory:
         data_dir = Path(directory)
@@ -204,8 +307,10 @@ async def main() -> None:
                 with psycopg.connect(args.postgres_url, autocommit=True) as conn:
                     conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
     print(header, *rows, sep="\n")
-    print(f"\nreproduce: .venv/bin/python bench/control_bench.py --agents {' '.join(map(str, args.agents))} "
-          f"--backends {' '.join(args.backends)} --repeats {args.repeats}")
+    print(
+        f"\nreproduce: .venv/bin/python bench/control_bench.py --agents {' '.join(map(str, args.agents))} "
+        f"--backends {' '.join(args.backends)} --repeats {args.repeats}"
+    )
 
 
 if __name__ == "__main__":

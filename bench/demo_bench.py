@@ -34,11 +34,17 @@ async def bench() -> None:
             async with mesh.channel("orchestrator") as channel:
                 run = await run_study(channel, load_study_file(DEMO_STUDY))
             calls, tokens = await mesh.model_calls(), await mesh.tokens()
-    emit(Result(scenario=f"`make demo` study ({DEMO_STUDY.name}), embedded model", wall_s=run.wall_s,
-                model_calls=calls, tokens=tokens),
-         f"embedded demo: mesh and model started in {mesh_start_s:.1f} s, study {run.wall_s:.1f} s, "
-         f"{calls} model requests, {tokens} tokens, "
-         f"{run.result.participants.successful} of {run.result.participants.total} participants")
+    emit(
+        Result(
+            scenario=f"`make demo` study ({DEMO_STUDY.name}), embedded model",
+            wall_s=run.wall_s,
+            model_calls=calls,
+            tokens=tokens,
+        ),
+        f"embedded demo: mesh and model started in {mesh_start_s:.1f} s, study {run.wall_s:.1f} s, "
+        f"{calls} model requests, {tokens} tokens, "
+        f"{run.result.participants.successful} of {run.result.participants.total} participants",
+    )
     print("reproduce: .venv/bin/python bench/demo_bench.py")
 
 

@@ -46,8 +46,11 @@ class Turn(BaseModel):
 def _messages(index: int) -> list[dict[str, str]]:
     name, job = PEOPLE[index % len(PEOPLE)]
     return [
-        {"role": "system", "content": f"You are {name}, {job}, in a focus group. Each turn you return your "
-                                      "actions (THINK, TALK, then DONE) and your emotions."},
+        {
+            "role": "system",
+            "content": f"You are {name}, {job}, in a focus group. Each turn you return your "
+            "actions (THINK, TALK, then DONE) and your emotions.",
+        },
         {"role": "user", "content": "The moderator asks: would you buy a solar kettle for 89 dollars? Why?"},
     ]
 
@@ -65,10 +68,12 @@ async def bench_server(kind: str, turns: int, slots: int | None) -> None:
         await client.aclose()
     slots = f"{server.slots} slots" if server.slots > 1 else "1 slot"
     name = f"{turns} concurrent structured turns, {server.server_name} ({slots})"
-    emit(Result(scenario=name, wall_s=wall_s, model_calls=usage.model_requests, tokens=usage.total_tokens),
-         f"{server.server_name}: ready in {ready_s:.1f} s; {turns} turns together in {wall_s:.1f} s, "
-         f"{usage.completion_tokens} completion tokens = {usage.completion_tokens / wall_s:.0f} tokens/s "
-         f"({usage.model_requests} model requests)")
+    emit(
+        Result(scenario=name, wall_s=wall_s, model_calls=usage.model_requests, tokens=usage.total_tokens),
+        f"{server.server_name}: ready in {ready_s:.1f} s; {turns} turns together in {wall_s:.1f} s, "
+        f"{usage.completion_tokens} completion tokens = {usage.completion_tokens / wall_s:.0f} tokens/s "
+        f"({usage.model_requests} model requests)",
+    )
 
 
 async def bench(turns: int, servers: list[str], slots: int | None) -> None:
@@ -80,8 +85,9 @@ async def bench(turns: int, servers: list[str], slots: int | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=3, help="turns sent together (a round of that many agents)")
-    parser.add_argument("--servers", nargs="+", choices=["llama.cpp", "llama-cpp-python"],
-                        default=["llama.cpp", "llama-cpp-python"])
+    parser.add_argument(
+        "--servers", nargs="+", choices=["llama.cpp", "llama-cpp-python"], default=["llama.cpp", "llama-cpp-python"]
+    )
     parser.add_argument("--slots", type=int, default=None, help="llama.cpp's slots (default: one per core, at least 2)")
     arguments = parser.parse_args()
     asyncio.run(bench(arguments.turns, arguments.servers, arguments.slots))

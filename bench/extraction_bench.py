@@ -35,36 +35,64 @@ CONCERNS = ["the price", "the noise", "the size", "cleaning it", "how long it la
 
 def request_for(agent_count: int, session: str) -> extraction_pb2.ExtractResultsRequest:
     names = [f"Agent {index:02d}" for index in range(agent_count)]
-    transcript = [study_pb2.Interaction(round=0, agent_name="moderator", action=study_pb2.ACTION_TYPE_STIMULUS,
-                                        content="What do you think of the SolarBrew coffee maker at 89 dollars?")]
+    transcript = [
+        study_pb2.Interaction(
+            round=0,
+            agent_name="moderator",
+            action=study_pb2.ACTION_TYPE_STIMULUS,
+            content="What do you think of the SolarBrew coffee maker at 89 dollars?",
+        )
+    ]
     for index, name in enumerate(names):
-        for round_number, content in enumerate((
+        for round_number, content in enumerate(
+            (
                 f"I would give it {1 + index % 10} out of 10.",
-                f"My main worry is {CONCERNS[index % len(CONCERNS)]}; I might buy it on sale."), start=1):
-            transcript.append(study_pb2.Interaction(round=round_number, agent_name=name,
-                                                    action=study_pb2.ACTION_TYPE_TALK, content=content,
-                                                    sequence=len(transcript)))
+                f"My main worry is {CONCERNS[index % len(CONCERNS)]}; I might buy it on sale.",
+            ),
+            start=1,
+        ):
+            transcript.append(
+                study_pb2.Interaction(
+                    round=round_number,
+                    agent_name=name,
+                    action=study_pb2.ACTION_TYPE_TALK,
+                    content=content,
+                    sequence=len(transcript),
+                )
+            )
     return extraction_pb2.ExtractResultsRequest(
         session=session,
-        agents=[agent_pb2.Agent(name=name, spec_json=json.dumps({"type": "TinyPerson", "persona": {"name": name}}))
-                for name in names],
+        agents=[
+            agent_pb2.Agent(name=name, spec_json=json.dumps({"type": "TinyPerson", "persona": {"name": name}}))
+            for name in names
+        ],
         transcript=transcript,
         config=study_pb2.ExtractionConfig(
-            extract_results=True, extraction_objective="Each participant's opinion of the coffee maker.",
-            fields=FIELDS, statistical_analysis=True, mode=study_pb2.ExtractionConfig.MODE_PER_AGENT))
+            extract_results=True,
+            extraction_objective="Each participant's opinion of the coffee maker.",
+            fields=FIELDS,
+            statistical_analysis=True,
+            mode=study_pb2.ExtractionConfig.MODE_PER_AGENT,
+        ),
+    )
 
 
 async def bench(agent_count: int, latency: float, repeats: int) -> None:
     walls, calls, tokens = [], [], []
     with tempfile.TemporaryDirectory(prefix="extraction-bench-") as directory:
-        async with bench_mesh(Path(directory), latency) as mesh, mesh.channel("extraction") as channel, \
-                mesh.channel("control") as control_channel:
+        async with (
+            bench_mesh(Path(directory), latency) as mesh,
+            mesh.channel("extraction") as channel,
+            mesh.channel("control") as control_channel,
+        ):
             stub = extraction_pb2_grpc.ResultsExtractionServiceStub(channel)
             control = control_pb2_grpc.SimulationControlServiceStub(control_channel)
 
             async def new_session() -> str:
-                session = await control.BeginSession(control_pb2.BeginSessionRequest(
-                    session=control_pb2.Session(display_name="extraction benchmark")), timeout=10)
+                session = await control.BeginSession(
+                    control_pb2.BeginSessionRequest(session=control_pb2.Session(display_name="extraction benchmark")),
+                    timeout=10,
+                )
                 return session.name
 
             await stub.ExtractResults(request_for(2, await new_session()), timeout=60)  # warm-up
@@ -81,11 +109,21 @@ async def bench(agent_count: int, latency: float, repeats: int) -> None:
             model = mesh.model
     for index, (wall, count) in enumerate(zip(walls, calls, strict=True), start=1):
         print(f"  run {index}: wall {wall:.3f} s, model calls {count}")
-    emit(Result(scenario=f"extract {len(FIELDS)} fields from {agent_count} agents, with statistics",
-                wall_s=statistics.median(walls), model_calls=calls[-1], tokens=tokens[-1], sequential_latencies=1,
-                latency_s=model.latency_s, requests_per_minute=model.requests_per_minute).within(1.25))
-    print(f"reproduce: .venv/bin/python bench/extraction_bench.py --agents {agent_count} --latency {latency} "
-          f"--repeats {repeats}")
+    emit(
+        Result(
+            scenario=f"extract {len(FIELDS)} fields from {agent_count} agents, with statistics",
+            wall_s=statistics.median(walls),
+            model_calls=calls[-1],
+            tokens=tokens[-1],
+            sequential_latencies=1,
+            latency_s=model.latency_s,
+            requests_per_minute=model.requests_per_minute,
+        ).within(1.25)
+    )
+    print(
+        f"reproduce: .venv/bin/python bench/extraction_bench.py --agents {agent_count} --latency {latency} "
+        f"--repeats {repeats}"
+    )
 
 
 def main() -> None:

@@ -89,9 +89,7 @@ async def bench_embedded(calls: int) -> None:
         f"completion {statistics.mean(completion_tokens):.1f} tok/call; "
         f"{total_tokens / sum(latencies):.1f} completion tokens/s end to end under the JSON grammar"
     )
-    print(
-        f"embedded: free-running text, {free_tokens} tokens in {free_s:.2f}s = {free_tokens / free_s:.1f} tokens/s"
-    )
+    print(f"embedded: free-running text, {free_tokens} tokens in {free_s:.2f}s = {free_tokens / free_s:.1f} tokens/s")
     emit(
         f"embedded model: structured call p50 {statistics.median(latencies):.2f} s; "
         f"{total_tokens / sum(latencies):.1f} tokens/s under a JSON grammar, {free_tokens / free_s:.1f} free-running"
@@ -138,9 +136,7 @@ def _raw_body() -> dict[str, Any]:
     schema = Opinion.model_json_schema()
     return {
         "model": "fake-model",
-        "response_format": build_response_format(
-            ResponseFormatMode.JSON_SCHEMA, schema_name(Opinion), schema
-        ),
+        "response_format": build_response_format(ResponseFormatMode.JSON_SCHEMA, schema_name(Opinion), schema),
         "temperature": 0.7,
         "max_tokens": 512,
         "seed": 42,
@@ -188,8 +184,10 @@ async def bench_client_overhead(calls: int, concurrencies: list[int]) -> None:
                 f"({raw_s / calls * 1e6:5.0f} us/call); LLMClient {calls / client_s:6.0f} calls/s "
                 f"({client_s / calls * 1e6:5.0f} us/call); client overhead {overhead_us:5.0f} us/call"
             )
-            emit(f"LLM client overhead per call vs raw aiohttp, zero latency, concurrency {concurrency}: "
-                 f"{overhead_us / 1000:.2f} ms")
+            emit(
+                f"LLM client overhead per call vs raw aiohttp, zero latency, concurrency {concurrency}: "
+                f"{overhead_us / 1000:.2f} ms"
+            )
     finally:
         process.terminate()
         await process.wait()

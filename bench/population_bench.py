@@ -34,13 +34,18 @@ SEED_STANDARD_S = 30.0
 CONTEXT = "a focus group on electric bikes"
 
 
-async def generate(control: control_pb2_grpc.SimulationControlServiceStub,
-                   population: population_pb2_grpc.PopulationServiceStub, demographics_json: str,
-                   count: int) -> dict:
-    session = await control.BeginSession(control_pb2.BeginSessionRequest(
-        session=control_pb2.Session(display_name="population benchmark")), timeout=10)
-    request = population_pb2.GeneratePopulationRequest(session=session.name, demographics_json=demographics_json,
-                                                       count=count, context=CONTEXT)
+async def generate(
+    control: control_pb2_grpc.SimulationControlServiceStub,
+    population: population_pb2_grpc.PopulationServiceStub,
+    demographics_json: str,
+    count: int,
+) -> dict:
+    session = await control.BeginSession(
+        control_pb2.BeginSessionRequest(session=control_pb2.Session(display_name="population benchmark")), timeout=10
+    )
+    request = population_pb2.GeneratePopulationRequest(
+        session=session.name, demographics_json=demographics_json, count=count, context=CONTEXT
+    )
     names: list[str] = []
     failures: list[str] = []
     summary = None
@@ -57,9 +62,15 @@ async def generate(control: control_pb2_grpc.SimulationControlServiceStub,
             summary = message.summary
     wall = time.perf_counter() - started_at
     assert summary is not None, "the stream ended without a summary"
-    return {"wall_s": wall, "plan_s": plan_at, "generated": len(names), "unique_names": len(set(names)),
-            "failed": len(failures), "first_failure": failures[0] if failures else "",
-            "summary_calls": summary.model_calls}
+    return {
+        "wall_s": wall,
+        "plan_s": plan_at,
+        "generated": len(names),
+        "unique_names": len(set(names)),
+        "failed": len(failures),
+        "first_failure": failures[0] if failures else "",
+        "summary_calls": summary.model_calls,
+    }
 
 
 async def bench(agent_count: int, latency: float, repeats: int) -> None:
@@ -67,8 +78,11 @@ async def bench(agent_count: int, latency: float, repeats: int) -> None:
     needs_model = plan_needs_model(demographics_json)
     runs = []
     with tempfile.TemporaryDirectory(prefix="population-bench-") as directory:
-        async with bench_mesh(Path(directory), latency) as mesh, mesh.channel("control") as control_channel, \
-                mesh.channel("population") as population_channel:
+        async with (
+            bench_mesh(Path(directory), latency) as mesh,
+            mesh.channel("control") as control_channel,
+            mesh.channel("population") as population_channel,
+        ):
             control = control_pb2_grpc.SimulationControlServiceStub(control_channel)
             population = population_pb2_grpc.PopulationServiceStub(population_channel)
             await generate(control, population, demographics_json, 2)  # warm-up: connections, imports
@@ -79,22 +93,35 @@ async def bench(agent_count: int, latency: float, repeats: int) -> None:
                 runs.append(run)
             model = mesh.model
 
-    print(f"population: GeneratePopulation of {agent_count} agents from {DEMOGRAPHICS.name} at {model.latency_s:g} s "
-          f"model latency (plan {'needs' if needs_model else 'computed without'} the model)")
+    print(
+        f"population: GeneratePopulation of {agent_count} agents from {DEMOGRAPHICS.name} at {model.latency_s:g} s "
+        f"model latency (plan {'needs' if needs_model else 'computed without'} the model)"
+    )
     for index, run in enumerate(runs, start=1):
-        print(f"  run {index}: wall {run['wall_s']:.2f} s (plan after {run['plan_s']:.3f} s), "
-              f"{run['generated']} generated, {run['failed']} failed, {run['unique_names']} unique names, "
-              f"{run['model_calls']} model calls (summary reports {run['summary_calls']}), {run['tokens']} tokens")
+        print(
+            f"  run {index}: wall {run['wall_s']:.2f} s (plan after {run['plan_s']:.3f} s), "
+            f"{run['generated']} generated, {run['failed']} failed, {run['unique_names']} unique names, "
+            f"{run['model_calls']} model calls (summary reports {run['summary_calls']}), {run['tokens']} tokens"
+        )
         if run["first_failure"]:
             print(f"    first failure: {run['first_failure'][:200]}")
     median = statistics.median(run["wall_s"] for run in runs)
     print(f"  seed's standard < {SEED_STANDARD_S:g} s: {'met' if median < SEED_STANDARD_S else 'NOT met'}")
-    emit(Result(scenario=f"generate {agent_count} agents from demographics", wall_s=median,
-                model_calls=runs[-1]["model_calls"], tokens=runs[-1]["tokens"],
-                sequential_latencies=1 + needs_model, latency_s=model.latency_s,
-                requests_per_minute=model.requests_per_minute).within(1.25))
-    print(f"reproduce: .venv/bin/python bench/population_bench.py --agents {agent_count} --latency {latency:g} "
-          f"--repeats {repeats}")
+    emit(
+        Result(
+            scenario=f"generate {agent_count} agents from demographics",
+            wall_s=median,
+            model_calls=runs[-1]["model_calls"],
+            tokens=runs[-1]["tokens"],
+            sequential_latencies=1 + needs_model,
+            latency_s=model.latency_s,
+            requests_per_minute=model.requests_per_minute,
+        ).within(1.25)
+    )
+    print(
+        f"reproduce: .venv/bin/python bench/population_bench.py --agents {agent_count} --latency {latency:g} "
+        f"--repeats {repeats}"
+    )
 
 
 def main() -> None:

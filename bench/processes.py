@@ -32,8 +32,10 @@ FAKE_MODEL = "fake-model"
 FAKE_REQUESTS_PER_MINUTE = 1_000_000
 """The rate budget the mesh gets against the fake server: high enough never to hold a call back."""
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
-CHANNEL_OPTIONS = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                   ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
+CHANNEL_OPTIONS = [
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+]
 
 
 def real_endpoint() -> str | None:
@@ -85,8 +87,16 @@ async def model_endpoint(workdir: Path, latency_s: float) -> AsyncIterator[Model
         return
     process = ChildProcess(
         name="fake_llm",
-        command=[sys.executable, "-m", "tests.fake_llm", "--port", "0", "--latency", str(latency_s),
-                 "--latency-from-arrival"],
+        command=[
+            sys.executable,
+            "-m",
+            "tests.fake_llm",
+            "--port",
+            "0",
+            "--latency",
+            str(latency_s),
+            "--latency-from-arrival",
+        ],
         environment=dict(os.environ),
         log_path=workdir / "fake_llm.log",
     )
@@ -124,8 +134,9 @@ async def measure_latency(base_url: str, calls: int = 3) -> float:
     try:
         for index in range(calls):
             started = time.perf_counter()
-            await client.structured([{"role": "user", "content": f"Say hello number {index} in one word."}],
-                                    _Probe, max_tokens=32)
+            await client.structured(
+                [{"role": "user", "content": f"Say hello number {index} in one word."}], _Probe, max_tokens=32
+            )
             durations.append(time.perf_counter() - started)
     finally:
         await client.aclose()
@@ -169,8 +180,7 @@ class BenchMesh:
 
     async def _metric_sum(self, prefix: str) -> float:
         async def one(port: int | None) -> float:
-            async with aiohttp.ClientSession() as http, \
-                    http.get(f"http://127.0.0.1:{port + 1000}/metrics") as response:
+            async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port + 1000}/metrics") as response:
                 text = await response.text()
             return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix))
 
@@ -202,19 +212,23 @@ def mesh_environment(model: ModelEndpoint) -> dict[str, str]:
     endpoint, the caller's own `LLM_*` settings apply unchanged."""
     if not model.fake:
         return {}
-    return {"LLM_MODEL": FAKE_MODEL, "LLM_MAX_CONCURRENCY": "4096",
-            "LLM_REQUESTS_PER_MINUTE": str(FAKE_REQUESTS_PER_MINUTE), "LLM_TOKENS_PER_MINUTE": "1000000000",
-            "LLM_TIMEOUT_S": str(max(60.0, model.latency_s * 20))}
+    return {
+        "LLM_MODEL": FAKE_MODEL,
+        "LLM_MAX_CONCURRENCY": "4096",
+        "LLM_REQUESTS_PER_MINUTE": str(FAKE_REQUESTS_PER_MINUTE),
+        "LLM_TOKENS_PER_MINUTE": "1000000000",
+        "LLM_TIMEOUT_S": str(max(60.0, model.latency_s * 20)),
+    }
 
 
 @contextlib.asynccontextmanager
-async def started_mesh(workdir: Path, llm_base_url: str | None,
-                       environment: dict[str, str]) -> AsyncIterator[LocalMesh]:
+async def started_mesh(
+    workdir: Path, llm_base_url: str | None, environment: dict[str, str]
+) -> AsyncIterator[LocalMesh]:
     """The six services on free ports (metrics on each port + 1000), data under `workdir`; None starts the
     embedded model."""
     ports = {name: _port_with_metrics_port() for name in DEFAULT_PORTS}
-    mesh = LocalMesh(data_dir=workdir / "mesh", ports=ports, llm_base_url=llm_base_url,
-                     extra_environment=environment)
+    mesh = LocalMesh(data_dir=workdir / "mesh", ports=ports, llm_base_url=llm_base_url, extra_environment=environment)
     started = time.perf_counter()
     await mesh.start()
     print(f"  mesh started in {time.perf_counter() - started:.1f} s (logs in {mesh.log_dir})", flush=True)
@@ -227,6 +241,8 @@ async def started_mesh(workdir: Path, llm_base_url: str | None,
 @contextlib.asynccontextmanager
 async def bench_mesh(workdir: Path, latency_s: float) -> AsyncIterator[BenchMesh]:
     """The model endpoint and the whole mesh calling it; everything stops at the end."""
-    async with model_endpoint(workdir, latency_s) as model, \
-            started_mesh(workdir, model.base_url, mesh_environment(model)) as mesh:
+    async with (
+        model_endpoint(workdir, latency_s) as model,
+        started_mesh(workdir, model.base_url, mesh_environment(model)) as mesh,
+    ):
         yield BenchMesh(mesh, model)

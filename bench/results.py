@@ -103,16 +103,18 @@ def table(results: list[Result]) -> str:
             if result.requests_per_minute:
                 limit_text += f" + {result.model_calls or 0}/{result.requests_per_minute:g} rpm"
             limit_text += ")"
-        rows.append([
-            result.scenario,
-            _seconds(result.wall_s),
-            "-" if result.model_calls is None else str(result.model_calls),
-            "-" if result.tokens is None else str(result.tokens),
-            limit_text,
-            "-" if result.ratio is None else f"{result.ratio:.2f}",
-            result.target or "-",
-            "-" if result.met is None else ("met" if result.met else "NOT met"),
-        ])
+        rows.append(
+            [
+                result.scenario,
+                _seconds(result.wall_s),
+                "-" if result.model_calls is None else str(result.model_calls),
+                "-" if result.tokens is None else str(result.tokens),
+                limit_text,
+                "-" if result.ratio is None else f"{result.ratio:.2f}",
+                result.target or "-",
+                "-" if result.met is None else ("met" if result.met else "NOT met"),
+            ]
+        )
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))

@@ -31,20 +31,37 @@ def study_request(agents: int, rounds: int, name: str) -> orchestrator_pb2.RunSt
     return orchestrator_pb2.RunStudyRequest(
         session_config=orchestrator_pb2.SessionConfig(session_name=name),
         participants=orchestrator_pb2.Participants(
-            mode=orchestrator_pb2.Participants.MODE_FROM_DEMOGRAPHICS, specifications=[DEMOGRAPHICS.read_text()],
-            count=agents, context="a focus group on an electric bike subscription"),
+            mode=orchestrator_pb2.Participants.MODE_FROM_DEMOGRAPHICS,
+            specifications=[DEMOGRAPHICS.read_text()],
+            count=agents,
+            context="a focus group on an electric bike subscription",
+        ),
         simulation_config=study_pb2.SimulationConfig(
-            environment_type=study_pb2.ENVIRONMENT_TYPE_FOCUS_GROUP, rounds=rounds, enable_memory=True,
-            enable_thinking=True, broadcast_mode=True),
+            environment_type=study_pb2.ENVIRONMENT_TYPE_FOCUS_GROUP,
+            rounds=rounds,
+            enable_memory=True,
+            enable_thinking=True,
+            broadcast_mode=True,
+        ),
         stimulus=study_pb2.Stimulus(
-            type="product_concept", content="PedalShare: an electric bike delivered to your door for 49 EUR a "
-            "month, repairs and insurance included. Would you subscribe?", context="A focus group."),
+            type="product_concept",
+            content="PedalShare: an electric bike delivered to your door for 49 EUR a "
+            "month, repairs and insurance included. Would you subscribe?",
+            context="A focus group.",
+        ),
         extraction_config=study_pb2.ExtractionConfig(
-            extract_results=True, extraction_objective="Each participant's view of the PedalShare subscription.",
-            fields=FIELDS, fields_hints={"purchase_intent": "one of yes/no/maybe",
-                                         "max_monthly_price": "number in EUR, 0-200",
-                                         "main_concern": "short text"},
-            statistical_analysis=True, mode=study_pb2.ExtractionConfig.MODE_PER_AGENT))
+            extract_results=True,
+            extraction_objective="Each participant's view of the PedalShare subscription.",
+            fields=FIELDS,
+            fields_hints={
+                "purchase_intent": "one of yes/no/maybe",
+                "max_monthly_price": "number in EUR, 0-200",
+                "main_concern": "short text",
+            },
+            statistical_analysis=True,
+            mode=study_pb2.ExtractionConfig.MODE_PER_AGENT,
+        ),
+    )
 
 
 def sequential_latencies(request: orchestrator_pb2.RunStudyRequest) -> int:

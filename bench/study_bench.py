@@ -48,9 +48,15 @@ async def measure(mesh: BenchMesh, channel, requests: list) -> Measured:
 
 
 def result(title: str, measured: Measured, mesh: BenchMesh, request) -> Result:
-    return Result(scenario=title, wall_s=measured.wall_s, model_calls=measured.calls, tokens=measured.tokens,
-                  sequential_latencies=sequential_latencies(request), latency_s=mesh.model.latency_s,
-                  requests_per_minute=mesh.model.requests_per_minute)
+    return Result(
+        scenario=title,
+        wall_s=measured.wall_s,
+        model_calls=measured.calls,
+        tokens=measured.tokens,
+        sequential_latencies=sequential_latencies(request),
+        latency_s=mesh.model.latency_s,
+        requests_per_minute=mesh.model.requests_per_minute,
+    )
 
 
 async def bench(arguments: argparse.Namespace) -> None:
@@ -61,33 +67,49 @@ async def bench(arguments: argparse.Namespace) -> None:
             shape = f"{arguments.agents} agents x {arguments.rounds} rounds + extraction"
             if mesh.model.fake:
                 zero = await measure(mesh, channel, [whole])
-                emit(Result(scenario=f"whole study, {shape}, zero latency (mesh overhead)", wall_s=zero.wall_s,
-                            model_calls=zero.calls, tokens=zero.tokens),
-                     f"mesh overhead per model call (whole study at zero latency, {zero.calls} calls): "
-                     f"{zero.wall_s / zero.calls * 1000:.2f} ms of wall time, "
-                     f"{zero.cpu_s / zero.calls * 1000:.2f} ms of CPU time across the six services "
-                     "(gRPC hops, database writes, serialization, the fake's answers included in wall time)")
+                emit(
+                    Result(
+                        scenario=f"whole study, {shape}, zero latency (mesh overhead)",
+                        wall_s=zero.wall_s,
+                        model_calls=zero.calls,
+                        tokens=zero.tokens,
+                    ),
+                    f"mesh overhead per model call (whole study at zero latency, {zero.calls} calls): "
+                    f"{zero.wall_s / zero.calls * 1000:.2f} ms of wall time, "
+                    f"{zero.cpu_s / zero.calls * 1000:.2f} ms of CPU time across the six services "
+                    "(gRPC hops, database writes, serialization, the fake's answers included in wall time)",
+                )
                 await mesh.model.set_latency(arguments.latency)
             timed = await measure(mesh, channel, [whole])
             timed_result = result(f"whole study, {shape}", timed, mesh, whole).within(1.25)
-            emit(timed_result, f"whole study: mesh overhead per model call at {mesh.model.latency_s:g} s latency "
-                               f"(wall - limit) / calls = "
-                               f"{(timed.wall_s - timed_result.limit_s) / timed.calls * 1000:.2f} ms")
+            emit(
+                timed_result,
+                f"whole study: mesh overhead per model call at {mesh.model.latency_s:g} s latency "
+                f"(wall - limit) / calls = "
+                f"{(timed.wall_s - timed_result.limit_s) / timed.calls * 1000:.2f} ms",
+            )
 
             small = study_request(arguments.concurrent_agents, arguments.rounds, "one study")
             small_shape = f"{arguments.concurrent_agents} agents x {arguments.rounds} rounds + extraction"
             one = await measure(mesh, channel, [small])
             emit(result(f"one study, {small_shape}", one, mesh, small).within(1.25))
-            many = await measure(mesh, channel, [study_request(arguments.concurrent_agents, arguments.rounds,
-                                                               f"concurrent study {index}")
-                                                 for index in range(arguments.concurrent)])
+            many = await measure(
+                mesh,
+                channel,
+                [
+                    study_request(arguments.concurrent_agents, arguments.rounds, f"concurrent study {index}")
+                    for index in range(arguments.concurrent)
+                ],
+            )
             factor = many.wall_s / one.wall_s
             concurrent = result(f"{arguments.concurrent} concurrent studies, {small_shape}", many, mesh, small)
             concurrent.target, concurrent.met = f"<= 1.5 x one study ({factor:.2f} x)", factor <= 1.5
             emit(concurrent)
-    print(f"reproduce: .venv/bin/python bench/study_bench.py --agents {arguments.agents} --rounds {arguments.rounds} "
-          f"--latency {arguments.latency:g} --concurrent {arguments.concurrent} "
-          f"--concurrent-agents {arguments.concurrent_agents}")
+    print(
+        f"reproduce: .venv/bin/python bench/study_bench.py --agents {arguments.agents} --rounds {arguments.rounds} "
+        f"--latency {arguments.latency:g} --concurrent {arguments.concurrent} "
+        f"--concurrent-agents {arguments.concurrent_agents}"
+    )
 
 
 def main() -> None:

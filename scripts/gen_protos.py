@@ -45,7 +45,8 @@ def differences(expected: Path, actual: Path) -> list[str]:
     expected_files = {p.relative_to(expected) for p in expected.rglob("*") if p.is_file()}
     actual_files = {p.relative_to(actual) for p in actual.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
     changed = [
-        str(p) for p in sorted(expected_files & actual_files)
+        str(p)
+        for p in sorted(expected_files & actual_files)
         if not filecmp.cmp(expected / p, actual / p, shallow=False)
     ]
     missing = [f"{p} (missing)" for p in sorted(expected_files - actual_files)]

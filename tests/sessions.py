@@ -1,8 +1,8 @@
 """A real control server for the tests of a service whose calls name a session, and sessions in it.
 
-    async with running_control(tmp_path / "control") as control:
-        settings = control.serving(settings)          # the service under test reaches this control
-        session = await control.begin_session()        # `sessions/{id}`, active
+async with running_control(tmp_path / "control") as control:
+    settings = control.serving(settings)          # the service under test reaches this control
+    session = await control.begin_session()        # `sessions/{id}`, active
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ class Control:
         return settings.model_copy(update={"control_address": self.address})
 
     async def begin_session(self, display_name: str = "test session") -> str:
-        session = await self.stub.BeginSession(control_pb2.BeginSessionRequest(
-            session=control_pb2.Session(display_name=display_name)), timeout=10)
+        session = await self.stub.BeginSession(
+            control_pb2.BeginSessionRequest(session=control_pb2.Session(display_name=display_name)), timeout=10
+        )
         return session.name
 
     async def end_session(self, name: str) -> None:
@@ -45,8 +46,9 @@ class Control:
 @contextlib.asynccontextmanager
 async def running_control(data_dir: Path, base: MeshSettings | None = None) -> AsyncIterator[Control]:
     """Control on SQLite under `data_dir` (kept across restarts on the same folder), with a stub of it."""
-    settings = (base or MeshSettings()).model_copy(update={"data_dir": data_dir, "metrics_port": 0,
-                                                           "log_level": "WARNING"})
+    settings = (base or MeshSettings()).model_copy(
+        update={"data_dir": data_dir, "metrics_port": 0, "log_level": "WARNING"}
+    )
     async with serving(CONTROL, settings) as address, open_channel(address, settings) as channel:
         yield Control(address, control_pb2_grpc.SimulationControlServiceStub(channel))
 

@@ -24,9 +24,7 @@ THIS_FILE = "tests/test_self_contained.py"
 """Skipped: its examples of what the checker must find are the very references it looks for."""
 
 UP_CHAIN = re.compile(r"(?<![\w.])((?:\.\./)+)([\w.-]+)")
-FROM_FILE = re.compile(
-    r"Path\(__file__\)(?:\.resolve\(\))?((?:\.parent\b)*)(?:\.parents\[(\d+)\])?((?:\.parent\b)*)"
-)
+FROM_FILE = re.compile(r"Path\(__file__\)(?:\.resolve\(\))?((?:\.parent\b)*)(?:\.parents\[(\d+)\])?((?:\.parent\b)*)")
 ROOT_PARENT = re.compile(r"\b\w*(?:ROOT|REPOSITORY)\w*\.parent\b")
 MACHINE_PATHS = re.compile(r"/work/|shared/fixtures")
 
@@ -69,7 +67,8 @@ def tracked_code_files() -> list[str]:
     return [
         name
         for name in listed
-        if not name.startswith(SKIPPED_PREFIXES) and name != THIS_FILE
+        if not name.startswith(SKIPPED_PREFIXES)
+        and name != THIS_FILE
         and (PurePosixPath(name).suffix in CODE_SUFFIXES or PurePosixPath(name).name in CODE_NAMES)
         and (ROOT / name).is_file()
     ]
@@ -105,7 +104,7 @@ def test_the_checker_finds_a_path_outside_the_repository(path, line):
 @pytest.mark.parametrize(
     ("path", "line"),
     [
-        ("tests/engine/support.py", 'ROOT = Path(__file__).resolve().parents[2]'),
+        ("tests/engine/support.py", "ROOT = Path(__file__).resolve().parents[2]"),
         ("tests/engine/support.py", "HERE = Path(__file__).parent.parent"),
         ("clients/typescript/examples/run-study.ts", 'import { X } from "../../../gen/ts/x_pb";'),
         ("deploy/overlays/dev/kustomization.yaml", "  - ../../base"),

@@ -25,21 +25,34 @@ try:
     from tinytroupe.common.v1 import study_pb2
     from tinytroupe.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 except ImportError as missing:
-    sys.exit(f"{missing}: this client needs grpcio, googleapis-common-protos and the mesh's stubs. Run it with "
-             "the project's .venv/bin/python, or `pip install grpcio googleapis-common-protos` and, from the "
-             "repository root, PYTHONPATH=gen/python python3 clients/python/run_study.py")
+    sys.exit(
+        f"{missing}: this client needs grpcio, googleapis-common-protos and the mesh's stubs. Run it with "
+        "the project's .venv/bin/python, or `pip install grpcio googleapis-common-protos` and, from the "
+        "repository root, PYTHONPATH=gen/python python3 clients/python/run_study.py"
+    )
 
 # Retry UNAVAILABLE only, with backoff; every other code reaches the caller at once. round_robin spreads
 # calls over every pod behind a headless Kubernetes Service (address `dns:///orchestrator...:50050`).
-SERVICE_CONFIG = json.dumps({
-    "loadBalancingConfig": [{"round_robin": {}}],
-    "methodConfig": [{
-        "name": [{"service": "tinytroupe.orchestrator.v1.OrchestratorService"},
-                 {"service": "google.longrunning.Operations"}],
-        "retryPolicy": {"maxAttempts": 5, "initialBackoff": "0.1s", "maxBackoff": "2s",
-                        "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]},
-    }],
-})
+SERVICE_CONFIG = json.dumps(
+    {
+        "loadBalancingConfig": [{"round_robin": {}}],
+        "methodConfig": [
+            {
+                "name": [
+                    {"service": "tinytroupe.orchestrator.v1.OrchestratorService"},
+                    {"service": "google.longrunning.Operations"},
+                ],
+                "retryPolicy": {
+                    "maxAttempts": 5,
+                    "initialBackoff": "0.1s",
+                    "maxBackoff": "2s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ],
+    }
+)
 CALL_TIMEOUT_S = 30.0  # every call has a deadline
 
 
@@ -54,8 +67,7 @@ def call_metadata(token: str | None) -> list[tuple[str, str]]:
 
 def describe_error(error: grpc.RpcError) -> dict:
     """The google.rpc.Status of the `grpc-status-details-bin` trailer, decoded."""
-    described = {"code": error.code().name, "message": error.details(), "error_info": None,
-                 "field_violations": []}
+    described = {"code": error.code().name, "message": error.details(), "error_info": None, "field_violations": []}
     for key, value in error.trailing_metadata() or ():
         if key != "grpc-status-details-bin":
             continue
@@ -68,7 +80,8 @@ def describe_error(error: grpc.RpcError) -> dict:
                 bad_request = error_details_pb2.BadRequest()
                 detail.Unpack(bad_request)
                 described["field_violations"] += [
-                    {"field": v.field, "description": v.description} for v in bad_request.field_violations]
+                    {"field": v.field, "description": v.description} for v in bad_request.field_violations
+                ]
     return described
 
 
@@ -80,19 +93,23 @@ class StudyFailed(Exception):
         self.status = status
 
 
-def run_study(channel: grpc.Channel, request: orchestrator_pb2.RunStudyRequest, token: str | None,
-              timeout_s: float = 600.0) -> orchestrator_pb2.StudyResult:
+def run_study(
+    channel: grpc.Channel, request: orchestrator_pb2.RunStudyRequest, token: str | None, timeout_s: float = 600.0
+) -> orchestrator_pb2.StudyResult:
     orchestrator = orchestrator_pb2_grpc.OrchestratorServiceStub(channel)
     operations = operations_pb2_grpc.OperationsStub(channel)
     metadata = call_metadata(token)
     operation = orchestrator.RunStudy(request, timeout=CALL_TIMEOUT_S, metadata=metadata)
-    for progress in orchestrator.WatchStudy(orchestrator_pb2.WatchStudyRequest(name=operation.name),
-                                            timeout=timeout_s, metadata=metadata):
+    for progress in orchestrator.WatchStudy(
+        orchestrator_pb2.WatchStudyRequest(name=operation.name), timeout=timeout_s, metadata=metadata
+    ):
         print(orchestrator_pb2.Phase.Name(progress.phase), progress.round, progress.message, file=sys.stderr)
     while not operation.done:
         operation = operations.WaitOperation(
             operations_pb2.WaitOperationRequest(name=operation.name, timeout=duration_pb2.Duration(seconds=10)),
-            timeout=CALL_TIMEOUT_S, metadata=metadata)
+            timeout=CALL_TIMEOUT_S,
+            metadata=metadata,
+        )
     if operation.HasField("error"):
         raise StudyFailed(operation.error)
     result = orchestrator_pb2.StudyResult()
@@ -101,22 +118,34 @@ def run_study(channel: grpc.Channel, request: orchestrator_pb2.RunStudyRequest, 
 
 
 def focus_group(invalid: str | None = None) -> orchestrator_pb2.RunStudyRequest:
-    personas = [{"name": "Ana Costa", "age": 34, "occupation": {"title": "Nurse"}},
-                {"name": "Kenji Ito", "age": 41, "occupation": {"title": "Software engineer"}}]
+    personas = [
+        {"name": "Ana Costa", "age": 34, "occupation": {"title": "Nurse"}},
+        {"name": "Kenji Ito", "age": 41, "occupation": {"title": "Software engineer"}},
+    ]
     return orchestrator_pb2.RunStudyRequest(
         request_id=str(uuid.uuid4()),  # the same id again returns the same operation
         participants=orchestrator_pb2.Participants(
-            mode=(orchestrator_pb2.Participants.MODE_UNSPECIFIED if invalid == "mode"
-                  else orchestrator_pb2.Participants.MODE_FROM_AGENT),
-            specifications=[json.dumps({"type": "TinyPerson", "persona": p}) for p in personas]),
+            mode=(
+                orchestrator_pb2.Participants.MODE_UNSPECIFIED
+                if invalid == "mode"
+                else orchestrator_pb2.Participants.MODE_FROM_AGENT
+            ),
+            specifications=[json.dumps({"type": "TinyPerson", "persona": p}) for p in personas],
+        ),
         simulation_config=study_pb2.SimulationConfig(
-            environment_type=study_pb2.ENVIRONMENT_TYPE_FOCUS_GROUP, rounds=0 if invalid == "rounds" else 2,
-            enable_memory=True, broadcast_mode=True),
-        stimulus=study_pb2.Stimulus(type="product_concept",
-                                    content="FreshBox: five dinners a week for 59 EUR."),
+            environment_type=study_pb2.ENVIRONMENT_TYPE_FOCUS_GROUP,
+            rounds=0 if invalid == "rounds" else 2,
+            enable_memory=True,
+            broadcast_mode=True,
+        ),
+        stimulus=study_pb2.Stimulus(type="product_concept", content="FreshBox: five dinners a week for 59 EUR."),
         extraction_config=study_pb2.ExtractionConfig(
-            extract_results=True, extraction_objective="Find each participant's rating of FreshBox",
-            fields=["rating"], fields_hints={"rating": "integer 1-10"}, statistical_analysis=True),
+            extract_results=True,
+            extraction_objective="Find each participant's rating of FreshBox",
+            fields=["rating"],
+            fields_hints={"rating": "integer 1-10"},
+            statistical_analysis=True,
+        ),
     )
 
 

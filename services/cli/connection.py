@@ -118,9 +118,7 @@ class MeshConnection:
         return open_channel(address, self.settings.model_copy(update={"internal_token": None}))
 
     async def __aenter__(self) -> Self:
-        self._channels = {
-            address: self.open(address) for address in {self.orchestrator_address, self.control_address}
-        }
+        self._channels = {address: self.open(address) for address in {self.orchestrator_address, self.control_address}}
         orchestrator = self._channels[self.orchestrator_address]
         self.orchestrator = orchestrator_pb2_grpc.OrchestratorServiceStub(orchestrator)
         self.operations = operations_pb2_grpc.OperationsStub(orchestrator)
@@ -180,8 +178,10 @@ def model_hint(error: grpc.aio.AioRpcError | FinishedCall) -> str:
     reason = error_reason(error)
     text = error.details() or ""
     if reason == "LLM_REQUEST_REJECTED" or any(sign in text for sign in REJECTED_SIGNS):
-        return ("the model endpoint rejects the mesh's requests: check LLM_BASE_URL (an OpenAI-compatible base URL, "
-                "usually ending in /v1), LLM_MODEL and LLM_API_KEY where the mesh runs, then start it again")
+        return (
+            "the model endpoint rejects the mesh's requests: check LLM_BASE_URL (an OpenAI-compatible base URL, "
+            "usually ending in /v1), LLM_MODEL and LLM_API_KEY where the mesh runs, then start it again"
+        )
     if is_model_failure(reason) or "the model is unavailable" in text:
         return "the model endpoint did not answer as it should: check that it runs (LLM_BASE_URL) and its logs"
     return ""

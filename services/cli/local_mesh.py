@@ -54,8 +54,7 @@ def running_mesh_pids(data_dir: Path) -> dict[str, int]:
 def refuse_a_second_mesh(settings: MeshSettings) -> None:
     if running := running_mesh_pids(settings.data_dir):
         raise MeshAlreadyRunning(
-            f"a mesh is already running from {settings.data_dir} "
-            f"({len(running)} servers); stop it with `troupe down`"
+            f"a mesh is already running from {settings.data_dir} ({len(running)} servers); stop it with `troupe down`"
         )
 
 
@@ -119,8 +118,14 @@ def next_steps(console: Console, *, detached: bool) -> None:
     )
 
 
-async def up(console: Console, settings: MeshSettings, *, detach: bool, restart_limit: int | None = None,
-             background: bool = False) -> None:
+async def up(
+    console: Console,
+    settings: MeshSettings,
+    *,
+    detach: bool,
+    restart_limit: int | None = None,
+    background: bool = False,
+) -> None:
     if detach:
         return await start_in_background(console, settings, restart_limit)
     # Handlers go in before the servers start: a SIGTERM that arrives while they start (or right after the state
@@ -183,8 +188,7 @@ async def start_in_background(console: Console, settings: MeshSettings, restart_
                 raise MeshStartError(f"the mesh did not start ({log_path}):\n{_tail(log_path)}")
             await asyncio.sleep(0.2)
     print_started(console, state, time.monotonic() - started)
-    console.print(f"running in the background (launcher pid {launcher.pid}, its output in {log_path})",
-                  markup=False)
+    console.print(f"running in the background (launcher pid {launcher.pid}, its output in {log_path})", markup=False)
     next_steps(console, detached=True)
 
 
@@ -196,9 +200,7 @@ def _tail(path: Path, limit: int = 2000) -> str:
 
 async def down(console: Console, settings: MeshSettings) -> None:
     stopped = await stop_from_state(settings.data_dir)
-    console.print(
-        f"stopped {', '.join(stopped)}" if stopped else f"no mesh is running from {settings.data_dir}"
-    )
+    console.print(f"stopped {', '.join(stopped)}" if stopped else f"no mesh is running from {settings.data_dir}")
 
 
 async def demo(console: Console, settings: MeshSettings, output_root: Path, caller: Caller) -> None:

@@ -81,9 +81,7 @@ def parser() -> argparse.ArgumentParser:
         "(token=tenant,...), AUTH_JWT_KEY, INTERNAL_TOKEN (made up when callers need tokens and it is unset), "
         "TLS_CERT_FILE, TLS_KEY_FILE and TLS_CA_FILE (mutual TLS between the services).",
     )
-    up.add_argument(
-        "--detach", action="store_true", help="run it in the background (output in DATA_DIR/logs/up.log)"
-    )
+    up.add_argument("--detach", action="store_true", help="run it in the background (output in DATA_DIR/logs/up.log)")
     up.add_argument(
         "--restart-limit",
         type=int,
@@ -165,7 +163,10 @@ async def dispatch(arguments: argparse.Namespace, console: Console, settings: Me
         if arguments.restart_limit is not None and arguments.restart_limit < 0:
             raise UsageError("--restart-limit must be 0 or more")
         return await local_mesh.up(
-            console, settings, detach=arguments.detach, restart_limit=arguments.restart_limit,
+            console,
+            settings,
+            detach=arguments.detach,
+            restart_limit=arguments.restart_limit,
             background=arguments.background,
         )
     if arguments.command == "down":
@@ -218,8 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             console.print(error.details(), style="red", markup=False)
         elif error.code() == grpc.StatusCode.UNAVAILABLE:
             console.print(
-                f"[red]the mesh is not running at {_address(arguments, settings)}; "
-                "start it with `troupe up`[/red]",
+                f"[red]the mesh is not running at {_address(arguments, settings)}; start it with `troupe up`[/red]",
             )
             if (read_state(settings.data_dir) or {}).get("tls") and settings.tls_ca_file is None:
                 console.print("[red]the local mesh speaks TLS: pass --ca-file (or set TLS_CA_FILE)[/red]")

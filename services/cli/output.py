@@ -71,9 +71,29 @@ def write_experiment_files(result: orchestrator_pb2.ExperimentResult, output_dir
 
 
 COMPARISON_COLUMNS = (
-    "row", "field", "arm", "test", "statistic", "p_value", "p_value_adjusted", "significant", "rank_test",
-    "rank_statistic", "rank_p_value", "effect_size_name", "effect_size", "difference", "ci95_low", "ci95_high",
-    "sample_size_per_arm_for_80_power", "count", "mean", "std_dev", "categories", "shares", "sentence",
+    "row",
+    "field",
+    "arm",
+    "test",
+    "statistic",
+    "p_value",
+    "p_value_adjusted",
+    "significant",
+    "rank_test",
+    "rank_statistic",
+    "rank_p_value",
+    "effect_size_name",
+    "effect_size",
+    "difference",
+    "ci95_low",
+    "ci95_high",
+    "sample_size_per_arm_for_80_power",
+    "count",
+    "mean",
+    "std_dev",
+    "categories",
+    "shares",
+    "sentence",
     "skipped_reason",
 )
 """`row` is `comparison` (one per field: the tests) or `arm` (one per arm and field: its values)."""
@@ -88,30 +108,40 @@ def comparisons_to_csv(result: orchestrator_pb2.ExperimentResult) -> bytes:
     writer.writeheader()
     for comparison in result.comparisons:
         compared = not comparison.skipped_reason
-        writer.writerow({
-            "row": "comparison", "field": comparison.field, "test": comparison.test,
-            "statistic": rounded(comparison.statistic) if compared else "",
-            "p_value": _p(comparison.p_value) if compared else "",
-            "p_value_adjusted": _p(comparison.p_value_adjusted) if compared else "",
-            "significant": ("yes" if comparison.significant else "no") if compared else "",
-            "rank_test": comparison.rank_test,
-            "rank_statistic": rounded(comparison.rank_statistic) if comparison.rank_test else "",
-            "rank_p_value": _p(comparison.rank_p_value) if comparison.rank_test else "",
-            "effect_size_name": comparison.effect_size_name,
-            "effect_size": rounded(comparison.effect_size) if compared else "",
-            **_difference(comparison),
-            "sample_size_per_arm_for_80_power": comparison.sample_size_per_arm_for_80_power or "",
-            "sentence": comparison.sentence, "skipped_reason": comparison.skipped_reason,
-        })
+        writer.writerow(
+            {
+                "row": "comparison",
+                "field": comparison.field,
+                "test": comparison.test,
+                "statistic": rounded(comparison.statistic) if compared else "",
+                "p_value": _p(comparison.p_value) if compared else "",
+                "p_value_adjusted": _p(comparison.p_value_adjusted) if compared else "",
+                "significant": ("yes" if comparison.significant else "no") if compared else "",
+                "rank_test": comparison.rank_test,
+                "rank_statistic": rounded(comparison.rank_statistic) if comparison.rank_test else "",
+                "rank_p_value": _p(comparison.rank_p_value) if comparison.rank_test else "",
+                "effect_size_name": comparison.effect_size_name,
+                "effect_size": rounded(comparison.effect_size) if compared else "",
+                **_difference(comparison),
+                "sample_size_per_arm_for_80_power": comparison.sample_size_per_arm_for_80_power or "",
+                "sentence": comparison.sentence,
+                "skipped_reason": comparison.skipped_reason,
+            }
+        )
         for arm in comparison.arms:
             numbers = not arm.categories
-            writer.writerow({
-                "row": "arm", "field": comparison.field, "arm": arm.arm, "count": arm.count,
-                "mean": rounded(arm.mean) if numbers and arm.count else "",
-                "std_dev": rounded(arm.std_dev) if numbers and arm.count > 1 else "",
-                "categories": "; ".join(f"{category.value}={category.count}" for category in arm.categories),
-                "shares": "; ".join(f"{category.value}={rounded(category.share)}" for category in arm.categories),
-            })
+            writer.writerow(
+                {
+                    "row": "arm",
+                    "field": comparison.field,
+                    "arm": arm.arm,
+                    "count": arm.count,
+                    "mean": rounded(arm.mean) if numbers and arm.count else "",
+                    "std_dev": rounded(arm.std_dev) if numbers and arm.count > 1 else "",
+                    "categories": "; ".join(f"{category.value}={category.count}" for category in arm.categories),
+                    "shares": "; ".join(f"{category.value}={rounded(category.share)}" for category in arm.categories),
+                }
+            )
     return buffer.getvalue().encode()
 
 
@@ -123,8 +153,11 @@ def _difference(comparison: orchestrator_pb2.FieldComparison) -> dict[str, str]:
     """The difference of two arms' means with its interval, where the test gave one."""
     if comparison.skipped_reason or not (comparison.difference or comparison.ci95_low or comparison.ci95_high):
         return {}
-    return {"difference": rounded(comparison.difference), "ci95_low": rounded(comparison.ci95_low),
-            "ci95_high": rounded(comparison.ci95_high)}
+    return {
+        "difference": rounded(comparison.difference),
+        "ci95_low": rounded(comparison.ci95_low),
+        "ci95_high": rounded(comparison.ci95_high),
+    }
 
 
 def arm_answers_to_csv(result: orchestrator_pb2.ExperimentResult) -> bytes:

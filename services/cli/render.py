@@ -96,8 +96,11 @@ class _StateColumn(SpinnerColumn):
     """A spinner while the study runs, then ✓ or ✗."""
 
     def render(self, task: Task) -> RenderableType:
-        return Text(task.fields["mark"], style="green" if task.fields["mark"] == "✓" else "red") \
-            if task.fields.get("mark") else super().render(task)
+        return (
+            Text(task.fields["mark"], style="green" if task.fields["mark"] == "✓" else "red")
+            if task.fields.get("mark")
+            else super().render(task)
+        )
 
 
 def describe_progress(event: orchestrator_pb2.StudyProgress) -> str:
@@ -106,13 +109,17 @@ def describe_progress(event: orchestrator_pb2.StudyProgress) -> str:
     if event.phase == orchestrator_pb2.PHASE_DONE:
         return outcome_of_message(event.message)
     if is_experiment_step(event):
-        people = f" · {event.agents_total} participants" if event.phase == orchestrator_pb2.PHASE_SIMULATING \
-            and event.agents_total else ""
+        people = (
+            f" · {event.agents_total} participants"
+            if event.phase == orchestrator_pb2.PHASE_SIMULATING and event.agents_total
+            else ""
+        )
         return f"{event.message}{people}"
     if event.phase == orchestrator_pb2.PHASE_QUEUED and event.message.startswith("resuming"):
         phase = "resuming"
-    parts = [f"{phase} round {event.round}" if event.phase == orchestrator_pb2.PHASE_SIMULATING and event.round
-             else phase]
+    parts = [
+        f"{phase} round {event.round}" if event.phase == orchestrator_pb2.PHASE_SIMULATING and event.round else phase
+    ]
     if event.agents_total and event.phase in (
         orchestrator_pb2.PHASE_CREATING_AGENTS,
         orchestrator_pb2.PHASE_SIMULATING,
@@ -128,8 +135,11 @@ EXPERIMENT_STEPS = ("running ", "comparing the arms")
 
 
 def is_experiment_step(event: orchestrator_pb2.StudyProgress) -> bool:
-    return (event.phase in (orchestrator_pb2.PHASE_SIMULATING, orchestrator_pb2.PHASE_EXTRACTING)
-            and not event.round and event.message.startswith(EXPERIMENT_STEPS))
+    return (
+        event.phase in (orchestrator_pb2.PHASE_SIMULATING, orchestrator_pb2.PHASE_EXTRACTING)
+        and not event.round
+        and event.message.startswith(EXPERIMENT_STEPS)
+    )
 
 
 def outcome_of_message(message: str) -> str:
@@ -169,9 +179,7 @@ def print_summary(console: Console, result: orchestrator_pb2.StudyResult, files:
         + (f", [red]{counts.failed} failed[/red]" if counts.failed else ""),
     )
     simulation = result.simulation_results
-    overview.add_row(
-        "rounds", f"{simulation.rounds_completed} completed, {simulation.total_interactions} interactions"
-    )
+    overview.add_row("rounds", f"{simulation.rounds_completed} completed, {simulation.total_interactions} interactions")
     overview.add_row("quality score", f"{metadata.quality_score:.2f}")
     if notes := quality_notes(result.extracted_results.statistical_analysis.quality_metrics):
         overview.add_row("lowered by", notes)
@@ -182,8 +190,7 @@ def print_summary(console: Console, result: orchestrator_pb2.StudyResult, files:
     )
     overview.add_row(
         "model calls",
-        f"{usage.calls} ({usage.cached_calls} from cache), "
-        f"{usage.prompt_tokens + usage.completion_tokens} tokens",
+        f"{usage.calls} ({usage.cached_calls} from cache), {usage.prompt_tokens + usage.completion_tokens} tokens",
     )
     overview.add_row("cache namespace", metadata.cache_file)
     console.print(Panel(overview, title="Study result", expand=False))
@@ -268,8 +275,9 @@ SENTENCE_COLUMNS = 120
 """From this console width on, the comparisons table holds the sentences; below it, they follow the table."""
 
 
-def print_experiment_summary(console: Console, result: orchestrator_pb2.ExperimentResult,
-                             files: ExperimentFiles | None) -> None:
+def print_experiment_summary(
+    console: Console, result: orchestrator_pb2.ExperimentResult, files: ExperimentFiles | None
+) -> None:
     overview = Table.grid(padding=(0, 2))
     overview.add_column(style="bold")
     overview.add_column()
@@ -281,8 +289,10 @@ def print_experiment_summary(console: Console, result: orchestrator_pb2.Experime
         overview.add_row("execution time", f"{seconds:.1f} s")
     calls = sum(arm.result.metadata.token_usage.calls for arm in result.arms)
     cached = sum(arm.result.metadata.token_usage.cached_calls for arm in result.arms)
-    tokens = sum(arm.result.metadata.token_usage.prompt_tokens + arm.result.metadata.token_usage.completion_tokens
-                 for arm in result.arms)
+    tokens = sum(
+        arm.result.metadata.token_usage.prompt_tokens + arm.result.metadata.token_usage.completion_tokens
+        for arm in result.arms
+    )
     overview.add_row("model calls", f"{calls} ({cached} from cache), {tokens} tokens (the arms' studies)")
     console.print(Panel(overview, title="Experiment result", expand=False))
     if result.comparisons:
@@ -315,8 +325,9 @@ def arm_line(arm: orchestrator_pb2.ArmResult) -> str:
 
 def experiment_seconds(result: orchestrator_pb2.ExperimentResult) -> float:
     """From the first arm's start to the last arm's end (the participants were made before)."""
-    starts = [arm.result.metadata.start_time.ToDatetime() for arm in result.arms
-              if arm.result.metadata.start_time.seconds]
+    starts = [
+        arm.result.metadata.start_time.ToDatetime() for arm in result.arms if arm.result.metadata.start_time.seconds
+    ]
     ends = [arm.result.metadata.end_time.ToDatetime() for arm in result.arms if arm.result.metadata.end_time.seconds]
     return (max(ends) - min(starts)).total_seconds() if starts and ends else 0.0
 
@@ -334,11 +345,18 @@ def comparisons_table(comparisons: list[orchestrator_pb2.FieldComparison], *, wi
         table.add_column("result", overflow="fold", ratio=1)
     for comparison in comparisons:
         skipped = bool(comparison.skipped_reason)
-        p_value = Text("-" if skipped else format_p(comparison.p_value_adjusted),
-                       style="bold green" if comparison.significant else "")
+        p_value = Text(
+            "-" if skipped else format_p(comparison.p_value_adjusted),
+            style="bold green" if comparison.significant else "",
+        )
         arms = "\n".join(arm_values(arm) for arm in comparison.arms) or ("not compared" if skipped else "-")
-        row = [Text(comparison.field), Text(comparison.test or "-"), Text(arms), p_value,
-               Text("-" if skipped else effect_text(comparison))]
+        row = [
+            Text(comparison.field),
+            Text(comparison.test or "-"),
+            Text(arms),
+            p_value,
+            Text("-" if skipped else effect_text(comparison)),
+        ]
         if wide:
             row.append(Text(comparison_sentence(comparison)))
         table.add_row(*row, end_section=len(comparison.arms) > 1)

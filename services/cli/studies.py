@@ -96,8 +96,9 @@ async def run_study(
     return await _follow_started(mesh, console, operation.name, request, study_file.name, output_root)
 
 
-async def _follow_started(mesh: MeshConnection, console: Console, name: str, request, what: str,
-                          output_root: Path) -> Result:
+async def _follow_started(
+    mesh: MeshConnection, console: Console, name: str, request, what: str, output_root: Path
+) -> Result:
     """Keeps the request beside the results to come (`troupe report` shows it), then follows the run."""
     write_request(request, output_root / name.removeprefix("operations/"))
     console.print(f"started [bold]{name}[/bold] ({escape(what)}) for {escape(mesh.caller.describe())}")
@@ -172,8 +173,11 @@ def finish_display(display: StudyProgressDisplay, operation: operations_pb2.Oper
         display.finish("completed", ok=True)
         return
     status, _ = STATUS_STYLES.get(result.status, ("done", ""))
-    display.finish(status, ok=result.status != orchestrator_pb2.STUDY_STATUS_FAILED,
-                   rounds_completed=result.simulation_results.rounds_completed)
+    display.finish(
+        status,
+        ok=result.status != orchestrator_pb2.STUDY_STATUS_FAILED,
+        rounds_completed=result.simulation_results.rounds_completed,
+    )
 
 
 async def watch(mesh: MeshConnection, display: StudyProgressDisplay, name: str) -> None:
@@ -220,10 +224,15 @@ async def wait_done(mesh: MeshConnection, display: StudyProgressDisplay, name: s
 
 def lost_message(mesh: MeshConnection, name: str) -> str:
     study = name.removeprefix("operations/")
-    where = "the local mesh stopped" if mesh.local_mesh_stopped() else (
-        f"the orchestrator at {mesh.orchestrator_address} stopped answering")
-    return (f"{where} while {name} was running; its checkpoints are kept. Start the mesh again (`troupe up`): "
-            f"the study goes on from its last checkpoint, and `troupe resume {study}` follows it to its results")
+    where = (
+        "the local mesh stopped"
+        if mesh.local_mesh_stopped()
+        else (f"the orchestrator at {mesh.orchestrator_address} stopped answering")
+    )
+    return (
+        f"{where} while {name} was running; its checkpoints are kept. Start the mesh again (`troupe up`): "
+        f"the study goes on from its last checkpoint, and `troupe resume {study}` follows it to its results"
+    )
 
 
 async def cancel_study(mesh: MeshConnection, console: Console, name: str) -> None:
@@ -288,8 +297,9 @@ async def list_studies(mesh: MeshConnection, console: Console, limit: int) -> No
             study,
             state,
             _local_time(started, "%m-%d %H:%M"),
-            f"{result.simulation_results.rounds_completed}" if finished else (
-                f"{len(experiment.arms)} arms" if experiment is not None else _rounds(progress)),
+            f"{result.simulation_results.rounds_completed}"
+            if finished
+            else (f"{len(experiment.arms)} arms" if experiment is not None else _rounds(progress)),
             f"{result.metadata.quality_score:.2f}" if finished else "",
         ]
         if wide:

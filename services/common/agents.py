@@ -29,8 +29,11 @@ def _joined(prefix: str, path: str) -> str:
 def spec_error(prefix: str, error: SpecError) -> InvalidArgument:
     """An INVALID_ARGUMENT naming `prefix.<path>` for every violation of a spec or fragment."""
     first, *rest = error.violations
-    return InvalidArgument(_joined(prefix, first.field_path), first.description,
-                           more=[(_joined(prefix, v.field_path), v.description) for v in rest])
+    return InvalidArgument(
+        _joined(prefix, first.field_path),
+        first.description,
+        more=[(_joined(prefix, v.field_path), v.description) for v in rest],
+    )
 
 
 def parse_persona(spec_json: str, field: str) -> Persona:
@@ -49,12 +52,17 @@ def builtin_name(fragment: int) -> str:
 
 def builtin_fragments() -> list[tuple[int, dict[str, Any]]]:
     """Every built-in fragment (enum value, document), in enum order, UNSPECIFIED left out."""
-    return [(value, builtin_fragment(builtin_name(value)))
-            for value in population_pb2.Fragment.values() if value != population_pb2.FRAGMENT_UNSPECIFIED]
+    return [
+        (value, builtin_fragment(builtin_name(value)))
+        for value in population_pb2.Fragment.values()
+        if value != population_pb2.FRAGMENT_UNSPECIFIED
+    ]
 
 
-def resolve_fragments(sources: Sequence[population_pb2.FragmentSource], field: str = "fragments",
-                      ) -> list[tuple[str, dict[str, Any]]]:
+def resolve_fragments(
+    sources: Sequence[population_pb2.FragmentSource],
+    field: str = "fragments",
+) -> list[tuple[str, dict[str, Any]]]:
     """(name, document) for each fragment source: `builtin` names, or `custom[i]` for custom JSON."""
     resolved: list[tuple[str, dict[str, Any]]] = []
     for index, source in enumerate(sources):
@@ -65,8 +73,9 @@ def resolve_fragments(sources: Sequence[population_pb2.FragmentSource], field: s
             try:
                 resolved.append((builtin_name(source.builtin), builtin_fragment(builtin_name(source.builtin))))
             except (KeyError, ValueError):
-                raise InvalidArgument(f"{field}[{index}].builtin",
-                                      f"unknown built-in fragment {source.builtin}") from None
+                raise InvalidArgument(
+                    f"{field}[{index}].builtin", f"unknown built-in fragment {source.builtin}"
+                ) from None
         elif kind == "custom_json":
             try:
                 resolved.append((f"custom[{index}]", parse_fragment(source.custom_json)))
@@ -77,8 +86,9 @@ def resolve_fragments(sources: Sequence[population_pb2.FragmentSource], field: s
     return resolved
 
 
-def merge_fragments(persona: Persona, fragments: Sequence[tuple[str, dict[str, Any]]],
-                    field: str = "fragments") -> Persona:
+def merge_fragments(
+    persona: Persona, fragments: Sequence[tuple[str, dict[str, Any]]], field: str = "fragments"
+) -> Persona:
     """The persona with the fragments merged in order; a conflict names the fragment and the path."""
     for index, (name, document) in enumerate(fragments):
         try:
@@ -87,7 +97,8 @@ def merge_fragments(persona: Persona, fragments: Sequence[tuple[str, dict[str, A
             raise InvalidArgument(
                 f"{field}[{index}]",
                 f"fragment {name} conflicts with the persona at {error.field_path}: the persona has "
-                f"{error.base_value!r}, the fragment has {error.fragment_value!r}") from None
+                f"{error.base_value!r}, the fragment has {error.fragment_value!r}",
+            ) from None
         except SpecError as error:
             raise spec_error(f"{field}[{index}]", error) from None
     return persona
@@ -99,8 +110,9 @@ def new_agent_id() -> str:
 
 def make_agent(persona: Persona, provenance: agent_pb2.Provenance) -> agent_pb2.Agent:
     # Compact JSON on the wire (json's C encoder; indenting takes its pure-Python path); ExportAgent indents.
-    return agent_pb2.Agent(agent_id=new_agent_id(), name=persona.name, spec_json=persona.to_spec_json(indent=None),
-                           provenance=provenance)
+    return agent_pb2.Agent(
+        agent_id=new_agent_id(), name=persona.name, spec_json=persona.to_spec_json(indent=None), provenance=provenance
+    )
 
 
 _KIND_ROLES = {
@@ -121,16 +133,28 @@ def state_sections(agent: agent_pb2.Agent) -> dict[str, Any]:
     sections: dict[str, Any] = {}
     if agent.HasField("cognitive_state"):
         state = agent.cognitive_state
-        sections["_mental_state"] = {"goals": list(state.goals), "context": state.context,
-                                     "attention": state.attention, "emotions": state.emotions}
+        sections["_mental_state"] = {
+            "goals": list(state.goals),
+            "context": state.context,
+            "attention": state.attention,
+            "emotions": state.emotions,
+        }
     if agent.episodic_memory or agent.memory_summary:
         memory = []
         for event in agent.episodic_memory:
             role, kind = _KIND_ROLES.get(event.kind, ("user", "unknown"))
-            memory.append({"role": role, "content": {"kind": kind, "source": event.source,
-                                                     "content": event.content}, "simulation_round": event.round})
-        sections["episodic_memory"] = {"json_serializable_class_name": "EpisodicMemory", "memory": memory,
-                                       "summary": agent.memory_summary}
+            memory.append(
+                {
+                    "role": role,
+                    "content": {"kind": kind, "source": event.source, "content": event.content},
+                    "simulation_round": event.round,
+                }
+            )
+        sections["episodic_memory"] = {
+            "json_serializable_class_name": "EpisodicMemory",
+            "memory": memory,
+            "summary": agent.memory_summary,
+        }
     return sections
 
 

@@ -25,16 +25,20 @@ from services.engine.names import normalize_name
 
 Violation = tuple[str, str]
 
-ENVIRONMENT_TYPES = frozenset({
-    study_pb2.ENVIRONMENT_TYPE_FOCUS_GROUP,
-    study_pb2.ENVIRONMENT_TYPE_SURVEY,
-    study_pb2.ENVIRONMENT_TYPE_INTERVIEW,
-})
-TURN_ORDERS = frozenset({
-    study_pb2.TURN_ORDER_UNSPECIFIED,
-    study_pb2.TURN_ORDER_CONCURRENT,
-    study_pb2.TURN_ORDER_SEQUENTIAL,
-})
+ENVIRONMENT_TYPES = frozenset(
+    {
+        study_pb2.ENVIRONMENT_TYPE_FOCUS_GROUP,
+        study_pb2.ENVIRONMENT_TYPE_SURVEY,
+        study_pb2.ENVIRONMENT_TYPE_INTERVIEW,
+    }
+)
+TURN_ORDERS = frozenset(
+    {
+        study_pb2.TURN_ORDER_UNSPECIFIED,
+        study_pb2.TURN_ORDER_CONCURRENT,
+        study_pb2.TURN_ORDER_SEQUENTIAL,
+    }
+)
 EXTRACTION_MODES = frozenset(study_pb2.ExtractionConfig.Mode.values())
 
 
@@ -45,15 +49,19 @@ def simulation_config_violations(config: study_pb2.SimulationConfig, prefix: str
     if not 1 <= config.rounds <= MAX_ROUNDS:
         violations.append((f"{prefix}.rounds", f"must be 1 to {MAX_ROUNDS}, not {config.rounds}"))
     if not 0 <= config.max_actions_per_turn <= MAX_ACTIONS_PER_TURN:
-        violations.append((f"{prefix}.max_actions_per_turn",
-                           f"must be 1 to {MAX_ACTIONS_PER_TURN} (0 means the default), "
-                           f"not {config.max_actions_per_turn}"))
+        violations.append(
+            (
+                f"{prefix}.max_actions_per_turn",
+                f"must be 1 to {MAX_ACTIONS_PER_TURN} (0 means the default), not {config.max_actions_per_turn}",
+            )
+        )
     if config.turn_order not in TURN_ORDERS:
         violations.append((f"{prefix}.turn_order", "must be concurrent, sequential or unspecified"))
     fraction = config.max_failed_fraction
     if not (math.isfinite(fraction) and 0.0 <= fraction <= 1.0):
-        violations.append((f"{prefix}.max_failed_fraction", f"must be within [0, 1] (0 means the default), "
-                                                            f"not {fraction}"))
+        violations.append(
+            (f"{prefix}.max_failed_fraction", f"must be within [0, 1] (0 means the default), not {fraction}")
+        )
     return violations + quality_checks_violations(config.quality_checks, f"{prefix}.quality_checks")
 
 
@@ -64,13 +72,15 @@ def quality_checks_violations(checks: study_pb2.QualityChecks, prefix: str) -> l
     violations = []
     for index, check in enumerate(checks.checks):
         if check not in study_pb2.QualityCheck.values() or check == study_pb2.QUALITY_CHECK_UNSPECIFIED:
-            violations.append((f"{prefix}.checks[{index}]", "must be persona_adherence, self_consistency, "
-                                                            "fluency or suitability"))
+            violations.append(
+                (f"{prefix}.checks[{index}]", "must be persona_adherence, self_consistency, fluency or suitability")
+            )
     if not (math.isfinite(checks.threshold) and 0.0 <= checks.threshold <= 1.0):
         violations.append((f"{prefix}.threshold", f"must be within [0, 1] (0 means 0.7), not {checks.threshold}"))
     if not 0 <= checks.max_attempts <= MAX_QUALITY_ATTEMPTS:
-        violations.append((f"{prefix}.max_attempts", f"must be 1 to {MAX_QUALITY_ATTEMPTS} (0 means 3), "
-                                                     f"not {checks.max_attempts}"))
+        violations.append(
+            (f"{prefix}.max_attempts", f"must be 1 to {MAX_QUALITY_ATTEMPTS} (0 means 3), not {checks.max_attempts}")
+        )
     return violations
 
 
@@ -80,8 +90,9 @@ def stimulus_text_violations(stimulus: study_pb2.Stimulus, prefix: str) -> list[
     return stimulus_violations(prefix, stimulus.content, stimulus.context)
 
 
-def stimulus_targets(stimulus: study_pb2.Stimulus, prefix: str,
-                     agent_names: Iterable[str]) -> tuple[list[str], list[Violation]]:
+def stimulus_targets(
+    stimulus: study_pb2.Stimulus, prefix: str, agent_names: Iterable[str]
+) -> tuple[list[str], list[Violation]]:
     """The stimulus's target agents by the agents' own names (request order, no repeats), and the
     targets that name no agent. Names compare as `normalize_name` does."""
     names = {normalize_name(name): name for name in agent_names}
@@ -110,19 +121,20 @@ def duplicate_name_violations(named: Iterable[tuple[str, str]]) -> list[Violatio
     return violations
 
 
-def extraction_config_violations(config: study_pb2.ExtractionConfig,
-                                 prefix: str) -> tuple[list[FieldSpec], list[Violation]]:
+def extraction_config_violations(
+    config: study_pb2.ExtractionConfig, prefix: str
+) -> tuple[list[FieldSpec], list[Violation]]:
     """The typed fields of an extraction config (field names with their parsed hints), and what is wrong."""
-    violations = extraction_text_violations(prefix, config.extraction_objective, config.situation,
-                                            config.fields_hints)
+    violations = extraction_text_violations(prefix, config.extraction_objective, config.situation, config.fields_hints)
     names = _field_names(config, prefix, violations)
     lowered = {name.lower(): name for name in names}
     hints: dict[str, str] = {}
     for key, hint in config.fields_hints.items():
         name = lowered.get(key.strip().lower())
         if name is None:
-            violations.append((f"{prefix}.fields_hints[{key}]",
-                               f"the hint's key {key!r} names no field of {prefix}.fields"))
+            violations.append(
+                (f"{prefix}.fields_hints[{key}]", f"the hint's key {key!r} names no field of {prefix}.fields")
+            )
         else:
             hints[name] = hint
     specs = []
@@ -152,8 +164,13 @@ def _field_names(config: study_pb2.ExtractionConfig, prefix: str, violations: li
         elif len(name) > MAX_FIELD_NAME_CHARS or not name.isprintable():
             violations.append((field, f"must be at most {MAX_FIELD_NAME_CHARS} printable characters"))
         elif name.lower() in first_of:
-            violations.append((field, f"field {name!r} duplicates {prefix}.fields[{first_of[name.lower()]}] "
-                                      "(field names compare without case)"))
+            violations.append(
+                (
+                    field,
+                    f"field {name!r} duplicates {prefix}.fields[{first_of[name.lower()]}] "
+                    "(field names compare without case)",
+                )
+            )
         else:
             first_of[name.lower()] = index
             names.append(name)

@@ -69,8 +69,7 @@ class ControlClient:
     # -- sessions ---------------------------------------------------------------------------------------
 
     async def get_session(self, name: str, timeout_s: float | None = None) -> control_pb2.Session:
-        return await self.stub.GetSession(control_pb2.GetSessionRequest(name=name),
-                                          timeout=timeout_s or self.timeout_s)
+        return await self.stub.GetSession(control_pb2.GetSessionRequest(name=name), timeout=timeout_s or self.timeout_s)
 
     async def reopen_session(self, name: str) -> control_pb2.Session:
         """Makes a failed session active again; an active one is returned as it is."""
@@ -90,9 +89,11 @@ class ControlClient:
             raise missing from None
         if session.state != Session.STATE_ACTIVE:
             named = f" (the request's `{field}`)" if field else ""
-            ended = FailedPrecondition(SESSION_NOT_ACTIVE, f"session {name}{named} is "
-                                       f"{Session.State.Name(session.state)}; {purpose} needs an active session",
-                                       subject=name)
+            ended = FailedPrecondition(
+                SESSION_NOT_ACTIVE,
+                f"session {name}{named} is {Session.State.Name(session.state)}; {purpose} needs an active session",
+                subject=name,
+            )
             if field:
                 ended.metadata = {"field": field}
             raise ended
@@ -101,17 +102,27 @@ class ControlClient:
     # -- checkpoints ------------------------------------------------------------------------------------
 
     async def store_checkpoint(
-        self, session: str, checkpoint_id: str, payload: bytes, content_type: str, *,
-        annotations: dict[str, str] | None = None, request_id: str = "",
+        self,
+        session: str,
+        checkpoint_id: str,
+        payload: bytes,
+        content_type: str,
+        *,
+        annotations: dict[str, str] | None = None,
+        request_id: str = "",
         same: Callable[[control_pb2.Checkpoint], bool] | None = None,
     ) -> str:
         """Stores a checkpoint and returns its name. Control takes the same payload again as a no-op; where
         `same` says an existing checkpoint of another payload is equivalent (a replay that reached the same
         state), it is accepted as it is. Any other conflict is control's ALREADY_EXISTS."""
         request = control_pb2.CreateCheckpointRequest(
-            parent=session, checkpoint_id=checkpoint_id, request_id=request_id,
-            checkpoint=control_pb2.Checkpoint(payload=payload, content_type=content_type,
-                                              annotations=annotations or {}))
+            parent=session,
+            checkpoint_id=checkpoint_id,
+            request_id=request_id,
+            checkpoint=control_pb2.Checkpoint(
+                payload=payload, content_type=content_type, annotations=annotations or {}
+            ),
+        )
         try:
             return (await self.stub.CreateCheckpoint(request, timeout=self.timeout_s)).name
         except grpc.aio.AioRpcError as error:
@@ -122,12 +133,24 @@ class ControlClient:
                 raise
             return existing.name
 
-    async def store_message(self, session: str, checkpoint_id: str, message: Message, *,
-                            annotations: dict[str, str] | None = None,
-                            same: Callable[[control_pb2.Checkpoint], bool] | None = None) -> str:
+    async def store_message(
+        self,
+        session: str,
+        checkpoint_id: str,
+        message: Message,
+        *,
+        annotations: dict[str, str] | None = None,
+        same: Callable[[control_pb2.Checkpoint], bool] | None = None,
+    ) -> str:
         """Stores a protobuf message (deterministically serialized) as a typed checkpoint."""
-        return await self.store_checkpoint(session, checkpoint_id, message.SerializeToString(deterministic=True),
-                                           content_type_of(message), annotations=annotations, same=same)
+        return await self.store_checkpoint(
+            session,
+            checkpoint_id,
+            message.SerializeToString(deterministic=True),
+            content_type_of(message),
+            annotations=annotations,
+            same=same,
+        )
 
     async def get_checkpoint(self, name: str) -> control_pb2.Checkpoint:
         return await self.stub.GetCheckpoint(control_pb2.GetCheckpointRequest(name=name), timeout=self.timeout_s)
@@ -143,7 +166,8 @@ class ControlClient:
         while True:
             page = await self.stub.ListCheckpoints(
                 control_pb2.ListCheckpointsRequest(parent=session, page_size=1000, page_token=page_token),
-                timeout=self.timeout_s)
+                timeout=self.timeout_s,
+            )
             ids.extend(last_segment(checkpoint.name) for checkpoint in page.checkpoints)
             page_token = page.next_page_token
             if not page_token:
@@ -158,19 +182,24 @@ class ControlClient:
             return await self.stub.GetRememberedResponse(request, timeout=self.timeout_s)
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND and any(
-                    info.resource_type == REMEMBERED_RESPONSE_TYPE
-                    for info in error_details(error, error_details_pb2.ResourceInfo)):
+                info.resource_type == REMEMBERED_RESPONSE_TYPE
+                for info in error_details(error, error_details_pb2.ResourceInfo)
+            ):
                 return None
             raise
 
-    async def remember_response(self, session: str, response_id: str, request_sha256: str,
-                                responses: Sequence[Message]) -> control_pb2.RememberedResponse:
+    async def remember_response(
+        self, session: str, response_id: str, request_sha256: str, responses: Sequence[Message]
+    ) -> control_pb2.RememberedResponse:
         """Remembers the answer in the session, or returns the one remembered under that id before (the first
         answer wins; compare its `request_sha256`)."""
         request = control_pb2.RememberResponseRequest(
-            parent=session, remembered_response_id=response_id,
-            remembered_response=control_pb2.RememberedResponse(request_sha256=request_sha256,
-                                                               responses=packed(responses)))
+            parent=session,
+            remembered_response_id=response_id,
+            remembered_response=control_pb2.RememberedResponse(
+                request_sha256=request_sha256, responses=packed(responses)
+            ),
+        )
         return await self.stub.RememberResponse(request, timeout=self.timeout_s)
 
     # -- leases -----------------------------------------------------------------------------------------
@@ -179,8 +208,8 @@ class ControlClient:
         """Takes the session's lease (free or expired); LeaseHeld when another holder's is live."""
         try:
             return await self.stub.AcquireLease(
-                control_pb2.AcquireLeaseRequest(session=session, holder=holder, ttl=_ttl(ttl_s)),
-                timeout=self.timeout_s)
+                control_pb2.AcquireLeaseRequest(session=session, holder=holder, ttl=_ttl(ttl_s)), timeout=self.timeout_s
+            )
         except grpc.aio.AioRpcError as error:
             if _has_reason(error, grpc.StatusCode.FAILED_PRECONDITION, LEASE_HELD):
                 raise LeaseHeld(error.details()) from None
@@ -190,15 +219,15 @@ class ControlClient:
         """Extends the lease; LeaseLost when another holder took it over."""
         try:
             return await self.stub.RenewLease(
-                control_pb2.RenewLeaseRequest(session=session, holder=holder, ttl=_ttl(ttl_s)), timeout=timeout_s)
+                control_pb2.RenewLeaseRequest(session=session, holder=holder, ttl=_ttl(ttl_s)), timeout=timeout_s
+            )
         except grpc.aio.AioRpcError as error:
             if _has_reason(error, grpc.StatusCode.FAILED_PRECONDITION, LEASE_LOST):
                 raise LeaseLost(error.details()) from None
             raise
 
     async def release_lease(self, session: str, holder: str, timeout_s: float = 5.0) -> None:
-        await self.stub.ReleaseLease(control_pb2.ReleaseLeaseRequest(session=session, holder=holder),
-                                     timeout=timeout_s)
+        await self.stub.ReleaseLease(control_pb2.ReleaseLeaseRequest(session=session, holder=holder), timeout=timeout_s)
 
     # -- the LLM cache (the LLM layer's `ResponseCache`) ------------------------------------------------
 
@@ -206,7 +235,8 @@ class ControlClient:
         found: dict[str, bytes] = {}
         for start in range(0, len(keys), MAX_CACHE_ENTRIES_PER_CALL):
             request = control_pb2.LookupCacheEntriesRequest(
-                session=session, keys=keys[start : start + MAX_CACHE_ENTRIES_PER_CALL])
+                session=session, keys=keys[start : start + MAX_CACHE_ENTRIES_PER_CALL]
+            )
             response = await self.stub.LookupCacheEntries(request, timeout=self.timeout_s)
             found.update((entry.key, entry.value) for entry in response.entries)
         return found
@@ -215,7 +245,8 @@ class ControlClient:
         items = [control_pb2.CacheEntry(key=key, value=value) for key, value in entries.items()]
         for start in range(0, len(items), MAX_CACHE_ENTRIES_PER_CALL):
             request = control_pb2.StoreCacheEntriesRequest(
-                session=session, entries=items[start : start + MAX_CACHE_ENTRIES_PER_CALL])
+                session=session, entries=items[start : start + MAX_CACHE_ENTRIES_PER_CALL]
+            )
             await self.stub.StoreCacheEntries(request, timeout=self.timeout_s)
 
 

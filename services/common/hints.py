@@ -67,36 +67,51 @@ class HintError(ValueError):
 
 
 _NUMBER_TOKEN = r"-?\d+(?:\.\d+)?"
-_RANGE = re.compile(
-    rf"(?:between\s+)?({_NUMBER_TOKEN})\s*(?:-|–|—|\.\.|to|and)\s*({_NUMBER_TOKEN})", re.IGNORECASE)
+_RANGE = re.compile(rf"(?:between\s+)?({_NUMBER_TOKEN})\s*(?:-|–|—|\.\.|to|and)\s*({_NUMBER_TOKEN})", re.IGNORECASE)
 
 _KIND_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # Listed by priority: at the same position the first pattern wins ("yes/no" is boolean, not a slash list).
     ("category", re.compile(r"\b(?:one of|either|choose from|choice of|categor(?:y|ies))\b", re.IGNORECASE)),
-    ("boolean", re.compile(
-        r"\b(?:yes\s*/\s*no|yes or no|y\s*/\s*n|true\s*/\s*false|true or false|boolean|bool)\b", re.IGNORECASE)),
+    (
+        "boolean",
+        re.compile(
+            r"\b(?:yes\s*/\s*no|yes or no|y\s*/\s*n|true\s*/\s*false|true or false|boolean|bool)\b", re.IGNORECASE
+        ),
+    ),
     ("list", re.compile(r"\b(?:list|array|comma[- ]separated|bullets?|bulleted)\b", re.IGNORECASE)),
-    ("number", re.compile(
-        r"\b(?:integer|int|whole number|number|numeric|float|decimal|real|score|scale|percentage|percent"
-        r"|probability)\b", re.IGNORECASE)),
+    (
+        "number",
+        re.compile(
+            r"\b(?:integer|int|whole number|number|numeric|float|decimal|real|score|scale|percentage|percent"
+            r"|probability)\b",
+            re.IGNORECASE,
+        ),
+    ),
     ("range", _RANGE),
     ("slashes", re.compile(r"^\s*[\w' -]+(?:\s*[/|]\s*[\w' -]+)+\s*$")),
-    ("text", re.compile(
-        r"\b(?:text|string|sentences?|paragraphs?|summary|free[- ]form|phrases?|words|description|quote"
-        r"|explanation)\b", re.IGNORECASE)),
+    (
+        "text",
+        re.compile(
+            r"\b(?:text|string|sentences?|paragraphs?|summary|free[- ]form|phrases?|words|description|quote"
+            r"|explanation)\b",
+            re.IGNORECASE,
+        ),
+    ),
 ]
 _KIND_PRIORITY = {name: index for index, (name, _) in enumerate(_KIND_PATTERNS)}
 
 _INTEGER_WORDS = re.compile(r"\b(?:integer|int|whole number|scale)\b", re.IGNORECASE)
-_REAL_WORDS = re.compile(r"\b(?:number|numeric|float|decimal|real|probability|percentage|percent)\b",
-                         re.IGNORECASE)
+_REAL_WORDS = re.compile(r"\b(?:number|numeric|float|decimal|real|probability|percentage|percent)\b", re.IGNORECASE)
 _CATEGORY_SPLIT = re.compile(r"\s*(?:,|;|\bor\b)\s*", re.IGNORECASE)
 _BOOLEAN_SETS = ({"yes", "no"}, {"true", "false"})
 
 
 def _earliest_kind(hint: str) -> tuple[str, re.Match[str]] | None:
-    found = [(match.start(), _KIND_PRIORITY[name], name, match)
-             for name, pattern in _KIND_PATTERNS if (match := pattern.search(hint))]
+    found = [
+        (match.start(), _KIND_PRIORITY[name], name, match)
+        for name, pattern in _KIND_PATTERNS
+        if (match := pattern.search(hint))
+    ]
     if not found:
         return None
     _, _, name, match = min(found, key=lambda item: item[:2])
@@ -134,8 +149,7 @@ def _number_spec(name: str, hint: str) -> FieldSpec:
         integer = False
     else:  # a bare range or a score: integer when its bounds are
         integer = bounds is not None and "." not in bounds.group(1) + bounds.group(2)
-    return FieldSpec(name=name, kind=ValueKind.NUMBER, hint=hint, integer=integer, minimum=minimum,
-                     maximum=maximum)
+    return FieldSpec(name=name, kind=ValueKind.NUMBER, hint=hint, integer=integer, minimum=minimum, maximum=maximum)
 
 
 def _category_spec(name: str, hint: str, listed: str) -> FieldSpec:
@@ -154,11 +168,12 @@ def parse_hint(name: str, hint: str) -> FieldSpec:
     if found is None:
         raise HintError(
             f"{hint!r} names no kind of value: say e.g. 'integer 1-10', 'number 0-1', "
-            "'one of yes/no/maybe', 'yes/no', 'list' or 'text'")
+            "'one of yes/no/maybe', 'yes/no', 'list' or 'text'"
+        )
     kind, match = found
     try:
         if kind == "category":
-            return _category_spec(name, hint, hint[match.end():])
+            return _category_spec(name, hint, hint[match.end() :])
         if kind == "slashes":
             return _category_spec(name, hint, hint)
         if kind == "boolean":
@@ -175,4 +190,3 @@ def parse_hint(name: str, hint: str) -> FieldSpec:
 def default_hint(name: str) -> str:
     """The hint of a standard field name; free text for any other field."""
     return DEFAULT_HINTS.get(name.strip().lower(), "text")
-

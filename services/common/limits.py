@@ -58,16 +58,21 @@ def require_texts_within(checks: Iterable[tuple[str, str, int]]) -> None:
 
 
 def stimulus_violations(prefix: str, content: str, context: str) -> list[tuple[str, str]]:
-    return texts_violations([
-        (f"{prefix}.content", content, MAX_STIMULUS_CHARS),
-        (f"{prefix}.context", context, MAX_STIMULUS_CHARS),
-    ])
+    return texts_violations(
+        [
+            (f"{prefix}.content", content, MAX_STIMULUS_CHARS),
+            (f"{prefix}.context", context, MAX_STIMULUS_CHARS),
+        ]
+    )
 
 
-def extraction_text_violations(prefix: str, objective: str, situation: str,
-                               hints: Mapping[str, str]) -> list[tuple[str, str]]:
-    return texts_violations([
-        (f"{prefix}.extraction_objective", objective, MAX_INSTRUCTION_CHARS),
-        (f"{prefix}.situation", situation, MAX_INSTRUCTION_CHARS),
-        *((f"{prefix}.fields_hints[{name}]", hint, MAX_HINT_CHARS) for name, hint in hints.items()),
-    ])
+def extraction_text_violations(
+    prefix: str, objective: str, situation: str, hints: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    return texts_violations(
+        [
+            (f"{prefix}.extraction_objective", objective, MAX_INSTRUCTION_CHARS),
+            (f"{prefix}.situation", situation, MAX_INSTRUCTION_CHARS),
+            *((f"{prefix}.fields_hints[{name}]", hint, MAX_HINT_CHARS) for name, hint in hints.items()),
+        ]
+    )

@@ -23,8 +23,9 @@ def model_failure(what: str, error: LLMError) -> MeshError:
     return Unavailable(f"{what}: the model is unavailable: {error}", reason="LLM_UNAVAILABLE")
 
 
-MODEL_FAILURE_REASONS = frozenset({"LLM_REQUEST_REJECTED", "LLM_DEADLINE_EXCEEDED", "LLM_INVALID_OUTPUT",
-                                   "LLM_UNAVAILABLE"})
+MODEL_FAILURE_REASONS = frozenset(
+    {"LLM_REQUEST_REJECTED", "LLM_DEADLINE_EXCEEDED", "LLM_INVALID_OUTPUT", "LLM_UNAVAILABLE"}
+)
 
 
 def is_model_failure(reason: str) -> bool:

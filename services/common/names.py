@@ -106,8 +106,11 @@ def checkpoint_ids_of(name: str, field: str = "name") -> tuple[str, str]:
         raise InvalidArgument(field, "is required")
     match = _CHECKPOINT_NAME.fullmatch(name)
     if match is None:
-        raise InvalidArgument(field, "must be sessions/{session}/checkpoints/{checkpoint} with a checkpoint id of "
-                                     f"{CHECKPOINT_ID_RULE}, or {LATEST_CHECKPOINT}")
+        raise InvalidArgument(
+            field,
+            "must be sessions/{session}/checkpoints/{checkpoint} with a checkpoint id of "
+            f"{CHECKPOINT_ID_RULE}, or {LATEST_CHECKPOINT}",
+        )
     return match[1], match[2]
 
 
@@ -117,8 +120,11 @@ def remembered_response_ids_of(name: str, field: str = "name") -> tuple[str, str
         raise InvalidArgument(field, "is required")
     match = _REMEMBERED_RESPONSE_NAME.fullmatch(name)
     if match is None:
-        raise InvalidArgument(field, f"must be sessions/{{session}}/{REMEMBERED_RESPONSES}/{{response}} with a "
-                                     f"response id of {RESPONSE_ID_RULE}")
+        raise InvalidArgument(
+            field,
+            f"must be sessions/{{session}}/{REMEMBERED_RESPONSES}/{{response}} with a "
+            f"response id of {RESPONSE_ID_RULE}",
+        )
     return match[1], match[2]
 
 
@@ -128,5 +134,6 @@ def check_session_name(violations: Violations, field: str, name: str, *, require
         if required:
             violations.add(field, "is required")
         return
-    violations.check(is_session_name(name), field, f"must be sessions/{{session}} with a session id of "
-                                                   f"{SESSION_ID_RULE}")
+    violations.check(
+        is_session_name(name), field, f"must be sessions/{{session}} with a session id of {SESSION_ID_RULE}"
+    )

@@ -61,8 +61,9 @@ def unpacked(answer: Sequence[any_pb2.Any], response_type: type[ResponseT]) -> l
 
 def _refuse_another_request(stored_sha256: str, request_digest: str) -> None:
     if stored_sha256 != request_digest:
-        raise InvalidArgument("request_id", "was already used for another request in this session; a new request "
-                                            "needs a new request_id")
+        raise InvalidArgument(
+            "request_id", "was already used for another request in this session; a new request needs a new request_id"
+        )
 
 
 @dataclass
@@ -78,11 +79,11 @@ class _Lead:
     async def remember(self, messages: Sequence[Message]) -> Answer:
         """Remembers the call's answer and returns the remembered one (another replica's may have won)."""
         try:
-            remembered = await self.control.remember_response(self.session, self.response_id, self.request_digest,
-                                                              messages)
+            remembered = await self.control.remember_response(
+                self.session, self.response_id, self.request_digest, messages
+            )
         except grpc.aio.AioRpcError as error:
-            log.warning("response_not_remembered", session=self.session, code=error.code().name,
-                        detail=error.details())
+            log.warning("response_not_remembered", session=self.session, code=error.code().name, detail=error.details())
             answer = packed(messages)
         else:
             _refuse_another_request(remembered.request_sha256, self.request_digest)
@@ -108,8 +109,9 @@ class RememberedResponses:
         self._control = control
         self._running: dict[tuple[str, str], _Lead] = {}
 
-    async def unary(self, request: IdempotentRequest, response_type: type[ResponseT],
-                    call: Callable[[], Awaitable[ResponseT]]) -> ResponseT:
+    async def unary(
+        self, request: IdempotentRequest, response_type: type[ResponseT], call: Callable[[], Awaitable[ResponseT]]
+    ) -> ResponseT:
         """The answer to `request`: the one remembered for its request id, or `call()`'s, remembered."""
         if not request.request_id:
             return await call()
@@ -126,11 +128,15 @@ class RememberedResponses:
         finally:
             self._running.pop((lead.session, lead.response_id), None)
 
-    async def stream(self, request: IdempotentRequest, response_type: type[ResponseT],
-                     call: Callable[[], AsyncIterator[ResponseT]], *,
-                     kept: Callable[[ResponseT], Message | None] | None = None,
-                     replayed: Callable[[Answer], Awaitable[list[ResponseT]]] | None = None,
-                     ) -> AsyncIterator[ResponseT]:
+    async def stream(
+        self,
+        request: IdempotentRequest,
+        response_type: type[ResponseT],
+        call: Callable[[], AsyncIterator[ResponseT]],
+        *,
+        kept: Callable[[ResponseT], Message | None] | None = None,
+        replayed: Callable[[Answer], Awaitable[list[ResponseT]]] | None = None,
+    ) -> AsyncIterator[ResponseT]:
         """The messages of `call()` as they come, the ones `kept` keeps (all by default) remembered at its end;
         for a request id answered before, the messages `replayed` makes of that answer (the remembered ones
         by default)."""

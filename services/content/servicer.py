@@ -59,92 +59,136 @@ class ContentServicer(content_pb2_grpc.ContentServiceServicer):
         self._control = control
         self._remembered = RememberedResponses(control)
 
-    async def CreateGroundedPersona(self, request: content_pb2.CreateGroundedPersonaRequest,
-                                    context: grpc.aio.ServicerContext,
-                                    ) -> content_pb2.CreateGroundedPersonaResponse:
-        require_request_fields(request.session, [("context", request.context, MAX_INSTRUCTION_CHARS)],
-                               request.request_id)
+    async def CreateGroundedPersona(
+        self,
+        request: content_pb2.CreateGroundedPersonaRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> content_pb2.CreateGroundedPersonaResponse:
+        require_request_fields(
+            request.session, [("context", request.context, MAX_INSTRUCTION_CHARS)], request.request_id
+        )
         sources = await read_sources(request.sources)
         fragments = resolve_fragments(request.fragments)
         await self._control.require_active_session(request.session, "a grounded persona", field="session")
-        return await self._remembered.unary(request, content_pb2.CreateGroundedPersonaResponse,
-                                            lambda: self._grounded_persona(request, sources, fragments))
+        return await self._remembered.unary(
+            request,
+            content_pb2.CreateGroundedPersonaResponse,
+            lambda: self._grounded_persona(request, sources, fragments),
+        )
 
-    async def _grounded_persona(self, request: content_pb2.CreateGroundedPersonaRequest,
-                                sources: list[GroundingSource], fragments: list[tuple[str, dict[str, Any]]],
-                                ) -> content_pb2.CreateGroundedPersonaResponse:
+    async def _grounded_persona(
+        self,
+        request: content_pb2.CreateGroundedPersonaRequest,
+        sources: list[GroundingSource],
+        fragments: list[tuple[str, dict[str, Any]]],
+    ) -> content_pb2.CreateGroundedPersonaResponse:
         fragment_names = [name for name, _ in fragments]
         try:
             with session_scope(self._llm, request.session):
                 grounded = await generate_grounded_persona(
-                    self._llm, sources, [document for _, document in fragments], request.context,
-                    session=request.session, fragment_names=fragment_names)
+                    self._llm,
+                    sources,
+                    [document for _, document in fragments],
+                    request.context,
+                    session=request.session,
+                    fragment_names=fragment_names,
+                )
         except LLMError as error:
             raise model_failure("grounded persona", error) from None
         except FragmentConflictError as error:
-            raise InvalidArgument("fragments", f"a fragment conflicts with the grounded persona at "
-                                  f"{error.field_path}: {error}") from None
+            raise InvalidArgument(
+                "fragments", f"a fragment conflicts with the grounded persona at {error.field_path}: {error}"
+            ) from None
         except SpecError as error:
-            raise Unavailable(f"grounded persona: the language model gave an unusable persona: {error}",
-                              reason="LLM_INVALID_OUTPUT") from None
+            raise Unavailable(
+                f"grounded persona: the language model gave an unusable persona: {error}", reason="LLM_INVALID_OUTPUT"
+            ) from None
         provenance = agent_pb2.Provenance(
-            origin=Origin.ORIGIN_GROUNDED, source=", ".join(s.name for s in sources), context=request.context,
-            documents=[s.name for s in sources], fragments=fragment_names)
+            origin=Origin.ORIGIN_GROUNDED,
+            source=", ".join(s.name for s in sources),
+            context=request.context,
+            documents=[s.name for s in sources],
+            fragments=fragment_names,
+        )
         agent = make_agent(Persona(grounded.spec), provenance)
-        return content_pb2.CreateGroundedPersonaResponse(agent=agent, attributions=[
-            content_pb2.FactAttribution(fact=a.fact, source_name=a.source_name, excerpt=a.excerpt,
-                                        verified=a.supported) for a in grounded.attributions])
+        return content_pb2.CreateGroundedPersonaResponse(
+            agent=agent,
+            attributions=[
+                content_pb2.FactAttribution(
+                    fact=a.fact, source_name=a.source_name, excerpt=a.excerpt, verified=a.supported
+                )
+                for a in grounded.attributions
+            ],
+        )
 
-    async def EnrichContent(self, request: content_pb2.EnrichContentRequest,
-                            context: grpc.aio.ServicerContext) -> content_pb2.EnrichContentResponse:
+    async def EnrichContent(
+        self, request: content_pb2.EnrichContentRequest, context: grpc.aio.ServicerContext
+    ) -> content_pb2.EnrichContentResponse:
         if not request.content.strip():
             raise InvalidArgument("content", "the content to enrich is required")
         if not request.requirements.strip():
             raise InvalidArgument("requirements", "requirements are required")
-        require_request_fields(request.session, [("content", request.content, MAX_DOCUMENT_CHARS),
-                                                 ("requirements", request.requirements, MAX_INSTRUCTION_CHARS)],
-                               request.request_id)
+        require_request_fields(
+            request.session,
+            [
+                ("content", request.content, MAX_DOCUMENT_CHARS),
+                ("requirements", request.requirements, MAX_INSTRUCTION_CHARS),
+            ],
+            request.request_id,
+        )
         await self._control.require_active_session(request.session, "an enrichment", field="session")
-        return await self._remembered.unary(request, content_pb2.EnrichContentResponse,
-                                            lambda: self._enriched(request))
+        return await self._remembered.unary(request, content_pb2.EnrichContentResponse, lambda: self._enriched(request))
 
     async def _enriched(self, request: content_pb2.EnrichContentRequest) -> content_pb2.EnrichContentResponse:
         try:
             with session_scope(self._llm, request.session):
-                text = await enrich_content(self._llm, request.content, request.requirements,
-                                            session=request.session)
+                text = await enrich_content(self._llm, request.content, request.requirements, session=request.session)
         except LLMError as error:
             raise model_failure("enrichment", error) from None
         await self._record(request.session, checkpoint_id("enrichment", text), text, request.request_id)
         return content_pb2.EnrichContentResponse(content=text)
 
-    async def GenerateDocument(self, request: content_pb2.GenerateDocumentRequest,
-                               context: grpc.aio.ServicerContext) -> content_pb2.GenerateDocumentResponse:
+    async def GenerateDocument(
+        self, request: content_pb2.GenerateDocumentRequest, context: grpc.aio.ServicerContext
+    ) -> content_pb2.GenerateDocumentResponse:
         if not request.HasField("agent"):
             raise InvalidArgument("agent", "the agent is required")
         if not request.instructions.strip():
             raise InvalidArgument("instructions", "instructions are required")
-        require_request_fields(request.session, [("instructions", request.instructions, MAX_INSTRUCTION_CHARS),
-                                                 ("agent.spec_json", request.agent.spec_json, MAX_AGENT_SPEC_CHARS)],
-                               request.request_id)
+        require_request_fields(
+            request.session,
+            [
+                ("instructions", request.instructions, MAX_INSTRUCTION_CHARS),
+                ("agent.spec_json", request.agent.spec_json, MAX_AGENT_SPEC_CHARS),
+            ],
+            request.request_id,
+        )
         persona = parse_persona(request.agent.spec_json, "agent.spec_json")
         await self._control.require_active_session(request.session, "a document", field="session")
-        return await self._remembered.unary(request, content_pb2.GenerateDocumentResponse,
-                                            lambda: self._document(request, persona))
+        return await self._remembered.unary(
+            request, content_pb2.GenerateDocumentResponse, lambda: self._document(request, persona)
+        )
 
-    async def _document(self, request: content_pb2.GenerateDocumentRequest,
-                        persona: Persona) -> content_pb2.GenerateDocumentResponse:
+    async def _document(
+        self, request: content_pb2.GenerateDocumentRequest, persona: Persona
+    ) -> content_pb2.GenerateDocumentResponse:
         try:
             with session_scope(self._llm, request.session):
-                markdown = await generate_document(self._llm, persona, request.instructions,
-                                                   session=request.session)
+                markdown = await generate_document(self._llm, persona, request.instructions, session=request.session)
         except LLMError as error:
             raise model_failure("document", error) from None
         await self._record(request.session, checkpoint_id("document", markdown), markdown, request.request_id)
-        return content_pb2.GenerateDocumentResponse(title=document_title(markdown, request.instructions),
-                                                    markdown=markdown)
+        return content_pb2.GenerateDocumentResponse(
+            title=document_title(markdown, request.instructions), markdown=markdown
+        )
 
     async def _record(self, session: str, checkpoint: str, text: str, request_id: str) -> None:
-        await self._control.store_checkpoint(session, checkpoint, text.encode(), MARKDOWN, request_id=request_id,
-                                             annotations={"kind": checkpoint.split("_", 1)[0]},
-                                             same=lambda existing: True)
+        await self._control.store_checkpoint(
+            session,
+            checkpoint,
+            text.encode(),
+            MARKDOWN,
+            request_id=request_id,
+            annotations={"kind": checkpoint.split("_", 1)[0]},
+            same=lambda existing: True,
+        )

@@ -61,8 +61,9 @@ async def read_sources(sources: Sequence[content_pb2.GroundingSource]) -> list[G
             except ValueError as error:
                 raise InvalidArgument(f"{field}.pdf", str(error)) from None
             if len(text) > MAX_DOCUMENT_CHARS:
-                raise InvalidArgument(f"{field}.pdf", f"holds {len(text)} characters of text; at most "
-                                                      f"{MAX_DOCUMENT_CHARS}")
+                raise InvalidArgument(
+                    f"{field}.pdf", f"holds {len(text)} characters of text; at most {MAX_DOCUMENT_CHARS}"
+                )
             read.append(GroundingSource(name=source.name, text=text))
         else:
             raise InvalidArgument(field, "a source needs `text` or `pdf` content")

@@ -55,12 +55,18 @@ def as_mesh_error(error: StorageError) -> MeshError:
         case RememberedResponseNotFound():
             return NotFound(REMEMBERED_RESPONSE_TYPE, remembered_response_name(error.session_id, error.response_id))
         case CheckpointConflict():
-            return AlreadyExists(CHECKPOINT_TYPE, checkpoint_name(error.session_id, error.checkpoint_id),
-                                 f"it holds another payload (sha256 {error.existing_sha256})")
+            return AlreadyExists(
+                CHECKPOINT_TYPE,
+                checkpoint_name(error.session_id, error.checkpoint_id),
+                f"it holds another payload (sha256 {error.existing_sha256})",
+            )
         case LeaseHeld():
             held = FailedPrecondition(LEASE_HELD, str(error), session_name(error.lease.session_id))
-            held.metadata = {"holder": error.lease.holder, "expire_time": error.lease.expire_time.isoformat(),
-                             "generation": str(error.lease.generation)}
+            held.metadata = {
+                "holder": error.lease.holder,
+                "expire_time": error.lease.expire_time.isoformat(),
+                "generation": str(error.lease.generation),
+            }
             return held
         case LeaseLost():
             lost = FailedPrecondition(LEASE_LOST, str(error), session_name(error.session_id))

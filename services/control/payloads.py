@@ -34,8 +34,7 @@ def decode_payload(stored: StoredPayload) -> bytes:
     """The original payload, checked against its size and hash. CPU-bound: run it off the event loop."""
     if stored.encoding == ZSTD:
         try:
-            payload = zstandard.ZstdDecompressor().decompress(
-                stored.data, max_output_size=MAX_CHECKPOINT_PAYLOAD_BYTES)
+            payload = zstandard.ZstdDecompressor().decompress(stored.data, max_output_size=MAX_CHECKPOINT_PAYLOAD_BYTES)
         except zstandard.ZstdError as error:
             raise PayloadCorrupted(f"cannot decompress: {error}") from error
     elif stored.encoding == IDENTITY:

@@ -20,9 +20,11 @@ SERVICE_NAME = control_pb2.DESCRIPTOR.services_by_name["SimulationControlService
 
 
 def retention_policy(settings: MeshSettings) -> RetentionPolicy:
-    return RetentionPolicy(session_retention=timedelta(seconds=settings.session_retention_s),
-                           idle_timeout=timedelta(seconds=settings.session_idle_timeout_s),
-                           cache_entry_max_age=timedelta(seconds=settings.cache_entry_max_age_s))
+    return RetentionPolicy(
+        session_retention=timedelta(seconds=settings.session_retention_s),
+        idle_timeout=timedelta(seconds=settings.session_idle_timeout_s),
+        cache_entry_max_age=timedelta(seconds=settings.cache_entry_max_age_s),
+    )
 
 
 @contextlib.asynccontextmanager

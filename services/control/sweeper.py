@@ -33,12 +33,14 @@ EXPIRED_REASON_PREFIX = "expired:"
 
 SWEPT_SESSIONS = Counter("control_swept_sessions_total", "Expired sessions deleted by the sweeper.")
 SWEPT_CHECKPOINTS = Counter("control_swept_checkpoints_total", "Checkpoints deleted with expired sessions.")
-EXPIRED_IDLE_SESSIONS = Counter("control_expired_idle_sessions_total",
-                                "Active sessions ended as failed after the idle timeout without activity.")
+EXPIRED_IDLE_SESSIONS = Counter(
+    "control_expired_idle_sessions_total", "Active sessions ended as failed after the idle timeout without activity."
+)
 SWEPT_CACHE_ENTRIES = Counter(
     "control_swept_cache_entries_total",
     "Cache entries deleted by the sweeper: with the last session naming their namespace, or for their age.",
-    ("reason",))
+    ("reason",),
+)
 SWEEP_FAILURES = Counter("control_sweep_failures_total", "Sweeps that failed (retried at the next interval).")
 LAST_SWEEP = Gauge("control_sweep_last_success_timestamp_seconds", "When the last sweep that succeeded ended.")
 
@@ -70,8 +72,14 @@ class SweepCounts:
     old_cache_entries: int = 0
 
     def __bool__(self) -> bool:
-        return any((self.sessions_expired, self.sessions_deleted, self.cache_entries_of_deleted_sessions,
-                    self.old_cache_entries))
+        return any(
+            (
+                self.sessions_expired,
+                self.sessions_deleted,
+                self.cache_entries_of_deleted_sessions,
+                self.old_cache_entries,
+            )
+        )
 
 
 def expired_reason(idle_timeout: timedelta) -> str:
@@ -89,8 +97,15 @@ async def _in_batches(step: Callable[[], Awaitable[int]], batch_size: int) -> in
 
 
 class Sweeper:
-    def __init__(self, storage: Storage, interval_s: float, policy: RetentionPolicy, *,
-                 batch_size: int = SWEEP_BATCH_SIZE, cache_batch_size: int = CACHE_SWEEP_BATCH_SIZE):
+    def __init__(
+        self,
+        storage: Storage,
+        interval_s: float,
+        policy: RetentionPolicy,
+        *,
+        batch_size: int = SWEEP_BATCH_SIZE,
+        cache_batch_size: int = CACHE_SWEEP_BATCH_SIZE,
+    ):
         self._storage = storage
         self._interval_s = interval_s
         self._policy = policy
@@ -111,16 +126,23 @@ class Sweeper:
 
         async def batch() -> int:
             session_ids = await self._storage.expire_idle_sessions(
-                idle_for=idle_timeout, reason=expired_reason(idle_timeout),
-                retention=self._policy.session_retention, limit=self._batch_size)
+                idle_for=idle_timeout,
+                reason=expired_reason(idle_timeout),
+                retention=self._policy.session_retention,
+                limit=self._batch_size,
+            )
             EXPIRED_IDLE_SESSIONS.inc(len(session_ids))
             return len(session_ids)
 
         return await _in_batches(batch, self._batch_size)
 
     async def _delete_expired_sessions(self) -> dict[str, int]:
-        counts = {"sessions_deleted": 0, "checkpoints_deleted": 0, "leases_deleted": 0,
-                  "cache_entries_of_deleted_sessions": 0}
+        counts = {
+            "sessions_deleted": 0,
+            "checkpoints_deleted": 0,
+            "leases_deleted": 0,
+            "cache_entries_of_deleted_sessions": 0,
+        }
 
         async def batch() -> int:
             result = await self._storage.delete_expired_sessions(limit=self._batch_size)
@@ -158,11 +180,15 @@ class Sweeper:
             else:
                 LAST_SWEEP.set(time.time())
                 if counts:
-                    log.info("swept", sessions_expired=counts.sessions_expired,
-                             sessions_deleted=counts.sessions_deleted, checkpoints=counts.checkpoints_deleted,
-                             leases=counts.leases_deleted,
-                             cache_entries_of_deleted_sessions=counts.cache_entries_of_deleted_sessions,
-                             old_cache_entries=counts.old_cache_entries)
+                    log.info(
+                        "swept",
+                        sessions_expired=counts.sessions_expired,
+                        sessions_deleted=counts.sessions_deleted,
+                        checkpoints=counts.checkpoints_deleted,
+                        leases=counts.leases_deleted,
+                        cache_entries_of_deleted_sessions=counts.cache_entries_of_deleted_sessions,
+                        old_cache_entries=counts.old_cache_entries,
+                    )
             await asyncio.sleep(self._interval_s)
 
     @contextlib.asynccontextmanager

@@ -51,8 +51,11 @@ def check_checkpoint_id(violations: Violations, field: str, value: str) -> None:
 
 
 def check_cache_namespace(violations: Violations, field: str, value: str) -> None:
-    violations.check(bool(_CACHE_NAMESPACE.fullmatch(value)), field,
-                     "must be 1 to 255 letters, digits, '.', '_', ':', '/' or '-', starting with a letter or digit")
+    violations.check(
+        bool(_CACHE_NAMESPACE.fullmatch(value)),
+        field,
+        "must be 1 to 255 letters, digits, '.', '_', ':', '/' or '-', starting with a letter or digit",
+    )
 
 
 def check_text(violations: Violations, field: str, value: str, max_length: int, *, required: bool = False) -> None:
@@ -64,27 +67,41 @@ def check_text(violations: Violations, field: str, value: str, max_length: int, 
 def check_token(violations: Violations, field: str, value: str, max_length: int, *, required: bool = False) -> None:
     """A single-line identifier chosen by the caller (request ids, lease holders)."""
     check_text(violations, field, value, max_length, required=required)
-    violations.check(not _CONTROL_CHARACTERS.search(value) and value == value.strip(), field,
-                     "must not contain control characters or surrounding whitespace")
+    violations.check(
+        not _CONTROL_CHARACTERS.search(value) and value == value.strip(),
+        field,
+        "must not contain control characters or surrounding whitespace",
+    )
 
 
 def check_labels(violations: Violations, field: str, labels: Mapping[str, str], max_count: int) -> None:
     violations.check(len(labels) <= max_count, field, f"must have at most {max_count} entries")
     for key, value in labels.items():
-        violations.check(bool(_LABEL_KEY.fullmatch(key)), f"{field}[{key!r}]",
-                         "key must be 1 to 63 lowercase letters, digits, '_', '.' or '-', starting with a letter")
-        violations.check(len(value) <= MAX_LABEL_VALUE_LENGTH, f"{field}[{key!r}]",
-                         f"value must be at most {MAX_LABEL_VALUE_LENGTH} characters")
+        violations.check(
+            bool(_LABEL_KEY.fullmatch(key)),
+            f"{field}[{key!r}]",
+            "key must be 1 to 63 lowercase letters, digits, '_', '.' or '-', starting with a letter",
+        )
+        violations.check(
+            len(value) <= MAX_LABEL_VALUE_LENGTH,
+            f"{field}[{key!r}]",
+            f"value must be at most {MAX_LABEL_VALUE_LENGTH} characters",
+        )
 
 
-def check_annotations(violations: Violations, field: str, annotations: Mapping[str, str], max_count: int,
-                      max_value_length: int) -> None:
+def check_annotations(
+    violations: Violations, field: str, annotations: Mapping[str, str], max_count: int, max_value_length: int
+) -> None:
     violations.check(len(annotations) <= max_count, field, f"must have at most {max_count} entries")
     for key, value in annotations.items():
-        violations.check(bool(_ANNOTATION_KEY.fullmatch(key)), f"{field}[{key!r}]",
-                         "key must be 1 to 63 letters, digits, '_', '.' or '-', starting with a letter or digit")
-        violations.check(len(value) <= max_value_length, f"{field}[{key!r}]",
-                         f"value must be at most {max_value_length} characters")
+        violations.check(
+            bool(_ANNOTATION_KEY.fullmatch(key)),
+            f"{field}[{key!r}]",
+            "key must be 1 to 63 letters, digits, '_', '.' or '-', starting with a letter or digit",
+        )
+        violations.check(
+            len(value) <= max_value_length, f"{field}[{key!r}]", f"value must be at most {max_value_length} characters"
+        )
 
 
 def page_size(field: str, value: int, default: int) -> int:
@@ -100,6 +117,7 @@ def lease_ttl(field: str, present: bool, ttl: duration_pb2.Duration) -> timedelt
         raise InvalidArgument(field, "must be a valid positive duration")
     too_long = ttl.seconds > MAX_LEASE_TTL.total_seconds()  # checked first: huge values overflow timedelta
     if too_long or not MIN_LEASE_TTL <= (value := ttl.ToTimedelta()) <= MAX_LEASE_TTL:
-        raise InvalidArgument(field, f"must be {MIN_LEASE_TTL.total_seconds():g} s to "
-                                     f"{MAX_LEASE_TTL.total_seconds():g} s")
+        raise InvalidArgument(
+            field, f"must be {MIN_LEASE_TTL.total_seconds():g} s to {MAX_LEASE_TTL.total_seconds():g} s"
+        )
     return value

@@ -94,8 +94,11 @@ def _dimension_name(path: tuple[str, ...]) -> str:
 
 
 def _distribution_in(obj: Mapping[str, Any]) -> dict[str, float] | None:
-    direct = {key: share for key, value in obj.items()
-              if key.strip().lower() != _TOTAL_KEY and (share := parse_percent(value)) is not None}
+    direct = {
+        key: share
+        for key, value in obj.items()
+        if key.strip().lower() != _TOTAL_KEY and (share := parse_percent(value)) is not None
+    }
     if _is_partition(direct):
         return direct
     if (brackets := _cumulative_brackets(direct)) is not None:

@@ -62,8 +62,9 @@ def _merge_value(base: Any, addition: Any, path: str) -> Any:
     raise FragmentConflictError(path, base, addition)
 
 
-def merge_persona_fields(base: Mapping[str, Any], additions: Mapping[str, Any], *,
-                         path: str = "persona") -> dict[str, Any]:
+def merge_persona_fields(
+    base: Mapping[str, Any], additions: Mapping[str, Any], *, path: str = "persona"
+) -> dict[str, Any]:
     """A new dict: `additions` merged into `base` by the module's rules. Keys keep `base`'s order."""
     merged = {key: copy.deepcopy(value) for key, value in base.items()}
     for key, addition in additions.items():

@@ -83,7 +83,7 @@ def excerpt_in_source(excerpt: str, source_text: str, threshold: float = EXCERPT
         offset = wanted.index(anchor)
         for position in (i for i, word in enumerate(source) if word == anchor):
             start = max(0, position - offset - 2)
-            passage = source[start: start + len(wanted) + 4]
+            passage = source[start : start + len(wanted) + 4]
             matcher = SequenceMatcher(None, wanted, passage, autojunk=False)
             matched = sum(block.size for block in matcher.get_matching_blocks())
             if matched / len(wanted) >= threshold:
@@ -91,8 +91,9 @@ def excerpt_in_source(excerpt: str, source_text: str, threshold: float = EXCERPT
     return False
 
 
-def check_attributions(attributions: Sequence[FactAttribution],
-                       sources: Sequence[GroundingSource]) -> list[CheckedAttribution]:
+def check_attributions(
+    attributions: Sequence[FactAttribution], sources: Sequence[GroundingSource]
+) -> list[CheckedAttribution]:
     """Each attribution marked supported when its source exists and holds its excerpt."""
     by_name = {normalize_name(source.name): source for source in sources}
     checked = []
@@ -129,27 +130,42 @@ async def generate_grounded_persona(
     if not sources:
         raise ValueError("at least one grounding source is needed")
     messages = prompts.grounded_persona_messages([(s.name, s.text) for s in sources], fragments, context)
-    draft = await llm.structured(messages, GroundedPersonaDraft, session=session,
-                                 label="content.grounded_persona", max_tokens=GROUNDED_PERSONA_MAX_TOKENS)
+    draft = await llm.structured(
+        messages,
+        GroundedPersonaDraft,
+        session=session,
+        label="content.grounded_persona",
+        max_tokens=GROUNDED_PERSONA_MAX_TOKENS,
+    )
     persona: Persona = apply_fragments(draft.persona.to_persona_spec(), fragments)
     checked = check_attributions(draft.attributions, sources)
     if drop_unsupported:
         checked = [attribution for attribution in checked if attribution.supported]
-    provenance = Provenance(origin="grounding", context=context, grounding_sources=[s.name for s in sources],
-                            fragments=list(fragment_names))
+    provenance = Provenance(
+        origin="grounding", context=context, grounding_sources=[s.name for s in sources], fragments=list(fragment_names)
+    )
     return GroundedPersona(spec=persona.to_spec(), attributions=checked, provenance=provenance)
 
 
 async def enrich_content(llm: StructuredLLM, content: str, requirements: str, *, session: str = "") -> str:
     """The content expanded to meet the requirements, as Markdown."""
-    document = await llm.structured(prompts.enrichment_messages(content, requirements), MarkdownDocument,
-                                    session=session, label="content.enrich", max_tokens=DOCUMENT_MAX_TOKENS)
+    document = await llm.structured(
+        prompts.enrichment_messages(content, requirements),
+        MarkdownDocument,
+        session=session,
+        label="content.enrich",
+        max_tokens=DOCUMENT_MAX_TOKENS,
+    )
     return document.markdown.strip()
 
 
-async def generate_document(llm: StructuredLLM, persona: Persona, instructions: str, *,
-                            session: str = "") -> str:
+async def generate_document(llm: StructuredLLM, persona: Persona, instructions: str, *, session: str = "") -> str:
     """A Markdown document written by `persona` following `instructions`."""
-    document = await llm.structured(prompts.document_messages(persona, instructions), MarkdownDocument,
-                                    session=session, label="content.document", max_tokens=DOCUMENT_MAX_TOKENS)
+    document = await llm.structured(
+        prompts.document_messages(persona, instructions),
+        MarkdownDocument,
+        session=session,
+        label="content.document",
+        max_tokens=DOCUMENT_MAX_TOKENS,
+    )
     return document.markdown.strip()

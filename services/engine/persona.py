@@ -43,8 +43,7 @@ class SpecError(ValueError):
 
     def __init__(self, field_path: str, description: str, *more: SpecViolation) -> None:
         self.violations: tuple[SpecViolation, ...] = (SpecViolation(field_path, description), *more)
-        super().__init__("; ".join(f"{v.field_path or '<document>'}: {v.description}"
-                                   for v in self.violations))
+        super().__init__("; ".join(f"{v.field_path or '<document>'}: {v.description}" for v in self.violations))
 
     @classmethod
     def from_violations(cls, violations: list[SpecViolation]) -> SpecError:
@@ -86,8 +85,7 @@ def persona_violations(persona: Any, path: str = "persona") -> list[SpecViolatio
     checks += [(f"{path}.{key}", persona.get(key), str) for key in _TEXT_FIELDS]
     for parent, kinds in _NESTED_KINDS.items():
         if isinstance(persona.get(parent), Mapping):
-            checks += [(f"{path}.{parent}.{key}", persona[parent].get(key), kind)
-                       for key, kind in kinds.items()]
+            checks += [(f"{path}.{parent}.{key}", persona[parent].get(key), kind) for key, kind in kinds.items()]
     occupation = persona.get("occupation")
     if isinstance(occupation, Mapping):
         checks += [(f"{path}.occupation.{key}", occupation.get(key), str) for key in _OCCUPATION_TEXT_FIELDS]

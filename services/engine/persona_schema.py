@@ -67,9 +67,25 @@ class GeneratedPersona(BaseModel):
         persona = self.model_dump()
         persona["name"] = clean_name(self.name)
         persona["behaviors"] = {"general": persona["behaviors"]}
-        order = ("name", "age", "gender", "nationality", "residence", "education", "long_term_goals",
-                 "occupation", "style", "personality", "preferences", "skills", "beliefs", "behaviors",
-                 "health", "relationships", "other_facts")
+        order = (
+            "name",
+            "age",
+            "gender",
+            "nationality",
+            "residence",
+            "education",
+            "long_term_goals",
+            "occupation",
+            "style",
+            "personality",
+            "preferences",
+            "skills",
+            "beliefs",
+            "behaviors",
+            "health",
+            "relationships",
+            "other_facts",
+        )
         return {key: persona[key] for key in order}
 
     def to_persona_spec(self) -> Persona:

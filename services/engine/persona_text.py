@@ -31,8 +31,18 @@ _LISTED_FIELDS = (
     ("relationships", "Relationships"),
     ("other_facts", "Other facts"),
 )
-_RENDERED_KEYS = {"name", "age", "gender", "nationality", "residence", "occupation", "personality",
-                  "style", "beliefs", "preferences"} | {path.split(".")[0] for path, _ in _LISTED_FIELDS}
+_RENDERED_KEYS = {
+    "name",
+    "age",
+    "gender",
+    "nationality",
+    "residence",
+    "occupation",
+    "personality",
+    "style",
+    "beliefs",
+    "preferences",
+} | {path.split(".")[0] for path, _ in _LISTED_FIELDS}
 
 
 def _flatten(value: Any) -> str:
@@ -92,8 +102,11 @@ def persona_lines(persona: Mapping[str, Any]) -> list[str]:
     if isinstance(personality, Mapping):
         rest = {key: value for key, value in personality.items() if key not in ("traits", "big_five")}
         candidates.append(("Personality, more", _flatten(rest)))
-    candidates += [(key.replace("_", " ").capitalize(), _flatten(value))
-                   for key, value in persona.items() if key not in _RENDERED_KEYS]
+    candidates += [
+        (key.replace("_", " ").capitalize(), _flatten(value))
+        for key, value in persona.items()
+        if key not in _RENDERED_KEYS
+    ]
     return [f"{label}: {text}" for label, text in candidates if text]
 
 

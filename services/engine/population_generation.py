@@ -59,10 +59,10 @@ async def generate_person(
     temperature: float | None = None,
 ) -> dict[str, Any]:
     """A validated TinyPerson spec for member `member_number` (of the entry's quantity) of a plan entry."""
-    messages = prompts.person_messages(demographics, plan_entry, context, particularities, taken_names,
-                                       member_number)
-    generated = await llm.structured(messages, GeneratedPersona, session=session, label=label,
-                                     max_tokens=max_tokens, temperature=temperature)
+    messages = prompts.person_messages(demographics, plan_entry, context, particularities, taken_names, member_number)
+    generated = await llm.structured(
+        messages, GeneratedPersona, session=session, label=label, max_tokens=max_tokens, temperature=temperature
+    )
     return generated.to_persona_spec().to_spec()
 
 
@@ -70,7 +70,7 @@ def _names_to_avoid(registry: NameRegistry, collided: str) -> list[str]:
     """The collided name first, then the most recently taken others, at most MAX_NAMES_IN_PROMPT."""
     taken_as = registry.taken_as(collided) or collided
     others = [name for name in registry.taken_names() if name != taken_as]
-    return [taken_as, *others[-(MAX_NAMES_IN_PROMPT - 1):]]
+    return [taken_as, *others[-(MAX_NAMES_IN_PROMPT - 1) :]]
 
 
 async def generate_population(
@@ -93,29 +93,46 @@ async def generate_population(
     if concurrency < 1 or max_name_retries < 0:
         raise ValueError("concurrency must be at least 1 and max_name_retries not negative")
     if plan is None:
-        plan = await plan_population(llm, demographics, count, context, particularities, session=session,
-                                     seed=seed, min_age=min_age)
+        plan = await plan_population(
+            llm, demographics, count, context, particularities, session=session, seed=seed, min_age=min_age
+        )
     elif sum(entry.quantity for entry in plan.entries) != count:
         raise ValueError(f"the plan's quantities do not add up to {count}")
     registry = NameRegistry(taken_names)
     semaphore = asyncio.Semaphore(concurrency)
-    members = [(entry_index, entry, number) for entry_index, entry in enumerate(plan.entries)
-               for number in range(1, entry.quantity + 1)]
+    members = [
+        (entry_index, entry, number)
+        for entry_index, entry in enumerate(plan.entries)
+        for number in range(1, entry.quantity + 1)
+    ]
 
     async def make_person(index: int, entry_index: int, entry: PlanEntry, member_number: int) -> PersonResult:
-        provenance = Provenance(origin="demographics", context=context, particularities=particularities,
-                                demographics_title=demographics.title,
-                                demographics_source=demographics.source,
-                                plan_entry_index=entry_index, plan_entry=entry)
+        provenance = Provenance(
+            origin="demographics",
+            context=context,
+            particularities=particularities,
+            demographics_title=demographics.title,
+            demographics_source=demographics.source,
+            plan_entry_index=entry_index,
+            plan_entry=entry,
+        )
         result = PersonResult(index=index, provenance=provenance)
         async with semaphore:
             try:
                 avoid: list[str] = []
                 for _ in range(max_name_retries + 1):
                     result.attempts += 1
-                    spec = await generate_person(llm, demographics, entry, context, particularities, avoid,
-                                                 session=session, member_number=member_number,
-                                                 label=f"population.person.{index}")
+                    spec = await generate_person(
+                        llm,
+                        demographics,
+                        entry,
+                        context,
+                        particularities,
+                        avoid,
+                        session=session,
+                        member_number=member_number,
+                        label=f"population.person.{index}",
+                    )
                     name = spec["persona"]["name"]
                     if await registry.claim(name):
                         result.spec = spec

@@ -25,9 +25,17 @@ from services.engine.demographics import Demographics, Distribution, find_distri
 from services.engine.llm_port import StructuredLLM
 
 MAIN_DIMENSION_KEYWORDS: tuple[tuple[str, ...], ...] = (
-    ("age",), ("gender", "sex"), ("race", "racial", "ethnic", "ethnicity"), ("region", "geographic", "urban"),
-    ("income",), ("education", "educational"), ("occupation", "employment"), ("marital",),
-    ("religion", "religious"), ("political", "politics"), ("language",),
+    ("age",),
+    ("gender", "sex"),
+    ("race", "racial", "ethnic", "ethnicity"),
+    ("region", "geographic", "urban"),
+    ("income",),
+    ("education", "educational"),
+    ("occupation", "employment"),
+    ("marital",),
+    ("religion", "religious"),
+    ("political", "politics"),
+    ("language",),
 )
 """Dimension name words that make a distribution one of the plan's dimensions, in order of importance."""
 
@@ -94,16 +102,17 @@ def _keyword_rank(dimension: str) -> int | None:
     return None
 
 
-def select_dimensions(distributions: Sequence[Distribution],
-                      wanted: Sequence[str] | None = None) -> list[Distribution]:
+def select_dimensions(distributions: Sequence[Distribution], wanted: Sequence[str] | None = None) -> list[Distribution]:
     """The plan's dimensions: those named in `wanted` (by dimension or document key, case-insensitive),
     or else the main ones."""
     if wanted is not None:
         keys = {name.strip().casefold() for name in wanted}
-        return [d for d in distributions
-                if d.dimension.casefold() in keys or (d.path and d.path[-1].casefold() in keys)]
-    ranked = [(rank, index, d) for index, d in enumerate(distributions)
-              if (rank := _keyword_rank(d.dimension)) is not None]
+        return [
+            d for d in distributions if d.dimension.casefold() in keys or (d.path and d.path[-1].casefold() in keys)
+        ]
+    ranked = [
+        (rank, index, d) for index, d in enumerate(distributions) if (rank := _keyword_rank(d.dimension)) is not None
+    ]
     return [d for _, _, d in sorted(ranked, key=lambda item: item[:2])]
 
 
@@ -163,8 +172,7 @@ def plan_from_distributions(distributions: Sequence[Distribution], count: int, s
         characteristics = dict(zip(dimensions, values, strict=True))
         description = describe_characteristics(characteristics) or "general population"
         entries.append(PlanEntry(description=description, quantity=quantity, characteristics=characteristics))
-    return PopulationPlan(count=count, method="distributions", dimensions=dimensions, seed=seed,
-                          entries=entries)
+    return PopulationPlan(count=count, method="distributions", dimensions=dimensions, seed=seed, entries=entries)
 
 
 class _ProposedCharacteristic(BaseModel):

@@ -21,15 +21,55 @@ from services.common.hints import FieldSpec, ValueKind
 
 Value = float | str | bool | list[str]
 
-MISSING_MARKERS = frozenset({
-    "", "null", "none", "nil", "n/a", "na", "unknown", "not mentioned", "not stated", "not specified",
-    "not applicable", "not given", "no answer", "not available", "-", "?",
-})
+MISSING_MARKERS = frozenset(
+    {
+        "",
+        "null",
+        "none",
+        "nil",
+        "n/a",
+        "na",
+        "unknown",
+        "not mentioned",
+        "not stated",
+        "not specified",
+        "not applicable",
+        "not given",
+        "no answer",
+        "not available",
+        "-",
+        "?",
+    }
+)
 
-_NUMBER_WORDS = {word: index for index, word in enumerate((
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
-))}
+_NUMBER_WORDS = {
+    word: index
+    for index, word in enumerate(
+        (
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        )
+    )
+}
 _NUMBER = r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 _FRACTION = re.compile(rf"({_NUMBER})\s*(?:/|out of|of)\s*({_NUMBER})", re.IGNORECASE)
 _PERCENT = re.compile(rf"({_NUMBER})\s*(?:%|percent\b)", re.IGNORECASE)
@@ -53,7 +93,8 @@ _STOP_WORDS = frozenset(
     "a an the of to in on at for by with and or but is are was were be been it its this that these those "
     "their there they them he she his her him you your i me my we our us as from about into than then so "
     "if not no do does did has have had will would can could should may might must what which who whom "
-    "whose how why when where s".split())
+    "whose how why when where s".split()
+)
 
 
 @dataclass(frozen=True)
@@ -154,8 +195,13 @@ def _coerce_number(spec: FieldSpec, raw: Any) -> Coerced:
         number = float(math.floor(number + 0.5))
     low, high = spec.minimum, spec.maximum
     if (low is not None and number < low) or (high is not None and number > high):
-        return _invalid(spec, raw, f"{number:g} is outside {low:g}-{high:g}" if low is not None
-                        and high is not None else f"{number:g} is out of range")
+        return _invalid(
+            spec,
+            raw,
+            f"{number:g} is outside {low:g}-{high:g}"
+            if low is not None and high is not None
+            else f"{number:g} is out of range",
+        )
     return Coerced(number)
 
 

@@ -19,8 +19,12 @@ LIST_SEPARATOR = "; "
 def to_json(results: study_pb2.ExtractedResults) -> bytes:
     """The results in protobuf's JSON mapping with the proto field names; `from_json` reads it back."""
     return json_format.MessageToJson(
-        results, preserving_proto_field_name=True, always_print_fields_with_no_presence=True, indent=2,
-        ensure_ascii=False).encode()
+        results,
+        preserving_proto_field_name=True,
+        always_print_fields_with_no_presence=True,
+        indent=2,
+        ensure_ascii=False,
+    ).encode()
 
 
 def from_json(document: bytes | str) -> study_pb2.ExtractedResults:

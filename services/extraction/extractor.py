@@ -66,17 +66,28 @@ class Extractor:
         if plan.mode is ExtractionMode.WORLD:
             return await self._world(plan)
         output_model = agent_answer_model(plan.specs)
-        return list(await asyncio.gather(
-            *(self._one_agent(plan, name, output_model) for name in plan.agent_names)))
+        return list(await asyncio.gather(*(self._one_agent(plan, name, output_model) for name in plan.agent_names)))
 
-    async def _ask(self, plan: ExtractionPlan, messages: prompts.Messages, output_model: type[AnswerT], label: str,
-                   results: int = 1) -> AnswerT:
+    async def _ask(
+        self,
+        plan: ExtractionPlan,
+        messages: prompts.Messages,
+        output_model: type[AnswerT],
+        label: str,
+        results: int = 1,
+    ) -> AnswerT:
         return await self._llm.structured(
-            messages, output_model, session=plan.session, label=label,
-            max_tokens=prompts.output_token_budget(plan.specs, results), temperature=EXTRACTION_TEMPERATURE)
+            messages,
+            output_model,
+            session=plan.session,
+            label=label,
+            max_tokens=prompts.output_token_budget(plan.specs, results),
+            temperature=EXTRACTION_TEMPERATURE,
+        )
 
-    async def _one_agent(self, plan: ExtractionPlan, agent_name: str,
-                         output_model: type[ExtractionAnswer]) -> RawResult:
+    async def _one_agent(
+        self, plan: ExtractionPlan, agent_name: str, output_model: type[ExtractionAnswer]
+    ) -> RawResult:
         own_words = transcript.words_of(plan.transcript, agent_name)
         if not own_words.strip():
             return RawResult.without_answers(agent_name, "the agent said nothing in the transcript")
@@ -100,19 +111,21 @@ class Extractor:
 
     async def _world(self, plan: ExtractionPlan) -> list[RawResult]:
         names = plan.agent_names
-        messages = prompts.world_messages(plan.objective, plan.situation, plan.specs, names,
-                                          transcript.as_text(plan.transcript))
+        messages = prompts.world_messages(
+            plan.objective, plan.situation, plan.specs, names, transcript.as_text(plan.transcript)
+        )
         try:
-            answer = await self._ask(plan, messages, world_answer_model(plan.specs, names), "extraction.world",
-                                     results=len(names))
+            answer = await self._ask(
+                plan, messages, world_answer_model(plan.specs, names), "extraction.world", results=len(names)
+            )
         except LLMError as error:
-            return [RawResult.without_answers(name, f"the extraction call failed: {error}", error)
-                    for name in names]
+            return [RawResult.without_answers(name, f"the extraction call failed: {error}", error) for name in names]
         by_name: dict[str, dict[str, FieldAnswer | None]] = {}
         for entry in answer.results:
             by_name.setdefault(entry.agent_name.strip(), entry.answers())
         return [
-            RawResult(name, by_name[name], transcript.words_of(plan.transcript, name)) if name in by_name
+            RawResult(name, by_name[name], transcript.words_of(plan.transcript, name))
+            if name in by_name
             else RawResult.without_answers(name, "the extractor's answer has no entry for this agent")
             for name in names
         ]

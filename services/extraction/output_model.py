@@ -75,8 +75,11 @@ def value_schema(spec: FieldSpec) -> dict[str, Any]:
     if spec.kind is ValueKind.BOOLEAN:
         return {"type": "boolean"}
     if spec.kind is ValueKind.LIST:
-        return {"type": "array", "items": {"type": "string", "maxLength": LIST_ITEM_MAX_CHARS},
-                "maxItems": LIST_MAX_ITEMS}
+        return {
+            "type": "array",
+            "items": {"type": "string", "maxLength": LIST_ITEM_MAX_CHARS},
+            "maxItems": LIST_MAX_ITEMS,
+        }
     return {"type": "string", "maxLength": TEXT_MAX_CHARS}
 
 
@@ -105,8 +108,10 @@ def _require_all(schema: dict[str, Any]) -> None:
 def _field_definitions(specs: list[FieldSpec]) -> dict[str, Any]:
     """Python-safe attribute names (`f0`, `f1`, ...) aliased to the fields' own names."""
     return {
-        f"f{index}": (Annotated[FieldAnswer | None, WithJsonSchema(answer_schema(spec))],
-                      Field(default=None, alias=spec.name))
+        f"f{index}": (
+            Annotated[FieldAnswer | None, WithJsonSchema(answer_schema(spec))],
+            Field(default=None, alias=spec.name),
+        )
         for index, spec in enumerate(specs)
     }
 
@@ -117,8 +122,11 @@ class ExtractionAnswer(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore", json_schema_extra=_require_all)
 
     def answers(self) -> dict[str, FieldAnswer | None]:
-        return {info.alias or name: getattr(self, name) for name, info in type(self).model_fields.items()
-                if name.startswith("f") and name[1:].isdigit()}
+        return {
+            info.alias or name: getattr(self, name)
+            for name, info in type(self).model_fields.items()
+            if name.startswith("f") and name[1:].isdigit()
+        }
 
 
 def agent_answer_model(specs: list[FieldSpec]) -> type[ExtractionAnswer]:
@@ -140,19 +148,27 @@ def world_answer_model(specs: list[FieldSpec], agent_names: list[str]) -> type[W
     """The answer model of whole-world mode: `results`, one entry per named agent."""
     name_schema = {"type": "string", "enum": agent_names}
     entry = create_model(
-        "ParticipantExtraction", __base__=ExtractionAnswer,
+        "ParticipantExtraction",
+        __base__=ExtractionAnswer,
         agent_name=(Annotated[str, WithJsonSchema(name_schema)], ""),
         __validators__={"_name": field_validator("agent_name", mode="before")(_as_text)},
-        **_field_definitions(specs))
+        **_field_definitions(specs),
+    )
     entry_schema = entry.model_json_schema()
     entry_schema.pop("title", None)
-    results_schema = {"type": "array", "items": entry_schema, "minItems": len(agent_names),
-                      "maxItems": len(agent_names)}
+    results_schema = {
+        "type": "array",
+        "items": entry_schema,
+        "minItems": len(agent_names),
+        "maxItems": len(agent_names),
+    }
 
     def _lenient_entries(entries: Any) -> list[Any]:
         return [item for item in entries if isinstance(item, dict)] if isinstance(entries, list) else []
 
     return create_model(
-        "WorldExtraction", __base__=WorldAnswer,
+        "WorldExtraction",
+        __base__=WorldAnswer,
         results=(Annotated[list[entry], WithJsonSchema(results_schema)], Field(default_factory=list)),
-        __validators__={"_entries": field_validator("results", mode="before")(_lenient_entries)})
+        __validators__={"_entries": field_validator("results", mode="before")(_lenient_entries)},
+    )

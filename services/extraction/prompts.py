@@ -33,13 +33,17 @@ def _header(objective: str, situation: str, specs: list[FieldSpec]) -> str:
     return "\n".join(lines)
 
 
-def agent_messages(objective: str, situation: str, specs: list[FieldSpec], agent_name: str,
-                   transcript_text: str) -> Messages:
+def agent_messages(
+    objective: str, situation: str, specs: list[FieldSpec], agent_name: str, transcript_text: str
+) -> Messages:
     """One agent's extraction, from what it said and heard."""
     return [
         {"role": "system", "content": _SYSTEM.format(whose=f"{_one_line(agent_name)}'s")},
-        {"role": "user", "content": f"{_header(objective, situation, specs)}\n\nTranscript:\n{transcript_text}"
-                                    f"\n\nExtract the fields for {agent_name}."},
+        {
+            "role": "user",
+            "content": f"{_header(objective, situation, specs)}\n\nTranscript:\n{transcript_text}"
+            f"\n\nExtract the fields for {agent_name}.",
+        },
     ]
 
 
@@ -47,19 +51,26 @@ def rapporteur_messages(objective: str, situation: str, specs: list[FieldSpec], 
     """The rapporteur's consolidation of the whole discussion into one result."""
     return [
         {"role": "system", "content": _SYSTEM.format(whose="the participants'")},
-        {"role": "user", "content": f"{_header(objective, situation, specs)}\n\nTranscript:\n{transcript_text}"
-                                    "\n\nAs the rapporteur, consolidate the discussion into one result: the "
-                                    "prevailing answer of the group for each field."},
+        {
+            "role": "user",
+            "content": f"{_header(objective, situation, specs)}\n\nTranscript:\n{transcript_text}"
+            "\n\nAs the rapporteur, consolidate the discussion into one result: the "
+            "prevailing answer of the group for each field.",
+        },
     ]
 
 
-def world_messages(objective: str, situation: str, specs: list[FieldSpec], agent_names: list[str],
-                   transcript_text: str) -> Messages:
+def world_messages(
+    objective: str, situation: str, specs: list[FieldSpec], agent_names: list[str], transcript_text: str
+) -> Messages:
     """One call over the whole transcript giving one result per participant."""
     return [
         {"role": "system", "content": _SYSTEM.format(whose="that participant's")},
-        {"role": "user", "content": f"{_header(objective, situation, specs)}\n\nTranscript:\n{transcript_text}"
-                                    f"\n\nGive one result for each participant: {', '.join(agent_names)}."},
+        {
+            "role": "user",
+            "content": f"{_header(objective, situation, specs)}\n\nTranscript:\n{transcript_text}"
+            f"\n\nGive one result for each participant: {', '.join(agent_names)}.",
+        },
     ]
 
 

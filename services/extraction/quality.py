@@ -77,10 +77,16 @@ class StudyQuality:
 
     def message(self) -> study_pb2.QualityMetrics:
         return study_pb2.QualityMetrics(
-            score=self.score, coverage=self.coverage, confidence=self.confidence, agreement=self.agreement,
+            score=self.score,
+            coverage=self.coverage,
+            confidence=self.confidence,
+            agreement=self.agreement,
             failure_rate=self.failure_rate,
-            notes=[study_pb2.QualityNote(metric=note.metric, score_lost=note.score_lost,
-                                         explanation=note.explanation) for note in self.notes])
+            notes=[
+                study_pb2.QualityNote(metric=note.metric, score_lost=note.score_lost, explanation=note.explanation)
+                for note in self.notes
+            ],
+        )
 
 
 COVERAGE_WEIGHT = 0.45
@@ -116,9 +122,16 @@ def weighted_agreement(answers: Sequence[tuple[str, float]]) -> float:
     return max(support.values()) / len(answers)
 
 
-def study_quality(*, usable_pairs: int, total_pairs: int, confidences: Sequence[float],
-                  categorical_answers: AnswersByField, failed_agents: int, total_agents: int,
-                  echoed_pairs: int = 0) -> StudyQuality:
+def study_quality(
+    *,
+    usable_pairs: int,
+    total_pairs: int,
+    confidences: Sequence[float],
+    categorical_answers: AnswersByField,
+    failed_agents: int,
+    total_agents: int,
+    echoed_pairs: int = 0,
+) -> StudyQuality:
     """The study's quality metrics, and notes on what lowered its score.
 
     - coverage = usable (agent, field) values / (agents extracted x fields)
@@ -146,19 +159,35 @@ def study_quality(*, usable_pairs: int, total_pairs: int, confidences: Sequence[
 
     losses = {
         "failure_rate": (failure_rate, f"{failed_agents} of {total_agents} participants failed"),
-        "coverage": (kept * COVERAGE_WEIGHT * (1 - coverage - echoed_share),
-                     f"{total_pairs - usable_pairs - echoed} of {total_pairs} answers (participant x field) "
-                     "have no usable value"),
-        "hint_echo": (kept * COVERAGE_WEIGHT * echoed_share,
-                      f"{echoed} of {total_pairs} answers (participant x field) only repeat the field's hint or "
-                      "the question, and count as missing"),
+        "coverage": (
+            kept * COVERAGE_WEIGHT * (1 - coverage - echoed_share),
+            f"{total_pairs - usable_pairs - echoed} of {total_pairs} answers (participant x field) "
+            "have no usable value",
+        ),
+        "hint_echo": (
+            kept * COVERAGE_WEIGHT * echoed_share,
+            f"{echoed} of {total_pairs} answers (participant x field) only repeat the field's hint or "
+            "the question, and count as missing",
+        ),
         "confidence": (kept * CONFIDENCE_WEIGHT * (1 - confidence), _confidence_note(confidences)),
         "agreement": (kept * AGREEMENT_WEIGHT * (1 - agreement), _agreement_note(compared, agreement)),
     }
-    notes = sorted((QualityNote(metric, loss, explanation) for metric, (loss, explanation) in losses.items()
-                    if loss >= NEGLIGIBLE_LOSS), key=lambda note: -note.score_lost)
-    return StudyQuality(score=score, coverage=coverage, confidence=confidence, agreement=agreement,
-                        failure_rate=failure_rate, notes=tuple(notes))
+    notes = sorted(
+        (
+            QualityNote(metric, loss, explanation)
+            for metric, (loss, explanation) in losses.items()
+            if loss >= NEGLIGIBLE_LOSS
+        ),
+        key=lambda note: -note.score_lost,
+    )
+    return StudyQuality(
+        score=score,
+        coverage=coverage,
+        confidence=confidence,
+        agreement=agreement,
+        failure_rate=failure_rate,
+        notes=tuple(notes),
+    )
 
 
 def _confidence_note(confidences: Sequence[float]) -> str:
@@ -177,8 +206,11 @@ def _agreement_note(compared: AnswersByField, agreement: float) -> str:
     parts = []
     if unanimous:
         sure = fmean(confidence for field in unanimous for _, confidence in compared[field])
-        parts.append(f"the participants agree on {', '.join(unanimous)} but with a mean confidence of {sure:.2f}"
-                     if sure < 1 else f"the participants agree on {', '.join(unanimous)}")
+        parts.append(
+            f"the participants agree on {', '.join(unanimous)} but with a mean confidence of {sure:.2f}"
+            if sure < 1
+            else f"the participants agree on {', '.join(unanimous)}"
+        )
     if split:
         shares = ", ".join(f"{field} {modal_share([v for v, _ in compared[field]]):.0%}" for field in split)
         parts.append(f"they disagree on {', '.join(split)} (share of the most frequent answer: {shares})")

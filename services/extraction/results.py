@@ -49,8 +49,13 @@ def python_value(field_value: study_pb2.FieldValue) -> Value | None:
     return getattr(field_value, which) if which else None
 
 
-def field_value(spec: FieldSpec, answer: FieldAnswer | None, evidence_source: str,
-                missing_reason: str = "", questions: Sequence[str] = ()) -> study_pb2.FieldValue:
+def field_value(
+    spec: FieldSpec,
+    answer: FieldAnswer | None,
+    evidence_source: str,
+    missing_reason: str = "",
+    questions: Sequence[str] = (),
+) -> study_pb2.FieldValue:
     """The typed, grounded value of one field, or no value and the problem (a value that only repeats
     the field's hint or one of `questions` is missing)."""
     kind = PROTO_KINDS[spec.kind]
@@ -71,7 +76,8 @@ def agent_result(raw: RawResult, specs: list[FieldSpec], questions: Sequence[str
     result = study_pb2.AgentResult(agent_name=raw.agent_name)
     for spec in specs:
         result.fields[spec.name].CopyFrom(
-            field_value(spec, raw.answers.get(spec.name), raw.evidence_source, raw.missing_reason, questions))
+            field_value(spec, raw.answers.get(spec.name), raw.evidence_source, raw.missing_reason, questions)
+        )
     present = [value.confidence for value in result.fields.values() if value.WhichOneof("value")]
     result.confidence_score = fmean(present) if present else 0.0
     if raw.failed:
@@ -81,13 +87,25 @@ def agent_result(raw: RawResult, specs: list[FieldSpec], questions: Sequence[str
 
 def field_statistics(summary: FieldSummary) -> study_pb2.FieldStatistics:
     statistics = study_pb2.FieldStatistics(
-        field=summary.spec.name, kind=PROTO_KINDS[summary.spec.kind], usable_count=summary.usable_count,
-        total_count=summary.total_count)
+        field=summary.spec.name,
+        kind=PROTO_KINDS[summary.spec.kind],
+        usable_count=summary.usable_count,
+        total_count=summary.total_count,
+    )
     if summary.numeric is not None:
         numbers = summary.numeric
-        statistics.numeric.CopyFrom(study_pb2.NumericStatistics(
-            count=numbers.count, mean=numbers.mean, median=numbers.median, std_dev=numbers.std_dev,
-            min=numbers.minimum, max=numbers.maximum, ci95_low=numbers.ci95_low, ci95_high=numbers.ci95_high))
+        statistics.numeric.CopyFrom(
+            study_pb2.NumericStatistics(
+                count=numbers.count,
+                mean=numbers.mean,
+                median=numbers.median,
+                std_dev=numbers.std_dev,
+                min=numbers.minimum,
+                max=numbers.maximum,
+                ci95_low=numbers.ci95_low,
+                ci95_high=numbers.ci95_high,
+            )
+        )
     for value, count in summary.counts:
         share = count / summary.usable_count if summary.usable_count else 0.0
         statistics.counts.append(study_pb2.CategoryCount(value=value, count=count, share=share))
@@ -97,8 +115,14 @@ def field_statistics(summary: FieldSummary) -> study_pb2.FieldStatistics:
 def questions_of(plan: ExtractionPlan) -> list[str]:
     """What was asked: the extraction's objective and the stimulus (distinct, in order). An interviewer's
     follow-ups quote the participant's own words, so they are not among them."""
-    asked = [plan.objective, *(interaction.content for interaction in plan.transcript
-                               if interaction.action == study_pb2.ACTION_TYPE_STIMULUS and interaction.round == 0)]
+    asked = [
+        plan.objective,
+        *(
+            interaction.content
+            for interaction in plan.transcript
+            if interaction.action == study_pb2.ACTION_TYPE_STIMULUS and interaction.round == 0
+        ),
+    ]
     return list(dict.fromkeys(text for text in asked if text.strip()))
 
 
@@ -114,30 +138,41 @@ def extracted_results(plan: ExtractionPlan, raws: list[RawResult]) -> study_pb2.
     """Individual results, statistics when asked for over several results, and the quality metrics."""
     questions = questions_of(plan)
     results = [agent_result(raw, plan.specs, questions) for raw in raws]
-    values_by_field = {spec.name: [python_value(result.fields[spec.name]) for result in results]
-                       for spec in plan.specs}
+    values_by_field = {spec.name: [python_value(result.fields[spec.name]) for result in results] for spec in plan.specs}
     extracted = study_pb2.ExtractedResults(individual_results=results)
     if plan.statistics and len(results) > 1:
         extracted.aggregate_statistics.extend(
-            field_statistics(summarise_field(spec, values_by_field[spec.name])) for spec in plan.specs)
+            field_statistics(summarise_field(spec, values_by_field[spec.name])) for spec in plan.specs
+        )
 
-    confidences = [value.confidence for result in results for value in result.fields.values()
-                   if value.WhichOneof("value")]
+    confidences = [
+        value.confidence for result in results for value in result.fields.values() if value.WhichOneof("value")
+    ]
     categorical = {
-        spec.name: [(boolean_label(value) if isinstance(value, bool) else str(value),
-                     result.fields[spec.name].confidence)
-                    for result, value in zip(results, values_by_field[spec.name], strict=True) if value is not None]
-        for spec in plan.specs if spec.kind in (ValueKind.CATEGORY, ValueKind.BOOLEAN)
+        spec.name: [
+            (boolean_label(value) if isinstance(value, bool) else str(value), result.fields[spec.name].confidence)
+            for result, value in zip(results, values_by_field[spec.name], strict=True)
+            if value is not None
+        ]
+        for spec in plan.specs
+        if spec.kind in (ValueKind.CATEGORY, ValueKind.BOOLEAN)
     }
     echoed = sum(value.problem.startswith(HINT_ECHO) for result in results for value in result.fields.values())
     quality = study_quality(
-        usable_pairs=len(confidences), total_pairs=len(results) * len(plan.specs), confidences=confidences,
-        categorical_answers=categorical, failed_agents=_failed_agent_count(plan, raws),
-        total_agents=len(plan.agent_names) + len(plan.failed_agents), echoed_pairs=echoed)
-    extracted.statistical_analysis.CopyFrom(study_pb2.StatisticalAnalysis(
-        sample_size=sum(1 for result in results if any(v.WhichOneof("value") for v in result.fields.values())),
-        confidence_level=CONFIDENCE_LEVEL,
-        confidence_score=quality.confidence,
-        quality_metrics=quality.message(),
-    ))
+        usable_pairs=len(confidences),
+        total_pairs=len(results) * len(plan.specs),
+        confidences=confidences,
+        categorical_answers=categorical,
+        failed_agents=_failed_agent_count(plan, raws),
+        total_agents=len(plan.agent_names) + len(plan.failed_agents),
+        echoed_pairs=echoed,
+    )
+    extracted.statistical_analysis.CopyFrom(
+        study_pb2.StatisticalAnalysis(
+            sample_size=sum(1 for result in results if any(v.WhichOneof("value") for v in result.fields.values())),
+            confidence_level=CONFIDENCE_LEVEL,
+            confidence_score=quality.confidence,
+            quality_metrics=quality.message(),
+        )
+    )
     return extracted

@@ -19,7 +19,8 @@ async def register(server: grpc.aio.Server, settings: MeshSettings) -> contextli
     """The servicer with its LLM client, whose cache lives in control, where exports go too."""
     access = ModelAccess.open(settings)
     extraction_pb2_grpc.add_ResultsExtractionServiceServicer_to_server(
-        ExtractionServicer(access.llm, access.control), server)
+        ExtractionServicer(access.llm, access.control), server
+    )
     return contextlib.aclosing(access)
 
 

@@ -82,12 +82,12 @@ class ExtractionServicer(extraction_pb2_grpc.ResultsExtractionServiceServicer):
         self._control = control
         self._remembered = RememberedResponses(control)
 
-    async def ExtractResults(self, request: extraction_pb2.ExtractResultsRequest,
-                             context: grpc.aio.ServicerContext) -> extraction_pb2.ExtractResultsResponse:
+    async def ExtractResults(
+        self, request: extraction_pb2.ExtractResultsRequest, context: grpc.aio.ServicerContext
+    ) -> extraction_pb2.ExtractResultsResponse:
         plan = checked_plan(request)
         await self._control.require_active_session(request.session, "an extraction", field="session")
-        return await self._remembered.unary(request, extraction_pb2.ExtractResultsResponse,
-                                            lambda: self._extract(plan))
+        return await self._remembered.unary(request, extraction_pb2.ExtractResultsResponse, lambda: self._extract(plan))
 
     async def _extract(self, plan: ExtractionPlan) -> extraction_pb2.ExtractResultsResponse:
         with session_scope(self._llm, plan.session):
@@ -98,8 +98,9 @@ class ExtractionServicer(extraction_pb2_grpc.ResultsExtractionServiceServicer):
         results = await asyncio.to_thread(extracted_results, plan, raws)
         return extraction_pb2.ExtractResultsResponse(results=results, usage=usage)
 
-    async def ExportResults(self, request: extraction_pb2.ExportResultsRequest,
-                            context: grpc.aio.ServicerContext) -> extraction_pb2.ExportResultsResponse:
+    async def ExportResults(
+        self, request: extraction_pb2.ExportResultsRequest, context: grpc.aio.ServicerContext
+    ) -> extraction_pb2.ExportResultsResponse:
         violations = []
         if not request.HasField("results"):
             violations.append(("results", "the results to export are required"))
@@ -122,5 +123,6 @@ class ExtractionServicer(extraction_pb2_grpc.ResultsExtractionServiceServicer):
         return response
 
     async def _store(self, session: str, checkpoint_id: str, content: bytes, content_type: str) -> str:
-        return await self._control.store_checkpoint(session, checkpoint_id, content, content_type,
-                                                    annotations={"kind": "export"})
+        return await self._control.store_checkpoint(
+            session, checkpoint_id, content, content_type, annotations={"kind": "export"}
+        )

@@ -14,11 +14,41 @@ from services.extraction.themes import group_themes, split_sentences
 CONFIDENCE_LEVEL = 0.95
 
 _T_975: dict[int, float] = {
-    1: 12.706205, 2: 4.302653, 3: 3.182446, 4: 2.776445, 5: 2.570582, 6: 2.446912, 7: 2.364624,
-    8: 2.306004, 9: 2.262157, 10: 2.228139, 11: 2.200985, 12: 2.178813, 13: 2.160369, 14: 2.144787,
-    15: 2.131450, 16: 2.119905, 17: 2.109816, 18: 2.100922, 19: 2.093024, 20: 2.085963, 21: 2.079614,
-    22: 2.073873, 23: 2.068658, 24: 2.063899, 25: 2.059539, 26: 2.055529, 27: 2.051831, 28: 2.048407,
-    29: 2.045230, 30: 2.042272, 40: 2.021075, 50: 2.008559, 60: 2.000298, 80: 1.990063, 100: 1.983972,
+    1: 12.706205,
+    2: 4.302653,
+    3: 3.182446,
+    4: 2.776445,
+    5: 2.570582,
+    6: 2.446912,
+    7: 2.364624,
+    8: 2.306004,
+    9: 2.262157,
+    10: 2.228139,
+    11: 2.200985,
+    12: 2.178813,
+    13: 2.160369,
+    14: 2.144787,
+    15: 2.131450,
+    16: 2.119905,
+    17: 2.109816,
+    18: 2.100922,
+    19: 2.093024,
+    20: 2.085963,
+    21: 2.079614,
+    22: 2.073873,
+    23: 2.068658,
+    24: 2.063899,
+    25: 2.059539,
+    26: 2.055529,
+    27: 2.051831,
+    28: 2.048407,
+    29: 2.045230,
+    30: 2.042272,
+    40: 2.021075,
+    50: 2.008559,
+    60: 2.000298,
+    80: 1.990063,
+    100: 1.983972,
     120: 1.979930,
 }
 """97.5% quantiles of Student's t by degrees of freedom (two-sided 95%)."""
@@ -66,9 +96,16 @@ def summarise_numbers(values: list[float]) -> NumericSummary:
         half_width = t_quantile_975(len(values) - 1) * std_dev / math.sqrt(len(values))
     else:
         std_dev = half_width = 0.0
-    return NumericSummary(count=len(values), mean=mean, median=statistics.median(values), std_dev=std_dev,
-                          minimum=min(values), maximum=max(values), ci95_low=mean - half_width,
-                          ci95_high=mean + half_width)
+    return NumericSummary(
+        count=len(values),
+        mean=mean,
+        median=statistics.median(values),
+        std_dev=std_dev,
+        minimum=min(values),
+        maximum=max(values),
+        ci95_low=mean - half_width,
+        ci95_high=mean + half_width,
+    )
 
 
 def count_categories(values: list[str], categories: tuple[str, ...] = ()) -> list[tuple[str, int]]:
@@ -109,5 +146,4 @@ def summarise_field(spec: FieldSpec, values: list[Value | None]) -> FieldSummary
         counts = group_themes([list(value) for value in usable])
     elif spec.kind is ValueKind.TEXT:
         counts = group_themes([split_sentences(str(value)) for value in usable])
-    return FieldSummary(spec=spec, usable_count=len(usable), total_count=len(values), numeric=numeric,
-                        counts=counts)
+    return FieldSummary(spec=spec, usable_count=len(usable), total_count=len(values), numeric=numeric, counts=counts)

@@ -19,13 +19,78 @@ MAX_THEMES = 10
 
 _WORD = re.compile(r"[a-z0-9]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
-STOP_WORDS = frozenset((
-    "a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "for", "with", "at", "by", "from", "as",
-    "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "i",
-    "me", "my", "we", "our", "you", "your", "he", "she", "they", "them", "their", "his", "her", "too",
-    "very", "so", "really", "quite", "just", "would", "could", "should", "will", "can", "may", "might",
-    "do", "does", "did", "not", "no", "about", "some", "any", "more", "most", "much", "many",
-))
+STOP_WORDS = frozenset(
+    (
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "at",
+        "by",
+        "from",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "i",
+        "me",
+        "my",
+        "we",
+        "our",
+        "you",
+        "your",
+        "he",
+        "she",
+        "they",
+        "them",
+        "their",
+        "his",
+        "her",
+        "too",
+        "very",
+        "so",
+        "really",
+        "quite",
+        "just",
+        "would",
+        "could",
+        "should",
+        "will",
+        "can",
+        "may",
+        "might",
+        "do",
+        "does",
+        "did",
+        "not",
+        "no",
+        "about",
+        "some",
+        "any",
+        "more",
+        "most",
+        "much",
+        "many",
+    )
+)
 
 
 def content_words(phrase: str) -> tuple[str, ...]:
@@ -62,9 +127,11 @@ def _may_be_spelling_variants(first: PhraseKey, second: PhraseKey) -> bool:
     """Spelling variants are looked for among short phrases of close length with the same first
     letter: the length test is difflib's own upper bound of the ratio; the others keep it cheap."""
     total = len(first.text) + len(second.text)
-    return (max(len(first.words), len(second.words)) <= SPELLING_VARIANT_MAX_WORDS
-            and first.text[:1] == second.text[:1]
-            and 2 * min(len(first.text), len(second.text)) >= RATIO_THRESHOLD * total)
+    return (
+        max(len(first.words), len(second.words)) <= SPELLING_VARIANT_MAX_WORDS
+        and first.text[:1] == second.text[:1]
+        and 2 * min(len(first.text), len(second.text)) >= RATIO_THRESHOLD * total
+    )
 
 
 def similarity(first: PhraseKey, second: PhraseKey) -> float:

@@ -50,8 +50,10 @@ def agent_view(interactions: list[Interaction], agent_name: str) -> list[Interac
 def words_of(interactions: list[Interaction], agent_name: str | None = None) -> str:
     """What was said or thought, by one agent or (None) by any participant: evidence must come from it."""
     return "\n".join(
-        interaction.content for interaction in interactions
-        if interaction.action in _SPOKEN and (agent_name is None or interaction.agent_name == agent_name))
+        interaction.content
+        for interaction in interactions
+        if interaction.action in _SPOKEN and (agent_name is None or interaction.agent_name == agent_name)
+    )
 
 
 def as_text(interactions: list[Interaction], max_chars: int = MAX_TRANSCRIPT_CHARS) -> str:

@@ -66,8 +66,11 @@ def _agents(request: extraction_pb2.ExtractResultsRequest, violations: Violation
         violations.add("agents", "at least one agent is required")
     elif len(request.agents) > MAX_PARTICIPANTS:
         violations.add("agents", f"at most {MAX_PARTICIPANTS} agents")
-    named = [(f"agents[{index}].name", name) for index, agent in enumerate(request.agents)
-             if (name := _agent_name(agent, index, violations)) is not None]
+    named = [
+        (f"agents[{index}].name", name)
+        for index, agent in enumerate(request.agents)
+        if (name := _agent_name(agent, index, violations)) is not None
+    ]
     violations.extend(duplicate_name_violations(named))
     return [name for _, name in named]
 

@@ -127,9 +127,7 @@ class CoalescingCache:
     `store_window_s` too (answers come back spread over a few milliseconds). Callers still wait
     for their own batch, so an answer is stored before its call returns."""
 
-    def __init__(
-        self, inner: ResponseCache, lookup_window_s: float = 0.0, store_window_s: float = 0.01
-    ) -> None:
+    def __init__(self, inner: ResponseCache, lookup_window_s: float = 0.0, store_window_s: float = 0.01) -> None:
         self.inner = inner
         self.lookup_window_s = lookup_window_s
         self.store_window_s = store_window_s

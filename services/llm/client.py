@@ -113,8 +113,9 @@ def _make_openai_client(settings: LLMSettings) -> openai.AsyncOpenAI | None:
         if not endpoint:
             return None
         location = {"azure_endpoint": endpoint} if settings.azure_endpoint else {"base_url": endpoint}
-        return openai.AsyncAzureOpenAI(api_version=settings.api_version, **location, http_client=_http_client(settings),
-                                       **common)
+        return openai.AsyncAzureOpenAI(
+            api_version=settings.api_version, **location, http_client=_http_client(settings), **common
+        )
     if settings.provider != "openai":
         raise ValueError(f"unknown LLM provider {settings.provider!r}: expected 'openai' or 'azure'")
     if not settings.base_url:
@@ -135,9 +136,7 @@ class LLMClient:
     budget are shared by every call made through it.
     """
 
-    def __init__(
-        self, settings: LLMSettings, cache: ResponseCache | None = None, metrics_prefix: str = "llm"
-    ) -> None:
+    def __init__(self, settings: LLMSettings, cache: ResponseCache | None = None, metrics_prefix: str = "llm") -> None:
         self.settings = settings
         self.response_format_mode = ResponseFormatMode(settings.response_format)
         self._openai = _make_openai_client(settings)
@@ -145,9 +144,7 @@ class LLMClient:
             cache if cache is None or isinstance(cache, CoalescingCache) else CoalescingCache(cache)
         )
         self._slots = asyncio.Semaphore(settings.max_concurrency) if settings.max_concurrency > 0 else None
-        self._budget = RateBudget(
-            settings.requests_per_minute, settings.tokens_per_minute, settings.budget_window_s
-        )
+        self._budget = RateBudget(settings.requests_per_minute, settings.tokens_per_minute, settings.budget_window_s)
         self._ledger = UsageLedger()
         self._iterations: dict[str, dict[str, int]] = {}
         self._scopes: Counter[str] = Counter()
@@ -172,15 +169,15 @@ class LLMClient:
 
         numbered = self._next_cache_key(session, messages, schema, temperature, max_tokens)
         try:
-            return await self._answer(messages, output_model, schema, session, label, max_tokens,
-                                      temperature, numbered)
+            return await self._answer(messages, output_model, schema, session, label, max_tokens, temperature, numbered)
         except BaseException:
             if numbered is not None:
                 self._give_back_iteration(session, *numbered)
             raise
 
-    async def _answer(self, messages, output_model, schema, session, label, max_tokens, temperature,
-                      numbered: tuple[str, int] | None):
+    async def _answer(
+        self, messages, output_model, schema, session, label, max_tokens, temperature, numbered: tuple[str, int] | None
+    ):
         key = cache_key(*numbered) if numbered is not None else None
         if key is not None:
             cached = await self._cached_instance(session, key, output_model)
@@ -190,9 +187,7 @@ class LLMClient:
         sent_messages = prepare_messages(messages, self.response_format_mode, schema)
         request: dict[str, Any] = {
             "model": self.settings.model,
-            "response_format": build_response_format(
-                self.response_format_mode, schema_name(output_model), schema
-            ),
+            "response_format": build_response_format(self.response_format_mode, schema_name(output_model), schema),
             "temperature": temperature,
             "max_tokens": max_tokens,
         }
@@ -241,8 +236,14 @@ class LLMClient:
                         validation_error=str(error),
                         attempts=attempt,
                     ) from None
-                log.info("llm_answer_invalid_retrying", session=session, label=label, attempt=attempt,
-                         truncated=answer.truncated, error=str(error))
+                log.info(
+                    "llm_answer_invalid_retrying",
+                    session=session,
+                    label=label,
+                    attempt=attempt,
+                    truncated=answer.truncated,
+                    error=str(error),
+                )
                 attempt += 1
                 attempt_messages = repair_messages(sent_messages, answer.text, str(error), answer.truncated)
                 attempt_request = fresh_sample(request, attempt)
@@ -333,9 +334,7 @@ class LLMClient:
             log.warning("llm_cache_entry_unusable", session=session, error=str(error))
             return None
         self._metrics.cache_hits.inc()
-        self._ledger.record_call(
-            session, cached=True, cached_tokens=cached.prompt_tokens + cached.completion_tokens
-        )
+        self._ledger.record_call(session, cached=True, cached_tokens=cached.prompt_tokens + cached.completion_tokens)
         return instance
 
     async def _store(self, session: str, key: str, answer: CachedAnswer) -> None:
@@ -397,22 +396,17 @@ class LLMClient:
             if not failure.retryable:
                 raise LLMRequestError(f"{what}: {failure.message}", status_code=failure.status_code)
             if loop.time() >= deadline:
-                raise LLMDeadlineError(
-                    f"{what}: deadline of {self.settings.timeout_s}s passed ({failure.message})"
-                )
+                raise LLMDeadlineError(f"{what}: deadline of {self.settings.timeout_s}s passed ({failure.message})")
             if attempt >= self.settings.max_retries:
                 raise LLMUnavailableError(f"{what}: failed after {attempt + 1} attempts: {failure.message}")
             delay = (
                 failure.retry_after_s
                 if failure.retry_after_s is not None
-                else backoff_delay(
-                    attempt, self.settings.backoff_base_s, self.settings.backoff_max_s, self._jitter
-                )
+                else backoff_delay(attempt, self.settings.backoff_base_s, self.settings.backoff_max_s, self._jitter)
             )
             if loop.time() + delay >= deadline:
                 raise LLMDeadlineError(
-                    f"{what}: deadline of {self.settings.timeout_s}s passed "
-                    f"(attempt {attempt + 1}: {failure.message})"
+                    f"{what}: deadline of {self.settings.timeout_s}s passed (attempt {attempt + 1}: {failure.message})"
                 )
             log.info(
                 "llm_request_retry",

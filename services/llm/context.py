@@ -83,8 +83,9 @@ def _root(base_url: str) -> str:
     return url[: -len("/v1")] if url.endswith("/v1") else url
 
 
-async def probe_context_tokens(base_url: str, *, model: str, api_key: str = "",
-                               timeout_s: float = PROBE_TIMEOUT_S) -> int | None:
+async def probe_context_tokens(
+    base_url: str, *, model: str, api_key: str = "", timeout_s: float = PROBE_TIMEOUT_S
+) -> int | None:
     """The context the server at `base_url` reports, or None when it reports none or cannot be reached."""
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     probes: list[tuple[str, Callable[[Any], int | None]]] = [
@@ -110,8 +111,9 @@ async def resolve_context(settings: LLMSettings) -> ContextSize:
         return ContextSize(DEFAULT_CONTEXT_TOKENS, "default")
     if not settings.base_url:
         return ContextSize(EMBEDDED_CONTEXT_TOKENS, "embedded")
-    reported = await probe_context_tokens(settings.base_url, model=settings.model,
-                                          api_key=settings.api_key.get_secret_value())
+    reported = await probe_context_tokens(
+        settings.base_url, model=settings.model, api_key=settings.api_key.get_secret_value()
+    )
     if reported is not None:
         return ContextSize(reported, "server")
     if settings.model == EMBEDDED_MODEL:
@@ -122,8 +124,9 @@ async def resolve_context(settings: LLMSettings) -> ContextSize:
 class ContextWindow:
     """The context of one process's model, resolved on first use and then kept."""
 
-    def __init__(self, settings: LLMSettings,
-                 resolve: Callable[[LLMSettings], Awaitable[ContextSize]] = resolve_context) -> None:
+    def __init__(
+        self, settings: LLMSettings, resolve: Callable[[LLMSettings], Awaitable[ContextSize]] = resolve_context
+    ) -> None:
         self._settings = settings
         self._resolve = resolve
         self._size: ContextSize | None = None

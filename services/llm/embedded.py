@@ -220,9 +220,7 @@ class EmbeddedModelServer:
         if self.port == 0:
             self.port = _free_port(self.host)
         environment = {name: os.environ[name] for name in _CHILD_ENVIRONMENT if name in os.environ}
-        environment["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
-        )
+        environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
         if self.log_path is None:
             self._log = tempfile.TemporaryFile()  # noqa: SIM115  (open while the server runs; closed in stop)
         else:
@@ -332,18 +330,20 @@ async def _serve(arguments: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m services.llm.embedded", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m services.llm.embedded", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     parser.add_argument("--model-dir", type=Path, default=None, help="where the GGUF is assembled")
     parser.add_argument("--n-ctx", type=int, default=DEFAULT_N_CTX, help="context of one slot")
-    parser.add_argument("--slots", type=int, default=None,
-                        help="requests decoded at once (default: one per core, at least 2)")
+    parser.add_argument(
+        "--slots", type=int, default=None, help="requests decoded at once (default: one per core, at least 2)"
+    )
     parser.add_argument("--threads", type=int, default=None, help="default: one core fewer than the machine has")
-    parser.add_argument("--llama-cpp-python", action="store_true",
-                        help="serve with llama-cpp-python even where llama.cpp's server is built")
+    parser.add_argument(
+        "--llama-cpp-python",
+        action="store_true",
+        help="serve with llama-cpp-python even where llama.cpp's server is built",
+    )
     parser.add_argument("--log", type=Path, default=None, help="server log file (default: discarded at exit)")
     asyncio.run(_serve(parser.parse_args()))
 

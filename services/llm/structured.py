@@ -180,9 +180,7 @@ def lenient_json(text: str) -> Any:
 
 
 def _describe(error: ValidationError) -> str:
-    problems = [
-        f"{'.'.join(str(part) for part in item['loc']) or '(root)'}: {item['msg']}" for item in error.errors()
-    ]
+    problems = [f"{'.'.join(str(part) for part in item['loc']) or '(root)'}: {item['msg']}" for item in error.errors()]
     return "; ".join(problems[:8])
 
 

@@ -37,17 +37,13 @@ async def in_process_mesh(
     data_dir: Path, llm: LLMSettings, study: StudySettings | None = None, base: MeshSettings | None = None
 ) -> AsyncIterator[MeshAddresses]:
     """Serves control (SQLite under `data_dir`), the four inner services and the orchestrator."""
-    settings = (base or MeshSettings()).model_copy(
-        update={"data_dir": data_dir, "llm": llm, "metrics_port": 0}
-    )
+    settings = (base or MeshSettings()).model_copy(update={"data_dir": data_dir, "llm": llm, "metrics_port": 0})
     async with contextlib.AsyncExitStack() as stack:
         addresses = {"control": await stack.enter_async_context(serving(_definition("control"), settings))}
         settings = settings.model_copy(update={"control_address": addresses["control"]})
         for name in INNER_SERVICES:
             addresses[name] = await stack.enter_async_context(serving(_definition(name), settings))
-        settings = settings.model_copy(
-            update={f"{name}_address": address for name, address in addresses.items()}
-        )
+        settings = settings.model_copy(update={f"{name}_address": address for name, address in addresses.items()})
         public = settings.model_copy(update={"public_service": True})  # it alone takes callers' tokens
         addresses["orchestrator"] = await stack.enter_async_context(serving(make_definition(study), public))
         yield MeshAddresses(**addresses)

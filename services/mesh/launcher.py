@@ -121,8 +121,9 @@ def apply_environment(environment: dict[str, str], changes: Mapping[str, str | N
             environment[name] = value
 
 
-async def check_llm_endpoint(base_url: str, api_key: str | None = None, model: str | None = None,
-                             timeout_s: float = ENDPOINT_CHECK_TIMEOUT_S) -> str | None:
+async def check_llm_endpoint(
+    base_url: str, api_key: str | None = None, model: str | None = None, timeout_s: float = ENDPOINT_CHECK_TIMEOUT_S
+) -> str | None:
     """Whether `base_url` answers as an OpenAI-compatible API does (`GET {base_url}/models`, listing `model`
     where it lists any): None when it does, else a warning for people. Raises MeshStartError when the fix is
     certain: the API answers under `{base_url}/v1`, which LLM_BASE_URL lacks."""
@@ -132,8 +133,10 @@ async def check_llm_endpoint(base_url: str, api_key: str | None = None, model: s
     if status == 200:
         served = _model_ids(body)
         if model and served and model not in served:
-            return (f"LLM_MODEL={model} is not among the models {base} serves ({', '.join(sorted(served)[:8])}); "
-                    "studies fail if the endpoint rejects it")
+            return (
+                f"LLM_MODEL={model} is not among the models {base} serves ({', '.join(sorted(served)[:8])}); "
+                "studies fail if the endpoint rejects it"
+            )
         return None
     if status == 404:
         if not base.endswith("/v1") and (await _get(f"{base}/v1/models", headers, timeout_s))[0] == 200:
@@ -141,11 +144,15 @@ async def check_llm_endpoint(base_url: str, api_key: str | None = None, model: s
                 f"LLM_BASE_URL={base_url} is not the model API's base URL: {base}/models answers HTTP 404 "
                 f"and {base}/v1/models answers. Set LLM_BASE_URL={base}/v1"
             )
-        return (f"{base}/models answers HTTP 404: LLM_BASE_URL must be the OpenAI-compatible API's base URL, "
-                "which usually ends in /v1 (e.g. http://127.0.0.1:8080/v1); studies fail until it is")
+        return (
+            f"{base}/models answers HTTP 404: LLM_BASE_URL must be the OpenAI-compatible API's base URL, "
+            "which usually ends in /v1 (e.g. http://127.0.0.1:8080/v1); studies fail until it is"
+        )
     if status in (401, 403):
-        return (f"the model endpoint {base} refuses the key (HTTP {status} at /models): check LLM_API_KEY; "
-                "studies fail until it is accepted")
+        return (
+            f"the model endpoint {base} refuses the key (HTTP {status} at /models): check LLM_API_KEY; "
+            "studies fail until it is accepted"
+        )
     if status is not None:
         return f"the model endpoint {base} answers HTTP {status} at /models; studies may fail"
     return f"nothing answers at LLM_BASE_URL={base_url} ({body}); studies fail until the endpoint is up"
@@ -193,8 +200,10 @@ def security_summary(environment: Mapping[str, str]) -> list[str]:
         ways = [f"tokens of {', '.join(tenants)}"] if tenants else []
         if environment.get("AUTH_JWT_KEY"):
             ways.append("JWTs")
-        lines.append(f"callers authenticate at the orchestrator with bearer {' and '.join(ways)}; "
-                     "the inner services answer the mesh's own services only")
+        lines.append(
+            f"callers authenticate at the orchestrator with bearer {' and '.join(ways)}; "
+            "the inner services answer the mesh's own services only"
+        )
     elif environment.get("INTERNAL_TOKEN"):
         lines.append("the services authenticate each other; no caller tokens are set (AUTH_TOKENS, AUTH_JWT_KEY)")
     else:
@@ -274,8 +283,9 @@ class LocalMesh:
         self.started_at = time.time()
         self.write_state()
 
-    def service_environment(self, service: str, port: int, environment: Mapping[str, str] | None = None
-                            ) -> dict[str, str]:
+    def service_environment(
+        self, service: str, port: int, environment: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
         """The environment of one server of `service` on `port` (0: any free port)."""
         shared = self.environment if environment is None else environment
         return {
@@ -330,9 +340,7 @@ class LocalMesh:
         deadline = time.monotonic() + MODEL_START_TIMEOUT_S
         while not await http_ready(f"{self.model_url}/models"):
             if self.model.exited() or time.monotonic() > deadline:
-                raise MeshStartError(
-                    f"the embedded model did not start; its log ends with:\n{self.model.log_tail()}"
-                )
+                raise MeshStartError(f"the embedded model did not start; its log ends with:\n{self.model.log_tail()}")
             await asyncio.sleep(0.2)
 
     async def _start_services(self, names: list[str], environment: dict[str, str]) -> None:
@@ -353,9 +361,7 @@ class LocalMesh:
         """Stops the orchestrator first (it releases its studies' leases), control and the model last."""
         self._stopping = True
         for group in (["orchestrator"], list(INNER_SERVICES), ["control"]):
-            await asyncio.gather(
-                *(self.services[name].stop(grace_s) for name in group if name in self.services)
-            )
+            await asyncio.gather(*(self.services[name].stop(grace_s) for name in group if name in self.services))
         if self.model is not None:
             await self.model.stop(grace_s)
         self.state_path.unlink(missing_ok=True)
@@ -418,11 +424,20 @@ class LocalMesh:
             recent = self.restarts.recent(name)
             fields = {"service": name, "pid": child.pid, "exit": exit_text(code), "exit_code": code}
             if not self.restarts.may_restart(name):
-                write_event(self.log_dir, "restart_limit_reached", **fields, restarts_in_window=recent,
-                            limit=policy.limit, window_s=policy.window_s)
-                report(f"{name} exited ({exit_text(code)}); restarts are off (restart limit 0)" if not policy.limit
-                       else f"{name} exited ({exit_text(code)}) after {recent} restarts within "
-                       f"{policy.window_s:g} s, the most allowed; see {child.log_path}")
+                write_event(
+                    self.log_dir,
+                    "restart_limit_reached",
+                    **fields,
+                    restarts_in_window=recent,
+                    limit=policy.limit,
+                    window_s=policy.window_s,
+                )
+                report(
+                    f"{name} exited ({exit_text(code)}); restarts are off (restart limit 0)"
+                    if not policy.limit
+                    else f"{name} exited ({exit_text(code)}) after {recent} restarts within "
+                    f"{policy.window_s:g} s, the most allowed; see {child.log_path}"
+                )
                 return name
             delay = policy.delay_s(recent)
             count = self.restarts.record(name)
@@ -439,8 +454,14 @@ class LocalMesh:
                 report(f"{name} did not come back: {str(error).splitlines()[0]}")
                 continue
             self.write_state()
-            write_event(self.log_dir, "service_restarted", service=name, pid=child.pid, restart=count,
-                        address=self.services[name].address if name in self.services else self.model_url)
+            write_event(
+                self.log_dir,
+                "service_restarted",
+                service=name,
+                pid=child.pid,
+                restart=count,
+                address=self.services[name].address if name in self.services else self.model_url,
+            )
             report(f"{name} is back (pid {child.pid})")
 
     async def _restart(self, name: str) -> None:

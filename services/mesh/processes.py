@@ -58,9 +58,7 @@ class ChildProcess:
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
-                preexec_fn=None
-                if self.detached or not sys.platform.startswith("linux")
-                else _die_with_parent,
+                preexec_fn=None if self.detached or not sys.platform.startswith("linux") else _die_with_parent,
             )
 
     def exited(self) -> bool:
@@ -140,9 +138,7 @@ class ServiceProcess(ChildProcess):
             raise MeshStartError(f"{self.name} exited with {code}; its log ends with:\n{self.log_tail()}")
         if time.monotonic() > deadline:
             why = f" ({waiting_on})" if waiting_on else ""
-            raise MeshStartError(
-                f"{self.name} did not start in time{why}; its log ends with:\n{self.log_tail()}"
-            )
+            raise MeshStartError(f"{self.name} did not start in time{why}; its log ends with:\n{self.log_tail()}")
 
 
 def _serving_port(log_path: Path, offset: int) -> tuple[int | None, int]:
@@ -174,9 +170,7 @@ async def health_problem(
 ) -> str | None:
     """None when the server at `address` is SERVING, else what its health check answered."""
     channel = (
-        grpc.aio.secure_channel(address, credentials)
-        if credentials is not None
-        else grpc.aio.insecure_channel(address)
+        grpc.aio.secure_channel(address, credentials) if credentials is not None else grpc.aio.insecure_channel(address)
     )
     async with channel:
         try:

@@ -23,9 +23,20 @@ from services.common.control_client import ControlClient, MessageT
 from services.orchestrator import metrics as study_metrics
 
 __all__ = [
-    "AGENTS_CREATED", "OPERATION_COMPLETE", "SIMULATION_COMPLETE", "STUDY_FAILED", "STUDY_REQUEST",
-    "StudyCheckpoints", "failure_checkpoint_id", "latest_failure_id", "latest_round", "resumed_checkpoint_id",
-    "resumed_count", "retried_checkpoint_id", "retried_count", "round_checkpoint_id",
+    "AGENTS_CREATED",
+    "OPERATION_COMPLETE",
+    "SIMULATION_COMPLETE",
+    "STUDY_FAILED",
+    "STUDY_REQUEST",
+    "StudyCheckpoints",
+    "failure_checkpoint_id",
+    "latest_failure_id",
+    "latest_round",
+    "resumed_checkpoint_id",
+    "resumed_count",
+    "retried_checkpoint_id",
+    "retried_count",
+    "round_checkpoint_id",
 ]
 
 
@@ -53,8 +64,6 @@ class StudyCheckpoints:
         latest = latest_failure_id(await self.ids())
         return None if latest is None else await self.load(latest, message_type)
 
-    async def store(
-        self, checkpoint_id: str, message: Message, annotations: dict[str, str] | None = None
-    ) -> None:
+    async def store(self, checkpoint_id: str, message: Message, annotations: dict[str, str] | None = None) -> None:
         """Stores a checkpoint; storing the same payload again is a no-op in control."""
         await self.control.store_message(self.session, checkpoint_id, message, annotations=annotations)

@@ -21,8 +21,10 @@ FailurePhase = orchestrator_pb2.FailurePhase
 
 
 def simulation_failures(failed_agents: dict[str, str]) -> list[Failure]:
-    return [Failure(agent_name=name, index=-1, reason=reason, phase=FailurePhase.FAILURE_PHASE_SIMULATION)
-            for name, reason in sorted(failed_agents.items())]
+    return [
+        Failure(agent_name=name, index=-1, reason=reason, phase=FailurePhase.FAILURE_PHASE_SIMULATION)
+        for name, reason in sorted(failed_agents.items())
+    ]
 
 
 def extraction_failures(extraction: extraction_pb2.ExtractResultsResponse, participants: list[str]) -> list[Failure]:
@@ -35,8 +37,10 @@ def extraction_failures(extraction: extraction_pb2.ExtractResultsResponse, parti
         names = [result.agent_name] if result.agent_name in participants else participants
         for name in names:
             failures.setdefault(name, result.failure_reason)
-    return [Failure(agent_name=name, index=-1, reason=reason, phase=FailurePhase.FAILURE_PHASE_EXTRACTION)
-            for name, reason in failures.items()]
+    return [
+        Failure(agent_name=name, index=-1, reason=reason, phase=FailurePhase.FAILURE_PHASE_EXTRACTION)
+        for name, reason in failures.items()
+    ]
 
 
 def participant_counts(requested: int, failures: list[Failure]) -> study_pb2.ParticipantCounts:
@@ -66,4 +70,5 @@ def require_enough_participants(requested: int, failures: list[Failure], max_fai
         raise FailedPrecondition(
             "TOO_MANY_PARTICIPANTS_FAILED",
             f"{len(before_extraction)} of {requested} participants failed, more than the allowed share "
-            f"{fraction:g} (simulation_config.max_failed_fraction)")
+            f"{fraction:g} (simulation_config.max_failed_fraction)",
+        )

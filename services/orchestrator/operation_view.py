@@ -42,9 +42,7 @@ class OperationView:
     async def study_session(self, session_id: str) -> Session:
         """The session of a study or an experiment; NotFound when there is none or it is neither."""
         try:
-            session = await self.control.stub.GetSession(
-                control_pb2.GetSessionRequest(name=session_name(session_id))
-            )
+            session = await self.control.stub.GetSession(control_pb2.GetSessionRequest(name=session_name(session_id)))
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 raise NotFound("operation", operation_name(session_id)) from None
@@ -63,9 +61,7 @@ class OperationView:
         operation.done = True
         if session.state == Session.STATE_ENDED:
             try:
-                operation.response.Pack(
-                    await checkpoints.load(OPERATION_COMPLETE, RESULT_TYPES[kind_of(session)])
-                )
+                operation.response.Pack(await checkpoints.load(OPERATION_COMPLETE, RESULT_TYPES[kind_of(session)]))
             except grpc.aio.AioRpcError as error:
                 if error.code() != grpc.StatusCode.NOT_FOUND:
                     raise

@@ -68,9 +68,7 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
             if wanted_done is None or (session.state != Session.STATE_ACTIVE) == wanted_done
         ]
         operations = await asyncio.gather(*(self.view.operation(session) for session in sessions))
-        return operations_pb2.ListOperationsResponse(
-            operations=operations, next_page_token=page.next_page_token
-        )
+        return operations_pb2.ListOperationsResponse(operations=operations, next_page_token=page.next_page_token)
 
     async def WaitOperation(
         self, request: operations_pb2.WaitOperationRequest, context: grpc.aio.ServicerContext
@@ -79,9 +77,7 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
         session_id = study_id_of(request.name)
         session = await self.view.study_session(session_id)
         timeout = (
-            request.timeout.ToTimedelta().total_seconds()
-            if request.HasField("timeout")
-            else self.settings.max_wait_s
+            request.timeout.ToTimedelta().total_seconds() if request.HasField("timeout") else self.settings.max_wait_s
         )
         if (remaining := context.time_remaining()) is not None:
             timeout = min(timeout, max(remaining - 0.5, 0.0))
@@ -108,9 +104,7 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
             status_pb2.Status(code=code_pb2.CANCELLED, message=CANCELLED_REASON)
         )
         await self.control.stub.EndSession(
-            control_pb2.EndSessionRequest(
-                name=session.name, final_state=Session.STATE_FAILED, reason=CANCELLED_REASON
-            )
+            control_pb2.EndSessionRequest(name=session.name, final_state=Session.STATE_FAILED, reason=CANCELLED_REASON)
         )
         return empty_pb2.Empty()
 

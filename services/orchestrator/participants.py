@@ -88,9 +88,7 @@ class ParticipantFactory:
             raise FailedPrecondition("NO_PARTICIPANTS", f"no participant could be made: {reasons}")
         return created
 
-    def _makers(
-        self, participants: orchestrator_pb2.Participants
-    ) -> list[tuple[str, Callable[[], Awaitable]]]:
+    def _makers(self, participants: orchestrator_pb2.Participants) -> list[tuple[str, Callable[[], Awaitable]]]:
         """(field, make) for each agent; make() returns the Agent."""
         specs = list(participants.specifications)
         sources = list(participants.specification_sources)
@@ -118,9 +116,7 @@ class ParticipantFactory:
         return [
             (
                 f"participants.specifications[{index}]",
-                self._grounded(
-                    description, source_of(index, f"description-{index + 1}"), index, participants
-                ),
+                self._grounded(description, source_of(index, f"description-{index + 1}"), index, participants),
             )
             for index, description in enumerate(specs)
         ]
@@ -139,16 +135,12 @@ class ParticipantFactory:
 
         return load
 
-    def _grounded(
-        self, description: str, source: str, index: int, participants: orchestrator_pb2.Participants
-    ):
+    def _grounded(self, description: str, source: str, index: int, participants: orchestrator_pb2.Participants):
         async def ground() -> agent_pb2.Agent:
             response = await self.downstream.content.CreateGroundedPersona(
                 content_pb2.CreateGroundedPersonaRequest(
                     session=self.session,
-                    sources=[
-                        content_pb2.GroundingSource(name=source, text=description, mime_type="text/plain")
-                    ],
+                    sources=[content_pb2.GroundingSource(name=source, text=description, mime_type="text/plain")],
                     fragments=participants.fragments,
                     context=participants.context,
                     request_id=f"{self.session_id}-persona-{index}{self.request_suffix}",
@@ -159,9 +151,7 @@ class ParticipantFactory:
 
         return ground
 
-    async def _make_each(
-        self, makers: list[tuple[str, Callable[[], Awaitable]]]
-    ) -> orchestrator_pb2.AgentsCreated:
+    async def _make_each(self, makers: list[tuple[str, Callable[[], Awaitable]]]) -> orchestrator_pb2.AgentsCreated:
         outcomes: list[agent_pb2.Agent | orchestrator_pb2.ParticipantFailure | None] = [None] * len(makers)
 
         async def make(index: int, field: str, maker: Callable[[], Awaitable]) -> None:
@@ -192,9 +182,7 @@ class ParticipantFactory:
     def _report(self, outcomes: list) -> None:
         self.progress.update(
             agents_done=sum(isinstance(outcome, agent_pb2.Agent) for outcome in outcomes),
-            agents_failed=sum(
-                isinstance(outcome, orchestrator_pb2.ParticipantFailure) for outcome in outcomes
-            ),
+            agents_failed=sum(isinstance(outcome, orchestrator_pb2.ParticipantFailure) for outcome in outcomes),
         )
 
     async def _generate(self, participants: orchestrator_pb2.Participants) -> orchestrator_pb2.AgentsCreated:
@@ -293,9 +281,7 @@ class ParticipantFactory:
         self.progress.update(agents_done=len(kept), agents_failed=len(created.failures))
 
 
-def _validation(
-    agent_name: str, response: population_pb2.ValidateAgentResponse
-) -> orchestrator_pb2.AgentValidation:
+def _validation(agent_name: str, response: population_pb2.ValidateAgentResponse) -> orchestrator_pb2.AgentValidation:
     return orchestrator_pb2.AgentValidation(
         agent_name=agent_name,
         score=response.score,

@@ -36,8 +36,11 @@ class QuotaExceeded(ResourceExhausted):
         self.retry_after_s = retry_after_s
 
     def details(self) -> list[object]:
-        details: list[object] = [error_details_pb2.QuotaFailure(violations=[
-            error_details_pb2.QuotaFailure.Violation(subject=self.quota, description=self.message)])]
+        details: list[object] = [
+            error_details_pb2.QuotaFailure(
+                violations=[error_details_pb2.QuotaFailure.Violation(subject=self.quota, description=self.message)]
+            )
+        ]
         if self.retry_after_s is not None:
             delay = duration_pb2.Duration()
             delay.FromMilliseconds(math.ceil(self.retry_after_s * 1000))
@@ -100,8 +103,9 @@ class StudyQuotas:
         limit = self.settings.max_running_per_tenant
         if limit <= 0:
             return
-        page = await self.control.stub.ListSessions(control_pb2.ListSessionsRequest(
-            state=Session.STATE_ACTIVE, labels={KIND_LABEL: STUDY}, page_size=limit + 1))
+        page = await self.control.stub.ListSessions(
+            control_pb2.ListSessionsRequest(state=Session.STATE_ACTIVE, labels={KIND_LABEL: STUDY}, page_size=limit + 1)
+        )
         others = [session for session in page.sessions if session.name != admitted.name]
         if len(others) >= limit:
             raise QuotaExceeded(

@@ -240,9 +240,7 @@ class StudyRunner:
             resumed_count=resumed_count(ids),
             retried_count=retried_count(ids),
         )
-        metadata.execution_time.FromNanoseconds(
-            end_time.ToNanoseconds() - self.session.create_time.ToNanoseconds()
-        )
+        metadata.execution_time.FromNanoseconds(end_time.ToNanoseconds() - self.session.create_time.ToNanoseconds())
         return orchestrator_pb2.StudyResult(
             operation_id=operation_name(self.session_id),
             session_id=self.session.name,
@@ -278,9 +276,7 @@ class StudyRunner:
     async def _stopped(self) -> None:
         reason = self.stop_reason
         if reason is StopReason.CANCELLED:
-            await self._fail(
-                status_pb2.Status(code=grpc.StatusCode.CANCELLED.value[0], message=CANCELLED_REASON)
-            )
+            await self._fail(status_pb2.Status(code=grpc.StatusCode.CANCELLED.value[0], message=CANCELLED_REASON))
         elif reason is StopReason.SHUTDOWN or reason is None:
             self.progress.update(message="stopped: this orchestrator is shutting down")
             await self.lease.release()
@@ -299,7 +295,7 @@ class StudyRunner:
 
 
 def retry_suffix(ids: list[str]) -> str:
-    """"" for a study's first run; `-retry-{n}` after its n-th retry, so that the services answer the
+    """ "" for a study's first run; `-retry-{n}` after its n-th retry, so that the services answer the
     retry's calls anew rather than with what they remembered for the failed run's request ids (answers the
     model gave stay in the session's cache and cost nothing again)."""
     retries = retried_count(ids)

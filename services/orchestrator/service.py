@@ -28,9 +28,7 @@ OPERATIONS_SERVICE_NAME = operations_pb2.DESCRIPTOR.services_by_name["Operations
 def make_definition(study_settings: StudySettings | None = None) -> ServiceDefinition:
     """The service with the given study settings (default: from the environment)."""
 
-    async def register(
-        server: grpc.aio.Server, settings: MeshSettings
-    ) -> contextlib.AbstractAsyncContextManager:
+    async def register(server: grpc.aio.Server, settings: MeshSettings) -> contextlib.AbstractAsyncContextManager:
         studies = study_settings or StudySettings()
         downstream = Downstream.open(settings)
         registry = StudyRegistry(downstream, studies)

@@ -93,8 +93,7 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         if session.state == Session.STATE_ACTIVE and await self.registry.claim(session, resumed=True) is None:
             raise FailedPrecondition(
                 "LEASE_HELD",
-                "another orchestrator is running this study; it resumes only "
-                "once that one stops renewing its lease",
+                "another orchestrator is running this study; it resumes only once that one stops renewing its lease",
                 subject=request.name,
             )
         return await self.view.operation(session)
@@ -108,8 +107,9 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         now.GetCurrentTime()
         await checkpoints.store(
             retried_checkpoint_id(retried_count(ids) + 1),
-            orchestrator_pb2.StudyResumed(runner=self.settings.replica_id, resume_time=now,
-                                          from_checkpoint=ids[-1] if ids else ""),
+            orchestrator_pb2.StudyResumed(
+                runner=self.settings.replica_id, resume_time=now, from_checkpoint=ids[-1] if ids else ""
+            ),
         )
         return reopened
 

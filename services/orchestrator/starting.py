@@ -22,8 +22,13 @@ def kind_of(session: Session) -> str:
     return session.labels.get(KIND_LABEL, "")
 
 
-async def begin_session(control: ControlClient, config: orchestrator_pb2.SessionConfig, request_id: str,
-                        kind: str, labels: dict[str, str] | None = None) -> Session:
+async def begin_session(
+    control: ControlClient,
+    config: orchestrator_pb2.SessionConfig,
+    request_id: str,
+    kind: str,
+    labels: dict[str, str] | None = None,
+) -> Session:
     """The session of a new run, or the one the same `request_id` began before."""
     return await control.stub.BeginSession(
         control_pb2.BeginSessionRequest(

@@ -102,8 +102,9 @@ def experiment_request_from_dict(
     _inline_participants(data, base_dir, source)
     arms = data.get(ARMS)
     if not isinstance(arms, list) or not all(isinstance(arm, dict) for arm in arms):
-        raise StudyFileError(f"{source}: arms must be a list of arms, each with a name "
-                             "(and its stimulus, its fragments or both)")
+        raise StudyFileError(
+            f"{source}: arms must be a list of arms, each with a name (and its stimulus, its fragments or both)"
+        )
     for index, arm in enumerate(arms):
         _inline_fragments(arm, base_dir, source, f"arms[{index}].fragments")
     if unknown := unknown_fields(data, descriptor, top="an experiment"):
@@ -117,8 +118,10 @@ def experiment_request_from_dict(
 def unknown_fields(data: dict[str, Any], descriptor: Descriptor, prefix: str = "", top: str = "a study") -> list[str]:
     """A line for each key of `data` that names no field of the message (at any depth), with the fields
     there are by their proto names, as study files write them."""
-    by_name = {**{field.json_name: field for field in descriptor.fields},
-               **{field.name: field for field in descriptor.fields}}
+    by_name = {
+        **{field.json_name: field for field in descriptor.fields},
+        **{field.name: field for field in descriptor.fields},
+    }
     problems = []
     for key, value in data.items():
         path = f"{prefix}{key}"
@@ -141,8 +144,11 @@ def unknown_fields(data: dict[str, Any], descriptor: Descriptor, prefix: str = "
 def _is_plain_message(field: FieldDescriptor) -> bool:
     """A message field whose JSON is an object of its fields (not a map, nor a well-known type)."""
     message = field.message_type
-    return (message is not None and not message.GetOptions().map_entry
-            and not message.full_name.startswith("google.protobuf."))
+    return (
+        message is not None
+        and not message.GetOptions().map_entry
+        and not message.full_name.startswith("google.protobuf.")
+    )
 
 
 def _section(data: dict[str, Any], snake_name: str) -> dict[str, Any] | None:
@@ -164,8 +170,9 @@ def _camel(snake_name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def _expand_enums(data: dict[str, Any], prefixes: dict[tuple[str, str], str], descriptor: Descriptor,
-                  source: str) -> None:
+def _expand_enums(
+    data: dict[str, Any], prefixes: dict[tuple[str, str], str], descriptor: Descriptor, source: str
+) -> None:
     """Short enum names in full (`focus_group` → `ENVIRONMENT_TYPE_FOCUS_GROUP`); a name the enum lacks is
     refused with the names it has, as the file may write them."""
     for (section_name, field), prefix in prefixes.items():
@@ -179,8 +186,9 @@ def _expand_enums(data: dict[str, Any], prefixes: dict[tuple[str, str], str], de
         enum = _enum_of(descriptor, section_name, field)
         if enum is not None and value not in enum.values_by_name:
             path = f"{section_name}.{field}" if section_name else field
-            names = [name.removeprefix(prefix).lower() for name in enum.values_by_name
-                     if not name.endswith("_UNSPECIFIED")]
+            names = [
+                name.removeprefix(prefix).lower() for name in enum.values_by_name if not name.endswith("_UNSPECIFIED")
+            ]
             raise StudyFileError(f"{source}: {path}: {section[key]!r} is not one of {', '.join(names)}")
         section[key] = value
 
@@ -235,17 +243,18 @@ def _inline_fragments(holder: dict[str, Any], base_dir: Path, source: str, where
             name = entry.strip().upper()
             name = name if name.startswith(FRAGMENT_PREFIX) else f"{FRAGMENT_PREFIX}{name}"
             if name not in population_pb2.Fragment.keys():
-                known = [known.removeprefix(FRAGMENT_PREFIX).lower() for known in population_pb2.Fragment.keys()
-                         if not known.endswith("_UNSPECIFIED")]
-                raise StudyFileError(f"{source}: {where}[{index}]: {entry!r} is not a built-in fragment "
-                                     f"({', '.join(known)}); a fragment of your own is {{file: my.fragment.json}}")
+                known = [
+                    known.removeprefix(FRAGMENT_PREFIX).lower()
+                    for known in population_pb2.Fragment.keys()
+                    if not known.endswith("_UNSPECIFIED")
+                ]
+                raise StudyFileError(
+                    f"{source}: {where}[{index}]: {entry!r} is not a built-in fragment "
+                    f"({', '.join(known)}); a fragment of your own is {{file: my.fragment.json}}"
+                )
             fragments.append({"builtin": name})
         elif isinstance(entry, dict) and set(entry) == {"file"}:
-            fragments.append(
-                {
-                    "custom_json": _read_relative(base_dir, entry["file"], source, f"{where}[{index}]")
-                }
-            )
+            fragments.append({"custom_json": _read_relative(base_dir, entry["file"], source, f"{where}[{index}]")})
         else:
             fragments.append(entry)
     holder[key] = fragments

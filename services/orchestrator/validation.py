@@ -88,14 +88,14 @@ def agent_specs_of_population(text: str) -> list[dict]:
 def participant_violations(participants: orchestrator_pb2.Participants) -> list[tuple[str, str]]:
     specs = list(participants.specifications)
     if participants.mode == Mode.MODE_UNSPECIFIED or participants.mode not in Mode.values():
-        return [
-            ("participants.mode", "must be one of from_demographics, from_agent, from_population, custom")
+        return [("participants.mode", "must be one of from_demographics, from_agent, from_population, custom")]
+    violations = texts_violations(
+        [
+            ("participants.context", participants.context, MAX_INSTRUCTION_CHARS),
+            ("participants.particularities", participants.particularities, MAX_INSTRUCTION_CHARS),
+            ("participants.expectations", participants.expectations, MAX_INSTRUCTION_CHARS),
         ]
-    violations = texts_violations([
-        ("participants.context", participants.context, MAX_INSTRUCTION_CHARS),
-        ("participants.particularities", participants.particularities, MAX_INSTRUCTION_CHARS),
-        ("participants.expectations", participants.expectations, MAX_INSTRUCTION_CHARS),
-    ])
+    )
     minimum = participants.min_validation_score
     if not (math.isfinite(minimum) and 0.0 <= minimum <= 1.0):
         violations.append(("participants.min_validation_score", f"must be within [0, 1], not {minimum}"))
@@ -111,9 +111,7 @@ def participant_violations(participants: orchestrator_pb2.Participants) -> list[
         return violations + oversized
     if participants.mode == Mode.MODE_FROM_DEMOGRAPHICS:
         if not 1 <= participants.count <= MAX_PARTICIPANTS:
-            violations.append(
-                ("participants.count", f"must be 1 to {MAX_PARTICIPANTS} for from_demographics")
-            )
+            violations.append(("participants.count", f"must be 1 to {MAX_PARTICIPANTS} for from_demographics"))
         violations += _single_spec_violations(specs, "a demographics description")
         if len(specs) == 1:
             violations += json_object_violations(specs[0], "participants.specifications[0]")
@@ -130,9 +128,7 @@ def participant_violations(participants: orchestrator_pb2.Participants) -> list[
             violations += _description_violations(specs)
     for index, fragment in enumerate(participants.fragments):
         if fragment.WhichOneof("source") == "custom_json":
-            violations += json_object_violations(
-                fragment.custom_json, f"participants.fragments[{index}].custom_json"
-            )
+            violations += json_object_violations(fragment.custom_json, f"participants.fragments[{index}].custom_json")
     return violations
 
 

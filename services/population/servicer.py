@@ -77,26 +77,38 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
         self._remembered = RememberedResponses(control)
         self._concurrency = max(1, concurrency)
 
-    async def LoadAgent(self, request: population_pb2.LoadAgentRequest,
-                        context: grpc.aio.ServicerContext) -> agent_pb2.Agent:
-        require_request_fields(request.session, [("spec_json", request.spec_json, MAX_AGENT_SPEC_CHARS),
-                                                 ("context", request.context, MAX_INSTRUCTION_CHARS)])
+    async def LoadAgent(
+        self, request: population_pb2.LoadAgentRequest, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.Agent:
+        require_request_fields(
+            request.session,
+            [
+                ("spec_json", request.spec_json, MAX_AGENT_SPEC_CHARS),
+                ("context", request.context, MAX_INSTRUCTION_CHARS),
+            ],
+        )
         persona = parse_persona(request.spec_json, "spec_json")
         fragments = resolve_fragments(request.fragments)
         persona = merge_fragments(persona, fragments)
         await self._control.require_active_session(request.session, "loading an agent", field="session")
-        provenance = agent_pb2.Provenance(origin=Origin.ORIGIN_SPEC, source=request.source,
-                                          context=request.context, fragments=[name for name, _ in fragments])
+        provenance = agent_pb2.Provenance(
+            origin=Origin.ORIGIN_SPEC,
+            source=request.source,
+            context=request.context,
+            fragments=[name for name, _ in fragments],
+        )
         return make_agent(persona, provenance)
 
-    async def ExportAgent(self, request: population_pb2.ExportAgentRequest,
-                          context: grpc.aio.ServicerContext) -> population_pb2.ExportAgentResponse:
+    async def ExportAgent(
+        self, request: population_pb2.ExportAgentRequest, context: grpc.aio.ServicerContext
+    ) -> population_pb2.ExportAgentResponse:
         if not request.HasField("agent"):
             raise InvalidArgument("agent", "the agent is required")
         return population_pb2.ExportAgentResponse(spec_json=export_spec_json(request.agent, request.include_state))
 
-    async def ApplyFragments(self, request: population_pb2.ApplyFragmentsRequest,
-                             context: grpc.aio.ServicerContext) -> agent_pb2.Agent:
+    async def ApplyFragments(
+        self, request: population_pb2.ApplyFragmentsRequest, context: grpc.aio.ServicerContext
+    ) -> agent_pb2.Agent:
         if not request.HasField("agent"):
             raise InvalidArgument("agent", "the agent is required")
         if not request.fragments:
@@ -111,41 +123,63 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
         agent.provenance.fragments.extend(name for name, _ in fragments)
         return agent
 
-    async def ListFragments(self, request: population_pb2.ListFragmentsRequest,
-                            context: grpc.aio.ServicerContext) -> population_pb2.ListFragmentsResponse:
-        return population_pb2.ListFragmentsResponse(fragments=[
-            population_pb2.FragmentDescription(fragment=value, fragment_json=json.dumps(document, indent=4))
-            for value, document in builtin_fragments()])
+    async def ListFragments(
+        self, request: population_pb2.ListFragmentsRequest, context: grpc.aio.ServicerContext
+    ) -> population_pb2.ListFragmentsResponse:
+        return population_pb2.ListFragmentsResponse(
+            fragments=[
+                population_pb2.FragmentDescription(fragment=value, fragment_json=json.dumps(document, indent=4))
+                for value, document in builtin_fragments()
+            ]
+        )
 
-    async def ValidateAgent(self, request: population_pb2.ValidateAgentRequest,
-                            context: grpc.aio.ServicerContext) -> population_pb2.ValidateAgentResponse:
+    async def ValidateAgent(
+        self, request: population_pb2.ValidateAgentRequest, context: grpc.aio.ServicerContext
+    ) -> population_pb2.ValidateAgentResponse:
         if not request.HasField("agent"):
             raise InvalidArgument("agent", "the agent is required")
         if not request.expectations.strip():
             raise InvalidArgument("expectations", "expectations are required")
-        require_request_fields(request.session, [
-            ("expectations", request.expectations, MAX_INSTRUCTION_CHARS),
-            ("agent.spec_json", request.agent.spec_json, MAX_AGENT_SPEC_CHARS)])
+        require_request_fields(
+            request.session,
+            [
+                ("expectations", request.expectations, MAX_INSTRUCTION_CHARS),
+                ("agent.spec_json", request.agent.spec_json, MAX_AGENT_SPEC_CHARS),
+            ],
+        )
         if not 0 <= request.questions <= MAX_QUESTIONS:
-            raise InvalidArgument("questions", f"must be 1 to {MAX_QUESTIONS} (0 means {DEFAULT_QUESTIONS}), "
-                                               f"not {request.questions}")
+            raise InvalidArgument(
+                "questions", f"must be 1 to {MAX_QUESTIONS} (0 means {DEFAULT_QUESTIONS}), not {request.questions}"
+            )
         persona = parse_persona(request.agent.spec_json, "agent.spec_json")
         await self._control.require_active_session(request.session, "validating an agent", field="session")
         try:
             with session_scope(self._llm, request.session):
                 validation = await interview_persona(
-                    self._llm, persona, request.expectations, session=request.session,
-                    questions=request.questions, memory=remembered_lines(request.agent),
-                    memory_summary=request.agent.memory_summary, persona_chars=await interview_persona_chars(self._llm))
+                    self._llm,
+                    persona,
+                    request.expectations,
+                    session=request.session,
+                    questions=request.questions,
+                    memory=remembered_lines(request.agent),
+                    memory_summary=request.agent.memory_summary,
+                    persona_chars=await interview_persona_chars(self._llm),
+                )
         except LLMError as error:
             raise model_failure("validation", error) from None
         return validation_response(validation)
 
-    async def _validated_member(self, llm: Any, request: population_pb2.GeneratePopulationRequest,
-                                demographics: Demographics, result: PersonResult, persona: Persona,
-                                message: population_pb2.GeneratePopulationResponse,
-                                fragments: list[tuple[str, dict[str, Any]]],
-                                regenerated: list[str]) -> population_pb2.GeneratePopulationResponse:
+    async def _validated_member(
+        self,
+        llm: Any,
+        request: population_pb2.GeneratePopulationRequest,
+        demographics: Demographics,
+        result: PersonResult,
+        persona: Persona,
+        message: population_pb2.GeneratePopulationResponse,
+        fragments: list[tuple[str, dict[str, Any]]],
+        regenerated: list[str],
+    ) -> population_pb2.GeneratePopulationResponse:
         """A generated member with its validation interview. Under `min_validation_score`, a new person for
         the same place of the plan (told why the first did not fit, given the first's name, which is unique
         in the population) is made and validated once; still under it, the member is an AgentFailure
@@ -153,8 +187,9 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
         label = f"population.validation.{result.index}"
         persona_chars = await interview_persona_chars(self._llm)
         try:
-            validation = await interview_persona(llm, persona, request.expectations, session=request.session,
-                                                 label=label, persona_chars=persona_chars)
+            validation = await interview_persona(
+                llm, persona, request.expectations, session=request.session, label=label, persona_chars=persona_chars
+            )
         except LLMError as error:  # the agent stands; only its validation is missing
             log.warning("validation of %s failed: %s", persona.name, error)
             return message
@@ -163,21 +198,39 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
         entry_index = result.provenance.plan_entry_index or 0
         if not minimum or validation.score >= minimum or result.provenance.plan_entry is None:
             return message
-        particularities = "\n".join(part for part in (
-            request.particularities,
-            f"Someone made for this place did not meet the expectations ({validation.justification}); make a "
-            f"person who does. The expectations: {request.expectations}") if part)
+        particularities = "\n".join(
+            part
+            for part in (
+                request.particularities,
+                f"Someone made for this place did not meet the expectations ({validation.justification}); make a "
+                f"person who does. The expectations: {request.expectations}",
+            )
+            if part
+        )
         try:
-            spec = await generate_person(llm, demographics, result.provenance.plan_entry, request.context,
-                                         particularities, session=request.session,
-                                         label=f"population.person.{result.index}.again")
+            spec = await generate_person(
+                llm,
+                demographics,
+                result.provenance.plan_entry,
+                request.context,
+                particularities,
+                session=request.session,
+                label=f"population.person.{result.index}.again",
+            )
             again = apply_fragments(Persona(spec), [document for _, document in fragments])
             again = again.with_persona({**again.persona, "name": persona.name})
-            second = await interview_persona(llm, again, request.expectations, session=request.session,
-                                             label=f"{label}.again", persona_chars=persona_chars)
+            second = await interview_persona(
+                llm,
+                again,
+                request.expectations,
+                session=request.session,
+                label=f"{label}.again",
+                persona_chars=persona_chars,
+            )
         except (LLMError, FragmentConflictError, SpecError) as error:
-            return validation_failure(entry_index, persona.name, validation,
-                                      f"generating it again failed: {type(error).__name__}: {error}")
+            return validation_failure(
+                entry_index, persona.name, validation, f"generating it again failed: {type(error).__name__}: {error}"
+            )
         regenerated.append(persona.name)
         if second.score < minimum:
             return validation_failure(entry_index, persona.name, second, "also after generating it again")
@@ -185,16 +238,23 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
         message.validation.CopyFrom(validation_response(second))
         return message
 
-    async def GeneratePopulation(self, request: population_pb2.GeneratePopulationRequest,
-                                 context: grpc.aio.ServicerContext,
-                                 ) -> AsyncIterator[population_pb2.GeneratePopulationResponse]:
+    async def GeneratePopulation(
+        self,
+        request: population_pb2.GeneratePopulationRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[population_pb2.GeneratePopulationResponse]:
         if not 1 <= request.count <= MAX_COUNT:
             raise InvalidArgument("count", f"count must be between 1 and {MAX_COUNT}, not {request.count}")
-        require_request_fields(request.session, [
-            ("demographics_json", request.demographics_json, MAX_DOCUMENT_CHARS),
-            ("context", request.context, MAX_INSTRUCTION_CHARS),
-            ("particularities", request.particularities, MAX_INSTRUCTION_CHARS),
-            ("expectations", request.expectations, MAX_INSTRUCTION_CHARS)], request.request_id)
+        require_request_fields(
+            request.session,
+            [
+                ("demographics_json", request.demographics_json, MAX_DOCUMENT_CHARS),
+                ("context", request.context, MAX_INSTRUCTION_CHARS),
+                ("particularities", request.particularities, MAX_INSTRUCTION_CHARS),
+                ("expectations", request.expectations, MAX_INSTRUCTION_CHARS),
+            ],
+            request.request_id,
+        )
         demographics = _parse_demographics(request.demographics_json)
         fragments = resolve_fragments(request.fragments)
         await self._control.require_active_session(request.session, "generating a population", field="session")
@@ -207,23 +267,34 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
         async for message in self._remembered.stream(request, population_pb2.GeneratePopulationResponse, generate):
             yield message
 
-    async def _generate_population(self, request: population_pb2.GeneratePopulationRequest,
-                                   demographics: Demographics, fragments: list[tuple[str, dict[str, Any]]],
-                                   ) -> AsyncIterator[population_pb2.GeneratePopulationResponse]:
+    async def _generate_population(
+        self,
+        request: population_pb2.GeneratePopulationRequest,
+        demographics: Demographics,
+        fragments: list[tuple[str, dict[str, Any]]],
+    ) -> AsyncIterator[population_pb2.GeneratePopulationResponse]:
         fragment_names = [name for name, _ in fragments]
         llm = CountingLLM(self._llm)
         session = request.session
         regenerated: list[str] = []
         try:
-            plan = await plan_population(llm, demographics, request.count, request.context,
-                                         request.particularities, session=session)
+            plan = await plan_population(
+                llm, demographics, request.count, request.context, request.particularities, session=session
+            )
         except LLMError as error:
             raise model_failure("population plan", error) from None
         except PopulationPlanError as error:
             raise InvalidArgument("demographics_json", f"no sampling plan can be made: {error}") from None
-        yield population_pb2.GeneratePopulationResponse(plan=population_pb2.PopulationPlan(entries=[
-            population_pb2.PlanEntry(description=entry.description, quantity=entry.quantity,
-                                     characteristics=entry.characteristics) for entry in plan.entries]))
+        yield population_pb2.GeneratePopulationResponse(
+            plan=population_pb2.PopulationPlan(
+                entries=[
+                    population_pb2.PlanEntry(
+                        description=entry.description, quantity=entry.quantity, characteristics=entry.characteristics
+                    )
+                    for entry in plan.entries
+                ]
+            )
+        )
 
         async def finish(result: PersonResult) -> population_pb2.GeneratePopulationResponse:
             entry_index = result.provenance.plan_entry_index or 0
@@ -235,12 +306,17 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
                 return _failure(entry_index, f"{type(error).__name__}: {error}")
             entry = result.provenance.plan_entry
             provenance = agent_pb2.Provenance(
-                origin=Origin.ORIGIN_DEMOGRAPHICS, source=demographics.title, context=request.context,
-                plan_entry_json=entry.model_dump_json() if entry is not None else "", fragments=fragment_names)
+                origin=Origin.ORIGIN_DEMOGRAPHICS,
+                source=demographics.title,
+                context=request.context,
+                plan_entry_json=entry.model_dump_json() if entry is not None else "",
+                fragments=fragment_names,
+            )
             message = population_pb2.GeneratePopulationResponse(agent=make_agent(persona, provenance))
             if request.expectations.strip():
-                message = await self._validated_member(llm, request, demographics, result, persona, message,
-                                                       fragments, regenerated)
+                message = await self._validated_member(
+                    llm, request, demographics, result, persona, message, fragments, regenerated
+                )
             return message
 
         queue: asyncio.Queue[population_pb2.GeneratePopulationResponse | BaseException | None] = asyncio.Queue()
@@ -252,9 +328,18 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
                 await queue.put(await finish(result))
 
             try:
-                async with contextlib.aclosing(generate_population(
-                        llm, demographics, request.count, request.context, request.particularities,
-                        session=session, concurrency=self._concurrency, plan=plan)) as results:
+                async with contextlib.aclosing(
+                    generate_population(
+                        llm,
+                        demographics,
+                        request.count,
+                        request.context,
+                        request.particularities,
+                        session=session,
+                        concurrency=self._concurrency,
+                        plan=plan,
+                    )
+                ) as results:
                     async for result in results:
                         finishing.add(asyncio.create_task(finish_into_queue(result)))
                     await asyncio.gather(*finishing)
@@ -282,24 +367,40 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
             producer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await producer
-        yield population_pb2.GeneratePopulationResponse(summary=population_pb2.PopulationSummary(
-            requested=request.count, generated=generated, failed=failed, model_calls=llm.calls,
-            regenerated=len(regenerated)))
+        yield population_pb2.GeneratePopulationResponse(
+            summary=population_pb2.PopulationSummary(
+                requested=request.count,
+                generated=generated,
+                failed=failed,
+                model_calls=llm.calls,
+                regenerated=len(regenerated),
+            )
+        )
 
 
 def validation_response(validation: PersonaValidation) -> population_pb2.ValidateAgentResponse:
     return population_pb2.ValidateAgentResponse(
-        score=validation.score, justification=validation.justification,
-        interview=[population_pb2.InterviewExchange(question=question, answer=answer)
-                   for question, answer in validation.interview])
+        score=validation.score,
+        justification=validation.justification,
+        interview=[
+            population_pb2.InterviewExchange(question=question, answer=answer)
+            for question, answer in validation.interview
+        ],
+    )
 
 
-def validation_failure(entry_index: int, name: str, validation: PersonaValidation,
-                       why: str) -> population_pb2.GeneratePopulationResponse:
+def validation_failure(
+    entry_index: int, name: str, validation: PersonaValidation, why: str
+) -> population_pb2.GeneratePopulationResponse:
     """A member whose validation stayed under the minimum: a failure that carries the validation."""
-    return population_pb2.GeneratePopulationResponse(failure=population_pb2.AgentFailure(
-        plan_entry_index=entry_index, agent_name=name, validation=validation_response(validation),
-        reason=f"validation score {validation.score:.2f} is under the minimum ({why}): {validation.justification}"))
+    return population_pb2.GeneratePopulationResponse(
+        failure=population_pb2.AgentFailure(
+            plan_entry_index=entry_index,
+            agent_name=name,
+            validation=validation_response(validation),
+            reason=f"validation score {validation.score:.2f} is under the minimum ({why}): {validation.justification}",
+        )
+    )
 
 
 _REMEMBERED = {
@@ -313,8 +414,10 @@ MAX_REMEMBERED = 32
 
 def remembered_lines(agent: agent_pb2.Agent) -> list[str]:
     """The agent's latest remembered events as it recalls them, for answering in character."""
-    return [_REMEMBERED.get(event.kind, "{source}: {content}").format(source=event.source, content=event.content)
-            for event in agent.episodic_memory[-MAX_REMEMBERED:]]
+    return [
+        _REMEMBERED.get(event.kind, "{source}: {content}").format(source=event.source, content=event.content)
+        for event in agent.episodic_memory[-MAX_REMEMBERED:]
+    ]
 
 
 _CONTEXT_WINDOWS: dict[str, ContextWindow] = {}
@@ -331,7 +434,8 @@ async def interview_persona_chars(llm: Any) -> int:
 
 def _failure(entry_index: int, reason: str) -> population_pb2.GeneratePopulationResponse:
     return population_pb2.GeneratePopulationResponse(
-        failure=population_pb2.AgentFailure(plan_entry_index=entry_index, reason=reason))
+        failure=population_pb2.AgentFailure(plan_entry_index=entry_index, reason=reason)
+    )
 
 
 def _parse_demographics(text: str) -> Demographics:
@@ -340,8 +444,9 @@ def _parse_demographics(text: str) -> Demographics:
     try:
         demographics = Demographics.model_validate_json(text)
     except ValidationError as error:
-        raise InvalidArgument("demographics_json",
-                              f"not TinyTroupe demographics JSON: {error.errors()[0]['msg']}") from None
+        raise InvalidArgument(
+            "demographics_json", f"not TinyTroupe demographics JSON: {error.errors()[0]['msg']}"
+        ) from None
     if demographics.content is None and not demographics.description:
         raise InvalidArgument("demographics_json", "the demographics have neither content nor description")
     return demographics

@@ -15,19 +15,23 @@ from services.runtime.config import MeshSettings, load_settings
 from services.runtime.context import TENANT_METADATA_KEY, current_tenant, propagated_metadata
 from services.runtime.security import channel_credentials
 
-RETRY_SERVICE_CONFIG = json.dumps({
-    "loadBalancingConfig": [{"round_robin": {}}],
-    "methodConfig": [{
-        "name": [{}],
-        "retryPolicy": {
-            "maxAttempts": 5,
-            "initialBackoff": "0.1s",
-            "maxBackoff": "2s",
-            "backoffMultiplier": 2,
-            "retryableStatusCodes": ["UNAVAILABLE"],
-        },
-    }],
-})
+RETRY_SERVICE_CONFIG = json.dumps(
+    {
+        "loadBalancingConfig": [{"round_robin": {}}],
+        "methodConfig": [
+            {
+                "name": [{}],
+                "retryPolicy": {
+                    "maxAttempts": 5,
+                    "initialBackoff": "0.1s",
+                    "maxBackoff": "2s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ],
+    }
+)
 
 
 class _CallDecoration:
@@ -49,8 +53,9 @@ class _CallDecoration:
             if key not in metadata:
                 metadata.add(key, value)
         timeout = details.timeout if details.timeout is not None else self.default_timeout_s
-        return grpc.aio.ClientCallDetails(details.method, timeout, metadata, details.credentials,
-                                          details.wait_for_ready)
+        return grpc.aio.ClientCallDetails(
+            details.method, timeout, metadata, details.credentials, details.wait_for_ready
+        )
 
 
 # grpc.aio files each interceptor object under one call kind only, so there is one class per kind.
@@ -86,8 +91,9 @@ class _StreamStream(grpc.aio.StreamStreamClientInterceptor):
         return await continuation(self.decoration.details(client_call_details), request_iterator)
 
 
-def open_channel(address: str, settings: MeshSettings | None = None, *,
-                 bearer_token: str | None = None) -> grpc.aio.Channel:
+def open_channel(
+    address: str, settings: MeshSettings | None = None, *, bearer_token: str | None = None
+) -> grpc.aio.Channel:
     """A channel to another service of the mesh, or to the mesh from a client with `bearer_token`.
 
     Between services the channel presents `INTERNAL_TOKEN` and passes the caller's tenant on.

@@ -51,17 +51,22 @@ class InvalidArgument(MeshError):
     code = grpc.StatusCode.INVALID_ARGUMENT
     default_reason = "INVALID_ARGUMENT"
 
-    def __init__(self, field: str, description: str, *, more: list[tuple[str, str]] | tuple = (),
-                 reason: str | None = None):
+    def __init__(
+        self, field: str, description: str, *, more: list[tuple[str, str]] | tuple = (), reason: str | None = None
+    ):
         self.violations = [(field, description), *more]
         message = "; ".join(f"{name}: {text}" for name, text in self.violations)
         super().__init__(f"invalid argument: {message}", reason=reason)
 
     def details(self) -> list[object]:
-        return [error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=name, description=text)
-            for name, text in self.violations
-        ])]
+        return [
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(field=name, description=text)
+                    for name, text in self.violations
+                ]
+            )
+        ]
 
 
 class _ResourceError(MeshError):
@@ -75,8 +80,11 @@ class _ResourceError(MeshError):
         super().__init__(f"{text}: {description}" if description else text)
 
     def details(self) -> list[object]:
-        return [error_details_pb2.ResourceInfo(
-            resource_type=self.resource_type, resource_name=self.resource_name, description=self.description)]
+        return [
+            error_details_pb2.ResourceInfo(
+                resource_type=self.resource_type, resource_name=self.resource_name, description=self.description
+            )
+        ]
 
 
 class NotFound(_ResourceError):
@@ -101,10 +109,15 @@ class FailedPrecondition(MeshError):
         self.subject = subject
 
     def details(self) -> list[object]:
-        return [error_details_pb2.PreconditionFailure(violations=[
-            error_details_pb2.PreconditionFailure.Violation(
-                type=self.reason, subject=self.subject, description=self.message)
-        ])]
+        return [
+            error_details_pb2.PreconditionFailure(
+                violations=[
+                    error_details_pb2.PreconditionFailure.Violation(
+                        type=self.reason, subject=self.subject, description=self.message
+                    )
+                ]
+            )
+        ]
 
 
 class _ReasonedError(MeshError):
@@ -158,6 +171,7 @@ class DownstreamError(MeshError):
 
 # -- reading the rich status of a failed call (servers passing errors on, the CLI, the tests) -------------
 
+
 def error_details(error: grpc.aio.AioRpcError, message_type: type[DetailT]) -> list[DetailT]:
     """Every detail of the call's `google.rpc.Status` that is a `message_type`."""
     status = rpc_status.from_call(error)
@@ -177,6 +191,8 @@ def error_reason(error: grpc.aio.AioRpcError) -> str:
 
 def field_violations(error: grpc.aio.AioRpcError) -> dict[str, str]:
     """The `BadRequest` field violations of a failed call, by field."""
-    return {violation.field: violation.description
-            for bad_request in error_details(error, error_details_pb2.BadRequest)
-            for violation in bad_request.field_violations}
+    return {
+        violation.field: violation.description
+        for bad_request in error_details(error, error_details_pb2.BadRequest)
+        for violation in bad_request.field_violations
+    }

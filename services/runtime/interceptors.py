@@ -32,15 +32,17 @@ log = structlog.get_logger("rpc")
 
 _CODES = {code.value[0]: code for code in grpc.StatusCode}
 
-QUIET_SERVICES = frozenset({"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
-                            "grpc.reflection.v1.ServerReflection"})
+QUIET_SERVICES = frozenset(
+    {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection", "grpc.reflection.v1.ServerReflection"}
+)
 
 
 class _CallScope:
     """Everything around one RPC: ids, timing, metrics, the final log line and error mapping."""
 
-    def __init__(self, rpc_type: str, full_method: str, context: grpc.aio.ServicerContext,
-                 authenticator: Authenticator):
+    def __init__(
+        self, rpc_type: str, full_method: str, context: grpc.aio.ServicerContext, authenticator: Authenticator
+    ):
         self.authenticator = authenticator
         self.service, _, self.method = full_method.lstrip("/").rpartition("/")
         self.labels = (rpc_type, self.service, self.method)
@@ -109,8 +111,13 @@ class _CallScope:
         metrics.HANDLED.labels(*self.labels, self.code.name).inc()
         metrics.HANDLING_SECONDS.labels(*self.labels).observe(elapsed)
         emit = log.debug if self.service in QUIET_SERVICES else log.info
-        emit("rpc", grpc_service=self.service, grpc_method=self.method, grpc_code=self.code.name,
-             duration_ms=round(elapsed * 1000, 2))
+        emit(
+            "rpc",
+            grpc_service=self.service,
+            grpc_method=self.method,
+            grpc_code=self.code.name,
+            duration_ms=round(elapsed * 1000, 2),
+        )
 
 
 def _counted_requests(requests: AsyncIterator, labels: tuple[str, str, str]) -> AsyncIterator:
@@ -118,12 +125,15 @@ def _counted_requests(requests: AsyncIterator, labels: tuple[str, str, str]) -> 
         async for request in requests:
             metrics.MSG_RECEIVED.labels(*labels).inc()
             yield request
+
     return counted()
 
 
-def _wrap(behavior: Callable, rpc_type: str, full_method: str, streams_in: bool,
-          authenticator: Authenticator) -> Callable:
+def _wrap(
+    behavior: Callable, rpc_type: str, full_method: str, streams_in: bool, authenticator: Authenticator
+) -> Callable:
     if inspect.isasyncgenfunction(behavior):
+
         async def streaming(request_or_iterator, context):
             async with _CallScope(rpc_type, full_method, context, authenticator) as scope:
                 scope.authenticate()
@@ -132,6 +142,7 @@ def _wrap(behavior: Callable, rpc_type: str, full_method: str, streams_in: bool,
                 async for response in behavior(request_or_iterator, context):
                     metrics.MSG_SENT.labels(*scope.labels).inc()
                     yield response
+
         return streaming
 
     async def unary(request_or_iterator, context):
@@ -140,6 +151,7 @@ def _wrap(behavior: Callable, rpc_type: str, full_method: str, streams_in: bool,
             if streams_in:
                 request_or_iterator = _counted_requests(request_or_iterator, scope.labels)
             return await behavior(request_or_iterator, context)
+
     return unary
 
 
@@ -156,16 +168,22 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return handler
         method = handler_call_details.method
-        codec = {"request_deserializer": handler.request_deserializer,
-                 "response_serializer": handler.response_serializer}
+        codec = {
+            "request_deserializer": handler.request_deserializer,
+            "response_serializer": handler.response_serializer,
+        }
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                _wrap(handler.unary_unary, "unary", method, False, self.authenticator), **codec)
+                _wrap(handler.unary_unary, "unary", method, False, self.authenticator), **codec
+            )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                _wrap(handler.unary_stream, "server_stream", method, False, self.authenticator), **codec)
+                _wrap(handler.unary_stream, "server_stream", method, False, self.authenticator), **codec
+            )
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
-                _wrap(handler.stream_unary, "client_stream", method, True, self.authenticator), **codec)
+                _wrap(handler.stream_unary, "client_stream", method, True, self.authenticator), **codec
+            )
         return grpc.stream_stream_rpc_method_handler(
-            _wrap(handler.stream_stream, "bidi_stream", method, True, self.authenticator), **codec)
+            _wrap(handler.stream_stream, "bidi_stream", method, True, self.authenticator), **codec
+        )

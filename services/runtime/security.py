@@ -26,8 +26,9 @@ from services.runtime.errors import PermissionDenied, Unauthenticated
 
 log = structlog.get_logger("security")
 
-OPEN_SERVICES = frozenset({"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
-                           "grpc.reflection.v1.ServerReflection"})
+OPEN_SERVICES = frozenset(
+    {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection", "grpc.reflection.v1.ServerReflection"}
+)
 
 
 def is_loopback(host: str) -> bool:
@@ -52,12 +53,19 @@ def server_credentials(settings: MeshSettings) -> grpc.ServerCredentials | None:
         if not settings.allow_insecure:
             raise SystemExit(
                 f"refusing to serve plaintext on {settings.host}: set TLS_CERT_FILE and TLS_KEY_FILE, "
-                "or ALLOW_INSECURE=true for a trusted network")
-        log.warning("PLAINTEXT_ON_NETWORK", host=settings.host,
-                    detail="serving without TLS on a non-loopback address because ALLOW_INSECURE is set")
+                "or ALLOW_INSECURE=true for a trusted network"
+            )
+        log.warning(
+            "PLAINTEXT_ON_NETWORK",
+            host=settings.host,
+            detail="serving without TLS on a non-loopback address because ALLOW_INSECURE is set",
+        )
     else:
-        log.warning("plaintext_on_loopback", host=settings.host,
-                    detail="no TLS configured: serving plaintext on loopback for local development")
+        log.warning(
+            "plaintext_on_loopback",
+            host=settings.host,
+            detail="no TLS configured: serving plaintext on loopback for local development",
+        )
     return None
 
 
@@ -68,7 +76,8 @@ def channel_credentials(settings: MeshSettings) -> grpc.ChannelCredentials | Non
     key = settings.tls_key_file.read_bytes() if settings.tls_key_file else None
     cert = settings.tls_cert_file.read_bytes() if settings.tls_cert_file else None
     return grpc.ssl_channel_credentials(
-        root_certificates=settings.tls_ca_file.read_bytes(), private_key=key, certificate_chain=cert)
+        root_certificates=settings.tls_ca_file.read_bytes(), private_key=key, certificate_chain=cert
+    )
 
 
 @dataclass(frozen=True)
@@ -118,16 +127,24 @@ class Authenticator:
     def _tenant_from_jwt(self, token: str) -> str:
         algorithms = ["HS256"] if not self.jwt_key.lstrip().startswith("-----BEGIN") else ["RS256", "ES256"]
         try:
-            claims = jwt.decode(token, self.jwt_key, algorithms=algorithms, audience=self.jwt_audience,
-                                issuer=self.jwt_issuer, options={"require": ["exp"]})
+            claims = jwt.decode(
+                token,
+                self.jwt_key,
+                algorithms=algorithms,
+                audience=self.jwt_audience,
+                issuer=self.jwt_issuer,
+                options={"require": ["exp"]},
+            )
         except jwt.PyJWTError as error:
             raise Unauthenticated("INVALID_CREDENTIALS", f"the bearer token is not valid: {error}") from None
         tenant = claims.get(self.tenant_claim)
         if not isinstance(tenant, str) or not tenant:
             raise PermissionDenied("NO_TENANT", f"the token carries no `{self.tenant_claim}` claim")
         if not is_valid_tenant(tenant):
-            raise PermissionDenied("INVALID_TENANT", f"the `{self.tenant_claim}` claim must be 1 to "
-                                   f"{MAX_TENANT_LENGTH} printable characters")
+            raise PermissionDenied(
+                "INVALID_TENANT",
+                f"the `{self.tenant_claim}` claim must be 1 to {MAX_TENANT_LENGTH} printable characters",
+            )
         return tenant
 
 

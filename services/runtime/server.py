@@ -64,28 +64,29 @@ class RunningServer:
     """The plaintext health-only port, when `HEALTH_PORT` is set."""
 
     async def set_serving(self, serving: bool) -> None:
-        status = (health_pb2.HealthCheckResponse.SERVING if serving
-                  else health_pb2.HealthCheckResponse.NOT_SERVING)
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
         for name in ("", *self.definition.service_names):
             await self.health.set(name, status)
 
 
 @contextlib.asynccontextmanager
-async def started_server(definition: ServiceDefinition, settings: MeshSettings,
-                         port: int | None = None) -> AsyncIterator[RunningServer]:
+async def started_server(
+    definition: ServiceDefinition, settings: MeshSettings, port: int | None = None
+) -> AsyncIterator[RunningServer]:
     """Starts the service's server; on exit drains it and closes its resources."""
-    server = grpc.aio.server(interceptors=[ServerInterceptor(Authenticator(settings))],
-                             options=server_options(settings))
+    server = grpc.aio.server(
+        interceptors=[ServerInterceptor(Authenticator(settings))], options=server_options(settings)
+    )
     resources = await definition.register(server, settings)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        (*definition.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+        (*definition.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
     bind_port = settings.grpc_port(definition.name) if port is None else port
     credentials = server_credentials(settings)
     address = f"{settings.host}:{bind_port}"
-    actual_port = (server.add_secure_port(address, credentials) if credentials
-                   else server.add_insecure_port(address))
+    actual_port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
     async with contextlib.AsyncExitStack() as stack:
         if resources is not None:
             await stack.enter_async_context(resources)
@@ -103,8 +104,7 @@ async def started_server(definition: ServiceDefinition, settings: MeshSettings,
 
 
 @contextlib.asynccontextmanager
-async def _health_only_server(health_servicer: health.aio.HealthServicer,
-                              settings: MeshSettings) -> AsyncIterator[int]:
+async def _health_only_server(health_servicer: health.aio.HealthServicer, settings: MeshSettings) -> AsyncIterator[int]:
     """A second server, plaintext, with nothing but the health service: it answers probes while the
     main port requires client certificates, and it reveals nothing but SERVING or NOT_SERVING."""
     server = grpc.aio.server()
@@ -130,8 +130,13 @@ async def serve(definition: ServiceDefinition, settings: MeshSettings | None = N
     if metrics_port:
         start_http_server(metrics_port, addr=settings.host)
     async with started_server(definition, settings) as running:
-        log.info("serving", port=running.port, metrics_port=metrics_port or None, host=settings.host,
-                 services=list(definition.service_names))
+        log.info(
+            "serving",
+            port=running.port,
+            metrics_port=metrics_port or None,
+            host=settings.host,
+            services=list(definition.service_names),
+        )
         await stop.wait()
         log.info("draining", grace_s=settings.shutdown_grace_s)
     log.info("stopped")

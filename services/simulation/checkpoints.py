@@ -32,19 +32,24 @@ class WorldCheckpoints:
     async def require_active_session(self, session: str) -> None:
         await self.control.require_active_session(session, "a simulation")
 
-    async def store(self, session: str, checkpoint_id: str, world: simulation_pb2.WorldState,
-                    round_number: int) -> str:
+    async def store(self, session: str, checkpoint_id: str, world: simulation_pb2.WorldState, round_number: int) -> str:
         """Stores the world as `checkpoint_id`; the same world already stored there (reached again by a
         replay through the cache) is accepted as it is. Returns the checkpoint's name."""
+
         def same_world(existing: control_pb2.Checkpoint) -> bool:
-            return existing.content_type == WORLD_STATE_CONTENT_TYPE and \
-                _comparable(simulation_pb2.WorldState.FromString(existing.payload)) == _comparable(world)
+            return existing.content_type == WORLD_STATE_CONTENT_TYPE and _comparable(
+                simulation_pb2.WorldState.FromString(existing.payload)
+            ) == _comparable(world)
 
-        return await self.control.store_message(session, checkpoint_id, world,
-                                                annotations={"round": str(round_number)}, same=same_world)
+        return await self.control.store_message(
+            session, checkpoint_id, world, annotations={"round": str(round_number)}, same=same_world
+        )
 
-    async def load(self, name: str, persona_chars: int = PERSONA_DESCRIPTION_CHARS,
-                   ) -> tuple[simulation_pb2.WorldState, WorldState, dict[str, agent_pb2.Agent]]:
+    async def load(
+        self,
+        name: str,
+        persona_chars: int = PERSONA_DESCRIPTION_CHARS,
+    ) -> tuple[simulation_pb2.WorldState, WorldState, dict[str, agent_pb2.Agent]]:
         """The world stored as checkpoint `name`: as stored, as the engine's state (personas rendered within
         `persona_chars`), and its agents by name."""
         checkpoint = await self.control.get_checkpoint(name)
@@ -52,11 +57,16 @@ class WorldCheckpoints:
             raise FailedPrecondition(
                 "CHECKPOINT_NOT_A_WORLD_STATE",
                 f"checkpoint {checkpoint.name} holds {checkpoint.content_type or 'an untyped payload'}, "
-                f"not a simulation's world state ({WORLD_STATE_CONTENT_TYPE})", subject=checkpoint.name)
+                f"not a simulation's world state ({WORLD_STATE_CONTENT_TYPE})",
+                subject=checkpoint.name,
+            )
         try:
             stored = simulation_pb2.WorldState.FromString(checkpoint.payload)
             world, base_agents = world_from_proto(stored, persona_chars)
         except (DecodeError, ValueError, KeyError) as error:
-            raise FailedPrecondition("CHECKPOINT_UNREADABLE", f"checkpoint {checkpoint.name} does not hold a valid "
-                                     f"world state: {error}", subject=checkpoint.name) from None
+            raise FailedPrecondition(
+                "CHECKPOINT_UNREADABLE",
+                f"checkpoint {checkpoint.name} does not hold a valid world state: {error}",
+                subject=checkpoint.name,
+            ) from None
         return stored, world, base_agents

@@ -57,8 +57,10 @@ def _inverse(mapping: dict) -> dict:
 
 
 _ENVIRONMENT_PROTOS = _inverse(ENVIRONMENTS)
-_TURN_ORDER_PROTOS = {TurnOrder.CONCURRENT: study_pb2.TURN_ORDER_CONCURRENT,
-                      TurnOrder.SEQUENTIAL: study_pb2.TURN_ORDER_SEQUENTIAL}
+_TURN_ORDER_PROTOS = {
+    TurnOrder.CONCURRENT: study_pb2.TURN_ORDER_CONCURRENT,
+    TurnOrder.SEQUENTIAL: study_pb2.TURN_ORDER_SEQUENTIAL,
+}
 _ACTION_TYPES = _inverse(ACTIONS)
 _MEMORY_KINDS = _inverse(MEMORY_KINDS)
 
@@ -78,15 +80,22 @@ def quality_from_proto(checks: study_pb2.QualityChecks) -> QualityCheckConfig | 
         return None
     defaults = QualityCheckConfig()
     kinds = list(dict.fromkeys(QUALITY_CHECKS[check] for check in checks.checks)) or defaults.checks
-    return QualityCheckConfig(checks=kinds, threshold=checks.threshold or defaults.threshold,
-                              max_attempts=checks.max_attempts or defaults.max_attempts)
+    return QualityCheckConfig(
+        checks=kinds,
+        threshold=checks.threshold or defaults.threshold,
+        max_attempts=checks.max_attempts or defaults.max_attempts,
+    )
 
 
 def quality_to_proto(config: QualityCheckConfig | None) -> study_pb2.QualityChecks:
     if config is None:
         return study_pb2.QualityChecks()
-    return study_pb2.QualityChecks(enabled=True, checks=[_QUALITY_CHECK_PROTOS[check] for check in config.checks],
-                                   threshold=config.threshold, max_attempts=config.max_attempts)
+    return study_pb2.QualityChecks(
+        enabled=True,
+        checks=[_QUALITY_CHECK_PROTOS[check] for check in config.checks],
+        threshold=config.threshold,
+        max_attempts=config.max_attempts,
+    )
 
 
 def config_from_proto(config: study_pb2.SimulationConfig) -> WorldConfig:
@@ -106,26 +115,40 @@ def config_from_proto(config: study_pb2.SimulationConfig) -> WorldConfig:
 
 def config_to_proto(config: WorldConfig) -> study_pb2.SimulationConfig:
     proto = study_pb2.SimulationConfig(
-        environment_type=_ENVIRONMENT_PROTOS[config.environment], rounds=config.rounds,
-        enable_memory=config.enable_memory, enable_thinking=config.enable_thinking,
-        broadcast_mode=config.broadcast_mode, max_actions_per_turn=config.max_actions_per_turn,
-        turn_order=_TURN_ORDER_PROTOS[config.turn_order], max_failed_fraction=config.max_failed_fraction)
+        environment_type=_ENVIRONMENT_PROTOS[config.environment],
+        rounds=config.rounds,
+        enable_memory=config.enable_memory,
+        enable_thinking=config.enable_thinking,
+        broadcast_mode=config.broadcast_mode,
+        max_actions_per_turn=config.max_actions_per_turn,
+        turn_order=_TURN_ORDER_PROTOS[config.turn_order],
+        max_failed_fraction=config.max_failed_fraction,
+    )
     if config.quality is not None:
         proto.quality_checks.CopyFrom(quality_to_proto(config.quality))
     return proto
 
 
 def _check_scores(scores: dict[QualityCheckKind, float]) -> list[study_pb2.QualityCheckScore]:
-    return [study_pb2.QualityCheckScore(check=_QUALITY_CHECK_PROTOS[check], score=score)
-            for check, score in scores.items()]
+    return [
+        study_pb2.QualityCheckScore(check=_QUALITY_CHECK_PROTOS[check], score=score) for check, score in scores.items()
+    ]
 
 
 def turn_quality_to_proto(record: TurnQualityRecord) -> simulation_pb2.TurnQuality:
     return simulation_pb2.TurnQuality(
-        round=record.round, agent_name=record.agent_name, attempts=record.attempts,
-        scores=_check_scores(record.scores), first_scores=_check_scores(record.first_scores), passed=record.passed,
-        critique=record.critique, error=record.error, extra_calls=record.extra_calls,
-        extra_prompt_tokens=record.extra_prompt_tokens, extra_completion_tokens=record.extra_completion_tokens)
+        round=record.round,
+        agent_name=record.agent_name,
+        attempts=record.attempts,
+        scores=_check_scores(record.scores),
+        first_scores=_check_scores(record.first_scores),
+        passed=record.passed,
+        critique=record.critique,
+        error=record.error,
+        extra_calls=record.extra_calls,
+        extra_prompt_tokens=record.extra_prompt_tokens,
+        extra_completion_tokens=record.extra_completion_tokens,
+    )
 
 
 def turn_quality_from_proto(record: simulation_pb2.TurnQuality) -> TurnQualityRecord:
@@ -133,10 +156,18 @@ def turn_quality_from_proto(record: simulation_pb2.TurnQuality) -> TurnQualityRe
         return {QUALITY_CHECKS[score.check]: score.score for score in listed if score.check in QUALITY_CHECKS}
 
     return TurnQualityRecord(
-        round=record.round, agent_name=record.agent_name, attempts=record.attempts, scores=scores(record.scores),
-        first_scores=scores(record.first_scores), passed=record.passed, critique=record.critique,
-        error=record.error, extra_calls=record.extra_calls, extra_prompt_tokens=record.extra_prompt_tokens,
-        extra_completion_tokens=record.extra_completion_tokens)
+        round=record.round,
+        agent_name=record.agent_name,
+        attempts=record.attempts,
+        scores=scores(record.scores),
+        first_scores=scores(record.first_scores),
+        passed=record.passed,
+        critique=record.critique,
+        error=record.error,
+        extra_calls=record.extra_calls,
+        extra_prompt_tokens=record.extra_prompt_tokens,
+        extra_completion_tokens=record.extra_completion_tokens,
+    )
 
 
 def turn_quality_report(world: simulation_pb2.WorldState) -> study_pb2.TurnQualityReport | None:
@@ -144,39 +175,66 @@ def turn_quality_report(world: simulation_pb2.WorldState) -> study_pb2.TurnQuali
     config = quality_from_proto(world.config.quality_checks)
     if config is None:
         return None
-    report = quality_report([turn_quality_from_proto(record) for record in world.turn_quality], config,
-                            [agent.name for agent in world.agents])
+    report = quality_report(
+        [turn_quality_from_proto(record) for record in world.turn_quality],
+        config,
+        [agent.name for agent in world.agents],
+    )
     return study_pb2.TurnQualityReport(
-        checks=[_QUALITY_CHECK_PROTOS[check] for check in report.checks], threshold=report.threshold,
-        turns_checked=report.turns_checked, turns_regenerated=report.turns_regenerated,
-        turns_below_threshold=report.turns_below_threshold, turns_unchecked=report.turns_unchecked,
-        statistics=[study_pb2.QualityCheckStatistics(
-            check=_QUALITY_CHECK_PROTOS[item.check], first_attempt_mean=item.first_attempt_mean,
-            below_threshold=item.below_threshold, scores=study_pb2.NumericStatistics(
-                count=item.scores.count, mean=item.scores.mean, median=item.scores.median,
-                std_dev=item.scores.std_dev, min=item.scores.minimum, max=item.scores.maximum,
-                ci95_low=item.scores.ci95_low, ci95_high=item.scores.ci95_high))
-            for item in report.statistics],
-        agents=[study_pb2.AgentTurnQuality(agent_name=agent.agent_name, turns_checked=agent.turns_checked,
-                                           turns_regenerated=agent.turns_regenerated,
-                                           mean_scores=_check_scores(agent.mean_scores))
-                for agent in report.agents],
-        extra_calls=report.extra_calls, extra_prompt_tokens=report.extra_prompt_tokens,
-        extra_completion_tokens=report.extra_completion_tokens)
+        checks=[_QUALITY_CHECK_PROTOS[check] for check in report.checks],
+        threshold=report.threshold,
+        turns_checked=report.turns_checked,
+        turns_regenerated=report.turns_regenerated,
+        turns_below_threshold=report.turns_below_threshold,
+        turns_unchecked=report.turns_unchecked,
+        statistics=[
+            study_pb2.QualityCheckStatistics(
+                check=_QUALITY_CHECK_PROTOS[item.check],
+                first_attempt_mean=item.first_attempt_mean,
+                below_threshold=item.below_threshold,
+                scores=study_pb2.NumericStatistics(
+                    count=item.scores.count,
+                    mean=item.scores.mean,
+                    median=item.scores.median,
+                    std_dev=item.scores.std_dev,
+                    min=item.scores.minimum,
+                    max=item.scores.maximum,
+                    ci95_low=item.scores.ci95_low,
+                    ci95_high=item.scores.ci95_high,
+                ),
+            )
+            for item in report.statistics
+        ],
+        agents=[
+            study_pb2.AgentTurnQuality(
+                agent_name=agent.agent_name,
+                turns_checked=agent.turns_checked,
+                turns_regenerated=agent.turns_regenerated,
+                mean_scores=_check_scores(agent.mean_scores),
+            )
+            for agent in report.agents
+        ],
+        extra_calls=report.extra_calls,
+        extra_prompt_tokens=report.extra_prompt_tokens,
+        extra_completion_tokens=report.extra_completion_tokens,
+    )
 
 
 def stimulus_from_proto(stimulus: study_pb2.Stimulus, canonical_targets: list[str]) -> Stimulus:
-    return Stimulus(type=stimulus.type, content=stimulus.content, context=stimulus.context,
-                    target_agents=canonical_targets)
+    return Stimulus(
+        type=stimulus.type, content=stimulus.content, context=stimulus.context, target_agents=canonical_targets
+    )
 
 
 def stimulus_to_proto(stimulus: Stimulus) -> study_pb2.Stimulus:
-    return study_pb2.Stimulus(type=stimulus.type, content=stimulus.content, context=stimulus.context,
-                              target_agents=stimulus.target_agents)
+    return study_pb2.Stimulus(
+        type=stimulus.type, content=stimulus.content, context=stimulus.context, target_agents=stimulus.target_agents
+    )
 
 
-def agent_from_proto(agent: agent_pb2.Agent, persona: Persona | None = None,
-                     persona_chars: int = PERSONA_DESCRIPTION_CHARS) -> AgentState:
+def agent_from_proto(
+    agent: agent_pb2.Agent, persona: Persona | None = None, persona_chars: int = PERSONA_DESCRIPTION_CHARS
+) -> AgentState:
     """The engine's agent: its persona rendered for prompts (whole when it fits `persona_chars`), its
     cognitive state and memory as given."""
     persona = persona or Persona.from_json(agent.spec_json)
@@ -184,10 +242,18 @@ def agent_from_proto(agent: agent_pb2.Agent, persona: Persona | None = None,
     return AgentState(
         name=persona.name,
         persona_description=persona.describe(persona_chars),
-        cognitive_state=CognitiveState(goals=list(state.goals), context=state.context, attention=state.attention,
-                                       emotions=state.emotions),
-        memory=[MemoryEvent(round=event.round, kind=_MEMORY_KINDS.get(event.kind, MemoryKind.HEARD),
-                            source=event.source, content=event.content) for event in agent.episodic_memory],
+        cognitive_state=CognitiveState(
+            goals=list(state.goals), context=state.context, attention=state.attention, emotions=state.emotions
+        ),
+        memory=[
+            MemoryEvent(
+                round=event.round,
+                kind=_MEMORY_KINDS.get(event.kind, MemoryKind.HEARD),
+                source=event.source,
+                content=event.content,
+            )
+            for event in agent.episodic_memory
+        ],
         memory_summary=agent.memory_summary,
     )
 
@@ -198,47 +264,69 @@ def agent_to_proto(state: AgentState, base: agent_pb2.Agent) -> agent_pb2.Agent:
     agent.CopyFrom(base)
     agent.name = state.name
     cognitive = state.cognitive_state
-    agent.cognitive_state.CopyFrom(agent_pb2.CognitiveState(
-        goals=cognitive.goals, context=cognitive.context, attention=cognitive.attention, emotions=cognitive.emotions))
+    agent.cognitive_state.CopyFrom(
+        agent_pb2.CognitiveState(
+            goals=cognitive.goals, context=cognitive.context, attention=cognitive.attention, emotions=cognitive.emotions
+        )
+    )
     del agent.episodic_memory[:]
     agent.episodic_memory.extend(
-        agent_pb2.MemoryEvent(round=event.round, kind=MEMORY_KINDS[event.kind], source=event.source,
-                              content=event.content) for event in state.memory)
+        agent_pb2.MemoryEvent(
+            round=event.round, kind=MEMORY_KINDS[event.kind], source=event.source, content=event.content
+        )
+        for event in state.memory
+    )
     agent.memory_summary = state.memory_summary
     return agent
 
 
 def interaction_to_proto(interaction: Interaction) -> study_pb2.Interaction:
-    return study_pb2.Interaction(round=interaction.round, agent_name=interaction.agent_name,
-                                 action=ACTIONS[interaction.action], content=interaction.content,
-                                 target=interaction.target, sequence=interaction.sequence)
+    return study_pb2.Interaction(
+        round=interaction.round,
+        agent_name=interaction.agent_name,
+        action=ACTIONS[interaction.action],
+        content=interaction.content,
+        target=interaction.target,
+        sequence=interaction.sequence,
+    )
 
 
 def interaction_from_proto(interaction: study_pb2.Interaction) -> Interaction:
-    return Interaction(round=interaction.round, agent_name=interaction.agent_name,
-                       action=_ACTION_TYPES[interaction.action], content=interaction.content,
-                       target=interaction.target, sequence=interaction.sequence)
+    return Interaction(
+        round=interaction.round,
+        agent_name=interaction.agent_name,
+        action=_ACTION_TYPES[interaction.action],
+        content=interaction.content,
+        target=interaction.target,
+        sequence=interaction.sequence,
+    )
 
 
-def world_to_proto(state: WorldState, base_agents: dict[str, agent_pb2.Agent],
-                   usage: study_pb2.TokenUsage) -> simulation_pb2.WorldState:
+def world_to_proto(
+    state: WorldState, base_agents: dict[str, agent_pb2.Agent], usage: study_pb2.TokenUsage
+) -> simulation_pb2.WorldState:
     return simulation_pb2.WorldState(
         agents=[agent_to_proto(agent, base_agents[agent.name]) for agent in state.agents],
         config=config_to_proto(state.config),
         stimulus=stimulus_to_proto(state.stimulus),
         rounds_completed=state.rounds_completed,
         transcript=[interaction_to_proto(interaction) for interaction in state.transcript],
-        pending_messages=[simulation_pb2.PendingMessage(recipient=message.recipient, sender=message.sender,
-                                                        content=message.content, target=message.target)
-                          for message in state.pending_messages],
+        pending_messages=[
+            simulation_pb2.PendingMessage(
+                recipient=message.recipient, sender=message.sender, content=message.content, target=message.target
+            )
+            for message in state.pending_messages
+        ],
         failed_agents=state.failed_agents,
         usage=usage,
         turn_quality=[turn_quality_to_proto(record) for record in state.turn_quality],
     )
 
 
-def world_from_proto(world: simulation_pb2.WorldState, persona_chars: int = PERSONA_DESCRIPTION_CHARS,
-                     ) -> tuple[WorldState, dict[str, agent_pb2.Agent]]:
+def world_from_proto(
+    world: simulation_pb2.WorldState,
+    persona_chars: int = PERSONA_DESCRIPTION_CHARS,
+) -> tuple[WorldState, dict[str, agent_pb2.Agent]]:
     """The engine's world and the agents as stored (by name), from a checkpointed WorldState.
 
     Raises ValueError (or the persona's SpecError) when the payload does not hold a valid world."""
@@ -251,14 +339,18 @@ def world_from_proto(world: simulation_pb2.WorldState, persona_chars: int = PERS
         agents=agents,
         rounds_completed=world.rounds_completed,
         transcript=[interaction_from_proto(interaction) for interaction in world.transcript],
-        pending_messages=[PendingMessage(recipient=message.recipient, sender=message.sender,
-                                         content=message.content, target=message.target)
-                          for message in world.pending_messages],
+        pending_messages=[
+            PendingMessage(
+                recipient=message.recipient, sender=message.sender, content=message.content, target=message.target
+            )
+            for message in world.pending_messages
+        ],
         failed_agents=dict(world.failed_agents),
         turn_quality=[turn_quality_from_proto(record) for record in world.turn_quality],
     )
     names = {agent.name for agent in agents}
-    if len(names) != len(agents) or any(message.recipient not in names | {EVERYONE}
-                                        for message in state.pending_messages):
+    if len(names) != len(agents) or any(
+        message.recipient not in names | {EVERYONE} for message in state.pending_messages
+    ):
         raise ValueError("the stored world's agents are not unique or do not match its pending messages")
     return state, {state_agent.name: proto for state_agent, proto in zip(agents, world.agents, strict=True)}

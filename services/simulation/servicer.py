@@ -36,15 +36,20 @@ TurnSettingsSource = Callable[[], Awaitable[TurnSettings]]
 
 
 class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
-    def __init__(self, llm: MeteredLLM, checkpoints: WorldCheckpoints,
-                 turn_settings: TurnSettings | TurnSettingsSource | None = None):
+    def __init__(
+        self,
+        llm: MeteredLLM,
+        checkpoints: WorldCheckpoints,
+        turn_settings: TurnSettings | TurnSettingsSource | None = None,
+    ):
         self.llm = llm
         self.checkpoints = checkpoints
         self.turn_settings = turn_settings or TurnSettings()
         self.remembered = RememberedResponses(checkpoints.control)
 
-    async def RunSimulation(self, request: simulation_pb2.RunSimulationRequest,
-                            context: grpc.aio.ServicerContext) -> AsyncIterator[simulation_pb2.SimulationEvent]:
+    async def RunSimulation(
+        self, request: simulation_pb2.RunSimulationRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[simulation_pb2.SimulationEvent]:
         valid = validate_run(request)
         violations = Violations()
         violations.extend(request_id_violations(request.request_id))
@@ -53,12 +58,18 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
         await self.checkpoints.control.require_active_session(valid.session, "a simulation", field="session")
 
         async def replayed(answer: Answer) -> list[simulation_pb2.SimulationEvent]:
-            return [await replayed_finish(self.checkpoints, event)
-                    for event in unpacked(answer, simulation_pb2.SimulationEvent)]
+            return [
+                await replayed_finish(self.checkpoints, event)
+                for event in unpacked(answer, simulation_pb2.SimulationEvent)
+            ]
 
-        async for event in self.remembered.stream(request, simulation_pb2.SimulationEvent,
-                                                  lambda: self._run(request, valid), kept=remembered_part,
-                                                  replayed=replayed):
+        async for event in self.remembered.stream(
+            request,
+            simulation_pb2.SimulationEvent,
+            lambda: self._run(request, valid),
+            kept=remembered_part,
+            replayed=replayed,
+        ):
             yield event
 
     async def resolved_turn_settings(self) -> TurnSettings:
@@ -66,8 +77,9 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
             return self.turn_settings
         return await self.turn_settings()
 
-    async def _run(self, request: simulation_pb2.RunSimulationRequest,
-                   valid: ValidRun) -> AsyncIterator[simulation_pb2.SimulationEvent]:
+    async def _run(
+        self, request: simulation_pb2.RunSimulationRequest, valid: ValidRun
+    ) -> AsyncIterator[simulation_pb2.SimulationEvent]:
         turn_settings = await self.resolved_turn_settings()
         base_agents: dict[str, agent_pb2.Agent] = {}
         agents = []
@@ -75,23 +87,39 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
             agent = agent_from_proto(proto, persona, turn_settings.prompt.persona_chars)
             base_agents[agent.name] = proto
             agents.append(agent)
-        world = new_world(config_from_proto(request.config),
-                          stimulus_from_proto(request.stimulus, valid.stimulus_targets), agents)
+        world = new_world(
+            config_from_proto(request.config), stimulus_from_proto(request.stimulus, valid.stimulus_targets), agents
+        )
         with session_scope(self.llm, valid.session):
-            stream = SimulationStream(self.llm, self.checkpoints, turn_settings, session=valid.session,
-                                      world=world, base_agents=base_agents, usage_so_far=study_pb2.TokenUsage())
+            stream = SimulationStream(
+                self.llm,
+                self.checkpoints,
+                turn_settings,
+                session=valid.session,
+                world=world,
+                base_agents=base_agents,
+                usage_so_far=study_pb2.TokenUsage(),
+            )
             async for event in stream.events(request.stream_actions):
                 yield event
 
-    async def ResumeSimulation(self, request: simulation_pb2.ResumeSimulationRequest,
-                               context: grpc.aio.ServicerContext) -> AsyncIterator[simulation_pb2.SimulationEvent]:
+    async def ResumeSimulation(
+        self, request: simulation_pb2.ResumeSimulationRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[simulation_pb2.SimulationEvent]:
         session = validate_checkpoint_name(request.checkpoint)
         bind_session(session)
         turn_settings = await self.resolved_turn_settings()
         stored, world, base_agents = await self.checkpoints.load(request.checkpoint, turn_settings.prompt.persona_chars)
         await self.checkpoints.require_active_session(session)
         with session_scope(self.llm, session):
-            stream = SimulationStream(self.llm, self.checkpoints, turn_settings, session=session, world=world,
-                                      base_agents=base_agents, usage_so_far=stored.usage)
+            stream = SimulationStream(
+                self.llm,
+                self.checkpoints,
+                turn_settings,
+                session=session,
+                world=world,
+                base_agents=base_agents,
+                usage_so_far=stored.usage,
+            )
             async for event in stream.events(request.stream_actions):
                 yield event

@@ -44,9 +44,17 @@ class MeteredLLM(StructuredLLM, Protocol):
 class SimulationStream:
     """Runs the remaining rounds of `world` in `session`; `usage_so_far` is what earlier streams spent."""
 
-    def __init__(self, llm: MeteredLLM, checkpoints: WorldCheckpoints, turn_settings: TurnSettings, *,
-                 session: str, world: WorldState, base_agents: dict[str, agent_pb2.Agent],
-                 usage_so_far: study_pb2.TokenUsage) -> None:
+    def __init__(
+        self,
+        llm: MeteredLLM,
+        checkpoints: WorldCheckpoints,
+        turn_settings: TurnSettings,
+        *,
+        session: str,
+        world: WorldState,
+        base_agents: dict[str, agent_pb2.Agent],
+        usage_so_far: study_pb2.TokenUsage,
+    ) -> None:
         self.llm = llm
         self.checkpoints = checkpoints
         self.turn_settings = turn_settings
@@ -84,15 +92,25 @@ class SimulationStream:
                     return None
                 return simulation_pb2.SimulationEvent(agent_action=interaction_to_proto(interaction))
             case AgentFailed(round=round_number, agent_name=name, reason=reason):
-                return simulation_pb2.SimulationEvent(agent_failed=simulation_pb2.AgentFailed(
-                    round=round_number, agent_name=name, reason=reason))
+                return simulation_pb2.SimulationEvent(
+                    agent_failed=simulation_pb2.AgentFailed(round=round_number, agent_name=name, reason=reason)
+                )
             case RoundCompleted(round=round_number, agents_succeeded=succeeded, agents_failed=failed):
                 name = await self.checkpoints.store(
-                    self.session, round_checkpoint_id(round_number), self.world_proto(), round_number)
-                log.info("simulation_round", round=round_number, agents_succeeded=succeeded, agents_failed=failed,
-                         duration_ms=round((time.perf_counter() - self.round_started_at) * 1000, 1))
-                return simulation_pb2.SimulationEvent(round_checkpointed=simulation_pb2.RoundCheckpointed(
-                    round=round_number, checkpoint=name, agents_succeeded=succeeded, agents_failed=failed))
+                    self.session, round_checkpoint_id(round_number), self.world_proto(), round_number
+                )
+                log.info(
+                    "simulation_round",
+                    round=round_number,
+                    agents_succeeded=succeeded,
+                    agents_failed=failed,
+                    duration_ms=round((time.perf_counter() - self.round_started_at) * 1000, 1),
+                )
+                return simulation_pb2.SimulationEvent(
+                    round_checkpointed=simulation_pb2.RoundCheckpointed(
+                        round=round_number, checkpoint=name, agents_succeeded=succeeded, agents_failed=failed
+                    )
+                )
             case SimulationFinished():
                 return await self._finished(event)
         raise TypeError(f"unknown simulation event {event!r}")
@@ -100,23 +118,42 @@ class SimulationStream:
     async def _finished(self, event: SimulationFinished) -> simulation_pb2.SimulationEvent:
         world = self.world_proto()
         name = await self.checkpoints.store(self.session, SIMULATION_COMPLETE, world, event.rounds_completed)
-        log.info("simulation_finished", rounds=event.rounds_completed, participants=event.participants_total,
-                 failed=event.participants_failed, model_calls=world.usage.calls,
-                 cached_calls=world.usage.cached_calls)
-        participants = study_pb2.ParticipantCounts(total=event.participants_total,
-                                                   successful=event.participants_successful,
-                                                   failed=event.participants_failed)
+        log.info(
+            "simulation_finished",
+            rounds=event.rounds_completed,
+            participants=event.participants_total,
+            failed=event.participants_failed,
+            model_calls=world.usage.calls,
+            cached_calls=world.usage.cached_calls,
+        )
+        participants = study_pb2.ParticipantCounts(
+            total=event.participants_total, successful=event.participants_successful, failed=event.participants_failed
+        )
         return finished_event(world, event.rounds_completed, participants, world.usage, name)
 
 
-def finished_event(world: simulation_pb2.WorldState, rounds_completed: int, participants: study_pb2.ParticipantCounts,
-                   usage: study_pb2.TokenUsage, checkpoint: str) -> simulation_pb2.SimulationEvent:
+def finished_event(
+    world: simulation_pb2.WorldState,
+    rounds_completed: int,
+    participants: study_pb2.ParticipantCounts,
+    usage: study_pb2.TokenUsage,
+    checkpoint: str,
+) -> simulation_pb2.SimulationEvent:
     """The last event of a run: the final world's transcript and agents, with the run's counts."""
-    return simulation_pb2.SimulationEvent(finished=simulation_pb2.SimulationFinished(
-        results=study_pb2.SimulationResults(interactions=world.transcript, rounds_completed=rounds_completed,
-                                            total_interactions=len(world.transcript),
-                                            turn_quality=turn_quality_report(world)),
-        agents=world.agents, participants=participants, usage=usage, checkpoint=checkpoint))
+    return simulation_pb2.SimulationEvent(
+        finished=simulation_pb2.SimulationFinished(
+            results=study_pb2.SimulationResults(
+                interactions=world.transcript,
+                rounds_completed=rounds_completed,
+                total_interactions=len(world.transcript),
+                turn_quality=turn_quality_report(world),
+            ),
+            agents=world.agents,
+            participants=participants,
+            usage=usage,
+            checkpoint=checkpoint,
+        )
+    )
 
 
 def remembered_part(event: simulation_pb2.SimulationEvent) -> simulation_pb2.SimulationEvent | None:
@@ -131,10 +168,12 @@ def remembered_part(event: simulation_pb2.SimulationEvent) -> simulation_pb2.Sim
     return kept
 
 
-async def replayed_finish(checkpoints: WorldCheckpoints,
-                          remembered: simulation_pb2.SimulationEvent) -> simulation_pb2.SimulationEvent:
+async def replayed_finish(
+    checkpoints: WorldCheckpoints, remembered: simulation_pb2.SimulationEvent
+) -> simulation_pb2.SimulationEvent:
     """The `finished` event of a run that finished before, rebuilt from its final world in control."""
     finished = remembered.finished
     world, _, _ = await checkpoints.load(finished.checkpoint)
-    return finished_event(world, finished.results.rounds_completed, finished.participants, finished.usage,
-                          finished.checkpoint)
+    return finished_event(
+        world, finished.results.rounds_completed, finished.participants, finished.usage, finished.checkpoint
+    )

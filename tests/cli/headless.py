@@ -42,8 +42,11 @@ Array.from(document.querySelectorAll("canvas")).map(function (canvas) {
 
 
 def find_chromium() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM"), str(INSTALLED), *(shutil.which(name) for name in (
-            "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"))):
+    for candidate in (
+        os.environ.get("CHROMIUM"),
+        str(INSTALLED),
+        *(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")),
+    ):
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -105,16 +108,33 @@ class DevTools:
         raise TimeoutError(f"no {method} within {timeout_s} s")
 
 
-async def open_page(chromium: str, path: Path, *, width: int = 1280, height: int = 900,
-                    screenshot: bool = False) -> LoadedPage:
+async def open_page(
+    chromium: str, path: Path, *, width: int = 1280, height: int = 900, screenshot: bool = False
+) -> LoadedPage:
     """Loads `path` in a fresh headless Chromium without network access and reads what it did."""
     with tempfile.TemporaryDirectory(prefix="report-chromium-", ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
-            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
-             "--disable-extensions", "--disable-background-networking", "--disable-dev-shm-usage",
-             "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={profile}", "--remote-debugging-port=0",
-             f"--window-size={width},{height}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--disable-extensions",
+                "--disable-background-networking",
+                "--disable-dev-shm-usage",
+                "--host-resolver-rules=MAP * ~NOTFOUND",
+                f"--user-data-dir={profile}",
+                "--remote-debugging-port=0",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         try:
             address = await asyncio.to_thread(_devtools_address, process)
             async with aiohttp.ClientSession() as http, http.ws_connect(address, max_msg_size=0) as socket:
@@ -167,16 +187,20 @@ async def _load(tools: DevTools, path: Path, width: int, height: int, screenshot
     session = attached["sessionId"]
     for domain in ("Page", "Runtime", "Log", "Network"):
         await tools.call(f"{domain}.enable", session)
-    await tools.call("Emulation.setDeviceMetricsOverride", session, width=width, height=height,
-                     deviceScaleFactor=1, mobile=False)
+    await tools.call(
+        "Emulation.setDeviceMetricsOverride", session, width=width, height=height, deviceScaleFactor=1, mobile=False
+    )
     tools.events.clear()
     await tools.call("Page.navigate", session, url=path.resolve().as_uri())
     await tools.event("Page.loadEventFired")
     await asyncio.sleep(0.3)  # late console messages and exceptions
     page = LoadedPage()
-    marked = await tools.call("Runtime.evaluate", session,
-                              expression="document.documentElement.getAttribute('data-charts-drawn')",
-                              returnByValue=True)
+    marked = await tools.call(
+        "Runtime.evaluate",
+        session,
+        expression="document.documentElement.getAttribute('data-charts-drawn')",
+        returnByValue=True,
+    )
     page.charts_drawn = marked["result"].get("value")
     pixels = await tools.call("Runtime.evaluate", session, expression=CANVAS_PIXELS, returnByValue=True)
     if "exceptionDetails" in pixels:
@@ -186,8 +210,13 @@ async def _load(tools: DevTools, path: Path, width: int, height: int, screenshot
     if screenshot:
         metrics = await tools.call("Page.getLayoutMetrics", session)
         full = metrics["cssContentSize"]
-        shot = await tools.call("Page.captureScreenshot", session, format="png", captureBeyondViewport=True,
-                                clip={"x": 0, "y": 0, "width": full["width"], "height": full["height"], "scale": 1})
+        shot = await tools.call(
+            "Page.captureScreenshot",
+            session,
+            format="png",
+            captureBeyondViewport=True,
+            clip={"x": 0, "y": 0, "width": full["width"], "height": full["height"], "scale": 1},
+        )
         page.screenshot = base64.b64decode(shot["data"])
     for event in tools.events:
         method, params = event["method"], event.get("params", {})

@@ -35,9 +35,13 @@ def rpc_error(code: grpc.StatusCode, details: str = "", error: MeshError | None 
     return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), trailing, details)
 
 
-def operation(*, done: bool, progress: orchestrator_pb2.StudyProgress | None = None,
-              result: orchestrator_pb2.StudyResult | None = None,
-              error: status_pb2.Status | None = None) -> operations_pb2.Operation:
+def operation(
+    *,
+    done: bool,
+    progress: orchestrator_pb2.StudyProgress | None = None,
+    result: orchestrator_pb2.StudyResult | None = None,
+    error: status_pb2.Status | None = None,
+) -> operations_pb2.Operation:
     made = operations_pb2.Operation(name=NAME, done=done)
     made.metadata.Pack(progress or orchestrator_pb2.StudyProgress(operation=NAME))
     if result is not None:

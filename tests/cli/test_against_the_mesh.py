@@ -37,15 +37,25 @@ def study(tmp_path: Path, **changes) -> Path:
 async def dispatch(mesh, tmp_path: Path, *argv: str):
     """`troupe ARGV` against the in-process mesh, its output on an 80-column console."""
     settings = MeshSettings(data_dir=tmp_path / "data").model_copy(
-        update={"orchestrator_address": mesh.addresses.orchestrator, "control_address": mesh.addresses.control})
+        update={"orchestrator_address": mesh.addresses.orchestrator, "control_address": mesh.addresses.control}
+    )
     output = console(80)
     await cli_dispatch(parser().parse_args(list(argv)), output, settings)
     return output
 
 
 async def test_hints_that_name_no_field_are_named_by_their_key(mesh, tmp_path):
-    path = study(tmp_path, extraction_config={"fields_hints": {
-        "purchase_intent": "one of yes/no/maybe", "price": "number", "concern": "text", "mood": "text"}})
+    path = study(
+        tmp_path,
+        extraction_config={
+            "fields_hints": {
+                "purchase_intent": "one of yes/no/maybe",
+                "price": "number",
+                "concern": "text",
+                "mood": "text",
+            }
+        },
+    )
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await dispatch(mesh, tmp_path, "run", str(path))
     text = describe_error(refused.value)

@@ -51,8 +51,9 @@ def test_tls_options_become_the_settings(tmp_path):
 
 
 async def test_the_cli_presents_the_callers_token_and_never_the_internal_one(tmp_path):
-    mesh = MeshSettings(data_dir=tmp_path, public_service=True, auth_tokens=TOKENS,
-                        internal_token=SecretStr("mesh-internal"))
+    mesh = MeshSettings(
+        data_dir=tmp_path, public_service=True, auth_tokens=TOKENS, internal_token=SecretStr("mesh-internal")
+    )
     async with serving(ECHO, mesh) as address:
         cli_settings = MeshSettings(internal_token=SecretStr("mesh-internal"))  # exported in the CLI's shell
         for who, expected in ((Caller.of(cli_settings, "tok-globex"), "globex"), (Caller(), None)):

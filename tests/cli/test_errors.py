@@ -29,12 +29,15 @@ def test_a_rejected_model_call_reads_as_what_it_is():
 
 
 def test_field_violations_are_listed_one_a_line():
-    invalid = InvalidArgument("simulation_config.rounds", "must be 1 to 50, not 0",
-                              more=[("participants.mode", "must be set")])
+    invalid = InvalidArgument(
+        "simulation_config.rounds", "must be 1 to 50, not 0", more=[("participants.mode", "must be set")]
+    )
     text = describe_error(rpc_error(grpc.StatusCode.INVALID_ARGUMENT, error=invalid))
-    assert text.splitlines() == ["INVALID_ARGUMENT: the request has invalid fields",
-                                 "  simulation_config.rounds: must be 1 to 50, not 0",
-                                 "  participants.mode: must be set"]
+    assert text.splitlines() == [
+        "INVALID_ARGUMENT: the request has invalid fields",
+        "  simulation_config.rounds: must be 1 to 50, not 0",
+        "  participants.mode: must be set",
+    ]
 
 
 def test_a_finished_operations_error_without_details_keeps_its_code_and_message():

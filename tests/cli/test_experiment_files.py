@@ -18,8 +18,10 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 Design = orchestrator_pb2.ExperimentDesign
 
 
-@pytest.mark.parametrize("name, arms", [("price_ab.yaml", ["49 EUR", "69 EUR"]),
-                                        ("message_test.yaml", ["savings", "clean air", "neighbours"])])
+@pytest.mark.parametrize(
+    "name, arms",
+    [("price_ab.yaml", ["49 EUR", "69 EUR"]), ("message_test.yaml", ["savings", "clean air", "neighbours"])],
+)
 def test_the_example_experiments_load_and_validate(name, arms):
     request = load_run_file(EXAMPLES / "experiments" / name)
     assert isinstance(request, orchestrator_pb2.RunExperimentRequest)
@@ -55,11 +57,19 @@ def experiment(**changes) -> dict:
 def test_arms_take_fragments_by_name_or_file_and_camel_case_keys(tmp_path: Path):
     (tmp_path / "ana.agent.json").write_text('{"type": "TinyPerson", "persona": {"name": "Ana"}}')
     (tmp_path / "frugal.fragment.json").write_text('{"type": "Fragment", "persona": {"beliefs": ["Save."]}}')
-    path = write(tmp_path, experiment(
-        design="within_subjects", seed=7, requestId="r-1",
-        arms=[{"name": "A", "stimulus": {"content": "Offer A"}, "fragments": ["skeptic"]},
-              {"name": "B", "fragments": [{"file": "frugal.fragment.json"}]}],
-        stimulus={"type": "offer", "content": "Offer"}))
+    path = write(
+        tmp_path,
+        experiment(
+            design="within_subjects",
+            seed=7,
+            requestId="r-1",
+            arms=[
+                {"name": "A", "stimulus": {"content": "Offer A"}, "fragments": ["skeptic"]},
+                {"name": "B", "fragments": [{"file": "frugal.fragment.json"}]},
+            ],
+            stimulus={"type": "offer", "content": "Offer"},
+        ),
+    )
     request = load_experiment_file(path)
     assert request.design == Design.EXPERIMENT_DESIGN_WITHIN_SUBJECTS and request.seed == 7
     assert request.request_id == "r-1"
@@ -77,26 +87,38 @@ def test_yaml_experiments_read_like_json_ones(tmp_path: Path):
         "simulationConfig: {environmentType: survey, rounds: 1}\n"
         "extraction_config: {fields: [rating]}\n"
         "design: BETWEEN_SUBJECTS\n"
-        "arms:\n  - {name: A, stimulus: {content: a}}\n  - {name: B, stimulus: {content: b}}\n")
+        "arms:\n  - {name: A, stimulus: {content: a}}\n  - {name: B, stimulus: {content: b}}\n"
+    )
     request = load_run_file(path)
     assert isinstance(request, orchestrator_pb2.RunExperimentRequest)
     assert request.design == Design.EXPERIMENT_DESIGN_BETWEEN_SUBJECTS and len(request.arms) == 2
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"arms": [{"name": "A", "stimulus": {"contnt": "x"}}, {"name": "B"}]},
-     "unknown field arms[0].stimulus.contnt (did you mean arms[0].stimulus.content?)"),
-    ({"arms": [{"name": "A", "stimuli": {}}, {"name": "B"}]}, "unknown field arms[0].stimuli"),
-    ({"armz": 1}, "unknown field armz (did you mean arms?); an experiment has"),
-    ({"design": "crossover"}, "design: 'crossover' is not one of between_subjects, within_subjects"),
-    ({"arms": [{"name": "A", "fragments": ["grumpy"]}, {"name": "B"}]},
-     "arms[0].fragments[0]: 'grumpy' is not a built-in fragment"),
-    ({"arms": [{"name": "A", "fragments": [{"file": "missing.json"}]}, {"name": "B"}]},
-     "arms[0].fragments[0]: cannot read"),
-    ({"arms": {"A": {}}}, "arms must be a list of arms"),
-    ({"simulation_config": {"environment_type": "townhall"}},
-     "simulation_config.environment_type: 'townhall' is not one of"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (
+            {"arms": [{"name": "A", "stimulus": {"contnt": "x"}}, {"name": "B"}]},
+            "unknown field arms[0].stimulus.contnt (did you mean arms[0].stimulus.content?)",
+        ),
+        ({"arms": [{"name": "A", "stimuli": {}}, {"name": "B"}]}, "unknown field arms[0].stimuli"),
+        ({"armz": 1}, "unknown field armz (did you mean arms?); an experiment has"),
+        ({"design": "crossover"}, "design: 'crossover' is not one of between_subjects, within_subjects"),
+        (
+            {"arms": [{"name": "A", "fragments": ["grumpy"]}, {"name": "B"}]},
+            "arms[0].fragments[0]: 'grumpy' is not a built-in fragment",
+        ),
+        (
+            {"arms": [{"name": "A", "fragments": [{"file": "missing.json"}]}, {"name": "B"}]},
+            "arms[0].fragments[0]: cannot read",
+        ),
+        ({"arms": {"A": {}}}, "arms must be a list of arms"),
+        (
+            {"simulation_config": {"environment_type": "townhall"}},
+            "simulation_config.environment_type: 'townhall' is not one of",
+        ),
+    ],
+)
 def test_errors_name_the_field(tmp_path: Path, changes, message):
     (tmp_path / "ana.agent.json").write_text('{"type": "TinyPerson", "persona": {"name": "Ana"}}')
     with pytest.raises(StudyFileError) as refused:

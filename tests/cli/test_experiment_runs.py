@@ -44,7 +44,8 @@ class Run:
 async def dispatch(mesh, data_dir: Path, *argv: str) -> Console:
     """`troupe ARGV` against the in-process mesh, its output on an 80-column console."""
     settings = MeshSettings(data_dir=data_dir).model_copy(
-        update={"orchestrator_address": mesh.addresses.orchestrator, "control_address": mesh.addresses.control})
+        update={"orchestrator_address": mesh.addresses.orchestrator, "control_address": mesh.addresses.control}
+    )
     output = console(80)
     await cli_dispatch(parser().parse_args(list(argv)), output, settings)
     return output
@@ -60,18 +61,27 @@ def price_answer(body: dict) -> dict:
     def value(found):
         return {"value": found, "evidence": "", "confidence": 0.9}
 
-    return {"would_subscribe": value("yes" if cheap else "no"), "purchase_intent": value(intent),
-            "price_fairness": value("fair" if cheap else "too expensive"),
-            "max_monthly_price": value((55 if cheap else 35) + 5 * spread)}
+    return {
+        "would_subscribe": value("yes" if cheap else "no"),
+        "purchase_intent": value(intent),
+        "price_fairness": value("fair" if cheap else "too expensive"),
+        "max_monthly_price": value((55 if cheap else 35) + 5 * spread),
+    }
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def runs(mesh, tmp_path_factory) -> dict[str, Run]:
     """Both examples run once, each with its own data directory, and their reports written."""
-    talk = {"actions": [{"type": "TALK", "target": "", "content": "Here is what I think of it, honestly."},
-                        {"type": "DONE", "target": "", "content": ""}]}
-    rules = [mesh.fake.script(SURVEY_TURN, talk, on="system"),
-             mesh.fake.script(PRICE_EXTRACTION, price_answer, merge=False)]
+    talk = {
+        "actions": [
+            {"type": "TALK", "target": "", "content": "Here is what I think of it, honestly."},
+            {"type": "DONE", "target": "", "content": ""},
+        ]
+    }
+    rules = [
+        mesh.fake.script(SURVEY_TURN, talk, on="system"),
+        mesh.fake.script(PRICE_EXTRACTION, price_answer, merge=False),
+    ]
     found = {}
     try:
         for name in ("price_ab.yaml", "message_test.yaml"):
@@ -125,7 +135,9 @@ async def test_the_price_test_writes_its_result_files(runs):
     intent = next(row for row in rows if row["row"] == "comparison" and row["field"] == "purchase_intent")
     assert intent["test"] == "welch_t" and intent["significant"] == "yes" and float(intent["p_value_adjusted"]) < 0.05
     assert intent["sentence"].startswith("49 EUR scores higher")
-    cheap = next(row for row in rows if row["row"] == "arm" and row["field"] == "price_fairness" and row["arm"] == "49 EUR")
+    cheap = next(
+        row for row in rows if row["row"] == "arm" and row["field"] == "price_fairness" and row["arm"] == "49 EUR"
+    )
     assert cheap["categories"] == "too cheap=0; fair=10; too expensive=0" and cheap["shares"].startswith("too cheap=0")
 
     answers = list(csv.DictReader((run.folder / "results.csv").open()))
@@ -148,8 +160,9 @@ async def test_the_message_test_compares_three_arms(runs):
     assert by_field["main_doubt"].skipped_reason == "a text field has no test"
     assert "main_doubt: not compared: a text field has no test" in flat(run.output)
     for field in ("would_apply", "interest", "first_reaction"):
-        assert by_field[field].test in ("one_way_anova", "chi_square", "fisher_exact") \
-            or by_field[field].skipped_reason, by_field[field]
+        assert (
+            by_field[field].test in ("one_way_anova", "chi_square", "fisher_exact") or by_field[field].skipped_reason
+        ), by_field[field]
         assert len(by_field[field].arms) == 3 or by_field[field].skipped_reason
     rows = list(csv.DictReader((run.folder / "comparisons.csv").open()))
     assert len([row for row in rows if row["row"] == "comparison"]) == 4
@@ -158,8 +171,9 @@ async def test_the_message_test_compares_three_arms(runs):
 async def test_resume_follows_a_finished_experiment_to_its_files(mesh, runs, tmp_path):
     run = runs["price_ab.yaml"]
     await dispatch(mesh, run.data_dir, "resume", run.folder.name, "--output", str(tmp_path))
-    again = json_format.Parse((tmp_path / run.folder.name / "result.json").read_text(),
-                              orchestrator_pb2.ExperimentResult())
+    again = json_format.Parse(
+        (tmp_path / run.folder.name / "result.json").read_text(), orchestrator_pb2.ExperimentResult()
+    )
     assert again == result_of(run)
 
 
@@ -189,8 +203,15 @@ async def test_a_study_gets_a_report_too(mesh, tmp_path):
     [folder] = (data_dir / "results").iterdir()
     await dispatch(mesh, data_dir, "report", folder.name)
     page = (folder / "report.html").read_text()
-    for text in ("Study: E-bike subscription focus group", "PedalShare: an electric bike delivered", "Amara",
-                 "agents/Amara.agent.json", "purchase_intent", "Statistics", "What participants said"):
+    for text in (
+        "Study: E-bike subscription focus group",
+        "PedalShare: an electric bike delivered",
+        "Amara",
+        "agents/Amara.agent.json",
+        "purchase_intent",
+        "Statistics",
+        "What participants said",
+    ):
         assert text in page, text
     chromium = find_chromium()
     if chromium is None:

@@ -16,8 +16,9 @@ from services.runtime.config import MeshSettings
 
 
 def study_result() -> orchestrator_pb2.StudyResult:
-    result = orchestrator_pb2.StudyResult(operation_id="operations/s1", session_id="sessions/s1",
-                                          status=orchestrator_pb2.STUDY_STATUS_COMPLETED)
+    result = orchestrator_pb2.StudyResult(
+        operation_id="operations/s1", session_id="sessions/s1", status=orchestrator_pb2.STUDY_STATUS_COMPLETED
+    )
     result.participants.total = result.participants.successful = 2
     result.metadata.token_usage.calls = 9
     result.metadata.token_usage.prompt_tokens = 2**40
@@ -25,16 +26,26 @@ def study_result() -> orchestrator_pb2.StudyResult:
     extracted = result.extracted_results
     for name, confidence in (("Ana", 0.1 + 0.1 + 0.1 - 0.1), ("Ben", 0.25)):
         agent = extracted.individual_results.add(agent_name=name, confidence_score=confidence)
-        agent.fields["purchase_intent"].CopyFrom(study_pb2.FieldValue(
-            kind=study_pb2.VALUE_KIND_CATEGORY, string_value="maybe", confidence=confidence))
-        agent.fields["price"].CopyFrom(study_pb2.FieldValue(
-            kind=study_pb2.VALUE_KIND_NUMBER, number_value=10 / 3, confidence=confidence))
+        agent.fields["purchase_intent"].CopyFrom(
+            study_pb2.FieldValue(kind=study_pb2.VALUE_KIND_CATEGORY, string_value="maybe", confidence=confidence)
+        )
+        agent.fields["price"].CopyFrom(
+            study_pb2.FieldValue(kind=study_pb2.VALUE_KIND_NUMBER, number_value=10 / 3, confidence=confidence)
+        )
     extracted.aggregate_statistics.add(
-        field="purchase_intent", kind=study_pb2.VALUE_KIND_CATEGORY, usable_count=2, total_count=2,
-        counts=[study_pb2.CategoryCount(value="maybe", count=2, share=1.0), study_pb2.CategoryCount(value="no")])
+        field="purchase_intent",
+        kind=study_pb2.VALUE_KIND_CATEGORY,
+        usable_count=2,
+        total_count=2,
+        counts=[study_pb2.CategoryCount(value="maybe", count=2, share=1.0), study_pb2.CategoryCount(value="no")],
+    )
     extracted.aggregate_statistics.add(
-        field="price", kind=study_pb2.VALUE_KIND_NUMBER, usable_count=2, total_count=2,
-        numeric=study_pb2.NumericStatistics(count=2, mean=10 / 3, median=10 / 3, std_dev=0.0))
+        field="price",
+        kind=study_pb2.VALUE_KIND_NUMBER,
+        usable_count=2,
+        total_count=2,
+        numeric=study_pb2.NumericStatistics(count=2, mean=10 / 3, median=10 / 3, std_dev=0.0),
+    )
     quality = extracted.statistical_analysis.quality_metrics
     quality.score = 0.54
     quality.notes.add(metric="confidence", score_lost=0.37, explanation="the usable values' mean confidence is 0.18")
@@ -53,7 +64,8 @@ def test_result_json_carries_every_field_with_numbers_as_numbers():
     assert document["participant_failures"] == [] and document["metadata"]["resumed_count"] == 0
     assert document["extracted_results"]["individual_results"][0]["confidence_score"] == 0.20000000000000004
     assert document["extracted_results"]["statistical_analysis"]["quality_metrics"]["notes"] == [
-        {"metric": "confidence", "score_lost": 0.37, "explanation": "the usable values' mean confidence is 0.18"}]
+        {"metric": "confidence", "score_lost": 0.37, "explanation": "the usable values' mean confidence is 0.18"}
+    ]
     assert document["metadata"]["execution_time"] == "74s"  # well-known types keep their JSON form
 
 

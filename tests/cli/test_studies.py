@@ -20,9 +20,12 @@ Phase = orchestrator_pb2.Phase
 UNAVAILABLE = grpc.StatusCode.UNAVAILABLE
 
 
-def progress(phase: int, round_: int = 0, total: int = 0, message: str = "", **fields) -> orchestrator_pb2.StudyProgress:
-    return orchestrator_pb2.StudyProgress(operation=NAME, phase=phase, round=round_, rounds_total=total,
-                                          message=message, **fields)
+def progress(
+    phase: int, round_: int = 0, total: int = 0, message: str = "", **fields
+) -> orchestrator_pb2.StudyProgress:
+    return orchestrator_pb2.StudyProgress(
+        operation=NAME, phase=phase, round=round_, rounds_total=total, message=message, **fields
+    )
 
 
 def finished(rounds: int = 2, status: int = orchestrator_pb2.STUDY_STATUS_COMPLETED) -> orchestrator_pb2.StudyResult:
@@ -65,13 +68,18 @@ def test_the_live_line_says_what_happens_in_few_words():
 
 async def test_a_cancelled_study_shows_cancelled_with_the_rounds_it_got_through(tmp_path):
     mesh = StubMesh(
-        orchestrator=Calls(WatchStudy=stream(
-            progress(Phase.PHASE_SIMULATING, 13, 50, "round 13 done", agents_total=3, agents_done=3),
-            progress(Phase.PHASE_SIMULATING, 14, 50, "round 14", agents_total=3, agents_done=1),
-            progress(Phase.PHASE_DONE, 14, 50, "failed: cancelled"),
-        )),
-        operations=Calls(WaitOperation=answering(operation(
-            done=True, error=status_pb2.Status(code=code_pb2.CANCELLED, message="cancelled")))),
+        orchestrator=Calls(
+            WatchStudy=stream(
+                progress(Phase.PHASE_SIMULATING, 13, 50, "round 13 done", agents_total=3, agents_done=3),
+                progress(Phase.PHASE_SIMULATING, 14, 50, "round 14", agents_total=3, agents_done=1),
+                progress(Phase.PHASE_DONE, 14, 50, "failed: cancelled"),
+            )
+        ),
+        operations=Calls(
+            WaitOperation=answering(
+                operation(done=True, error=status_pb2.Status(code=code_pb2.CANCELLED, message="cancelled"))
+            )
+        ),
     )
     output = console()
     with pytest.raises(studies.StudyFailed, match=f"^{NAME} was cancelled$"):
@@ -112,9 +120,15 @@ async def test_a_study_outlives_a_restarting_orchestrator(tmp_path, monkeypatch)
     monkeypatch.setattr(studies, "RECONNECT_STEP_S", 0.01)
     mesh = StubMesh(
         orchestrator=Calls(WatchStudy=stream(then=rpc_error(UNAVAILABLE))),
-        operations=Calls(WaitOperation=answering(
-            rpc_error(UNAVAILABLE), rpc_error(grpc.StatusCode.CANCELLED), rpc_error(UNAVAILABLE),
-            operation(done=False), operation(done=True, result=finished()))),
+        operations=Calls(
+            WaitOperation=answering(
+                rpc_error(UNAVAILABLE),
+                rpc_error(grpc.StatusCode.CANCELLED),
+                rpc_error(UNAVAILABLE),
+                operation(done=False),
+                operation(done=True, result=finished()),
+            )
+        ),
     )
     output = console()
     await studies.follow_study(mesh, output, NAME, tmp_path)
@@ -145,7 +159,9 @@ async def test_cancel_refuses_a_finished_study_and_confirms_a_cancelled_one():
 
     done = operation(done=True, result=finished())
     mesh = StubMesh(operations=Calls(GetOperation=answering(done), CancelOperation=cancel))
-    with pytest.raises(studies.CommandRefused, match="has already finished \\(completed\\); there is nothing to cancel"):
+    with pytest.raises(
+        studies.CommandRefused, match="has already finished \\(completed\\); there is nothing to cancel"
+    ):
         await studies.cancel_study(mesh, console(), NAME)
     assert cancelled == []
 
@@ -186,9 +202,11 @@ async def test_the_studies_table_fits_80_columns_and_puts_errors_below():
     await studies.list_studies(mesh, narrow, 20)
     shown = lines(narrow)
     assert all(len(line) <= 80 for line in shown), "\n".join(shown)
-    for expected in ("00000000-0000-4000-8000-000000000003  failed",
-                     "00000000-0000-4000-8000-000000000002  creating",
-                     "00000000-0000-4000-8000-000000000001  completed"):
+    for expected in (
+        "00000000-0000-4000-8000-000000000003  failed",
+        "00000000-0000-4000-8000-000000000002  creating",
+        "00000000-0000-4000-8000-000000000001  completed",
+    ):
         assert any(expected in line for line in shown), "\n".join(shown)
     assert any(line.startswith("00000000-0000-4000-8000-000000000003: every participant failed") for line in shown)
     text = narrow.export_text()
@@ -201,18 +219,27 @@ async def test_the_studies_table_fits_80_columns_and_puts_errors_below():
 
 
 async def test_the_sessions_and_checkpoints_tables_fit_80_columns():
-    session = control_pb2.Session(name="sessions/00000000-0000-4000-8000-000000000001",
-                                  display_name="E-bike subscription focus group", state=control_pb2.Session.STATE_ENDED,
-                                  cache_namespace="a-rather-long-cache-namespace-of-a-study", end_reason="completed")
+    session = control_pb2.Session(
+        name="sessions/00000000-0000-4000-8000-000000000001",
+        display_name="E-bike subscription focus group",
+        state=control_pb2.Session.STATE_ENDED,
+        cache_namespace="a-rather-long-cache-namespace-of-a-study",
+        end_reason="completed",
+    )
     session.create_time.FromSeconds(1_700_000_000)
     checkpoint = control_pb2.Checkpoint(
-        name=f"{session.name}/checkpoints/round_12", sequence=14, size_bytes=48_000,
+        name=f"{session.name}/checkpoints/round_12",
+        sequence=14,
+        size_bytes=48_000,
         content_type="application/x-protobuf; type=tinytroupe.simulation.v1.WorldState",
-        annotations={"round": "12", "agents": "3"})
-    mesh = StubMesh(control=Calls(
-        ListSessions=answering(control_pb2.ListSessionsResponse(sessions=[session])),
-        ListCheckpoints=answering(control_pb2.ListCheckpointsResponse(checkpoints=[checkpoint])),
-    ))
+        annotations={"round": "12", "agents": "3"},
+    )
+    mesh = StubMesh(
+        control=Calls(
+            ListSessions=answering(control_pb2.ListSessionsResponse(sessions=[session])),
+            ListCheckpoints=answering(control_pb2.ListCheckpointsResponse(checkpoints=[checkpoint])),
+        )
+    )
     output = console(80)
     await studies.list_sessions(mesh, output, 20)
     await studies.list_checkpoints(mesh, output, session.name)
@@ -231,8 +258,9 @@ def test_a_participant_without_answers_says_why():
     extracted.individual_results.add(agent_name="Ben", failure_reason="the model's answers stayed invalid")
     caio = extracted.individual_results.add(agent_name="Caio")
     caio.fields["rating"].CopyFrom(study_pb2.FieldValue(kind=study_pb2.VALUE_KIND_NUMBER, problem="missing"))
-    result.participant_failures.add(agent_name="Ben", reason="the model's answers stayed invalid",
-                                    phase=orchestrator_pb2.FAILURE_PHASE_EXTRACTION)
+    result.participant_failures.add(
+        agent_name="Ben", reason="the model's answers stayed invalid", phase=orchestrator_pb2.FAILURE_PHASE_EXTRACTION
+    )
     output = console(80)
     output.print(answers_table(extracted))
     print_summary(output, result, None)
@@ -246,30 +274,59 @@ def test_a_participant_without_answers_says_why():
 def test_the_progress_line_fits_80_columns_while_running():
     output = console(80)
     with StudyProgressDisplay(output) as display:
-        display.show(progress(Phase.PHASE_SIMULATING, 12, 50, "round 12", agents_total=120, agents_done=87,
-                              agents_failed=12))
+        display.show(
+            progress(Phase.PHASE_SIMULATING, 12, 50, "round 12", agents_total=120, agents_done=87, agents_failed=12)
+        )
         display.finish("partial", ok=True, rounds_completed=50)
     assert all(len(line) <= 80 for line in lines(output))
 
 
 def experiment_result() -> orchestrator_pb2.ExperimentResult:
-    result = orchestrator_pb2.ExperimentResult(operation=NAME, seed=5,
-                                               design=orchestrator_pb2.EXPERIMENT_DESIGN_BETWEEN_SUBJECTS)
+    result = orchestrator_pb2.ExperimentResult(
+        operation=NAME, seed=5, design=orchestrator_pb2.EXPERIMENT_DESIGN_BETWEEN_SUBJECTS
+    )
     for index, name in enumerate(("short message", "a long message about the neighbours")):
-        arm = result.arms.add(name=name, study_operation=f"operations/arm-{index}",
-                              participants=[f"P{index}{number}" for number in range(3)], result=finished(1))
+        arm = result.arms.add(
+            name=name,
+            study_operation=f"operations/arm-{index}",
+            participants=[f"P{index}{number}" for number in range(3)],
+            result=finished(1),
+        )
         arm.result.metadata.checkpoints.extend(["agents_created", "operation_complete"])
     result.comparisons.add(
-        field="interest_in_the_grant_over_the_next_months", test="welch_t", p_value=0.0004, p_value_adjusted=0.0008,
-        effect_size_name="hedges_g", effect_size=1.234, significant=True,
+        field="interest_in_the_grant_over_the_next_months",
+        test="welch_t",
+        p_value=0.0004,
+        p_value_adjusted=0.0008,
+        effect_size_name="hedges_g",
+        effect_size=1.234,
+        significant=True,
         sentence="a long message about the neighbours scores higher than short message on interest: 7.10 vs 4.20.",
-        arms=[orchestrator_pb2.ArmSummary(arm=arm.name, count=3, mean=4.2 + 2.9 * index)
-              for index, arm in enumerate(result.arms)])
-    result.comparisons.add(field="would_apply", test="chi_square", p_value=0.3, p_value_adjusted=0.3,
-                           effect_size_name="cramers_v", effect_size=0.2, sentence="They do not differ.",
-                           arms=[orchestrator_pb2.ArmSummary(arm=arm.name, count=3, categories=[
-                               study_pb2.CategoryCount(value="yes", count=2, share=2 / 3),
-                               study_pb2.CategoryCount(value="no", count=1, share=1 / 3)]) for arm in result.arms])
+        arms=[
+            orchestrator_pb2.ArmSummary(arm=arm.name, count=3, mean=4.2 + 2.9 * index)
+            for index, arm in enumerate(result.arms)
+        ],
+    )
+    result.comparisons.add(
+        field="would_apply",
+        test="chi_square",
+        p_value=0.3,
+        p_value_adjusted=0.3,
+        effect_size_name="cramers_v",
+        effect_size=0.2,
+        sentence="They do not differ.",
+        arms=[
+            orchestrator_pb2.ArmSummary(
+                arm=arm.name,
+                count=3,
+                categories=[
+                    study_pb2.CategoryCount(value="yes", count=2, share=2 / 3),
+                    study_pb2.CategoryCount(value="no", count=1, share=1 / 3),
+                ],
+            )
+            for arm in result.arms
+        ],
+    )
     result.comparisons.add(field="doubt", skipped_reason="a text field has no test")
     return result
 
@@ -296,8 +353,9 @@ async def test_a_followed_experiment_prints_its_comparisons_at_80_columns_and_wr
     assert "doubt: not compared: a text field has no test" in text
     assert "a long message about the neighbours scores higher" in text
     folder = tmp_path / NAME.removeprefix("operations/")
-    assert {path.name for path in folder.iterdir()} == {"result.json", "comparisons.csv", "transcript.md"}, \
+    assert {path.name for path in folder.iterdir()} == {"result.json", "comparisons.csv", "transcript.md"}, (
         "no results.csv: the arms have no answers"
+    )
 
 
 async def test_an_experiment_is_cancelled_and_its_checkpoints_listed_like_a_study(tmp_path):

@@ -14,9 +14,7 @@ def test_operation_and_session_names_share_the_id():
     assert study_id_of("operations/abc-1") == study_id_of("sessions/abc-1") == "abc-1"
 
 
-@pytest.mark.parametrize(
-    "name", ["", "operations/", "studies/abc", "operations/a/b", "operations/" + "x" * 64]
-)
+@pytest.mark.parametrize("name", ["", "operations/", "studies/abc", "operations/a/b", "operations/" + "x" * 64])
 def test_malformed_operation_names_are_invalid(name):
     with pytest.raises(InvalidArgument) as raised:
         study_id_of(name)

@@ -34,17 +34,20 @@ class ControlInMemory:
     async def remembered_response(self, session: str, response_id: str) -> control_pb2.RememberedResponse | None:
         return self.stored.get((session, response_id))
 
-    async def remember_response(self, session: str, response_id: str, digest: str,
-                                responses: Sequence[Message]) -> control_pb2.RememberedResponse:
+    async def remember_response(
+        self, session: str, response_id: str, digest: str, responses: Sequence[Message]
+    ) -> control_pb2.RememberedResponse:
         if self.refuse_with is not None:
             raise grpc.aio.AioRpcError(self.refuse_with, grpc.aio.Metadata(), grpc.aio.Metadata(), "refused")
-        return self.stored.setdefault((session, response_id), control_pb2.RememberedResponse(
-            request_sha256=digest, responses=packed(responses)))
+        return self.stored.setdefault(
+            (session, response_id), control_pb2.RememberedResponse(request_sha256=digest, responses=packed(responses))
+        )
 
 
 def enrich(request_id: str = "enrich-1", content: str = "A kettle.") -> content_pb2.EnrichContentRequest:
-    return content_pb2.EnrichContentRequest(session=SESSION, content=content, requirements="a page",
-                                            request_id=request_id)
+    return content_pb2.EnrichContentRequest(
+        session=SESSION, content=content, requirements="a page", request_id=request_id
+    )
 
 
 class Calls:
@@ -134,8 +137,9 @@ async def test_without_a_request_id_every_call_runs(control) -> None:
     remembered, call = RememberedResponses(control), Calls()
     call.release.set()
     for expected in ("answer 1", "answer 2"):
-        assert (await remembered.unary(enrich(request_id=""), content_pb2.EnrichContentResponse, call)).content == \
-            expected
+        assert (
+            await remembered.unary(enrich(request_id=""), content_pb2.EnrichContentResponse, call)
+        ).content == expected
     assert control.stored == {}
 
 
@@ -152,10 +156,10 @@ async def test_a_stream_remembers_what_it_keeps_and_replays_it(control) -> None:
     def kept(message: wrappers_pb2.StringValue) -> wrappers_pb2.StringValue | None:
         return message if message.value != "agent" else None
 
-    live = [message.value async for message in remembered.stream(enrich(), wrappers_pb2.StringValue, stream,
-                                                                 kept=kept)]
-    replayed = [message.value async for message in remembered.stream(enrich(), wrappers_pb2.StringValue, stream,
-                                                                     kept=kept)]
+    live = [message.value async for message in remembered.stream(enrich(), wrappers_pb2.StringValue, stream, kept=kept)]
+    replayed = [
+        message.value async for message in remembered.stream(enrich(), wrappers_pb2.StringValue, stream, kept=kept)
+    ]
     assert (live, replayed, runs) == (["plan", "agent", "summary"], ["plan", "summary"], 1)
 
 

@@ -39,34 +39,74 @@ Call = Callable[[Any, str], Any]
 """A call of a stub naming a session."""
 
 CALLS: dict[str, tuple[Any, dict[str, Call]]] = {
-    "population": (population_pb2_grpc.PopulationServiceStub, {
-        "LoadAgent": lambda stub, session: stub.LoadAgent(
-            population_pb2.LoadAgentRequest(session=session, spec_json=SPEC), timeout=10),
-        "GeneratePopulation": lambda stub, session: stub.GeneratePopulation(population_pb2.GeneratePopulationRequest(
-            session=session, demographics_json=DEMOGRAPHICS, count=2, request_id="population-1"), timeout=10),
-        "ValidateAgent": lambda stub, session: stub.ValidateAgent(population_pb2.ValidateAgentRequest(
-            session=session, agent=agent_pb2.Agent(spec_json=SPEC), expectations="a nurse"), timeout=10),
-    }),
-    "content": (content_pb2_grpc.ContentServiceStub, {
-        "CreateGroundedPersona": lambda stub, session: stub.CreateGroundedPersona(
-            content_pb2.CreateGroundedPersonaRequest(session=session, sources=[content_pb2.GroundingSource(
-                name="notes.md", text="Ana is a nurse in Recife.")]), timeout=10),
-        "EnrichContent": lambda stub, session: stub.EnrichContent(content_pb2.EnrichContentRequest(
-            session=session, content="A kettle.", requirements="a product page"), timeout=10),
-        "GenerateDocument": lambda stub, session: stub.GenerateDocument(content_pb2.GenerateDocumentRequest(
-            session=session, agent=agent_pb2.Agent(spec_json=SPEC), instructions="a review"), timeout=10),
-    }),
-    "simulation": (simulation_pb2_grpc.SimulationServiceStub, {
-        "RunSimulation": lambda stub, session: stub.RunSimulation(
-            run_request(session, ["Lisa Carter"], rounds=1), timeout=10),
-    }),
-    "extraction": (extraction_pb2_grpc.ResultsExtractionServiceStub, {
-        "ExtractResults": lambda stub, session: stub.ExtractResults(extraction_request(
-            ["Ana"], transcript(ratings={"Ana": 7}), fields=["rating"], session=session), timeout=10),
-        "ExportResults": lambda stub, session: stub.ExportResults(extraction_pb2.ExportResultsRequest(
-            session=session, results=study_pb2.ExtractedResults(), format=extraction_pb2.EXPORT_FORMAT_JSON,
-            store=True), timeout=10),
-    }),
+    "population": (
+        population_pb2_grpc.PopulationServiceStub,
+        {
+            "LoadAgent": lambda stub, session: stub.LoadAgent(
+                population_pb2.LoadAgentRequest(session=session, spec_json=SPEC), timeout=10
+            ),
+            "GeneratePopulation": lambda stub, session: stub.GeneratePopulation(
+                population_pb2.GeneratePopulationRequest(
+                    session=session, demographics_json=DEMOGRAPHICS, count=2, request_id="population-1"
+                ),
+                timeout=10,
+            ),
+            "ValidateAgent": lambda stub, session: stub.ValidateAgent(
+                population_pb2.ValidateAgentRequest(
+                    session=session, agent=agent_pb2.Agent(spec_json=SPEC), expectations="a nurse"
+                ),
+                timeout=10,
+            ),
+        },
+    ),
+    "content": (
+        content_pb2_grpc.ContentServiceStub,
+        {
+            "CreateGroundedPersona": lambda stub, session: stub.CreateGroundedPersona(
+                content_pb2.CreateGroundedPersonaRequest(
+                    session=session,
+                    sources=[content_pb2.GroundingSource(name="notes.md", text="Ana is a nurse in Recife.")],
+                ),
+                timeout=10,
+            ),
+            "EnrichContent": lambda stub, session: stub.EnrichContent(
+                content_pb2.EnrichContentRequest(session=session, content="A kettle.", requirements="a product page"),
+                timeout=10,
+            ),
+            "GenerateDocument": lambda stub, session: stub.GenerateDocument(
+                content_pb2.GenerateDocumentRequest(
+                    session=session, agent=agent_pb2.Agent(spec_json=SPEC), instructions="a review"
+                ),
+                timeout=10,
+            ),
+        },
+    ),
+    "simulation": (
+        simulation_pb2_grpc.SimulationServiceStub,
+        {
+            "RunSimulation": lambda stub, session: stub.RunSimulation(
+                run_request(session, ["Lisa Carter"], rounds=1), timeout=10
+            ),
+        },
+    ),
+    "extraction": (
+        extraction_pb2_grpc.ResultsExtractionServiceStub,
+        {
+            "ExtractResults": lambda stub, session: stub.ExtractResults(
+                extraction_request(["Ana"], transcript(ratings={"Ana": 7}), fields=["rating"], session=session),
+                timeout=10,
+            ),
+            "ExportResults": lambda stub, session: stub.ExportResults(
+                extraction_pb2.ExportResultsRequest(
+                    session=session,
+                    results=study_pb2.ExtractedResults(),
+                    format=extraction_pb2.EXPORT_FORMAT_JSON,
+                    store=True,
+                ),
+                timeout=10,
+            ),
+        },
+    ),
 }
 
 

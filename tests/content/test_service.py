@@ -21,8 +21,10 @@ from tests.fake_llm import FakeLLMServer
 from tests.rich_errors import violations
 from tests.sessions import Control, refusal, running_control
 
-NOTES = ("Maria Oliveira is a 41-year-old nurse from Recife. She works night shifts at a public hospital "
-         "and cycles to work every day. She worries about the price of groceries.")
+NOTES = (
+    "Maria Oliveira is a 41-year-old nurse from Recife. She works night shifts at a public hospital "
+    "and cycles to work every day. She worries about the price of groceries."
+)
 
 
 def make_pdf(text: str) -> bytes:
@@ -31,8 +33,10 @@ def make_pdf(text: str) -> bytes:
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-         b"/Resources << /Font << /F1 5 0 R >> >> >>"),
+        (
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>"
+        ),
         b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
@@ -72,8 +76,6 @@ async def session(control) -> str:
     return await control.begin_session("content test")
 
 
-
-
 def test_pdf_text_is_extracted():
     assert "night shifts" in pdf_text(make_pdf("Maria works night shifts in Recife"))
     with pytest.raises(ValueError):
@@ -87,11 +89,18 @@ def test_document_titles_and_checkpoint_ids():
 
 
 async def test_grounded_persona_from_text_and_pdf_sources(stub, session):
-    response = await stub.CreateGroundedPersona(content_pb2.CreateGroundedPersonaRequest(
-        session=session, sources=[content_pb2.GroundingSource(name="notes.md", text=NOTES, mime_type="text/markdown"),
-                 content_pb2.GroundingSource(name="profile.pdf", pdf=make_pdf("She rides a blue bicycle"))],
-        fragments=[population_pb2.FragmentSource(builtin=population_pb2.FRAGMENT_BUDGET_CONSCIOUS)],
-        context="a study of urban commuting"), timeout=10)
+    response = await stub.CreateGroundedPersona(
+        content_pb2.CreateGroundedPersonaRequest(
+            session=session,
+            sources=[
+                content_pb2.GroundingSource(name="notes.md", text=NOTES, mime_type="text/markdown"),
+                content_pb2.GroundingSource(name="profile.pdf", pdf=make_pdf("She rides a blue bicycle")),
+            ],
+            fragments=[population_pb2.FragmentSource(builtin=population_pb2.FRAGMENT_BUDGET_CONSCIOUS)],
+            context="a study of urban commuting",
+        ),
+        timeout=10,
+    )
     agent = response.agent
     assert agent.agent_id and agent.name == json.loads(agent.spec_json)["persona"]["name"]
     assert agent.provenance.origin == agent_pb2.Provenance.ORIGIN_GROUNDED
@@ -103,31 +112,40 @@ async def test_grounded_persona_from_text_and_pdf_sources(stub, session):
         assert attribution.fact and attribution.source_name
 
 
-@pytest.mark.parametrize(("sources", "field"), [
-    ([], "sources"),
-    ([content_pb2.GroundingSource(name="x.pdf", pdf=b"%PDF-1.4 broken")], "sources[0].pdf"),
-    ([content_pb2.GroundingSource(name="a", text="t"), content_pb2.GroundingSource(name="b")], "sources[1]"),
-    ([content_pb2.GroundingSource(text="no name")], "sources[0].name"),
-])
+@pytest.mark.parametrize(
+    ("sources", "field"),
+    [
+        ([], "sources"),
+        ([content_pb2.GroundingSource(name="x.pdf", pdf=b"%PDF-1.4 broken")], "sources[0].pdf"),
+        ([content_pb2.GroundingSource(name="a", text="t"), content_pb2.GroundingSource(name="b")], "sources[1]"),
+        ([content_pb2.GroundingSource(text="no name")], "sources[0].name"),
+    ],
+)
 async def test_bad_sources_are_invalid_arguments(stub, session, sources, field):
     with pytest.raises(grpc.aio.AioRpcError) as error:
-        await stub.CreateGroundedPersona(content_pb2.CreateGroundedPersonaRequest(session=session, sources=sources),
-                                         timeout=10)
+        await stub.CreateGroundedPersona(
+            content_pb2.CreateGroundedPersonaRequest(session=session, sources=sources), timeout=10
+        )
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert violations(error.value) == [field]
 
 
 async def test_enrichment_and_documents_are_recorded_in_the_session(settings, control, session, stub):
     enrich = content_pb2.EnrichContentRequest(
-        session=session, content="An electric bike for commuters.",
-        requirements="a one-page product description for retailers")
+        session=session,
+        content="An electric bike for commuters.",
+        requirements="a one-page product description for retailers",
+    )
     enriched = await stub.EnrichContent(enrich, timeout=10)
     assert enriched.content
 
-    agent = agent_pb2.Agent(name="Ana", spec_json=json.dumps(
-        {"type": "TinyPerson", "persona": {"name": "Ana", "age": 30}}))
-    document = await stub.GenerateDocument(content_pb2.GenerateDocumentRequest(
-        session=session, agent=agent, instructions="a review of the bike"), timeout=10)
+    agent = agent_pb2.Agent(
+        name="Ana", spec_json=json.dumps({"type": "TinyPerson", "persona": {"name": "Ana", "age": 30}})
+    )
+    document = await stub.GenerateDocument(
+        content_pb2.GenerateDocumentRequest(session=session, agent=agent, instructions="a review of the bike"),
+        timeout=10,
+    )
     assert document.markdown and document.title
 
     # a replica replaying the session gets the cached answer: the same text, stored once
@@ -138,8 +156,10 @@ async def test_enrichment_and_documents_are_recorded_in_the_session(settings, co
 
     listed = await control.stub.ListCheckpoints(control_pb2.ListCheckpointsRequest(parent=session), timeout=10)
     names = [checkpoint.name for checkpoint in listed.checkpoints]
-    assert names == [f"{session}/checkpoints/{checkpoint_id('enrichment', enriched.content)}",
-                     f"{session}/checkpoints/{checkpoint_id('document', document.markdown)}"]
+    assert names == [
+        f"{session}/checkpoints/{checkpoint_id('enrichment', enriched.content)}",
+        f"{session}/checkpoints/{checkpoint_id('document', document.markdown)}",
+    ]
     stored = await control.stub.GetCheckpoint(control_pb2.GetCheckpointRequest(name=names[1]), timeout=10)
     assert stored.payload.decode() == document.markdown
     assert stored.content_type == "text/markdown"
@@ -150,8 +170,12 @@ async def test_missing_fields_are_invalid_arguments(stub, session):
         await stub.EnrichContent(content_pb2.EnrichContentRequest(session=session, content="x"), timeout=10)
     assert violations(error.value) == ["requirements"]
     with pytest.raises(grpc.aio.AioRpcError) as error:
-        await stub.GenerateDocument(content_pb2.GenerateDocumentRequest(
-            session=session, agent=agent_pb2.Agent(spec_json="{}"), instructions="write"), timeout=10)
+        await stub.GenerateDocument(
+            content_pb2.GenerateDocumentRequest(
+                session=session, agent=agent_pb2.Agent(spec_json="{}"), instructions="write"
+            ),
+            timeout=10,
+        )
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert violations(error.value)[0].startswith("agent.spec_json")
     with pytest.raises(grpc.aio.AioRpcError) as error:
@@ -163,12 +187,17 @@ async def test_calls_with_a_request_id_are_answered_once_also_after_a_restart(se
     agent = agent_pb2.Agent(name="Ana", spec_json=json.dumps({"type": "TinyPerson", "persona": {"name": "Ana"}}))
     calls = {
         "CreateGroundedPersona": content_pb2.CreateGroundedPersonaRequest(
-            session=session, request_id="persona-1", context="a study of commuting",
-            sources=[content_pb2.GroundingSource(name="notes.md", text=NOTES, mime_type="text/markdown")]),
+            session=session,
+            request_id="persona-1",
+            context="a study of commuting",
+            sources=[content_pb2.GroundingSource(name="notes.md", text=NOTES, mime_type="text/markdown")],
+        ),
         "EnrichContent": content_pb2.EnrichContentRequest(
-            session=session, request_id="enrich-1", content="An electric bike.", requirements="a product page"),
+            session=session, request_id="enrich-1", content="An electric bike.", requirements="a product page"
+        ),
         "GenerateDocument": content_pb2.GenerateDocumentRequest(
-            session=session, request_id="document-1", agent=agent, instructions="a review of the bike"),
+            session=session, request_id="document-1", agent=agent, instructions="a review of the bike"
+        ),
     }
     served = control.serving(settings)
     async with serving(DEFINITION, served) as address, open_channel(address, served) as channel:
@@ -185,8 +214,11 @@ async def test_calls_with_a_request_id_are_answered_once_also_after_a_restart(se
             assert await getattr(stub, method)(request, timeout=10) == first[method]
         assert fake_llm.stats.total_requests == model_calls
 
-        changes = {"CreateGroundedPersona": ("context", "another study"), "EnrichContent": ("requirements", "a tweet"),
-                   "GenerateDocument": ("instructions", "a tweet about the bike")}
+        changes = {
+            "CreateGroundedPersona": ("context", "another study"),
+            "EnrichContent": ("requirements", "a tweet"),
+            "GenerateDocument": ("instructions", "a tweet about the bike"),
+        }
         for method, request in calls.items():
             changed = type(request)()
             changed.CopyFrom(request)

@@ -54,8 +54,13 @@ def make_settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) 
     database_url = schema_url(request.getfixturevalue("postgres_schema")) if backend == "postgres" else None
 
     def make(**overrides: object) -> MeshSettings:
-        fields = {"data_dir": tmp_path / "data", "database_url": database_url, "metrics_port": 0,
-                  "log_level": "WARNING", **overrides}
+        fields = {
+            "data_dir": tmp_path / "data",
+            "database_url": database_url,
+            "metrics_port": 0,
+            "log_level": "WARNING",
+            **overrides,
+        }
         return MeshSettings(**fields)
 
     return make

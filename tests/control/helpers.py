@@ -33,8 +33,12 @@ class ErrorReport:
 def error_report(error: grpc.aio.AioRpcError) -> ErrorReport:
     """Code, ErrorInfo reason and BadRequest fields of a failed call, read from its rich status."""
     infos = error_details(error, error_details_pb2.ErrorInfo)
-    return ErrorReport(error.code(), infos[0].reason if infos else "", list(field_violations(error)),
-                       dict(infos[0].metadata) if infos else {})
+    return ErrorReport(
+        error.code(),
+        infos[0].reason if infos else "",
+        list(field_violations(error)),
+        dict(infos[0].metadata) if infos else {},
+    )
 
 
 @contextlib.asynccontextmanager
@@ -50,8 +54,9 @@ def unique(prefix: str) -> str:
 
 async def begin(stub: control_pb2_grpc.SimulationControlServiceStub, **session_fields) -> control_pb2.Session:
     request_fields = {key: session_fields.pop(key) for key in ("request_id", "session_id") if key in session_fields}
-    return await stub.BeginSession(control_pb2.BeginSessionRequest(
-        session=control_pb2.Session(**session_fields), **request_fields))
+    return await stub.BeginSession(
+        control_pb2.BeginSessionRequest(session=control_pb2.Session(**session_fields), **request_fields)
+    )
 
 
 def answer(text: bytes) -> any_pb2.Any:
@@ -61,11 +66,22 @@ def answer(text: bytes) -> any_pb2.Any:
     return packed
 
 
-async def remember(stub: control_pb2_grpc.SimulationControlServiceStub, session: str, response_id: str,
-                   *answers: bytes, request_sha256: str = "a" * 64) -> control_pb2.RememberedResponse:
-    return await stub.RememberResponse(control_pb2.RememberResponseRequest(
-        parent=session, remembered_response_id=response_id, remembered_response=control_pb2.RememberedResponse(
-            request_sha256=request_sha256, responses=[answer(text) for text in answers])))
+async def remember(
+    stub: control_pb2_grpc.SimulationControlServiceStub,
+    session: str,
+    response_id: str,
+    *answers: bytes,
+    request_sha256: str = "a" * 64,
+) -> control_pb2.RememberedResponse:
+    return await stub.RememberResponse(
+        control_pb2.RememberResponseRequest(
+            parent=session,
+            remembered_response_id=response_id,
+            remembered_response=control_pb2.RememberedResponse(
+                request_sha256=request_sha256, responses=[answer(text) for text in answers]
+            ),
+        )
+    )
 
 
 @contextlib.contextmanager

@@ -17,8 +17,9 @@ def entries(**values: bytes) -> list[control_pb2.CacheEntry]:
 
 
 async def store(stub, session: str, **values: bytes) -> int:
-    response = await stub.StoreCacheEntries(control_pb2.StoreCacheEntriesRequest(
-        session=session, entries=entries(**values)))
+    response = await stub.StoreCacheEntries(
+        control_pb2.StoreCacheEntriesRequest(session=session, entries=entries(**values))
+    )
     return response.stored_count
 
 
@@ -73,8 +74,7 @@ async def test_ended_session_can_read_but_not_write(control) -> None:
     assert await lookup(control, session.name, "k2") == {}
 
 
-async def test_deleting_a_session_keeps_its_namespace_entries_while_another_session_names_it(
-        control, settings) -> None:
+async def test_deleting_a_session_keeps_its_namespace_entries_while_another_session_names_it(control, settings) -> None:
     namespace = unique("shared")
     doomed = await begin(control, cache_namespace=namespace)
     heir = await begin(control, cache_namespace=namespace)

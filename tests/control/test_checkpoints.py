@@ -36,22 +36,32 @@ PAYLOADS = {
 
 
 async def create(stub, parent: str, checkpoint_id: str, payload: bytes, **fields) -> control_pb2.Checkpoint:
-    return await stub.CreateCheckpoint(control_pb2.CreateCheckpointRequest(
-        parent=parent, checkpoint_id=checkpoint_id, checkpoint=control_pb2.Checkpoint(payload=payload, **fields)))
+    return await stub.CreateCheckpoint(
+        control_pb2.CreateCheckpointRequest(
+            parent=parent, checkpoint_id=checkpoint_id, checkpoint=control_pb2.Checkpoint(payload=payload, **fields)
+        )
+    )
 
 
 async def test_payloads_are_restored_byte_for_byte(control) -> None:
     session = await begin(control)
     for checkpoint_id, payload in PAYLOADS.items():
-        created = await create(control, session.name, checkpoint_id, payload,
-                               content_type="application/octet-stream", annotations={"kind": checkpoint_id})
+        created = await create(
+            control,
+            session.name,
+            checkpoint_id,
+            payload,
+            content_type="application/octet-stream",
+            annotations={"kind": checkpoint_id},
+        )
         assert created.payload == b""
         assert created.size_bytes == len(payload)
         assert created.sha256 == hashlib.sha256(payload).hexdigest()
 
     for checkpoint_id, payload in PAYLOADS.items():
-        restored = await control.GetCheckpoint(control_pb2.GetCheckpointRequest(
-            name=f"{session.name}/checkpoints/{checkpoint_id}"))
+        restored = await control.GetCheckpoint(
+            control_pb2.GetCheckpointRequest(name=f"{session.name}/checkpoints/{checkpoint_id}")
+        )
         assert restored.payload == payload
         assert restored.sha256 == hashlib.sha256(payload).hexdigest()
         assert restored.size_bytes == len(payload)
@@ -67,8 +77,9 @@ async def test_listed_in_creation_order_with_latest_alias(control) -> None:
 
     listed, token = [], ""
     while True:
-        page = await control.ListCheckpoints(control_pb2.ListCheckpointsRequest(
-            parent=session.name, page_size=2, page_token=token))
+        page = await control.ListCheckpoints(
+            control_pb2.ListCheckpointsRequest(parent=session.name, page_size=2, page_token=token)
+        )
         listed.extend(page.checkpoints)
         if not (token := page.next_page_token):
             break
@@ -120,8 +131,11 @@ async def test_ended_session_refuses_new_checkpoints_but_serves_old_ones(control
 
 async def test_unknown_session_or_checkpoint_is_not_found(control) -> None:
     session = await begin(control)
-    for name in (f"{session.name}/checkpoints/missing", f"{session.name}/checkpoints/-latest",
-                 "sessions/no-such-session/checkpoints/round_1"):
+    for name in (
+        f"{session.name}/checkpoints/missing",
+        f"{session.name}/checkpoints/-latest",
+        "sessions/no-such-session/checkpoints/round_1",
+    ):
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await control.GetCheckpoint(control_pb2.GetCheckpointRequest(name=name))
         assert caught.value.code() == grpc.StatusCode.NOT_FOUND

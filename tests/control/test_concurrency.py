@@ -18,20 +18,30 @@ ENTRIES_PER_BATCH = 50
 
 async def run_session(control, index: int, tag: str) -> tuple[pb.Session, dict[str, bytes], dict[str, bytes]]:
     session = await begin(control, labels={"batch": tag}, cache_namespace=f"{tag}-{index}")
-    payloads = {f"round_{round_}": os.urandom(1024) + f"{index}:{round_}".encode() * 2000
-                for round_ in range(CHECKPOINTS_PER_SESSION)}
-    cache = {f"key-{n}": f"session {index} answer {n}".encode() for n in range(CACHE_BATCHES_PER_SESSION * ENTRIES_PER_BATCH)}
+    payloads = {
+        f"round_{round_}": os.urandom(1024) + f"{index}:{round_}".encode() * 2000
+        for round_ in range(CHECKPOINTS_PER_SESSION)
+    }
+    cache = {
+        f"key-{n}": f"session {index} answer {n}".encode() for n in range(CACHE_BATCHES_PER_SESSION * ENTRIES_PER_BATCH)
+    }
     keys = list(cache)
 
     async def write_checkpoints() -> None:
         for checkpoint_id, payload in payloads.items():
-            await control.CreateCheckpoint(pb.CreateCheckpointRequest(
-                parent=session.name, checkpoint_id=checkpoint_id, checkpoint=pb.Checkpoint(payload=payload)))
+            await control.CreateCheckpoint(
+                pb.CreateCheckpointRequest(
+                    parent=session.name, checkpoint_id=checkpoint_id, checkpoint=pb.Checkpoint(payload=payload)
+                )
+            )
 
     async def write_cache(batch: int) -> None:
-        chunk = keys[batch * ENTRIES_PER_BATCH:(batch + 1) * ENTRIES_PER_BATCH]
-        response = await control.StoreCacheEntries(pb.StoreCacheEntriesRequest(
-            session=session.name, entries=[pb.CacheEntry(key=key, value=cache[key]) for key in chunk]))
+        chunk = keys[batch * ENTRIES_PER_BATCH : (batch + 1) * ENTRIES_PER_BATCH]
+        response = await control.StoreCacheEntries(
+            pb.StoreCacheEntriesRequest(
+                session=session.name, entries=[pb.CacheEntry(key=key, value=cache[key]) for key in chunk]
+            )
+        )
         assert response.stored_count == len(chunk)
 
     await asyncio.gather(write_checkpoints(), *(write_cache(batch) for batch in range(CACHE_BATCHES_PER_SESSION)))

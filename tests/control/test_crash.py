@@ -42,17 +42,25 @@ def payload_for(index: int) -> bytes:
 
 
 @contextlib.asynccontextmanager
-async def control_process(env: dict[str, str], log: Path) -> AsyncIterator[
-        tuple[asyncio.subprocess.Process, control_pb2_grpc.SimulationControlServiceStub]]:
+async def control_process(
+    env: dict[str, str], log: Path
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, control_pb2_grpc.SimulationControlServiceStub]]:
     """`python -m services.control` as a child process, with a stub connected to it."""
     port = free_port()
     with log.open("ab") as output:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.control", cwd=REPOSITORY, env={**env, "PORT": str(port)},
-            stdout=output, stderr=asyncio.subprocess.STDOUT)
+            sys.executable,
+            "-m",
+            "services.control",
+            cwd=REPOSITORY,
+            env={**env, "PORT": str(port)},
+            stdout=output,
+            stderr=asyncio.subprocess.STDOUT,
+        )
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=[
-                ("grpc.max_send_message_length", 64 * 1024 * 1024)]) as channel:
+        async with grpc.aio.insecure_channel(
+            f"127.0.0.1:{port}", options=[("grpc.max_send_message_length", 64 * 1024 * 1024)]
+        ) as channel:
             await asyncio.wait_for(channel.channel_ready(), timeout=30)
             yield process, control_pb2_grpc.SimulationControlServiceStub(channel)
     finally:
@@ -85,8 +93,11 @@ async def test_sigkill_mid_stream_keeps_acknowledged_checkpoints_intact(server_e
                 checkpoint_id, payload = f"round_{index}", payload_for(index)
                 sent[checkpoint_id] = hashlib.sha256(payload).hexdigest()
                 try:
-                    created = await control.CreateCheckpoint(pb.CreateCheckpointRequest(
-                        parent=session.name, checkpoint_id=checkpoint_id, checkpoint=pb.Checkpoint(payload=payload)))
+                    created = await control.CreateCheckpoint(
+                        pb.CreateCheckpointRequest(
+                            parent=session.name, checkpoint_id=checkpoint_id, checkpoint=pb.Checkpoint(payload=payload)
+                        )
+                    )
                 except grpc.aio.AioRpcError:
                     return
                 assert created.sha256 == sent[checkpoint_id]
@@ -114,6 +125,9 @@ async def test_sigkill_mid_stream_keeps_acknowledged_checkpoints_intact(server_e
             checkpoint_id = checkpoint.name.rsplit("/", 1)[1]
             assert hashlib.sha256(full.payload).hexdigest() == full.sha256 == sent[checkpoint_id]
 
-        after = await control.CreateCheckpoint(pb.CreateCheckpointRequest(
-            parent=session.name, checkpoint_id="after_restart", checkpoint=pb.Checkpoint(payload=b"resumed")))
+        after = await control.CreateCheckpoint(
+            pb.CreateCheckpointRequest(
+                parent=session.name, checkpoint_id="after_restart", checkpoint=pb.Checkpoint(payload=b"resumed")
+            )
+        )
         assert after.sequence == len(stored_ids) + 1

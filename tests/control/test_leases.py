@@ -12,8 +12,9 @@ from tests.control.helpers import begin, error_report
 
 
 async def acquire(stub, session: str, holder: str, ttl_s: int = 30) -> control_pb2.Lease:
-    return await stub.AcquireLease(control_pb2.AcquireLeaseRequest(
-        session=session, holder=holder, ttl={"seconds": ttl_s}))
+    return await stub.AcquireLease(
+        control_pb2.AcquireLeaseRequest(session=session, holder=holder, ttl={"seconds": ttl_s})
+    )
 
 
 async def renew(stub, session: str, holder: str, ttl_s: int = 30) -> control_pb2.Lease:
@@ -45,18 +46,26 @@ async def test_acquire_renew_release(control) -> None:
     assert renewed.expire_time.ToDatetime() > again.expire_time.ToDatetime()
 
     assert await failure(acquire(control, session.name, "replica-b")) == (
-        grpc.StatusCode.FAILED_PRECONDITION, "LEASE_HELD")
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "LEASE_HELD",
+    )
     assert await failure(renew(control, session.name, "replica-b")) == (
-        grpc.StatusCode.FAILED_PRECONDITION, "LEASE_LOST")
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "LEASE_LOST",
+    )
 
     await release(control, session.name, "replica-a")
     await release(control, session.name, "replica-a")
     taken = await acquire(control, session.name, "replica-b")
     assert (taken.holder, taken.generation) == ("replica-b", 2)
     assert await failure(renew(control, session.name, "replica-a")) == (
-        grpc.StatusCode.FAILED_PRECONDITION, "LEASE_LOST")
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "LEASE_LOST",
+    )
     assert await failure(release(control, session.name, "replica-a")) == (
-        grpc.StatusCode.FAILED_PRECONDITION, "LEASE_LOST")
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "LEASE_LOST",
+    )
 
 
 async def test_takeover_after_expiry_and_listing_of_claimable_leases(control) -> None:
@@ -76,7 +85,9 @@ async def test_takeover_after_expiry_and_listing_of_claimable_leases(control) ->
     taken = await acquire(control, orphaned.name, "replica-b")
     assert (taken.holder, taken.generation, taken.expired) == ("replica-b", 2, False)
     assert await failure(renew(control, orphaned.name, "replica-a")) == (
-        grpc.StatusCode.FAILED_PRECONDITION, "LEASE_LOST")
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "LEASE_LOST",
+    )
     listed = await control.ListLeases(control_pb2.ListLeasesRequest(expired_only=True, page_size=1000))
     assert orphaned.name not in {lease.session for lease in listed.leases}
 
@@ -94,8 +105,9 @@ async def test_expired_lease_nobody_took_can_be_renewed(control) -> None:
 
 async def test_concurrent_acquisitions_have_one_winner(control) -> None:
     session = await begin(control)
-    results = await asyncio.gather(*(acquire(control, session.name, f"replica-{n}") for n in range(8)),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(acquire(control, session.name, f"replica-{n}") for n in range(8)), return_exceptions=True
+    )
     winners = [result for result in results if isinstance(result, control_pb2.Lease)]
     assert len(winners) == 1 and winners[0].generation == 1
     assert all(error_report(result).reason == "LEASE_HELD" for result in results if result not in winners)
@@ -105,7 +117,9 @@ async def test_lease_of_ended_session_is_refused(control) -> None:
     session = await begin(control)
     await control.EndSession(control_pb2.EndSessionRequest(name=session.name))
     assert await failure(acquire(control, session.name, "replica-a")) == (
-        grpc.StatusCode.FAILED_PRECONDITION, "SESSION_NOT_ACTIVE")
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "SESSION_NOT_ACTIVE",
+    )
 
 
 async def test_lease_pages(control) -> None:

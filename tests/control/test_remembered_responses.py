@@ -62,15 +62,27 @@ async def test_unknown_answers_and_sessions_are_not_found(control) -> None:
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-@pytest.mark.parametrize(("request_", "fields"), [
-    (pb.RememberResponseRequest(parent="sessions/x", remembered_response_id="r1"), ["remembered_response"]),
-    (pb.RememberResponseRequest(parent="sessions/x", remembered_response=pb.RememberedResponse(
-        request_sha256="a" * 64)), ["remembered_response_id"]),
-    (pb.RememberResponseRequest(parent="sessions/x", remembered_response_id="-bad", remembered_response=(
-        pb.RememberedResponse(request_sha256="A" * 64))),
-     ["remembered_response_id", "remembered_response.request_sha256"]),
-    (pb.RememberResponseRequest(parent="x", remembered_response_id="r1"), ["parent"]),
-])
+@pytest.mark.parametrize(
+    ("request_", "fields"),
+    [
+        (pb.RememberResponseRequest(parent="sessions/x", remembered_response_id="r1"), ["remembered_response"]),
+        (
+            pb.RememberResponseRequest(
+                parent="sessions/x", remembered_response=pb.RememberedResponse(request_sha256="a" * 64)
+            ),
+            ["remembered_response_id"],
+        ),
+        (
+            pb.RememberResponseRequest(
+                parent="sessions/x",
+                remembered_response_id="-bad",
+                remembered_response=(pb.RememberedResponse(request_sha256="A" * 64)),
+            ),
+            ["remembered_response_id", "remembered_response.request_sha256"],
+        ),
+        (pb.RememberResponseRequest(parent="x", remembered_response_id="r1"), ["parent"]),
+    ],
+)
 async def test_malformed_requests_name_their_fields(control, request_, fields) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await control.RememberResponse(request_)

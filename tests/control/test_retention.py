@@ -93,8 +93,12 @@ async def test_the_sweep_deletes_expired_sessions_with_their_namespaces_and_old_
 
     aged = Sweeper(storage, 60, RetentionPolicy(session_retention=HOUR, cache_entry_max_age=HOUR))
     assert (await aged.sweep_once()).old_cache_entries == 0
-    by_age = Sweeper(storage, 60, RetentionPolicy(session_retention=HOUR, cache_entry_max_age=timedelta(microseconds=1)),
-                     cache_batch_size=2)
+    by_age = Sweeper(
+        storage,
+        60,
+        RetentionPolicy(session_retention=HOUR, cache_entry_max_age=timedelta(microseconds=1)),
+        cache_batch_size=2,
+    )
     assert (await by_age.sweep_once()).old_cache_entries == 5
     assert await storage.lookup_cache_entries("active", [f"k{index}" for index in range(5)]) == {}
     assert (await storage.get_session("active")).state is SessionState.ACTIVE

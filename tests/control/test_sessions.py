@@ -14,8 +14,13 @@ Session = control_pb2.Session
 
 
 async def test_begin_get_end_delete_round_trip(control) -> None:
-    began = await begin(control, display_name="Focus group", description="EV concept test",
-                        cache_namespace="focus_group_cache.json", labels={"kind": "study"})
+    began = await begin(
+        control,
+        display_name="Focus group",
+        description="EV concept test",
+        cache_namespace="focus_group_cache.json",
+        labels={"kind": "study"},
+    )
     assert began.name.startswith("sessions/")
     assert began.state == Session.STATE_ACTIVE
     assert began.cache_namespace == "focus_group_cache.json"
@@ -71,8 +76,9 @@ async def test_caller_chosen_session_id_must_be_unique(control) -> None:
 
 async def test_end_is_idempotent_and_keeps_the_first_outcome(control) -> None:
     session = await begin(control)
-    failed = await control.EndSession(control_pb2.EndSessionRequest(
-        name=session.name, final_state=Session.STATE_FAILED, reason="simulation crashed"))
+    failed = await control.EndSession(
+        control_pb2.EndSessionRequest(name=session.name, final_state=Session.STATE_FAILED, reason="simulation crashed")
+    )
     assert failed.state == Session.STATE_FAILED
     again = await control.EndSession(control_pb2.EndSessionRequest(name=session.name, reason="other"))
     assert again == failed
@@ -82,15 +88,19 @@ async def test_list_newest_first_with_pages_and_filters(control) -> None:
     tag = unique("batch")
     made = []
     for index in range(7):
-        made.append(await begin(control, display_name=f"s{index}",
-                                labels={"batch": tag, "parity": "even" if index % 2 == 0 else "odd"}))
+        made.append(
+            await begin(
+                control, display_name=f"s{index}", labels={"batch": tag, "parity": "even" if index % 2 == 0 else "odd"}
+            )
+        )
     for session in made[:2]:
         await control.EndSession(control_pb2.EndSessionRequest(name=session.name))
 
     names, token, pages = [], "", 0
     while True:
-        page = await control.ListSessions(control_pb2.ListSessionsRequest(
-            page_size=3, page_token=token, labels={"batch": tag}))
+        page = await control.ListSessions(
+            control_pb2.ListSessionsRequest(page_size=3, page_token=token, labels={"batch": tag})
+        )
         names.extend(session.name for session in page.sessions)
         pages += 1
         token = page.next_page_token
@@ -102,27 +112,36 @@ async def test_list_newest_first_with_pages_and_filters(control) -> None:
     even = await control.ListSessions(control_pb2.ListSessionsRequest(labels={"batch": tag, "parity": "even"}))
     assert [s.name for s in even.sessions] == [made[i].name for i in (6, 4, 2, 0)]
 
-    active = await control.ListSessions(control_pb2.ListSessionsRequest(
-        state=Session.STATE_ACTIVE, labels={"batch": tag}))
+    active = await control.ListSessions(
+        control_pb2.ListSessionsRequest(state=Session.STATE_ACTIVE, labels={"batch": tag})
+    )
     assert [s.name for s in active.sessions] == [s.name for s in reversed(made[2:])]
-    ended = await control.ListSessions(control_pb2.ListSessionsRequest(
-        state=Session.STATE_ENDED, labels={"batch": tag}))
+    ended = await control.ListSessions(
+        control_pb2.ListSessionsRequest(state=Session.STATE_ENDED, labels={"batch": tag})
+    )
     assert [s.name for s in ended.sessions] == [made[1].name, made[0].name]
 
     first_page = await control.ListSessions(control_pb2.ListSessionsRequest(page_size=2, labels={"batch": tag}))
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await control.ListSessions(control_pb2.ListSessionsRequest(
-            page_size=2, page_token=first_page.next_page_token, labels={"batch": "another"}))
+        await control.ListSessions(
+            control_pb2.ListSessionsRequest(
+                page_size=2, page_token=first_page.next_page_token, labels={"batch": "another"}
+            )
+        )
     report = error_report(caught.value)
     assert (report.code, report.fields) == (grpc.StatusCode.INVALID_ARGUMENT, ["page_token"])
 
 
 async def test_a_failed_session_reopens_with_its_checkpoints_and_an_ended_one_does_not(control) -> None:
     failed = await begin(control)
-    await control.CreateCheckpoint(control_pb2.CreateCheckpointRequest(
-        parent=failed.name, checkpoint_id="agents_created", checkpoint=control_pb2.Checkpoint(payload=b"x")))
-    await control.EndSession(control_pb2.EndSessionRequest(
-        name=failed.name, final_state=Session.STATE_FAILED, reason="the model was down"))
+    await control.CreateCheckpoint(
+        control_pb2.CreateCheckpointRequest(
+            parent=failed.name, checkpoint_id="agents_created", checkpoint=control_pb2.Checkpoint(payload=b"x")
+        )
+    )
+    await control.EndSession(
+        control_pb2.EndSessionRequest(name=failed.name, final_state=Session.STATE_FAILED, reason="the model was down")
+    )
 
     reopened = await control.ReopenSession(control_pb2.ReopenSessionRequest(name=failed.name))
     assert reopened.state == Session.STATE_ACTIVE

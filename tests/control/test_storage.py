@@ -107,8 +107,11 @@ async def test_tampered_checkpoint_answers_data_loss(make_settings, backend: str
     settings = make_settings()
     async with control_server(settings) as control:
         session = await begin(control)
-        created = await control.CreateCheckpoint(pb.CreateCheckpointRequest(
-            parent=session.name, checkpoint_id="round_1", checkpoint=pb.Checkpoint(payload=b"honest state")))
+        created = await control.CreateCheckpoint(
+            pb.CreateCheckpointRequest(
+                parent=session.name, checkpoint_id="round_1", checkpoint=pb.Checkpoint(payload=b"honest state")
+            )
+        )
         session_id = session.name.removeprefix("sessions/")
         await asyncio.to_thread(_tamper, settings, session_id)
         with pytest.raises(grpc.aio.AioRpcError) as caught:

@@ -32,8 +32,9 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
 
 
 async def store_entry(control, session: str, key: str, value: bytes) -> None:
-    await control.StoreCacheEntries(control_pb2.StoreCacheEntriesRequest(
-        session=session, entries=[control_pb2.CacheEntry(key=key, value=value)]))
+    await control.StoreCacheEntries(
+        control_pb2.StoreCacheEntriesRequest(session=session, entries=[control_pb2.CacheEntry(key=key, value=value)])
+    )
 
 
 async def lookup(control, session: str, key: str) -> dict[str, bytes]:
@@ -50,10 +51,14 @@ async def test_sweeper_deletes_expired_sessions_with_their_data_and_orphaned_cac
         ended = await begin(control, cache_namespace=alone)
         ended_sharing = await begin(control, cache_namespace=shared)
         active = await begin(control, cache_namespace=shared)
-        await control.CreateCheckpoint(control_pb2.CreateCheckpointRequest(
-            parent=ended.name, checkpoint_id="agents_created", checkpoint=control_pb2.Checkpoint(payload=b"x" * 10)))
-        await control.AcquireLease(control_pb2.AcquireLeaseRequest(
-            session=ended.name, holder="replica-a", ttl={"seconds": 60}))
+        await control.CreateCheckpoint(
+            control_pb2.CreateCheckpointRequest(
+                parent=ended.name, checkpoint_id="agents_created", checkpoint=control_pb2.Checkpoint(payload=b"x" * 10)
+            )
+        )
+        await control.AcquireLease(
+            control_pb2.AcquireLeaseRequest(session=ended.name, holder="replica-a", ttl={"seconds": 60})
+        )
         await remember(control, ended.name, "answer-1", b"first answer")
         await store_entry(control, ended.name, "k", b"v")
         await store_entry(control, ended_sharing.name, "k", b"shared v")
@@ -61,8 +66,7 @@ async def test_sweeper_deletes_expired_sessions_with_their_data_and_orphaned_cac
         for table in ("checkpoints", "leases", "remembered_responses"):
             assert await asyncio.to_thread(count_rows, settings, table, session_id) == 1
         result = await control.EndSession(control_pb2.EndSessionRequest(name=ended.name))
-        assert (result.expire_time.ToDatetime() - result.update_time.ToDatetime()).total_seconds() == \
-            pytest.approx(0.2)
+        assert (result.expire_time.ToDatetime() - result.update_time.ToDatetime()).total_seconds() == pytest.approx(0.2)
         await control.EndSession(control_pb2.EndSessionRequest(name=ended_sharing.name))
 
         async def both_deleted() -> bool:
@@ -83,8 +87,7 @@ async def test_sweeper_deletes_expired_sessions_with_their_data_and_orphaned_cac
         assert await lookup(control, active.name, "k") == {"k": b"shared v"}
         heir = await begin(control, cache_namespace=alone)
         assert await lookup(control, heir.name, "k") == {}
-        assert (await control.GetSession(control_pb2.GetSessionRequest(name=active.name))).state == \
-            Session.STATE_ACTIVE
+        assert (await control.GetSession(control_pb2.GetSessionRequest(name=active.name))).state == Session.STATE_ACTIVE
     assert metric("control_swept_sessions_total") >= sessions_before + 2
     assert metric("control_swept_cache_entries_total", reason="session_deleted") >= entries_before + 1
     assert metric("control_sweep_last_success_timestamp_seconds") > 0
@@ -96,8 +99,9 @@ async def test_idle_active_sessions_expire_unless_a_live_lease_holds_them(make_s
     expired_before = metric("control_expired_idle_sessions_total")
     async with control_server(settings) as control:
         study = await begin(control, labels={"kind": "study"})
-        await control.AcquireLease(control_pb2.AcquireLeaseRequest(
-            session=study.name, holder="orchestrator-1", ttl={"seconds": 600}))
+        await control.AcquireLease(
+            control_pb2.AcquireLeaseRequest(session=study.name, holder="orchestrator-1", ttl={"seconds": 600})
+        )
         forgotten = await begin(control)
 
         async def forgotten_expired() -> bool:
@@ -128,6 +132,7 @@ async def test_cache_entries_are_deleted_once_older_than_the_limit(make_settings
             return await lookup(control, session.name, "old") == {}
 
         await eventually(gone, "the deletion of the old cache entry")
-        assert (await control.GetSession(control_pb2.GetSessionRequest(name=session.name))).state == \
-            Session.STATE_ACTIVE
+        assert (
+            await control.GetSession(control_pb2.GetSessionRequest(name=session.name))
+        ).state == Session.STATE_ACTIVE
     assert metric("control_swept_cache_entries_total", reason="age") >= deleted_before + 1

@@ -35,12 +35,23 @@ async def test_a_tenant_sees_nothing_of_another_tenants_session(make_settings: C
     async with control_server(settings) as control:
         namespace, request_id = unique("shared-ns"), unique("request")
         with acting_for("acme"):
-            session = await begin(control, display_name="acme study", cache_namespace=namespace,
-                                  request_id=request_id, labels={"kind": "study"})
-            checkpoint = await control.CreateCheckpoint(pb.CreateCheckpointRequest(
-                parent=session.name, checkpoint_id="round_1", checkpoint=pb.Checkpoint(payload=b"acme state")))
-            await control.StoreCacheEntries(pb.StoreCacheEntriesRequest(
-                session=session.name, entries=[pb.CacheEntry(key="k", value=b"acme answer")]))
+            session = await begin(
+                control,
+                display_name="acme study",
+                cache_namespace=namespace,
+                request_id=request_id,
+                labels={"kind": "study"},
+            )
+            checkpoint = await control.CreateCheckpoint(
+                pb.CreateCheckpointRequest(
+                    parent=session.name, checkpoint_id="round_1", checkpoint=pb.Checkpoint(payload=b"acme state")
+                )
+            )
+            await control.StoreCacheEntries(
+                pb.StoreCacheEntriesRequest(
+                    session=session.name, entries=[pb.CacheEntry(key="k", value=b"acme answer")]
+                )
+            )
             await control.AcquireLease(pb.AcquireLeaseRequest(session=session.name, holder="replica-a", ttl=ttl(60)))
         assert session.tenant == "acme"
 
@@ -52,26 +63,39 @@ async def test_a_tenant_sees_nothing_of_another_tenants_session(make_settings: C
             await expect_not_found(control.DeleteSession(pb.DeleteSessionRequest(name=session.name)))
             await expect_not_found(control.ListCheckpoints(pb.ListCheckpointsRequest(parent=session.name)))
             await expect_not_found(control.GetCheckpoint(pb.GetCheckpointRequest(name=checkpoint.name)))
-            await expect_not_found(control.CreateCheckpoint(pb.CreateCheckpointRequest(
-                parent=session.name, checkpoint_id="round_2", checkpoint=pb.Checkpoint(payload=b"globex"))))
-            await expect_not_found(control.LookupCacheEntries(pb.LookupCacheEntriesRequest(
-                session=session.name, keys=["k"])))
-            await expect_not_found(control.StoreCacheEntries(pb.StoreCacheEntriesRequest(
-                session=session.name, entries=[pb.CacheEntry(key="k2", value=b"x")])))
-            await expect_not_found(control.AcquireLease(pb.AcquireLeaseRequest(
-                session=session.name, holder="replica-b", ttl=ttl(60))))
-            await expect_not_found(control.RenewLease(pb.RenewLeaseRequest(
-                session=session.name, holder="replica-a", ttl=ttl(60))))
-            await expect_not_found(control.ReleaseLease(pb.ReleaseLeaseRequest(
-                session=session.name, holder="replica-a")))
+            await expect_not_found(
+                control.CreateCheckpoint(
+                    pb.CreateCheckpointRequest(
+                        parent=session.name, checkpoint_id="round_2", checkpoint=pb.Checkpoint(payload=b"globex")
+                    )
+                )
+            )
+            await expect_not_found(
+                control.LookupCacheEntries(pb.LookupCacheEntriesRequest(session=session.name, keys=["k"]))
+            )
+            await expect_not_found(
+                control.StoreCacheEntries(
+                    pb.StoreCacheEntriesRequest(session=session.name, entries=[pb.CacheEntry(key="k2", value=b"x")])
+                )
+            )
+            await expect_not_found(
+                control.AcquireLease(pb.AcquireLeaseRequest(session=session.name, holder="replica-b", ttl=ttl(60)))
+            )
+            await expect_not_found(
+                control.RenewLease(pb.RenewLeaseRequest(session=session.name, holder="replica-a", ttl=ttl(60)))
+            )
+            await expect_not_found(
+                control.ReleaseLease(pb.ReleaseLeaseRequest(session=session.name, holder="replica-a"))
+            )
 
             # The same request id and cache namespace name are globex's own, not acme's.
             own = await begin(control, display_name="globex study", cache_namespace=namespace, request_id=request_id)
             assert own.name != session.name and own.tenant == "globex"
             found = await control.LookupCacheEntries(pb.LookupCacheEntriesRequest(session=own.name, keys=["k"]))
             assert list(found.entries) == []
-            await control.StoreCacheEntries(pb.StoreCacheEntriesRequest(
-                session=own.name, entries=[pb.CacheEntry(key="k", value=b"globex answer")]))
+            await control.StoreCacheEntries(
+                pb.StoreCacheEntriesRequest(session=own.name, entries=[pb.CacheEntry(key="k", value=b"globex answer")])
+            )
 
         with acting_for("acme"):
             again = await control.GetSession(pb.GetSessionRequest(name=session.name))
@@ -80,8 +104,7 @@ async def test_a_tenant_sees_nothing_of_another_tenants_session(make_settings: C
             assert restored.payload == b"acme state"
             found = await control.LookupCacheEntries(pb.LookupCacheEntriesRequest(session=session.name, keys=["k"]))
             assert [(entry.key, entry.value) for entry in found.entries] == [("k", b"acme answer")]
-            repeated = await begin(control, display_name="acme study", cache_namespace=namespace,
-                                   request_id=request_id)
+            repeated = await begin(control, display_name="acme study", cache_namespace=namespace, request_id=request_id)
             assert repeated.name == session.name
             listed = await control.ListSessions(pb.ListSessionsRequest(page_size=1000))
             assert [listed_session.name for listed_session in listed.sessions] == [session.name]
@@ -92,7 +115,8 @@ async def test_a_tenant_sees_nothing_of_another_tenants_session(make_settings: C
 
 
 async def test_callers_without_a_tenant_share_the_unauthenticated_scope(
-        make_settings: Callable[..., MeshSettings]) -> None:
+    make_settings: Callable[..., MeshSettings],
+) -> None:
     """With authentication off (local development) every caller is tenant "" and sees every session."""
     async with control_server(make_settings()) as control:
         session = await begin(control, display_name="local")

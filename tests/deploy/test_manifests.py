@@ -88,9 +88,7 @@ def kubectl() -> str:
 
 
 def render(kubectl: str, folder: Path) -> list[dict[str, Any]]:
-    proc = subprocess.run(
-        [kubectl, "kustomize", str(folder)], capture_output=True, text=True, timeout=120, check=False
-    )
+    proc = subprocess.run([kubectl, "kustomize", str(folder)], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, f"kubectl kustomize {folder} failed:\n{proc.stderr}"
     return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
 
@@ -224,9 +222,7 @@ def test_service_ports_match_the_selected_pods(docs: list[dict[str, Any]]) -> No
     deployments = list(of_kind(docs, "Deployment").values())
     for name, service in of_kind(docs, "Service").items():
         selected = [
-            d
-            for d in deployments
-            if selects(service["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"])
+            d for d in deployments if selects(service["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"])
         ]
         assert selected, f"Service {name} selects no Deployment"
         for deployment in selected:
@@ -271,9 +267,7 @@ def test_addresses_point_at_headless_services(docs: list[dict[str, Any]]) -> Non
         match = re.fullmatch(r"dns:///([a-z0-9-]+):(\d+)", address)
         assert match, f"{name.upper()}_ADDRESS={address}: expected dns:///<service>:<port>"
         service = services[match.group(1)]
-        assert service["spec"]["clusterIP"] == "None", (
-            f"{address}: client-side balancing needs a headless Service"
-        )
+        assert service["spec"]["clusterIP"] == "None", f"{address}: client-side balancing needs a headless Service"
         assert int(match.group(2)) == port
         assert selects(service["spec"]["selector"], {"app.kubernetes.io/name": name, **PART_OF})
 
@@ -332,9 +326,7 @@ def test_config_map_and_secret_references_resolve(docs: list[dict[str, Any]], ov
                     f"{name}: volume {volume['name']} mounts unknown Secret {secret_name}"
                 )
         env = env_of(container)
-        assert ("LLM_API_KEY" in env) == (name in LLM_CLIENTS), (
-            f"{name}: LLM_API_KEY only for the LLM clients"
-        )
+        assert ("LLM_API_KEY" in env) == (name in LLM_CLIENTS), f"{name}: LLM_API_KEY only for the LLM clients"
         assert "secretKeyRef" in env["INTERNAL_TOKEN"]["valueFrom"], f"{name}: INTERNAL_TOKEN"
     if overlay == "prod":
         assert not secrets, "prod references existing Secrets and must not generate any"
@@ -558,9 +550,7 @@ def test_prod_autoscales_stateless_services_and_budgets_disruptions(
     assert set(targets) == STATELESS, "an HPA for every stateless service, none for control"
     for name, hpa in targets.items():
         assert hpa["spec"]["scaleTargetRef"]["kind"] == "Deployment"
-        assert (
-            hpa["spec"]["minReplicas"] <= deployments[name]["spec"]["replicas"] <= hpa["spec"]["maxReplicas"]
-        )
+        assert hpa["spec"]["minReplicas"] <= deployments[name]["spec"]["replicas"] <= hpa["spec"]["maxReplicas"]
         assert hpa["spec"]["minReplicas"] >= 2
     pdbs = [d for d in docs if d["kind"] == "PodDisruptionBudget"]
     assert all(p["apiVersion"] == "policy/v1" for p in pdbs)
@@ -570,11 +560,7 @@ def test_prod_autoscales_stateless_services_and_budgets_disruptions(
         assert len(covering) == 1, f"{name}: exactly one PodDisruptionBudget expected"
     for overlay in OVERLAYS:
         if overlay != "prod":
-            assert not [
-                d
-                for d in rendered[overlay]
-                if d["kind"] in ("HorizontalPodAutoscaler", "PodDisruptionBudget")
-            ]
+            assert not [d for d in rendered[overlay] if d["kind"] in ("HorizontalPodAutoscaler", "PodDisruptionBudget")]
 
 
 def test_everything_lives_in_the_overlay_namespace(docs: list[dict[str, Any]], overlay: str) -> None:
@@ -651,9 +637,7 @@ def egress_allows(docs: list[dict[str, Any]], src: str, dst: str | None, port: i
 def test_network_policies_allow_exactly_the_mesh_calls(docs: list[dict[str, Any]]) -> None:
     names = list(DEFAULT_PORTS)
     workers = {"population", "simulation", "content", "extraction"}
-    expected_paths = {("orchestrator", w) for w in workers} | {
-        (s, "control") for s in names if s != "control"
-    }
+    expected_paths = {("orchestrator", w) for w in workers} | {(s, "control") for s in names if s != "control"}
     # Both sides are checked on their own, so that each layer alone enforces the mesh's paths.
     for dst in names:
         port = DEFAULT_PORTS[dst]
@@ -746,14 +730,10 @@ def test_image_runs_as_fixed_non_root_user_and_copies_only_allowed_paths() -> No
     users = [rest for word, rest in instructions if word == "USER"]
     assert users, "the image must switch to a non-root user"
     args = dict(
-        re.fullmatch(r"(\w+)=(\S+)", rest).groups()
-        for word, rest in instructions
-        if word == "ARG" and "=" in rest
+        re.fullmatch(r"(\w+)=(\S+)", rest).groups() for word, rest in instructions if word == "ARG" and "=" in rest
     )
     user = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], users[-1]).split(":")
-    assert all(part.isdigit() and int(part) != 0 for part in user), (
-        f"USER {users[-1]}: a fixed non-zero UID:GID"
-    )
+    assert all(part.isdigit() and int(part) != 0 for part in user), f"USER {users[-1]}: a fixed non-zero UID:GID"
     assert user[0] == "10001", "the manifests run as UID 10001"
 
     ignore = (ROOT / ".dockerignore").read_text().splitlines()

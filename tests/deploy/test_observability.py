@@ -74,8 +74,11 @@ def observability(kubectl: str) -> list[dict[str, Any]]:
 
 def find_promtool() -> str | None:
     """The promtool to check with: $PROMTOOL, the project's .tools/ copy, or one on PATH."""
-    for candidate in (os.environ.get("PROMTOOL"), str(ROOT / ".tools/prometheus/usr/bin/promtool"),
-                      shutil.which("promtool")):
+    for candidate in (
+        os.environ.get("PROMTOOL"),
+        str(ROOT / ".tools/prometheus/usr/bin/promtool"),
+        shutil.which("promtool"),
+    ):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -112,8 +115,9 @@ def dashboard_queries() -> list[tuple[str, str]]:
 
 
 def alert_queries(docs: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return [(rule.get("alert") or rule["record"], rule["expr"]) for group in rule_groups(docs)
-            for rule in group["rules"]]
+    return [
+        (rule.get("alert") or rule["record"], rule["expr"]) for group in rule_groups(docs) for rule in group["rules"]
+    ]
 
 
 def without_grafana_variables(expr: str) -> str:
@@ -129,8 +133,11 @@ def without_grafana_variables(expr: str) -> str:
 
 def test_observability_renders_the_three_documents(observability: list[dict[str, Any]]) -> None:
     kinds = sorted((d["apiVersion"], d["kind"]) for d in observability)
-    assert kinds == [("monitoring.coreos.com/v1", "PodMonitor"), ("monitoring.coreos.com/v1", "PrometheusRule"),
-                     ("v1", "ConfigMap")]
+    assert kinds == [
+        ("monitoring.coreos.com/v1", "PodMonitor"),
+        ("monitoring.coreos.com/v1", "PrometheusRule"),
+        ("v1", "ConfigMap"),
+    ]
     for doc in observability:
         assert doc["metadata"]["namespace"] == "tinytroupe"
         assert doc["metadata"]["labels"]["app.kubernetes.io/part-of"] == "tinytroupe-mesh"
@@ -189,9 +196,20 @@ def test_dashboard_is_a_grafana_dashboard_of_the_four_areas() -> None:
         for target in panel["targets"]:
             assert 'namespace=~"$namespace"' in target["expr"], (panel["title"], target["expr"])
     titles = " ".join(p["title"] for p in panels).lower()
-    for wanted in ("studies started", "running", "finished by status", "phase duration", "model calls",
-                   "tokens", "model errors", "model latency", "errors by method and code", "in flight", "cpu",
-                   "memory"):
+    for wanted in (
+        "studies started",
+        "running",
+        "finished by status",
+        "phase duration",
+        "model calls",
+        "tokens",
+        "model errors",
+        "model latency",
+        "errors by method and code",
+        "in flight",
+        "cpu",
+        "memory",
+    ):
         assert wanted in titles, wanted
 
 
@@ -240,8 +258,10 @@ def test_promtool_unit_tests_of_the_alerts_pass(
 def test_promtool_parses_every_dashboard_query(promtool: str, tmp_path: Path) -> None:
     """Each query as a recording rule: promtool parses its PromQL as Prometheus would."""
     queries = dashboard_queries()
-    rules = [{"record": f"dashboard:query_{index}", "expr": without_grafana_variables(expr)}
-             for index, (_, expr) in enumerate(queries)]
+    rules = [
+        {"record": f"dashboard:query_{index}", "expr": without_grafana_variables(expr)}
+        for index, (_, expr) in enumerate(queries)
+    ]
     path = write_rules(tmp_path / "dashboard.yaml", [{"name": "dashboard", "rules": rules}])
     output = run_promtool(promtool, "check", "rules", str(path), cwd=tmp_path)
     assert f"SUCCESS: {len(queries)} rules found" in output
@@ -251,8 +271,22 @@ def test_promtool_parses_every_dashboard_query(promtool: str, tmp_path: Path) ->
 # What the queries name, read from PromQL
 
 
-KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless",
-            "offset", "inf", "nan", "atan2"}
+KEYWORDS = {
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+    "and",
+    "or",
+    "unless",
+    "offset",
+    "inf",
+    "nan",
+    "atan2",
+}
 STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
 SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)?\s*\{([^}]*)\}")
 MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*")\s*,?')
@@ -290,14 +324,26 @@ def parse_promql(expr: str) -> Query:
     return query
 
 
-@pytest.mark.parametrize(("expr", "metrics", "grouping"), [
-    ('sum by (le, job) (rate(llm_request_duration_seconds_bucket{namespace=~"$namespace"}[5m]))',
-     {"llm_request_duration_seconds_bucket"}, {"le", "job"}),
-    ('sum by (job) (grpc_server_started_total) - sum by (job) (grpc_server_handled_total{grpc_code!="OK"})',
-     {"grpc_server_started_total", "grpc_server_handled_total"}, {"job"}),
-    ("histogram_quantile(0.95, sum(rate(x_bucket[5m])) by (le)) > 0.5 and on (pod) y offset 5m",
-     {"x_bucket", "y"}, {"le", "pod"}),
-])
+@pytest.mark.parametrize(
+    ("expr", "metrics", "grouping"),
+    [
+        (
+            'sum by (le, job) (rate(llm_request_duration_seconds_bucket{namespace=~"$namespace"}[5m]))',
+            {"llm_request_duration_seconds_bucket"},
+            {"le", "job"},
+        ),
+        (
+            'sum by (job) (grpc_server_started_total) - sum by (job) (grpc_server_handled_total{grpc_code!="OK"})',
+            {"grpc_server_started_total", "grpc_server_handled_total"},
+            {"job"},
+        ),
+        (
+            "histogram_quantile(0.95, sum(rate(x_bucket[5m])) by (le)) > 0.5 and on (pod) y offset 5m",
+            {"x_bucket", "y"},
+            {"le", "pod"},
+        ),
+    ],
+)
 def test_promql_reading(expr: str, metrics: set[str], grouping: set[str]) -> None:
     query = parse_promql(expr)
     assert query.metrics == metrics
@@ -334,8 +380,10 @@ def test_orchestrator_counts_checkpoint_failures_and_endings() -> None:
         asyncio.run(store(True))
     assert value("orchestrator_checkpoint_failures_total", grpc_code="UNAVAILABLE") == before + 1
 
-    endings = {status: value("orchestrator_studies_finished_total", status=status)
-               for status in ("cancelled", "failed", "partial")}
+    endings = {
+        status: value("orchestrator_studies_finished_total", status=status)
+        for status in ("cancelled", "failed", "partial")
+    }
     study_metrics.study_failed(grpc.StatusCode.CANCELLED.value[0])
     study_metrics.study_failed(grpc.StatusCode.INTERNAL.value[0])
     study_metrics.study_finished(orchestrator_pb2.StudyResult(status=orchestrator_pb2.STUDY_STATUS_PARTIAL))
@@ -380,9 +428,12 @@ async def fake_llm(log_dir: Path, rate_limited: int) -> AsyncIterator[str]:
                 break
             assert not fake.exited(), fake.log_tail()
             await asyncio.sleep(0.1)
-        async with aiohttp.ClientSession() as http, http.post(
-            f"http://127.0.0.1:{port}/_fake/config", json={"fault_plan": ["rate_limited"] * rate_limited}
-        ) as response:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"http://127.0.0.1:{port}/_fake/config", json={"fault_plan": ["rate_limited"] * rate_limited}
+            ) as response,
+        ):
             assert response.status == 200, await response.text()
         yield base_url
     finally:
@@ -400,9 +451,17 @@ class Exported:
     samples: dict[str, list[tuple[dict[str, str], float]]] = field(default_factory=lambda: defaultdict(list))
 
 
-SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum", "_count", "_created"),
-            "summary": ("", "_sum", "_count", "_created"), "gauge": ("",), "info": ("_info",),
-            "untyped": ("",), "unknown": ("",), "stateset": ("",), "gaugehistogram": ("_bucket", "_gsum", "_gcount")}
+SUFFIXES = {
+    "counter": ("_total", "_created"),
+    "histogram": ("_bucket", "_sum", "_count", "_created"),
+    "summary": ("", "_sum", "_count", "_created"),
+    "gauge": ("",),
+    "info": ("_info",),
+    "untyped": ("",),
+    "unknown": ("",),
+    "stateset": ("",),
+    "gaugehistogram": ("_bucket", "_gsum", "_gcount"),
+}
 
 
 def read_exposition(text: str) -> Exported:
@@ -423,7 +482,8 @@ def test_exposition_reading() -> None:
         "# HELP a_total A.\n# TYPE a_total counter\n"
         "# HELP b_seconds B.\n# TYPE b_seconds histogram\n"
         'b_seconds_bucket{le="1.0",phase="x"} 1.0\nb_seconds_bucket{le="+Inf",phase="x"} 1.0\n'
-        'b_seconds_sum{phase="x"} 0.5\nb_seconds_count{phase="x"} 1.0\n')
+        'b_seconds_sum{phase="x"} 0.5\nb_seconds_count{phase="x"} 1.0\n'
+    )
     assert {"a_total", "b_seconds_bucket", "b_seconds_sum", "b_seconds_count"} <= exported.names
     assert "a" not in exported.names and "a_total" not in exported.labels, "a counter without samples has no labels"
     assert exported.labels["b_seconds_bucket"] == {"le", "phase"}
@@ -438,14 +498,22 @@ async def scrape(port: int) -> Exported:
 
 
 def total(exported: Exported, name: str, **labels: str) -> float:
-    return sum(value for sample_labels, value in exported.samples.get(name, [])
-               if all(sample_labels.get(k) == v for k, v in labels.items()))
+    return sum(
+        value
+        for sample_labels, value in exported.samples.get(name, [])
+        if all(sample_labels.get(k) == v for k, v in labels.items())
+    )
 
 
 async def run_client(*args: str) -> dict:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "clients" / "python" / "run_study.py"), *args, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        str(ROOT / "clients" / "python" / "run_study.py"),
+        *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     stdout, stderr = await asyncio.wait_for(process.communicate(), 180)
     assert stdout, stderr.decode()
     return json.loads(stdout)
@@ -459,10 +527,18 @@ async def test_servers_export_every_metric_the_dashboard_and_alerts_name(
     async with fake_llm(tmp_path / "logs", rate_limited=2) as base_url:
         for attempt in range(3):  # ports found free may be taken before the servers bind them: new ones
             ports = dict(zip(DEFAULT_PORTS, ports_with_metrics(len(DEFAULT_PORTS)), strict=True))
-            mesh = LocalMesh(data_dir=tmp_path / f"data-{attempt}", ports=ports, llm_base_url=base_url,
-                             extra_environment={
-                                 "LLM_MODEL": "fake-model", "LLM_RESPONSE_FORMAT": "json_schema",
-                                 "LLM_BACKOFF_BASE_S": "0.01", "LLM_BACKOFF_MAX_S": "0.1", "LOG_LEVEL": "WARNING"})
+            mesh = LocalMesh(
+                data_dir=tmp_path / f"data-{attempt}",
+                ports=ports,
+                llm_base_url=base_url,
+                extra_environment={
+                    "LLM_MODEL": "fake-model",
+                    "LLM_RESPONSE_FORMAT": "json_schema",
+                    "LLM_BACKOFF_BASE_S": "0.01",
+                    "LLM_BACKOFF_MAX_S": "0.1",
+                    "LOG_LEVEL": "WARNING",
+                },
+            )
             try:
                 await mesh.start()
                 break
@@ -486,8 +562,13 @@ async def test_servers_export_every_metric_the_dashboard_and_alerts_name(
 
     # Every server exports the runtime's gRPC metrics and its process' metrics.
     for name, metrics in exported.items():
-        for series in ("grpc_server_started_total", "grpc_server_handled_total", "grpc_server_handling_seconds_bucket",
-                       "process_cpu_seconds_total", "process_resident_memory_bytes"):
+        for series in (
+            "grpc_server_started_total",
+            "grpc_server_handled_total",
+            "grpc_server_handling_seconds_bucket",
+            "process_cpu_seconds_total",
+            "process_resident_memory_bytes",
+        ):
             assert series in metrics.names, f"{name} does not export {series}"
 
     # The study and the refused request were counted where they happened.

@@ -158,9 +158,7 @@ async def test_no_token_and_a_wrong_token_are_unauthenticated_everywhere(mesh):
                 grpc.StatusCode.UNAUTHENTICATED,
             )
             await expect_code(
-                control.ListSessions(
-                    control_pb2.ListSessionsRequest(), metadata=bearer(token), timeout=CALL_TIMEOUT_S
-                ),
+                control.ListSessions(control_pb2.ListSessionsRequest(), metadata=bearer(token), timeout=CALL_TIMEOUT_S),
                 grpc.StatusCode.UNAUTHENTICATED,
             )
 
@@ -217,8 +215,15 @@ async def test_the_cli_acts_for_the_tenant_of_its_token(mesh, tmp_path):
     assert code == 1 and "UNAUTHENTICATED" in output and "pass --token or set TROUPE_TOKEN" in output
 
     code, output = await troupe(
-        "run", str(EXAMPLES / "focus_group.json"), "--output", str(tmp_path), "--token", TOKENS["beta"], *tls,
-        environment=environment, timeout_s=STUDY_TIMEOUT_S,
+        "run",
+        str(EXAMPLES / "focus_group.json"),
+        "--output",
+        str(tmp_path),
+        "--token",
+        TOKENS["beta"],
+        *tls,
+        environment=environment,
+        timeout_s=STUDY_TIMEOUT_S,
     )
     assert code == 0, output
     assert "for the tenant of the given token" in output and "completed" in output
@@ -226,9 +231,7 @@ async def test_the_cli_acts_for_the_tenant_of_its_token(mesh, tmp_path):
 
     code, output = await troupe("sessions", "--token", TOKENS["beta"], *tls, environment=environment)
     assert code == 0 and study in output, output
-    code, output = await troupe(
-        "checkpoints", study, *tls, environment={**environment, "TROUPE_TOKEN": TOKENS["beta"]}
-    )
+    code, output = await troupe("checkpoints", study, *tls, environment={**environment, "TROUPE_TOKEN": TOKENS["beta"]})
     assert code == 0 and "agents_created" in output and "operation_complete" in output, output
 
     # Beside `troupe up` (its AUTH_TOKENS in the environment) the CLI names the tenant.

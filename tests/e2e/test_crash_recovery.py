@@ -47,9 +47,7 @@ def answered(stats: dict) -> int:
 
 
 def crash_study(cache_file: str) -> orchestrator_pb2.RunStudyRequest:
-    study = small_study(
-        names=("Ana", "Ben", "Caio"), rounds=ROUNDS, stimulus="Would you rent a solar kettle?"
-    )
+    study = small_study(names=("Ana", "Ben", "Caio"), rounds=ROUNDS, stimulus="Would you rent a solar kettle?")
     study.session_config.cache_file = cache_file
     return study
 
@@ -77,10 +75,7 @@ async def crash_run(tmp_path_factory) -> CrashRun:
         try:
             await orchestrator_b.wait_serving()
             addresses = MeshAddresses(
-                **{
-                    name: mesh.environment[f"{name.upper()}_ADDRESS"]
-                    for name in MeshAddresses.__dataclass_fields__
-                }
+                **{name: mesh.environment[f"{name.upper()}_ADDRESS"] for name in MeshAddresses.__dataclass_fields__}
             )
             on_a = Stubs.connect(addresses)
             on_b = Stubs.connect(addresses, orchestrator_address=orchestrator_b.address)
@@ -126,13 +121,9 @@ async def test_a_killed_orchestrators_study_is_finished_by_another(crash_run: Cr
     assert resumed.status == orchestrator_pb2.STUDY_STATUS_COMPLETED
     assert resumed.metadata.resumed_count == 1 and "resumed_1" in resumed.metadata.checkpoints
     assert crash_run.final_state == control_pb2.Session.STATE_ENDED
-    assert list(resumed.simulation_results.interactions) == list(
-        crash_run.reference.simulation_results.interactions
-    )
+    assert list(resumed.simulation_results.interactions) == list(crash_run.reference.simulation_results.interactions)
     assert resumed.extracted_results == crash_run.reference.extracted_results
-    assert crash_run.resumed_answers == crash_run.reference_answers, (
-        "no round was answered twice by the model"
-    )
+    assert crash_run.resumed_answers == crash_run.reference_answers, "no round was answered twice by the model"
     assert crash_run.recovered_in_s < 30
     print(
         f"reference answers {crash_run.reference_answers}, crashed+resumed answers {crash_run.resumed_answers}, "
@@ -148,9 +139,7 @@ async def test_the_crashed_studys_cache_namespace_replays_without_the_model(cras
     assert usage.calls == 0 and usage.cached_calls > 0, "every answer came from the cache"
 
 
-async def _wait_for_checkpoint(
-    stubs: Stubs, operation: str, checkpoint_id: str, timeout_s: float = 60
-) -> None:
+async def _wait_for_checkpoint(stubs: Stubs, operation: str, checkpoint_id: str, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while checkpoint_id not in await stubs.checkpoint_ids(operation):
         assert time.monotonic() < deadline, f"{checkpoint_id} did not appear"
@@ -163,10 +152,7 @@ async def test_a_restarted_simulation_server_resumes_the_stream_from_its_last_ro
         subprocess_mesh(tmp_path, llm_url) as mesh,
     ):
         addresses = MeshAddresses(
-            **{
-                name: mesh.environment[f"{name.upper()}_ADDRESS"]
-                for name in MeshAddresses.__dataclass_fields__
-            }
+            **{name: mesh.environment[f"{name.upper()}_ADDRESS"] for name in MeshAddresses.__dataclass_fields__}
         )
         stubs = Stubs.connect(addresses)
         operation = await stubs.orchestrator.RunStudy(crash_study(f"restart-{uuid.uuid4().hex}"))

@@ -40,8 +40,14 @@ async def test_the_documented_docker_run_line_starts_its_service(tmp_path):
     given = dict(line[index + 1].split("=", 1) for index, word in enumerate(line) if word == "-e")
     service = line[-1].removeprefix("services.")
     assert line[-3:-1] == ["python", "-m"] and service in DEFAULT_PORTS
-    environment = {**image_environment(), **given, "DATA_DIR": str(tmp_path), "PORT": "0", "METRICS_PORT": "0",
-                   "PATH": "/usr/bin:/bin"}
+    environment = {
+        **image_environment(),
+        **given,
+        "DATA_DIR": str(tmp_path),
+        "PORT": "0",
+        "METRICS_PORT": "0",
+        "PATH": "/usr/bin:/bin",
+    }
     assert environment["HOST"] == "0.0.0.0"
     process = ServiceProcess.of(service, environment, tmp_path / "logs")
     await process.start()

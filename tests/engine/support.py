@@ -44,8 +44,7 @@ class FakeLLM:
         self.peak_in_flight = 0
         self.completed = 0
 
-    async def structured(self, messages, output_model, *, session="", label="", max_tokens=None,
-                         temperature=None):
+    async def structured(self, messages, output_model, *, session="", label="", max_tokens=None, temperature=None):
         call = FakeCall(messages, output_model, session, label, max_tokens, temperature)
         self.calls.append(call)
         self.in_flight += 1
@@ -67,17 +66,29 @@ def refuse_calls(call: FakeCall) -> BaseModel:
 
 def generated_persona(name: str = "Ana Souza", **overrides: Any) -> GeneratedPersona:
     fields: dict[str, Any] = {
-        "name": name, "age": 34, "gender": "Female", "nationality": "Brazilian",
+        "name": name,
+        "age": 34,
+        "gender": "Female",
+        "nationality": "Brazilian",
         "residence": "Recife, Brazil",
         "education": "Nursing degree from a public university.",
         "long_term_goals": ["To open a small clinic in your neighbourhood."],
-        "occupation": {"title": "Nurse", "organization": "Hospital da Restauração",
-                       "description": "You are a nurse in a busy emergency ward."},
+        "occupation": {
+            "title": "Nurse",
+            "organization": "Hospital da Restauração",
+            "description": "You are a nurse in a busy emergency ward.",
+        },
         "style": "Warm and direct.",
-        "personality": {"traits": ["You are patient.", "You are practical."],
-                        "big_five": {"openness": "Medium.", "conscientiousness": "High.",
-                                     "extraversion": "High.", "agreeableness": "High.",
-                                     "neuroticism": "Low."}},
+        "personality": {
+            "traits": ["You are patient.", "You are practical."],
+            "big_five": {
+                "openness": "Medium.",
+                "conscientiousness": "High.",
+                "extraversion": "High.",
+                "agreeableness": "High.",
+                "neuroticism": "Low.",
+            },
+        },
         "preferences": {"interests": ["Forró"], "likes": ["Beach weekends"], "dislikes": ["Long queues"]},
         "beliefs": ["Public health care must be protected."],
         "skills": ["Triage under pressure."],

@@ -8,8 +8,15 @@ from services.engine.fragments import apply_fragment, validate_fragment
 from services.engine.persona import Persona
 from tests.engine.support import AGENT_FILES, FRAGMENT_FILES
 
-TINYTROUPE_NAMES = ["authoritarian", "genuine", "leftwing", "libertarian", "loving_parent", "picky_customer",
-                    "rightwing"]
+TINYTROUPE_NAMES = [
+    "authoritarian",
+    "genuine",
+    "leftwing",
+    "libertarian",
+    "loving_parent",
+    "picky_customer",
+    "rightwing",
+]
 
 
 def test_library_has_tinytroupes_names_and_more():

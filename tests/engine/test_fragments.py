@@ -20,9 +20,10 @@ def test_a_new_key_is_added():
 
 
 def test_a_null_in_the_base_is_replaced():
-    assert merge_persona_fields({"age": None, "occupation": None},
-                                {"age": 40, "occupation": {"title": "Chef"}}) == {
-        "age": 40, "occupation": {"title": "Chef"}}
+    assert merge_persona_fields({"age": None, "occupation": None}, {"age": 40, "occupation": {"title": "Chef"}}) == {
+        "age": 40,
+        "occupation": {"title": "Chef"},
+    }
 
 
 def test_a_null_in_the_fragment_leaves_the_base():
@@ -31,8 +32,7 @@ def test_a_null_in_the_fragment_leaves_the_base():
 
 def test_dicts_merge_recursively():
     base = {"preferences": {"likes": ["tea"], "dislikes": ["noise"]}, "occupation": {"title": "Chef"}}
-    additions = {"preferences": {"likes": ["jazz"], "interests": ["history"]},
-                 "occupation": {"organization": "Bistro"}}
+    additions = {"preferences": {"likes": ["jazz"], "interests": ["history"]}, "occupation": {"organization": "Bistro"}}
     assert merge_persona_fields(base, additions) == {
         "preferences": {"likes": ["tea", "jazz"], "dislikes": ["noise"], "interests": ["history"]},
         "occupation": {"title": "Chef", "organization": "Bistro"},
@@ -46,8 +46,9 @@ def test_lists_concatenate_without_duplicates_keeping_order():
 
 def test_lists_of_objects_deduplicate_by_equality():
     ana = {"name": "Ana", "description": "Sister"}
-    merged = merge_persona_fields({"relationships": [ana]},
-                                  {"relationships": [dict(ana), {"name": "Rui", "description": "Friend"}]})
+    merged = merge_persona_fields(
+        {"relationships": [ana]}, {"relationships": [dict(ana), {"name": "Rui", "description": "Friend"}]}
+    )
     assert merged["relationships"] == [ana, {"name": "Rui", "description": "Friend"}]
 
 
@@ -56,14 +57,17 @@ def test_an_equal_scalar_is_fine():
     assert merged == {"name": "A", "age": 30}
 
 
-@pytest.mark.parametrize(("base", "addition", "path"), [
-    ({"style": "Calm"}, {"style": "Loud"}, "persona.style"),
-    ({"occupation": {"title": "Chef"}}, {"occupation": {"title": "Pilot"}}, "persona.occupation.title"),
-    ({"beliefs": ["a"]}, {"beliefs": "b"}, "persona.beliefs"),
-    ({"behaviors": {"general": []}}, {"behaviors": ["x"]}, "persona.behaviors"),
-    ({"flag": 1}, {"flag": True}, "persona.flag"),
-    ({"age": 30}, {"age": "30"}, "persona.age"),
-])
+@pytest.mark.parametrize(
+    ("base", "addition", "path"),
+    [
+        ({"style": "Calm"}, {"style": "Loud"}, "persona.style"),
+        ({"occupation": {"title": "Chef"}}, {"occupation": {"title": "Pilot"}}, "persona.occupation.title"),
+        ({"beliefs": ["a"]}, {"beliefs": "b"}, "persona.beliefs"),
+        ({"behaviors": {"general": []}}, {"behaviors": ["x"]}, "persona.behaviors"),
+        ({"flag": 1}, {"flag": True}, "persona.flag"),
+        ({"age": 30}, {"age": "30"}, "persona.age"),
+    ],
+)
 def test_a_conflicting_value_raises_with_its_path(base, addition, path):
     with pytest.raises(FragmentConflictError) as caught:
         merge_persona_fields(base, addition)
@@ -77,8 +81,7 @@ def test_a_conflicting_value_raises_with_its_path(base, addition, path):
 
 def test_merging_never_mutates_inputs():
     base = {"beliefs": ["a"], "preferences": {"likes": ["tea"]}, "age": None}
-    additions = {"beliefs": ["b"], "preferences": {"likes": ["jazz"], "dislikes": ["noise"]}, "age": 3,
-                 "skills": ["x"]}
+    additions = {"beliefs": ["b"], "preferences": {"likes": ["jazz"], "dislikes": ["noise"]}, "age": 3, "skills": ["x"]}
     base_before, additions_before = copy.deepcopy(base), copy.deepcopy(additions)
     merged = merge_persona_fields(base, additions)
     merged["beliefs"].append("c")
@@ -87,12 +90,15 @@ def test_merging_never_mutates_inputs():
     assert base == base_before and additions == additions_before
 
 
-@pytest.mark.parametrize(("document", "field_path"), [
-    ({"type": "TinyPerson", "persona": {}}, "type"),
-    ({"type": "Fragment"}, "persona"),
-    ({"type": "Fragment", "persona": ["x"]}, "persona"),
-    ("Fragment", ""),
-])
+@pytest.mark.parametrize(
+    ("document", "field_path"),
+    [
+        ({"type": "TinyPerson", "persona": {}}, "type"),
+        ({"type": "Fragment"}, "persona"),
+        ({"type": "Fragment", "persona": ["x"]}, "persona"),
+        ("Fragment", ""),
+    ],
+)
 def test_malformed_fragment_is_rejected(document, field_path):
     with pytest.raises(SpecError) as caught:
         validate_fragment(document)

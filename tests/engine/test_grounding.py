@@ -15,23 +15,30 @@ from services.engine.grounding import (
 from services.engine.persona import Persona
 from tests.engine.support import AGENT_FILES, FakeLLM, generated_persona
 
-INTERVIEW = GroundingSource(name="Interview notes", text=(
-    "Ana Souza works as a nurse at Hospital da Restauração in Recife. She has two daughters and "
-    "loves forró music. \u201cI never buy anything without reading the label,\u201d she says."))
+INTERVIEW = GroundingSource(
+    name="Interview notes",
+    text=(
+        "Ana Souza works as a nurse at Hospital da Restauração in Recife. She has two daughters and "
+        "loves forró music. \u201cI never buy anything without reading the label,\u201d she says."
+    ),
+)
 PROFILE = GroundingSource(name="HR profile", text="Employee since 2015. Night shifts on weekends.")
 
 
-@pytest.mark.parametrize(("excerpt", "found"), [
-    ("works as a NURSE at hospital da restauracao", True),
-    ("I never buy anything without reading the label", True),
-    ("She has 2 daughters and loves forro music", True),  # one word differs out of eight
-    ("has two daughter and loves forró", True),
-    ("Maria", False),
-    ("she hates samba and lives in Lisbon", False),
-    ("", False),
-    ("!!!", False),
-    ("nurse at Hospital da Restauração in Recife since 2015", False),
-])
+@pytest.mark.parametrize(
+    ("excerpt", "found"),
+    [
+        ("works as a NURSE at hospital da restauracao", True),
+        ("I never buy anything without reading the label", True),
+        ("She has 2 daughters and loves forro music", True),  # one word differs out of eight
+        ("has two daughter and loves forró", True),
+        ("Maria", False),
+        ("she hates samba and lives in Lisbon", False),
+        ("", False),
+        ("!!!", False),
+        ("nurse at Hospital da Restauração in Recife since 2015", False),
+    ],
+)
 def test_excerpt_matching_is_case_insensitive_and_tolerant(excerpt, found):
     assert excerpt_in_source(excerpt, INTERVIEW.text) is found
 
@@ -42,29 +49,36 @@ def test_excerpts_do_not_match_inside_words():
 
 
 def test_attributions_are_checked_against_their_sources():
-    checked = check_attributions([
-        FactAttribution(fact="Nurse", source_name="interview  NOTES", excerpt="works as a nurse"),
-        FactAttribution(fact="Weekend shifts", source_name="HR profile", excerpt="Night shifts on weekends"),
-        FactAttribution(fact="Lives in Lisbon", source_name="Interview notes", excerpt="lives in Lisbon"),
-        FactAttribution(fact="Has a cat", source_name="Diary", excerpt="my cat"),
-    ], [INTERVIEW, PROFILE])
+    checked = check_attributions(
+        [
+            FactAttribution(fact="Nurse", source_name="interview  NOTES", excerpt="works as a nurse"),
+            FactAttribution(fact="Weekend shifts", source_name="HR profile", excerpt="Night shifts on weekends"),
+            FactAttribution(fact="Lives in Lisbon", source_name="Interview notes", excerpt="lives in Lisbon"),
+            FactAttribution(fact="Has a cat", source_name="Diary", excerpt="my cat"),
+        ],
+        [INTERVIEW, PROFILE],
+    )
     assert [a.supported for a in checked] == [True, True, False, False]
     assert checked[0].source_name == "Interview notes"
     assert "does not occur" in checked[2].problem and "Diary" in checked[3].problem
 
 
 def _draft() -> GroundedPersonaDraft:
-    return GroundedPersonaDraft(persona=generated_persona(name="Ana Souza"), attributions=[
-        FactAttribution(fact="You are a nurse.", source_name="Interview notes", excerpt="works as a nurse"),
-        FactAttribution(fact="You live in Lisbon.", source_name="Interview notes", excerpt="lives in Lisbon"),
-    ])
+    return GroundedPersonaDraft(
+        persona=generated_persona(name="Ana Souza"),
+        attributions=[
+            FactAttribution(fact="You are a nurse.", source_name="Interview notes", excerpt="works as a nurse"),
+            FactAttribution(fact="You live in Lisbon.", source_name="Interview notes", excerpt="lives in Lisbon"),
+        ],
+    )
 
 
 async def test_grounded_persona_merges_fragments_and_flags_unsupported_facts():
     llm = FakeLLM(lambda call: _draft())
     fragment = builtin_fragment("picky_customer")
-    result = await generate_grounded_persona(llm, [INTERVIEW, PROFILE], [fragment], "Label design study",
-                                             session="s-9", fragment_names=["picky_customer"])
+    result = await generate_grounded_persona(
+        llm, [INTERVIEW, PROFILE], [fragment], "Label design study", session="s-9", fragment_names=["picky_customer"]
+    )
     persona = Persona(result.spec)
     assert persona.name == "Ana Souza"
     assert set(fragment["persona"]["beliefs"]) <= set(persona.field("beliefs"))

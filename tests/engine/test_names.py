@@ -5,13 +5,16 @@ import pytest
 from services.engine.names import NameRegistry, clean_name, normalize_name
 
 
-@pytest.mark.parametrize(("raw", "clean"), [
-    ('  "Ana   Souza" ', "Ana Souza"),
-    ("\u201cJo\u00e3o\u00a0Silva\u201d", "Jo\u00e3o Silva"),
-    ("'Mary-Kate O'Neil'", "Mary-Kate O'Neil"),
-    ("\"'`Li Wei`'\"", "Li Wei"),
-    ("Zoe\n\tAdams", "Zoe Adams"),
-])
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ('  "Ana   Souza" ', "Ana Souza"),
+        ("\u201cJo\u00e3o\u00a0Silva\u201d", "Jo\u00e3o Silva"),
+        ("'Mary-Kate O'Neil'", "Mary-Kate O'Neil"),
+        ("\"'`Li Wei`'\"", "Li Wei"),
+        ("Zoe\n\tAdams", "Zoe Adams"),
+    ],
+)
 def test_clean_name(raw, clean):
     assert clean_name(raw) == clean
 

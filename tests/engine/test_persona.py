@@ -36,10 +36,17 @@ def test_fixture_agent_loads_and_round_trips(path):
 
 SAVED_AGENT = {
     "type": "TinyPerson",
-    "persona": {"name": "Rafael Mendes", "age": 51.0, "occupation": {"title": "Baker", "organization": None},
-                "beliefs": ["Bread should be made slowly."], "custom_field": {"shoe_size": 42}},
-    "episodic_memory": {"json_serializable_class_name": "EpisodicMemory", "memory": [
-        {"role": "user", "content": "Hello", "simulation_timestamp": "2024-01-01T10:00:00"}]},
+    "persona": {
+        "name": "Rafael Mendes",
+        "age": 51.0,
+        "occupation": {"title": "Baker", "organization": None},
+        "beliefs": ["Bread should be made slowly."],
+        "custom_field": {"shoe_size": 42},
+    },
+    "episodic_memory": {
+        "json_serializable_class_name": "EpisodicMemory",
+        "memory": [{"role": "user", "content": "Hello", "simulation_timestamp": "2024-01-01T10:00:00"}],
+    },
     "semantic_memory": {"json_serializable_class_name": "SemanticMemory", "documents_paths": []},
     "mental_faculties": [{"json_serializable_class_name": "RecallFaculty"}],
     "_configuration": {"name": "Rafael Mendes", "age": 51},
@@ -49,8 +56,13 @@ SAVED_AGENT = {
 
 def test_extra_sections_are_kept_unchanged_and_in_order(tmp_path):
     persona = Persona(SAVED_AGENT)
-    assert list(persona.sections) == ["episodic_memory", "semantic_memory", "mental_faculties",
-                                      "_configuration", "_mental_state"]
+    assert list(persona.sections) == [
+        "episodic_memory",
+        "semantic_memory",
+        "mental_faculties",
+        "_configuration",
+        "_mental_state",
+    ]
     assert persona.sections["_mental_state"] == SAVED_AGENT["_mental_state"]
     path = tmp_path / "rafael.agent.json"
     persona.save(path)
@@ -76,29 +88,32 @@ def _spec(**persona: Any) -> dict[str, Any]:
     return {"type": "TinyPerson", "persona": {"name": "Lia Costa", **persona}}
 
 
-@pytest.mark.parametrize(("document", "field_path"), [
-    ({"type": "Fragment", "persona": {"name": "X"}}, "type"),
-    ({"persona": {"name": "X"}}, "type"),
-    ({"type": "TinyPerson"}, "persona"),
-    ({"type": "TinyPerson", "persona": ["name"]}, "persona"),
-    ({"type": "TinyPerson", "persona": {"age": 30}}, "persona.name"),
-    (_spec(name="   "), "persona.name"),
-    (_spec(name=7), "persona.name"),
-    (_spec(age=-1), "persona.age"),
-    (_spec(age="thirty"), "persona.age"),
-    (_spec(age=True), "persona.age"),
-    (_spec(occupation={"title": 5}), "persona.occupation.title"),
-    (_spec(occupation=["Baker"]), "persona.occupation"),
-    (_spec(beliefs="Honesty matters."), "persona.beliefs"),
-    (_spec(relationships={"name": "Ana"}), "persona.relationships"),
-    (_spec(personality={"traits": {"kind": True}}), "persona.personality.traits"),
-    (_spec(personality={"big_five": ["high"]}), "persona.personality.big_five"),
-    (_spec(preferences=["cats"]), "persona.preferences"),
-    (_spec(preferences={"likes": "cats"}), "persona.preferences.likes"),
-    (_spec(behaviors=["runs"]), "persona.behaviors"),
-    (_spec(gender=1), "persona.gender"),
-    ([], ""),
-])
+@pytest.mark.parametrize(
+    ("document", "field_path"),
+    [
+        ({"type": "Fragment", "persona": {"name": "X"}}, "type"),
+        ({"persona": {"name": "X"}}, "type"),
+        ({"type": "TinyPerson"}, "persona"),
+        ({"type": "TinyPerson", "persona": ["name"]}, "persona"),
+        ({"type": "TinyPerson", "persona": {"age": 30}}, "persona.name"),
+        (_spec(name="   "), "persona.name"),
+        (_spec(name=7), "persona.name"),
+        (_spec(age=-1), "persona.age"),
+        (_spec(age="thirty"), "persona.age"),
+        (_spec(age=True), "persona.age"),
+        (_spec(occupation={"title": 5}), "persona.occupation.title"),
+        (_spec(occupation=["Baker"]), "persona.occupation"),
+        (_spec(beliefs="Honesty matters."), "persona.beliefs"),
+        (_spec(relationships={"name": "Ana"}), "persona.relationships"),
+        (_spec(personality={"traits": {"kind": True}}), "persona.personality.traits"),
+        (_spec(personality={"big_five": ["high"]}), "persona.personality.big_five"),
+        (_spec(preferences=["cats"]), "persona.preferences"),
+        (_spec(preferences={"likes": "cats"}), "persona.preferences.likes"),
+        (_spec(behaviors=["runs"]), "persona.behaviors"),
+        (_spec(gender=1), "persona.gender"),
+        ([], ""),
+    ],
+)
 def test_malformed_spec_names_the_field(document, field_path):
     with pytest.raises(SpecError) as caught:
         Persona(document)
@@ -109,8 +124,7 @@ def test_malformed_spec_names_the_field(document, field_path):
 
 def test_spec_error_carries_every_violation():
     with pytest.raises(SpecError) as caught:
-        Persona({"type": "TinyPerson",
-                 "persona": {"age": -3, "skills": "many", "occupation": {"title": None}}})
+        Persona({"type": "TinyPerson", "persona": {"age": -3, "skills": "many", "occupation": {"title": None}}})
     paths = [violation.field_path for violation in caught.value.violations]
     assert paths == ["persona.name", "persona.age", "persona.skills"]
     assert isinstance(caught.value, ValueError)
@@ -121,8 +135,7 @@ def test_nulls_and_string_occupation_are_valid():
     assert persona.field("occupation") == "Engineer"
 
 
-@pytest.mark.parametrize("text", ["{not json",
-                                  '{"type": "TinyPerson", "persona": {"name": "A", "age": NaN}}'])
+@pytest.mark.parametrize("text", ["{not json", '{"type": "TinyPerson", "persona": {"name": "A", "age": NaN}}'])
 def test_invalid_json_is_a_spec_error(text):
     with pytest.raises(SpecError) as caught:
         Persona.from_json(text)
@@ -172,10 +185,18 @@ def test_describe_drops_least_important_lines_first():
 
 
 def test_the_whole_rendering_keeps_what_the_compact_one_skips():
-    persona = Persona({"type": "TinyPerson", "persona": {
-        "name": "Ana", "occupation": {"title": "Nurse", "shift": "nights"},
-        "preferences": {"likes": ["tea"], "brands": ["Natura"]},
-        "pets": [{"kind": "cat", "name": "Miau", "age": 3}], "vegan": True}})
+    persona = Persona(
+        {
+            "type": "TinyPerson",
+            "persona": {
+                "name": "Ana",
+                "occupation": {"title": "Nurse", "shift": "nights"},
+                "preferences": {"likes": ["tea"], "brands": ["Natura"]},
+                "pets": [{"kind": "cat", "name": "Miau", "age": 3}],
+                "vegan": True,
+            },
+        }
+    )
     whole = persona.describe(max_chars=10_000)
     assert whole.splitlines()[0] == "Name: Ana"
     for fact in ("Shift: nights", "Brands:", "- Natura", "- Kind: cat", "Name: Miau", "Age: 3", "Vegan: yes"):

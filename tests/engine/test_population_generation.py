@@ -12,8 +12,11 @@ from services.engine.population_plan import PlanEntry, PopulationPlan, plan_popu
 from tests.engine.support import POPULATION_FILES, FakeCall, FakeLLM, generated_persona
 
 BRAZIL = Demographics.load(next(path for path in POPULATION_FILES if path.stem == "brazil"))
-ENTRY = PlanEntry(description="Urban women in their thirties", quantity=3,
-                  characteristics={"Gender": "Female", "Age": "25-54", "Regions": "Northeast"})
+ENTRY = PlanEntry(
+    description="Urban women in their thirties",
+    quantity=3,
+    characteristics={"Gender": "Female", "Age": "25-54", "Regions": "Northeast"},
+)
 
 
 def _person_index(call: FakeCall) -> int:
@@ -30,16 +33,30 @@ async def _collect(iterator):
 
 async def test_generate_person_returns_a_validated_spec():
     llm = FakeLLM(lambda call: generated_persona(name=' "Ana  Souza" '))
-    spec = await generate_person(llm, BRAZIL, ENTRY, "Focus group on public transport", "Uses buses daily",
-                                 ["Lia Costa", "Rui Alves"], session="s-7", member_number=2)
+    spec = await generate_person(
+        llm,
+        BRAZIL,
+        ENTRY,
+        "Focus group on public transport",
+        "Uses buses daily",
+        ["Lia Costa", "Rui Alves"],
+        session="s-7",
+        member_number=2,
+    )
     persona = Persona(spec)
     assert spec["type"] == "TinyPerson" and persona.name == "Ana Souza"
     assert list(spec["persona"])[:3] == ["name", "age", "gender"]
     assert spec["persona"]["behaviors"] == {"general": ["Checks on neighbours after night shifts."]}
     (call,) = llm.calls
     assert call.output_model is GeneratedPersona and call.session == "s-7" and call.max_tokens
-    for text in ("Brazil Population Information", "Regions: Northeast", "Focus group on public transport",
-                 "Uses buses daily", "Lia Costa, Rui Alves", "person 2 of 3"):
+    for text in (
+        "Brazil Population Information",
+        "Regions: Northeast",
+        "Focus group on public transport",
+        "Uses buses daily",
+        "Lia Costa, Rui Alves",
+        "person 2 of 3",
+    ):
         assert text in call.prompt
 
 
@@ -77,8 +94,9 @@ async def test_collisions_are_retried_with_the_taken_names():
 
 async def test_persistent_collisions_are_disambiguated_deterministically():
     llm = FakeLLM(lambda call: generated_persona(name="Ana Souza"))
-    results = await _collect(generate_population(llm, BRAZIL, 5, "ctx", concurrency=1, max_name_retries=2,
-                                                 taken_names=["Ana Souza"]))
+    results = await _collect(
+        generate_population(llm, BRAZIL, 5, "ctx", concurrency=1, max_name_retries=2, taken_names=["Ana Souza"])
+    )
     names = sorted(result.spec["persona"]["name"] for result in results)
     assert names == ["Ana Souza II", "Ana Souza III", "Ana Souza IV", "Ana Souza V", "Ana Souza VI"]
     assert all(result.disambiguated and result.attempts == 3 for result in results)
@@ -154,8 +172,9 @@ async def test_a_failed_person_is_a_result_not_a_crash():
 async def test_every_person_records_its_provenance():
     llm = FakeLLM(lambda call: generated_persona(name=f"Person {_person_index(call)}"))
     plan = await plan_population(None, BRAZIL, 9, "Banking app study")
-    results = await _collect(generate_population(llm, BRAZIL, 9, "Banking app study", "Owns a smartphone",
-                                                 session="s-3", plan=plan))
+    results = await _collect(
+        generate_population(llm, BRAZIL, 9, "Banking app study", "Owns a smartphone", session="s-3", plan=plan)
+    )
     assert {call.session for call in llm.calls} == {"s-3"}
     for result in results:
         provenance = result.provenance
@@ -169,11 +188,14 @@ async def test_every_person_records_its_provenance():
 
 
 async def test_the_prompt_carries_the_plan_entry():
-    plan = PopulationPlan(count=2, method="llm", entries=[
-        PlanEntry(description="Retired fishers", quantity=1,
-                  characteristics={"Occupation": "Retired fisher"}),
-        PlanEntry(description="Remote workers", quantity=1,
-                  characteristics={"Occupation": "Software tester"})])
+    plan = PopulationPlan(
+        count=2,
+        method="llm",
+        entries=[
+            PlanEntry(description="Retired fishers", quantity=1, characteristics={"Occupation": "Retired fisher"}),
+            PlanEntry(description="Remote workers", quantity=1, characteristics={"Occupation": "Software tester"}),
+        ],
+    )
     llm = FakeLLM(lambda call: generated_persona(name=f"Person {_person_index(call)}"))
     await _collect(generate_population(llm, BRAZIL, 2, "ctx", plan=plan))
     prompts = {_person_index(call): call.prompt for call in llm.calls}

@@ -23,15 +23,18 @@ def _marginal(plan, dimension: str) -> Counter:
     return counts
 
 
-@pytest.mark.parametrize(("weights", "total", "expected"), [
-    ([49.2, 50.8], 1, [0, 1]),
-    ([49.2, 50.8], 7, [3, 4]),
-    ([1, 1, 1], 2, [1, 1, 0]),
-    ([0, 0], 3, [2, 1]),
-    ([33.3, 33.3, 33.4], 10, [3, 3, 4]),
-    ([5, 0, 5], 0, [0, 0, 0]),
-    ([18.6, 13.1, 39.4, 12.9, 16.0], 1000, [186, 131, 394, 129, 160]),
-])
+@pytest.mark.parametrize(
+    ("weights", "total", "expected"),
+    [
+        ([49.2, 50.8], 1, [0, 1]),
+        ([49.2, 50.8], 7, [3, 4]),
+        ([1, 1, 1], 2, [1, 1, 0]),
+        ([0, 0], 3, [2, 1]),
+        ([33.3, 33.3, 33.4], 10, [3, 3, 4]),
+        ([5, 0, 5], 0, [0, 0, 0]),
+        ([18.6, 13.1, 39.4, 12.9, 16.0], 1000, [186, 131, 394, 129, 160]),
+    ],
+)
 def test_apportion(weights, total, expected):
     assert apportion(weights, total) == expected
 
@@ -55,7 +58,10 @@ def test_usa_distributions():
     assert found["Household Income"]["$200,000 and Over"] == 7.7
     assert found["Regions"] == {"Northeast": 17.1, "Midwest": 20.8, "South": 38.3, "West": 23.8}
     assert found["Educational Attainment"] == {
-        "Bachelor's Degree or Higher": 35.0, "High School Graduate": 55.0, "Below High School Graduate": 10.0}
+        "Bachelor's Degree or Higher": 35.0,
+        "High School Graduate": 55.0,
+        "Below High School Graduate": 10.0,
+    }
     assert found["Religion"] == {"Unaffiliated": 28.0, "Christian": 63.0, "Non-Christian": 6.0}
     assert "Political Affiliation" not in found  # its shares add up to 124%: not a partition
     assert "Interests and Hobbies" not in found and "Employment Status" not in found
@@ -111,8 +117,7 @@ async def test_plan_is_reproducible_and_seeded():
 
 
 async def test_dimensions_can_be_chosen():
-    plan = await plan_population(None, _demographics("usa"), 10,
-                                 dimensions=["gender distribution", "Regions"])
+    plan = await plan_population(None, _demographics("usa"), 10, dimensions=["gender distribution", "Regions"])
     assert plan.dimensions == ["Gender", "Regions"]
     assert all(len(entry.characteristics) == 2 for entry in plan.entries)
     assert len(plan.entries) <= 8
@@ -127,23 +132,35 @@ async def test_min_age_clips_the_age_brackets():
 
 
 UNSTRUCTURED = Demographics(
-    title="Island of Tinsel", description="A small island community.", source="Census notes",
-    content={"Overview": "Mostly fishers and retirees; a few remote workers.", "Climate": "Mild and windy."})
+    title="Island of Tinsel",
+    description="A small island community.",
+    source="Census notes",
+    content={"Overview": "Mostly fishers and retirees; a few remote workers.", "Climate": "Mild and windy."},
+)
 
 
 def _proposal(*shares: float) -> ProposedPlan:
-    return ProposedPlan.model_validate({"entries": [
-        {"description": f"Group {i}", "share_percent": share,
-         "characteristics": [{"dimension": "Occupation", "value": f"Job {i}"},
-                             {"dimension": " ", "value": "x"}]}
-        for i, share in enumerate(shares)]})
+    return ProposedPlan.model_validate(
+        {
+            "entries": [
+                {
+                    "description": f"Group {i}",
+                    "share_percent": share,
+                    "characteristics": [
+                        {"dimension": "Occupation", "value": f"Job {i}"},
+                        {"dimension": " ", "value": "x"},
+                    ],
+                }
+                for i, share in enumerate(shares)
+            ]
+        }
+    )
 
 
 @pytest.mark.parametrize("count", [1, 7, 100, 1000])
 async def test_without_distributions_the_llm_proposes_and_quantities_are_normalised(count):
     llm = FakeLLM(lambda call: _proposal(3, 1, 1, 0))
-    plan = await plan_population(llm, UNSTRUCTURED, count, "Ferry timetable study", "Adults who commute",
-                                 session="s-1")
+    plan = await plan_population(llm, UNSTRUCTURED, count, "Ferry timetable study", "Adults who commute", session="s-1")
     assert plan.method == "llm" and sum(entry.quantity for entry in plan.entries) == count
     assert all(entry.quantity >= 1 for entry in plan.entries)
     assert "Group 3" not in [entry.description for entry in plan.entries]

@@ -9,8 +9,10 @@ from tests.engine.support import AGENT_FILES, FakeLLM
 OSCAR = Persona.load(next(path for path in AGENT_FILES if path.name.startswith("Oscar")))
 
 
-@pytest.mark.parametrize(("raw", "clamped"), [(0.72, 0.72), (1.7, 1.0), (-0.2, 0.0), (math.nan, 0.0),
-                                              (math.inf, 0.0), (0.0, 0.0), (1.0, 1.0)])
+@pytest.mark.parametrize(
+    ("raw", "clamped"),
+    [(0.72, 0.72), (1.7, 1.0), (-0.2, 0.0), (math.nan, 0.0), (math.inf, 0.0), (0.0, 0.0), (1.0, 1.0)],
+)
 async def test_score_is_clamped(raw, clamped):
     llm = FakeLLM(lambda call: PersonaJudgement(justification="  Fits the brief.  ", score=raw))
     score, justification = await validate_persona(llm, OSCAR, "An architect", session="s-2")
@@ -28,8 +30,9 @@ async def test_the_judge_sees_the_persona_and_the_expectations():
     assert call.messages[0]["role"] == "system" and "0.0" in call.messages[0]["content"]
 
 
-def interviewer(questions=("Where do you work?", "What do you design?"), answer=lambda call: "At my studio.",
-                score=0.8):
+def interviewer(
+    questions=("Where do you work?", "What do you design?"), answer=lambda call: "At my studio.", score=0.8
+):
     """A FakeLLM responder playing the validator (questions, judgement) and the agent (answers)."""
     from services.engine.validation import InterviewAnswer, questions_model
 
@@ -48,11 +51,21 @@ async def test_the_interview_asks_the_agent_in_character_and_judges_its_answers(
     from services.engine.validation import interview_persona
 
     llm = FakeLLM(interviewer(answer=lambda call: f"I answer: {call.messages[-1]['content'].rsplit(chr(10), 1)[-1]}"))
-    validation = await interview_persona(llm, OSCAR, "An architect who loves modernism", session="s-2",
-                                         memory=["you said: I like concrete."], memory_summary="A chat on houses.",
-                                         persona_chars=100_000)
-    assert [call.label for call in llm.calls] == ["persona.validation.questions", "persona.validation.answer",
-                                                  "persona.validation.answer", "persona.validation"]
+    validation = await interview_persona(
+        llm,
+        OSCAR,
+        "An architect who loves modernism",
+        session="s-2",
+        memory=["you said: I like concrete."],
+        memory_summary="A chat on houses.",
+        persona_chars=100_000,
+    )
+    assert [call.label for call in llm.calls] == [
+        "persona.validation.questions",
+        "persona.validation.answer",
+        "persona.validation.answer",
+        "persona.validation",
+    ]
     questions, first_answer, _, judgement = llm.calls
     assert "An architect who loves modernism" in questions.prompt and OSCAR.name in questions.prompt
     assert questions.output_model.model_json_schema()["properties"]["questions"]["maxItems"] == 3
@@ -64,8 +77,10 @@ async def test_the_interview_asks_the_agent_in_character_and_judges_its_answers(
     assert "Q: Where do you work?\nA: I answer: Where do you work?" in judgement.prompt
     assert "An architect who loves modernism" in judgement.prompt
     assert (validation.score, validation.justification) == (0.8, "The answers fit.")
-    assert validation.interview == [("Where do you work?", "I answer: Where do you work?"),
-                                    ("What do you design?", "I answer: What do you design?")]
+    assert validation.interview == [
+        ("Where do you work?", "I answer: Where do you work?"),
+        ("What do you design?", "I answer: What do you design?"),
+    ]
 
 
 async def test_the_answers_are_asked_at_once_and_clean_questions_are_kept():

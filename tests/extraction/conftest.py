@@ -26,16 +26,19 @@ def said(name: str, rating: int) -> str:
     return f"I would rate it {rating} out of 10. My worry is the high price, {name} thinks."
 
 
-def transcript(lines: list[tuple[str, int, str]] | None = None, *, ratings: dict[str, int] | None = None,
-               ) -> list[study_pb2.Interaction]:
+def transcript(
+    lines: list[tuple[str, int, str]] | None = None,
+    *,
+    ratings: dict[str, int] | None = None,
+) -> list[study_pb2.Interaction]:
     """A moderator stimulus then, per agent, one TALK; or the given (agent, action, content) lines."""
-    entries: list[study_pb2.Interaction] = [study_pb2.Interaction(
-        round=0, agent_name="moderator", action=STIMULUS, content=STIMULUS_TEXT, sequence=0)]
+    entries: list[study_pb2.Interaction] = [
+        study_pb2.Interaction(round=0, agent_name="moderator", action=STIMULUS, content=STIMULUS_TEXT, sequence=0)
+    ]
     if lines is None:
         lines = [(name, TALK, said(name, rating)) for name, rating in (ratings or {}).items()]
     for index, (name, action, content) in enumerate(lines, start=1):
-        entries.append(study_pb2.Interaction(round=1, agent_name=name, action=action, content=content,
-                                             sequence=index))
+        entries.append(study_pb2.Interaction(round=1, agent_name=name, action=action, content=content, sequence=index))
     return entries
 
 
@@ -43,17 +46,34 @@ def agent(name: str) -> agent_pb2.Agent:
     return agent_pb2.Agent(name=name, spec_json=json.dumps({"type": "TinyPerson", "persona": {"name": name}}))
 
 
-def extraction_request(names: list[str], interactions: list[study_pb2.Interaction], *, fields: list[str],
-                       hints: dict[str, str] | None = None, statistics: bool = True,
-                       mode: int = study_pb2.ExtractionConfig.MODE_PER_AGENT, session: str = "",
-                       failed: list[str] = (), request_id: str = "") -> extraction_pb2.ExtractResultsRequest:
+def extraction_request(
+    names: list[str],
+    interactions: list[study_pb2.Interaction],
+    *,
+    fields: list[str],
+    hints: dict[str, str] | None = None,
+    statistics: bool = True,
+    mode: int = study_pb2.ExtractionConfig.MODE_PER_AGENT,
+    session: str = "",
+    failed: list[str] = (),
+    request_id: str = "",
+) -> extraction_pb2.ExtractResultsRequest:
     return extraction_pb2.ExtractResultsRequest(
-        session=session, agents=[agent(name) for name in names], transcript=interactions,
+        session=session,
+        agents=[agent(name) for name in names],
+        transcript=interactions,
         config=study_pb2.ExtractionConfig(
-            extract_results=True, extraction_objective="Find each participant's opinion of the product.",
-            situation="A focus group about a coffee maker.", fields=fields, fields_hints=hints or {},
-            statistical_analysis=statistics, mode=mode),
-        failed_agents=list(failed), request_id=request_id)
+            extract_results=True,
+            extraction_objective="Find each participant's opinion of the product.",
+            situation="A focus group about a coffee maker.",
+            fields=fields,
+            fields_hints=hints or {},
+            statistical_analysis=statistics,
+            mode=mode,
+        ),
+        failed_agents=list(failed),
+        request_id=request_id,
+    )
 
 
 AGENT_PROMPT = re.compile(r"Extract the fields for (.+)\.\s*$")
@@ -78,12 +98,24 @@ async def fake_llm() -> AsyncIterator[FakeLLMServer]:
 
 
 def llm_settings(fake: FakeLLMServer, **overrides: Any) -> LLMSettings:
-    return LLMSettings(base_url=fake.base_url, model=fake.config.model, timeout_s=5.0, max_retries=2,
-                       backoff_base_s=0.01, backoff_max_s=0.05, **overrides)
+    return LLMSettings(
+        base_url=fake.base_url,
+        model=fake.config.model,
+        timeout_s=5.0,
+        max_retries=2,
+        backoff_base_s=0.01,
+        backoff_max_s=0.05,
+        **overrides,
+    )
 
 
 @pytest.fixture
 def mesh_settings(fake_llm: FakeLLMServer, tmp_path) -> MeshSettings:
     """Extraction settings aimed at the fake model; control on an address nothing listens on."""
-    return MeshSettings(data_dir=tmp_path, metrics_port=0, log_level="WARNING", llm=llm_settings(fake_llm),
-                        control_address="127.0.0.1:9")
+    return MeshSettings(
+        data_dir=tmp_path,
+        metrics_port=0,
+        log_level="WARNING",
+        llm=llm_settings(fake_llm),
+        control_address="127.0.0.1:9",
+    )

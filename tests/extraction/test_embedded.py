@@ -17,18 +17,26 @@ pytestmark = [pytest.mark.embedded, pytest.mark.slow]
 
 
 async def test_three_fields_from_a_short_transcript(tmp_path):
-    said = ("I like the design a lot. I would rate it 8 out of 10, "
-            "but 89 dollars is expensive and it looks noisy. I might buy it on sale.")
+    said = (
+        "I like the design a lot. I would rate it 8 out of 10, "
+        "but 89 dollars is expensive and it looks noisy. I might buy it on sale."
+    )
     lines = [("Lisa", TALK, said)]
     async with EmbeddedModelServer(n_ctx=4096) as model, running_control(tmp_path / "control") as control:
-        settings = control.serving(MeshSettings(data_dir=tmp_path, metrics_port=0, log_level="WARNING",
-                                                llm=model.llm_settings()))
+        settings = control.serving(
+            MeshSettings(data_dir=tmp_path, metrics_port=0, log_level="WARNING", llm=model.llm_settings())
+        )
         assert settings.llm.response_format == ("json_schema" if model.binary else "json_object_schema")
-        request = extraction_request(["Lisa"], transcript(lines), fields=["rating", "purchase_intent", "concerns"],
-                                     session=await control.begin_session("embedded extraction"))
+        request = extraction_request(
+            ["Lisa"],
+            transcript(lines),
+            fields=["rating", "purchase_intent", "concerns"],
+            session=await control.begin_session("embedded extraction"),
+        )
         async with serving(DEFINITION, settings) as address, open_channel(address, settings) as channel:
             response = await extraction_pb2_grpc.ResultsExtractionServiceStub(channel).ExtractResults(
-                request, timeout=300)
+                request, timeout=300
+            )
 
     (lisa,) = response.results.individual_results
     assert lisa.agent_name == "Lisa"

@@ -17,9 +17,13 @@ def value(kind, confidence=0.9, **content):
 
 
 def sample_results() -> study_pb2.ExtractedResults:
-    number, category, listing, text, boolean = (study_pb2.VALUE_KIND_NUMBER, study_pb2.VALUE_KIND_CATEGORY,
-                                                study_pb2.VALUE_KIND_LIST, study_pb2.VALUE_KIND_TEXT,
-                                                study_pb2.VALUE_KIND_BOOLEAN)
+    number, category, listing, text, boolean = (
+        study_pb2.VALUE_KIND_NUMBER,
+        study_pb2.VALUE_KIND_CATEGORY,
+        study_pb2.VALUE_KIND_LIST,
+        study_pb2.VALUE_KIND_TEXT,
+        study_pb2.VALUE_KIND_BOOLEAN,
+    )
     results = study_pb2.ExtractedResults()
     ana = results.individual_results.add(agent_name="Ana", confidence_score=0.9)
     ana.fields["rating"].CopyFrom(value(number, number_value=8))
@@ -32,10 +36,20 @@ def sample_results() -> study_pb2.ExtractedResults:
     ben.fields["purchase_intent"].CopyFrom(value(category, confidence=0, problem="missing: no value", raw="null"))
     ben.fields["concerns"].CopyFrom(value(listing, list_value=study_pb2.StringList(values=[])))
     ben.fields["would_buy"].CopyFrom(value(boolean, bool_value=False))
-    results.aggregate_statistics.add(field="rating", kind=number, usable_count=2, total_count=2,
-                                     numeric=study_pb2.NumericStatistics(count=2, mean=6.25))
-    results.aggregate_statistics.add(field="purchase_intent", kind=category, usable_count=1, total_count=2,
-                                     counts=[study_pb2.CategoryCount(value="yes", count=1, share=1.0)])
+    results.aggregate_statistics.add(
+        field="rating",
+        kind=number,
+        usable_count=2,
+        total_count=2,
+        numeric=study_pb2.NumericStatistics(count=2, mean=6.25),
+    )
+    results.aggregate_statistics.add(
+        field="purchase_intent",
+        kind=category,
+        usable_count=1,
+        total_count=2,
+        counts=[study_pb2.CategoryCount(value="yes", count=1, share=1.0)],
+    )
     results.statistical_analysis.quality_metrics.score = 0.7
     return results
 
@@ -53,21 +67,40 @@ def test_json_round_trip():
 def test_csv_parses_back_to_the_same_values():
     results = sample_results()
     rows = list(csv.DictReader(io.StringIO(to_csv(results).decode(), newline="")))
-    assert list(rows[0]) == ["agent_name", "rating", "purchase_intent", "concerns", "reasoning", "would_buy",
-                             "confidence_score"]
+    assert list(rows[0]) == [
+        "agent_name",
+        "rating",
+        "purchase_intent",
+        "concerns",
+        "reasoning",
+        "would_buy",
+        "confidence_score",
+    ]
     ana, ben = rows
-    assert ana == {"agent_name": "Ana", "rating": "8", "purchase_intent": "yes", "concerns": "noise; size; weight",
-                   "reasoning": 'Looks great, "modern" design,\nfair price', "would_buy": "yes",
-                   "confidence_score": "0.9"}
-    assert ben == {"agent_name": "Ben, Jr.", "rating": "4.5", "purchase_intent": "", "concerns": "",
-                   "reasoning": "", "would_buy": "no", "confidence_score": "0.45"}
+    assert ana == {
+        "agent_name": "Ana",
+        "rating": "8",
+        "purchase_intent": "yes",
+        "concerns": "noise; size; weight",
+        "reasoning": 'Looks great, "modern" design,\nfair price',
+        "would_buy": "yes",
+        "confidence_score": "0.9",
+    }
+    assert ben == {
+        "agent_name": "Ben, Jr.",
+        "rating": "4.5",
+        "purchase_intent": "",
+        "concerns": "",
+        "reasoning": "",
+        "would_buy": "no",
+        "confidence_score": "0.45",
+    }
     assert float(ben["rating"]) == results.individual_results[1].fields["rating"].number_value
 
 
 def test_csv_columns_follow_the_requested_order():
     results = sample_results()
-    assert column_order(results, ["would_buy"]) == [
-        "would_buy", "rating", "purchase_intent", "concerns", "reasoning"]
+    assert column_order(results, ["would_buy"]) == ["would_buy", "rating", "purchase_intent", "concerns", "reasoning"]
     del results.aggregate_statistics[:]
     assert column_order(results) == ["concerns", "purchase_intent", "rating", "reasoning", "would_buy"]
     header = to_csv(results, ["rating", "unknown"]).decode().splitlines()[0]

@@ -30,10 +30,17 @@ class ScriptedLLM:
         self.latency = latency
         self.calls: list[dict[str, Any]] = []
 
-    async def structured(self, messages, output_model, *, session="", label="", max_tokens=None,
-                         temperature=None):
-        self.calls.append({"messages": messages, "schema": output_model.model_json_schema(), "label": label,
-                               "session": session, "max_tokens": max_tokens, "temperature": temperature})
+    async def structured(self, messages, output_model, *, session="", label="", max_tokens=None, temperature=None):
+        self.calls.append(
+            {
+                "messages": messages,
+                "schema": output_model.model_json_schema(),
+                "label": label,
+                "session": session,
+                "max_tokens": max_tokens,
+                "temperature": temperature,
+            }
+        )
         await asyncio.sleep(self.latency)
         answer = self.answer(messages)
         if isinstance(answer, Exception):
@@ -61,13 +68,22 @@ LINES = [
 def by_agent(messages):
     prompt = prompt_of(messages)
     if prompt.endswith("for Ana."):
-        return {"rating": field(8, "I would rate it 8 out of 10"), "purchase_intent": field("Yes.", "I will buy it"),
-                "concerns": field(["noise"], "Only the noise bothers me")}
+        return {
+            "rating": field(8, "I would rate it 8 out of 10"),
+            "purchase_intent": field("Yes.", "I will buy it"),
+            "concerns": field(["noise"], "Only the noise bothers me"),
+        }
     if prompt.endswith("for Ben."):
-        return {"rating": field("4/10", "4 out of 10", 0.8), "purchase_intent": field("no", "Not buying", 0.8),
-                "concerns": field(["price"], "the noise bothers me", 0.8)}  # Ana's words, not Ben's
-    return {"rating": field(None, "", 0.2), "purchase_intent": field("maybe", "Maybe, if the price drops"),
-            "concerns": field("price drop needed", "if the price drops")}
+        return {
+            "rating": field("4/10", "4 out of 10", 0.8),
+            "purchase_intent": field("no", "Not buying", 0.8),
+            "concerns": field(["price"], "the noise bothers me", 0.8),
+        }  # Ana's words, not Ben's
+    return {
+        "rating": field(None, "", 0.2),
+        "purchase_intent": field("maybe", "Maybe, if the price drops"),
+        "concerns": field("price drop needed", "if the price drops"),
+    }
 
 
 async def run(request, llm):
@@ -111,7 +127,10 @@ async def test_per_agent_mode_types_grounds_and_reports():
     assert (rating.numeric.mean, rating.numeric.median, rating.numeric.min, rating.numeric.max) == (6, 6, 4, 8)
     intent = next(s for s in results.aggregate_statistics if s.field == "purchase_intent")
     assert [(c.value, c.count, c.share) for c in intent.counts] == [
-        ("yes", 1, 1 / 3), ("no", 1, 1 / 3), ("maybe", 1, 1 / 3)]
+        ("yes", 1, 1 / 3),
+        ("no", 1, 1 / 3),
+        ("maybe", 1, 1 / 3),
+    ]
 
     quality = results.statistical_analysis.quality_metrics
     assert quality.coverage == pytest.approx(8 / 12)
@@ -128,8 +147,9 @@ async def test_each_agent_reads_what_it_said_and_heard_only():
     interactions[4].target = "Ben"  # Ana speaks to Ben only
     interactions[6].target = "Cleo"
     await run(extraction_request(["Ana", "Ben", "Cleo"], interactions, fields=FIELDS), llm)
-    prompts = {prompt_of(call["messages"]).rsplit(" ", 1)[-1].rstrip("."): prompt_of(call["messages"])
-               for call in llm.calls}
+    prompts = {
+        prompt_of(call["messages"]).rsplit(" ", 1)[-1].rstrip("."): prompt_of(call["messages"]) for call in llm.calls
+    }
     assert "What do you think of the new SolarBrew" in prompts["Cleo"]  # the stimulus reaches everyone
     assert "Ana seems easily impressed" in prompts["Ben"]  # its own thought
     assert "Ana seems easily impressed" not in prompts["Ana"]  # others' thoughts are private
@@ -152,12 +172,16 @@ async def test_agents_run_concurrently():
 async def test_rapporteur_consolidates_in_one_call():
     def answer(messages):
         assert "As the rapporteur" in prompt_of(messages)
-        return {"rating": field(6, "I'd give it a 6"), "purchase_intent": field("maybe", "Maybe, if the price drops"),
-                "concerns": field(["price", "noise"], "I love it")}
+        return {
+            "rating": field(6, "I'd give it a 6"),
+            "purchase_intent": field("maybe", "Maybe, if the price drops"),
+            "concerns": field(["price", "noise"], "I love it"),
+        }
 
     llm = ScriptedLLM(answer)
-    results = await run(extraction_request(["Ana", "Ben", "Cleo"], transcript(LINES), fields=FIELDS,
-                                           mode=RAPPORTEUR), llm)
+    results = await run(
+        extraction_request(["Ana", "Ben", "Cleo"], transcript(LINES), fields=FIELDS, mode=RAPPORTEUR), llm
+    )
     assert len(llm.calls) == 1 and llm.calls[0]["label"] == "extraction.rapporteur"
     (result,) = results.individual_results
     assert result.agent_name == "rapporteur"
@@ -170,16 +194,25 @@ async def test_rapporteur_consolidates_in_one_call():
 async def test_world_mode_answers_every_agent_in_one_call():
     def answer(messages):
         assert "Give one result for each participant: Ana, Ben, Cleo." in prompt_of(messages)
-        return {"results": [
-            {"agent_name": "Ben", "rating": field(4, "4 out of 10"), "purchase_intent": field("no", "Not buying"),
-             "concerns": field(["price"], "Too expensive for me")},
-            {"agent_name": "Ana", "rating": field(8, "Too expensive for me"), "purchase_intent": field("yes", ""),
-             "concerns": field([], "Only the noise bothers me")},
-        ]}
+        return {
+            "results": [
+                {
+                    "agent_name": "Ben",
+                    "rating": field(4, "4 out of 10"),
+                    "purchase_intent": field("no", "Not buying"),
+                    "concerns": field(["price"], "Too expensive for me"),
+                },
+                {
+                    "agent_name": "Ana",
+                    "rating": field(8, "Too expensive for me"),
+                    "purchase_intent": field("yes", ""),
+                    "concerns": field([], "Only the noise bothers me"),
+                },
+            ]
+        }
 
     llm = ScriptedLLM(answer)
-    results = await run(extraction_request(["Ana", "Ben", "Cleo"], transcript(LINES), fields=FIELDS, mode=WORLD),
-                        llm)
+    results = await run(extraction_request(["Ana", "Ben", "Cleo"], transcript(LINES), fields=FIELDS, mode=WORLD), llm)
     assert len(llm.calls) == 1 and llm.calls[0]["label"] == "extraction.world"
     items = llm.calls[0]["schema"]["properties"]["results"]
     assert items["minItems"] == items["maxItems"] == 3
@@ -197,8 +230,10 @@ async def test_failed_calls_are_reported_per_agent_and_counted():
             return LLMInvalidOutputError("bad answer", raw_text="{")
         return by_agent(messages)
 
-    results = await run(extraction_request(["Ana", "Ben", "Cleo"], transcript(LINES), fields=FIELDS,
-                                           failed=["Zoe"]), ScriptedLLM(answer))
+    results = await run(
+        extraction_request(["Ana", "Ben", "Cleo"], transcript(LINES), fields=FIELDS, failed=["Zoe"]),
+        ScriptedLLM(answer),
+    )
     ben = results.individual_results[1]
     assert all(value.problem.startswith("missing: the extraction call failed") for value in ben.fields.values())
     assert [r.agent_name for r in results.individual_results] == ["Ana", "Ben", "Cleo"]  # Zoe left out
@@ -213,8 +248,13 @@ async def test_an_unavailable_model_fails_every_agent():
 
 
 def test_the_output_schema_constrains_types():
-    specs = [parse_hint("rating", "integer 1-10"), parse_hint("purchase intent", "one of yes/no/maybe"),
-             parse_hint("would_buy", "yes/no"), parse_hint("share", "number 0-1"), parse_hint("concerns", "list")]
+    specs = [
+        parse_hint("rating", "integer 1-10"),
+        parse_hint("purchase intent", "one of yes/no/maybe"),
+        parse_hint("would_buy", "yes/no"),
+        parse_hint("share", "number 0-1"),
+        parse_hint("concerns", "list"),
+    ]
     schema = agent_answer_model(specs).model_json_schema()
     assert schema["required"] == ["rating", "purchase intent", "would_buy", "share", "concerns"]
     assert "$defs" not in json.dumps(schema)
@@ -232,7 +272,8 @@ def test_the_output_schema_constrains_types():
 
     # lenient on the way back: a bare value, a text confidence, unknown keys
     answer = agent_answer_model(specs).model_validate(
-        {"rating": "7/10", "purchase intent": {"value": "Yes.", "confidence": "high", "extra": 1}})
+        {"rating": "7/10", "purchase intent": {"value": "Yes.", "confidence": "high", "extra": 1}}
+    )
     assert answer.answers()["rating"].value == "7/10"
     assert answer.answers()["purchase intent"].confidence is None
     assert answer.answers()["concerns"] is None

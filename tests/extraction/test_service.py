@@ -38,8 +38,7 @@ INTENTS = {"Ana": "yes", "Ben": "No.", "Cleo": "maybe", "Dan": "yes"}
 
 def scripted_answers(name: str) -> dict:
     return {
-        "rating": {"evidence": f"I would rate it {RATINGS[name]} out of 10", "value": RATINGS[name],
-                   "confidence": 0.9},
+        "rating": {"evidence": f"I would rate it {RATINGS[name]} out of 10", "value": RATINGS[name], "confidence": 0.9},
         "purchase_intent": {"evidence": "", "value": INTENTS[name], "confidence": 0.6},
         "concerns": {"evidence": "My worry is the high price", "value": ["high price"], "confidence": 0.8},
     }
@@ -63,8 +62,6 @@ async def session(control) -> str:
     return await control.begin_session("extraction test")
 
 
-
-
 async def test_extracts_typed_values_with_statistics(stub, session, fake_llm):
     fake_llm.script(r"Extract the fields for", answer_per_agent(scripted_answers), merge=False)
     request = extraction_request(list(RATINGS), transcript(ratings=RATINGS), fields=FIELDS, session=session)
@@ -86,7 +83,10 @@ async def test_extracts_typed_values_with_statistics(stub, session, fake_llm):
     assert rating.numeric.std_dev == pytest.approx(2.2173558, abs=1e-6)
     assert rating.numeric.ci95_low == pytest.approx(6.75 - 3.5283075, abs=1e-6)
     assert [(c.value, c.count, c.share) for c in by_field["purchase_intent"].counts] == [
-        ("yes", 2, 0.5), ("no", 1, 0.25), ("maybe", 1, 0.25)]
+        ("yes", 2, 0.5),
+        ("no", 1, 0.25),
+        ("maybe", 1, 0.25),
+    ]
     assert [(c.value, c.count) for c in by_field["concerns"].counts] == [("high price", 4)]
     assert (by_field["concerns"].usable_count, by_field["concerns"].total_count) == (4, 4)
 
@@ -106,14 +106,29 @@ async def test_extracts_typed_values_with_statistics(stub, session, fake_llm):
 
 async def test_arbitrary_schema_valid_answers_come_back_typed(stub, session, fake_llm):
     """Unscripted, the fake answers with random instances of the schema: every value must be typed."""
-    hints = {"rating": "integer 1-5", "mood": "one of happy/sad/neutral", "would_buy": "yes/no",
-             "share": "number 0-1", "notes": "text"}
+    hints = {
+        "rating": "integer 1-5",
+        "mood": "one of happy/sad/neutral",
+        "would_buy": "yes/no",
+        "share": "number 0-1",
+        "notes": "text",
+    }
     names = [f"Agent{index}" for index in range(6)]
-    request = extraction_request(names, transcript([(name, TALK, said(name, 5)) for name in names]),
-                                 fields=list(hints), hints=hints, session=session)
+    request = extraction_request(
+        names,
+        transcript([(name, TALK, said(name, 5)) for name in names]),
+        fields=list(hints),
+        hints=hints,
+        session=session,
+    )
     response = await stub.ExtractResults(request, timeout=10)
-    kinds = {"rating": "number_value", "mood": "string_value", "would_buy": "bool_value", "share": "number_value",
-             "notes": "string_value"}
+    kinds = {
+        "rating": "number_value",
+        "mood": "string_value",
+        "would_buy": "bool_value",
+        "share": "number_value",
+        "notes": "string_value",
+    }
     for result in response.results.individual_results:
         for name, value in result.fields.items():
             if value.WhichOneof("value") is None:
@@ -129,21 +144,30 @@ async def test_arbitrary_schema_valid_answers_come_back_typed(stub, session, fak
             assert 0 <= result.fields["share"].number_value <= 1
 
 
-@pytest.mark.parametrize(("change", "expected_fields"), [
-    (lambda r: r.config.ClearField("fields"), ["config.fields"]),
-    (lambda r: (r.config.ClearField("fields"), r.config.fields.extend(["rating", " ", "Rating"])),
-     ["config.fields[1]", "config.fields[2]"]),
-    (lambda r: r.config.fields_hints.__setitem__("rating", "how much they liked it"), ["config.fields_hints[rating]"]),
-    (lambda r: r.config.fields_hints.__setitem__("colour", "text"), ["config.fields_hints[colour]"]),
-    (lambda r: r.ClearField("transcript"), ["transcript"]),
-    (lambda r: r.ClearField("agents"), ["agents"]),
-    (lambda r: r.agents.append(agent("Ana")), ["agents[2].name"]),
-    (lambda r: r.ClearField("config"), ["config"]),
-    (lambda r: setattr(r, "session", "abc"), ["session"]),
-])
+@pytest.mark.parametrize(
+    ("change", "expected_fields"),
+    [
+        (lambda r: r.config.ClearField("fields"), ["config.fields"]),
+        (
+            lambda r: (r.config.ClearField("fields"), r.config.fields.extend(["rating", " ", "Rating"])),
+            ["config.fields[1]", "config.fields[2]"],
+        ),
+        (
+            lambda r: r.config.fields_hints.__setitem__("rating", "how much they liked it"),
+            ["config.fields_hints[rating]"],
+        ),
+        (lambda r: r.config.fields_hints.__setitem__("colour", "text"), ["config.fields_hints[colour]"]),
+        (lambda r: r.ClearField("transcript"), ["transcript"]),
+        (lambda r: r.ClearField("agents"), ["agents"]),
+        (lambda r: r.agents.append(agent("Ana")), ["agents[2].name"]),
+        (lambda r: r.ClearField("config"), ["config"]),
+        (lambda r: setattr(r, "session", "abc"), ["session"]),
+    ],
+)
 async def test_bad_requests_name_the_field(stub, session, fake_llm, change, expected_fields):
-    request = extraction_request(["Ana", "Ben"], transcript(ratings={"Ana": 8, "Ben": 4}), fields=FIELDS,
-                                 session=session)
+    request = extraction_request(
+        ["Ana", "Ben"], transcript(ratings={"Ana": 8, "Ben": 4}), fields=FIELDS, session=session
+    )
     change(request)
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await stub.ExtractResults(request, timeout=10)
@@ -155,7 +179,8 @@ async def test_bad_requests_name_the_field(stub, session, fake_llm, change, expe
 async def test_unknown_speakers_in_the_transcript_are_fine(stub, session, fake_llm):
     lines = [("Ana", TALK, said("Ana", 8)), ("Stranger", TALK, "Nobody asked me, but it is ugly.")]
     response = await stub.ExtractResults(
-        extraction_request(["Ana"], transcript(lines), fields=["rating"], session=session), timeout=10)
+        extraction_request(["Ana"], transcript(lines), fields=["rating"], session=session), timeout=10
+    )
     assert [result.agent_name for result in response.results.individual_results] == ["Ana"]
 
 
@@ -177,13 +202,19 @@ async def test_fifty_agents_are_extracted_concurrently(stub, session, fake_llm):
 async def test_a_retried_request_id_is_answered_once_also_after_restarts(mesh_settings, tmp_path, fake_llm):
     async with running_control(tmp_path / "control") as control:
         session = await control.begin_session("extraction test")
-        request = extraction_request(["Ana", "Ben"], transcript(ratings={"Ana": 8, "Ben": 4}), fields=FIELDS,
-                                     request_id="extract-1", session=session)
+        request = extraction_request(
+            ["Ana", "Ben"],
+            transcript(ratings={"Ana": 8, "Ben": 4}),
+            fields=FIELDS,
+            request_id="extract-1",
+            session=session,
+        )
         served = control.serving(mesh_settings)
         async with serving(DEFINITION, served) as address, open_channel(address, served) as channel:
             stub = extraction_pb2_grpc.ResultsExtractionServiceStub(channel)
-            first, duplicate = await asyncio.gather(stub.ExtractResults(request, timeout=10),
-                                                    stub.ExtractResults(request, timeout=10))
+            first, duplicate = await asyncio.gather(
+                stub.ExtractResults(request, timeout=10), stub.ExtractResults(request, timeout=10)
+            )
             second = await stub.ExtractResults(request, timeout=10)
         assert first == duplicate == second and fake_llm.stats.total_requests == 2
 
@@ -204,16 +235,22 @@ async def test_a_retried_request_id_is_answered_once_also_after_restarts(mesh_se
 
 async def test_an_unreachable_model_is_unavailable(stub, session, fake_llm):
     fake_llm.configure(rate_500=1.0)
-    request = extraction_request(["Ana", "Ben"], transcript(ratings={"Ana": 8, "Ben": 4}), fields=FIELDS,
-                                 session=session)
+    request = extraction_request(
+        ["Ana", "Ben"], transcript(ratings={"Ana": 8, "Ben": 4}), fields=FIELDS, session=session
+    )
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await stub.ExtractResults(request, timeout=10)
     assert error.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
 async def test_rapporteur_and_world_modes_over_grpc(stub, session, fake_llm):
-    request = extraction_request(list(RATINGS), transcript(ratings=RATINGS), fields=FIELDS,
-                                 mode=study_pb2.ExtractionConfig.MODE_RAPPORTEUR, session=session)
+    request = extraction_request(
+        list(RATINGS),
+        transcript(ratings=RATINGS),
+        fields=FIELDS,
+        mode=study_pb2.ExtractionConfig.MODE_RAPPORTEUR,
+        session=session,
+    )
     rapporteur = await stub.ExtractResults(request, timeout=10)
     assert [r.agent_name for r in rapporteur.results.individual_results] == ["rapporteur"]
     request.config.mode = study_pb2.ExtractionConfig.MODE_WORLD
@@ -225,19 +262,31 @@ async def test_rapporteur_and_world_modes_over_grpc(stub, session, fake_llm):
 async def test_exports_inline(stub, session, fake_llm):
     fake_llm.script(r"Extract the fields for", answer_per_agent(scripted_answers), merge=False)
     extracted = await stub.ExtractResults(
-        extraction_request(list(RATINGS), transcript(ratings=RATINGS), fields=FIELDS, session=session), timeout=10)
-    as_json = await stub.ExportResults(extraction_pb2.ExportResultsRequest(
-        results=extracted.results, format=extraction_pb2.EXPORT_FORMAT_JSON), timeout=10)
+        extraction_request(list(RATINGS), transcript(ratings=RATINGS), fields=FIELDS, session=session), timeout=10
+    )
+    as_json = await stub.ExportResults(
+        extraction_pb2.ExportResultsRequest(results=extracted.results, format=extraction_pb2.EXPORT_FORMAT_JSON),
+        timeout=10,
+    )
     assert as_json.content_type == "application/json" and not as_json.checkpoint
     assert from_json(as_json.content) == extracted.results
-    as_csv = await stub.ExportResults(extraction_pb2.ExportResultsRequest(
-        results=extracted.results, format=extraction_pb2.EXPORT_FORMAT_CSV, fields=FIELDS), timeout=10)
+    as_csv = await stub.ExportResults(
+        extraction_pb2.ExportResultsRequest(
+            results=extracted.results, format=extraction_pb2.EXPORT_FORMAT_CSV, fields=FIELDS
+        ),
+        timeout=10,
+    )
     rows = list(csv.DictReader(io.StringIO(as_csv.content.decode(), newline="")))
     assert [(row["agent_name"], int(row["rating"]), row["concerns"]) for row in rows] == [
-        (name, rating, "high price") for name, rating in RATINGS.items()]
+        (name, rating, "high price") for name, rating in RATINGS.items()
+    ]
     with pytest.raises(grpc.aio.AioRpcError) as error:
-        await stub.ExportResults(extraction_pb2.ExportResultsRequest(
-            results=extracted.results, format=extraction_pb2.EXPORT_FORMAT_CSV, store=True), timeout=10)
+        await stub.ExportResults(
+            extraction_pb2.ExportResultsRequest(
+                results=extracted.results, format=extraction_pb2.EXPORT_FORMAT_CSV, store=True
+            ),
+            timeout=10,
+        )
     assert violations(error.value) == ["session"]
 
 
@@ -255,22 +304,30 @@ async def test_stored_exports_become_session_checkpoints_and_answers_are_cached(
         settings = mesh_settings.model_copy(update={"control_address": control_address})
         async with open_channel(control_address, settings) as control_channel:
             control = control_pb2_grpc.SimulationControlServiceStub(control_channel)
-            session = await control.BeginSession(control_pb2.BeginSessionRequest(
-                session=control_pb2.Session(display_name="export test")), timeout=10)
-            request = extraction_request(list(RATINGS), transcript(ratings=RATINGS), fields=FIELDS,
-                                         session=session.name)
+            session = await control.BeginSession(
+                control_pb2.BeginSessionRequest(session=control_pb2.Session(display_name="export test")), timeout=10
+            )
+            request = extraction_request(
+                list(RATINGS), transcript(ratings=RATINGS), fields=FIELDS, session=session.name
+            )
             async with serving(DEFINITION, settings) as address, open_channel(address, settings) as channel:
                 stub = extraction_pb2_grpc.ResultsExtractionServiceStub(channel)
                 extracted = await stub.ExtractResults(request, timeout=10)
                 assert (extracted.usage.calls, extracted.usage.cached_calls) == (4, 0)
-                for export_format, checkpoint_id in ((extraction_pb2.EXPORT_FORMAT_JSON, "export_json"),
-                                                     (extraction_pb2.EXPORT_FORMAT_CSV, "export_csv")):
-                    exported = await stub.ExportResults(extraction_pb2.ExportResultsRequest(
-                        session=session.name, results=extracted.results, format=export_format, store=True),
-                        timeout=10)
+                for export_format, checkpoint_id in (
+                    (extraction_pb2.EXPORT_FORMAT_JSON, "export_json"),
+                    (extraction_pb2.EXPORT_FORMAT_CSV, "export_csv"),
+                ):
+                    exported = await stub.ExportResults(
+                        extraction_pb2.ExportResultsRequest(
+                            session=session.name, results=extracted.results, format=export_format, store=True
+                        ),
+                        timeout=10,
+                    )
                     assert exported.checkpoint == f"{session.name}/checkpoints/{checkpoint_id}"
                     stored = await control.GetCheckpoint(
-                        control_pb2.GetCheckpointRequest(name=exported.checkpoint), timeout=10)
+                        control_pb2.GetCheckpointRequest(name=exported.checkpoint), timeout=10
+                    )
                     assert stored.payload == exported.content
                     assert stored.content_type == exported.content_type
                 assert stored.payload.decode().startswith("agent_name,rating,purchase_intent,concerns,")
@@ -278,7 +335,8 @@ async def test_stored_exports_become_session_checkpoints_and_answers_are_cached(
             # a replica replaying the same extraction in the session gets the model's answers from the cache
             async with serving(DEFINITION, settings) as address, open_channel(address, settings) as channel:
                 replayed = await extraction_pb2_grpc.ResultsExtractionServiceStub(channel).ExtractResults(
-                    request, timeout=10)
+                    request, timeout=10
+                )
             assert (replayed.usage.calls, replayed.usage.cached_calls) == (0, 4)
             assert replayed.results == extracted.results
             assert fake_llm.stats.total_requests == 4

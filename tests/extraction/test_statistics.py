@@ -43,11 +43,18 @@ def test_a_single_number_has_no_spread():
     assert (summary.ci95_low, summary.ci95_high) == (0.4, 0.4)
 
 
-@pytest.mark.parametrize(("degrees", "quantile"), [
-    (1, 12.706205), (4, 2.776445), (30, 2.042272), (40, 2.021075), (120, 1.979930),
-    (35, 2.030108),  # between table rows: interpolated in 1/df, within 1e-4 of the exact 2.030108
-    (10_000, 1.960201),
-])
+@pytest.mark.parametrize(
+    ("degrees", "quantile"),
+    [
+        (1, 12.706205),
+        (4, 2.776445),
+        (30, 2.042272),
+        (40, 2.021075),
+        (120, 1.979930),
+        (35, 2.030108),  # between table rows: interpolated in 1/df, within 1e-4 of the exact 2.030108
+        (10_000, 1.960201),
+    ],
+)
 def test_t_quantiles(degrees, quantile):
     assert t_quantile_975(degrees) == pytest.approx(quantile, abs=1e-4)
 
@@ -80,7 +87,8 @@ def test_lists_and_texts_give_themes():
     concerns = summarise_field(parse_hint("concerns", "list"), [["high price", "noise"], ["Price is too high"], None])
     assert concerns.counts[0] == ("high price", 2)
     assert ("noise", 1) in concerns.counts
-    reasoning = summarise_field(parse_hint("reasoning", "text"),
-                                ["It is too expensive. I like the design.", "Too expensive!", "Nice design."])
+    reasoning = summarise_field(
+        parse_hint("reasoning", "text"), ["It is too expensive. I like the design.", "Too expensive!", "Nice design."]
+    )
     assert reasoning.counts[0] == ("It is too expensive", 2)
     assert reasoning.usable_count == 3

@@ -47,4 +47,7 @@ def test_grouping_is_deterministic_and_ranked():
 
 def test_texts_split_into_sentences():
     assert split_sentences("I like it. But the price is high!\nMaybe later") == [
-        "I like it", "But the price is high", "Maybe later"]
+        "I like it",
+        "But the price is high",
+        "Maybe later",
+    ]

@@ -14,8 +14,11 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed at start)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
-    parser.add_argument("--latency-from-arrival", action="store_true",
-                        help="make each answer at once and count the latency from the request's arrival")
+    parser.add_argument(
+        "--latency-from-arrival",
+        action="store_true",
+        help="make each answer at once and count the latency from the request's arrival",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default="fake-model")
     for fault in ("429", "500", "hang", "truncated", "invalid-json", "schema-violation", "fenced"):

@@ -39,9 +39,7 @@ class NameRegistry:
                 self._used.add(name)
                 return name
             index = (index + self._STRIDE) % space
-        name = (
-            f"{first_names[draw % len(first_names)]} {last_names[draw % len(last_names)]} {len(self._used)}"
-        )
+        name = f"{first_names[draw % len(first_names)]} {last_names[draw % len(last_names)]} {len(self._used)}"
         self._used.add(name)
         return name
 
@@ -96,9 +94,7 @@ class InstanceGenerator:
                 part = self._resolve(part)
                 merged.setdefault("properties", {}).update(part.get("properties", {}))
                 merged["required"] = [*merged.get("required", []), *part.get("required", [])]
-                merged.update(
-                    {key: value for key, value in part.items() if key not in ("properties", "required")}
-                )
+                merged.update({key: value for key, value in part.items() if key not in ("properties", "required")})
             return self._value(merged, path, depth, field_name)
         for combinator in ("anyOf", "oneOf"):
             if combinator in schema:

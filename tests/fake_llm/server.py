@@ -145,9 +145,7 @@ def _tokens(text: str) -> int:
 class FakeLLMServer:
     """The fake server, started with `async with FakeLLMServer(latency=0.05) as fake: fake.base_url`."""
 
-    def __init__(
-        self, *, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0, **config: Any
-    ) -> None:
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0, **config: Any) -> None:
         self.host = host
         self.port = port
         self.config = FakeConfig(latency_s=latency, **config)
@@ -252,9 +250,7 @@ class FakeLLMServer:
         )
 
     async def _http_stats(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            self.stats.model_dump(mode="json", exclude={"requests": {"__all__": {"body"}}})
-        )
+        return web.json_response(self.stats.model_dump(mode="json", exclude={"requests": {"__all__": {"body"}}}))
 
     async def _http_get_config(self, request: web.Request) -> web.Response:
         return web.json_response(self.config.model_dump(mode="json"))
@@ -305,15 +301,12 @@ class FakeLLMServer:
         if not isinstance(messages, list) or not messages:
             raise ValueError("messages must be a non-empty list")
         if body.get("stream"):
-            return "bad_request", _error(
-                400, "streaming is not supported by the fake", "invalid_request_error"
-            )
+            return "bad_request", _error(400, "streaming is not supported by the fake", "invalid_request_error")
         response_format = body.get("response_format") or {}
         if self.config.reject_json_schema and response_format.get("type") == "json_schema":
             return "server_error", _error(
                 500,
-                "1 validation error: ('body', 'response_format', 'type') Input should be 'text' or "
-                "'json_object'",
+                "1 validation error: ('body', 'response_format', 'type') Input should be 'text' or 'json_object'",
                 "internal_server_error",
             )
         fault = self._next_fault()
@@ -459,9 +452,7 @@ class FakeLLMServer:
         return None, None
 
 
-def _requested_schema(
-    response_format: dict[str, Any], messages: list[dict[str, Any]]
-) -> dict[str, Any] | None:
+def _requested_schema(response_format: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The JSON schema asked for: from either response_format form, else from a system prompt that
     spells one out (the `json_object` mode)."""
     kind = response_format.get("type")

@@ -24,15 +24,11 @@ async def _study(client, session: str = SESSION) -> list[AgentTurn]:  # type: ig
     for round_number in range(2):
         turns += await asyncio.gather(
             *(
-                client.structured(
-                    turn_messages(agent, f"Round {round_number}: your view?"), AgentTurn, session=session
-                )
+                client.structured(turn_messages(agent, f"Round {round_number}: your view?"), AgentTurn, session=session)
                 for agent in ("Ana", "Ben", "Chen")
             )
         )
-    turns.append(
-        await client.structured(turn_messages("Ana", "Round 0: your view?"), AgentTurn, session=session)
-    )
+    turns.append(await client.structured(turn_messages("Ana", "Round 0: your view?"), AgentTurn, session=session))
     return turns
 
 
@@ -50,9 +46,7 @@ async def test_a_replay_makes_no_model_calls_and_returns_identical_results(
     assert fake_llm.stats.total_requests == calls_after_first_run
     assert [turn.model_dump_json() for turn in second] == [turn.model_dump_json() for turn in first]
     usage = replaying_client.usage(SESSION)
-    assert (
-        usage.calls == 7 and usage.cached_calls == 7 and usage.total_tokens == 0 and usage.cached_tokens > 0
-    )
+    assert usage.calls == 7 and usage.cached_calls == 7 and usage.total_tokens == 0 and usage.cached_tokens > 0
 
 
 async def test_identical_calls_in_a_session_get_their_own_entries(
@@ -109,10 +103,7 @@ async def test_a_round_of_fifty_agents_makes_one_lookup_and_few_stores(
     client = make_client(cache=cache)
 
     await asyncio.gather(
-        *(
-            client.structured(turn_messages(f"Agent {index}"), AgentTurn, session=SESSION)
-            for index in range(50)
-        )
+        *(client.structured(turn_messages(f"Agent {index}"), AgentTurn, session=SESSION) for index in range(50))
     )
 
     assert cache.lookup_calls == 1
@@ -134,10 +125,7 @@ async def test_a_cache_outage_costs_model_calls_not_failures(
     client = make_client(cache=_BrokenCache())
 
     turns = await asyncio.gather(
-        *(
-            client.structured(turn_messages(f"Agent {index}"), AgentTurn, session=SESSION)
-            for index in range(3)
-        )
+        *(client.structured(turn_messages(f"Agent {index}"), AgentTurn, session=SESSION) for index in range(3))
     )
 
     assert len(turns) == 3 and fake_llm.stats.total_requests == 3
@@ -181,9 +169,7 @@ class _InMemoryControl(control_pb2_grpc.SimulationControlServiceServicer):
         self.lookup_sizes.append(len(request.keys))
         stored = self.entries.get(request.session, {})
         return control_pb2.LookupCacheEntriesResponse(
-            entries=[
-                control_pb2.CacheEntry(key=key, value=stored[key]) for key in request.keys if key in stored
-            ]
+            entries=[control_pb2.CacheEntry(key=key, value=stored[key]) for key in request.keys if key in stored]
         )
 
     async def StoreCacheEntries(self, request, context):  # type: ignore[no-untyped-def]
@@ -232,16 +218,15 @@ async def test_replay_through_control(
     assert len(servicer.lookup_sizes) == 2 * 3  # one batched lookup per concurrent round or single call
 
 
-async def test_a_cancelled_call_gives_its_iteration_back(
-    fake_llm: FakeLLMServer, make_client: ClientFactory
-) -> None:
+async def test_a_cancelled_call_gives_its_iteration_back(fake_llm: FakeLLMServer, make_client: ClientFactory) -> None:
     """A call cancelled mid-flight (a crashed round) frees its number: the retry is stored under the
     key an uninterrupted run would use, so a later replay of the session finds it."""
     cache = InMemoryResponseCache()
     interrupted = make_client(cache)
     fake_llm.configure(latency_s=0.5)
     pending = asyncio.create_task(
-        interrupted.structured(turn_messages("Ana", "Round 0: your view?"), AgentTurn, session=SESSION))
+        interrupted.structured(turn_messages("Ana", "Round 0: your view?"), AgentTurn, session=SESSION)
+    )
     await asyncio.sleep(0.1)
     pending.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -251,7 +236,8 @@ async def test_a_cancelled_call_gives_its_iteration_back(
     calls = fake_llm.stats.total_requests
 
     replay = await make_client(cache).structured(
-        turn_messages("Ana", "Round 0: your view?"), AgentTurn, session=SESSION)
+        turn_messages("Ana", "Round 0: your view?"), AgentTurn, session=SESSION
+    )
     assert replay == first
     assert fake_llm.stats.total_requests == calls
 

@@ -38,9 +38,7 @@ async def test_usage_is_accounted_per_session(fake_llm: FakeLLMServer, make_clie
     assert client.usage("sessions/a").calls == 0
 
 
-async def test_metrics_count_requests_tokens_and_durations(
-    fake_llm: FakeLLMServer, make_client: ClientFactory
-) -> None:
+async def test_metrics_count_requests_tokens_and_durations(fake_llm: FakeLLMServer, make_client: ClientFactory) -> None:
     before_ok = _sample("llm_requests_total", outcome="ok")
     before_limited = _sample("llm_requests_total", outcome="rate_limited")
     before_prompt = _sample("llm_tokens_total", kind="prompt")
@@ -68,9 +66,7 @@ async def test_many_clients_share_one_set_of_metrics(fake_llm_settings: LLMSetti
 
 
 async def test_azure_provider_uses_the_deployment_path(fake_llm: FakeLLMServer) -> None:
-    settings = LLMSettings(
-        provider="azure", azure_endpoint=fake_llm.root_url, model="gpt-4o-study", api_key="k"
-    )
+    settings = LLMSettings(provider="azure", azure_endpoint=fake_llm.root_url, model="gpt-4o-study", api_key="k")
     client = LLMClient(settings)
 
     await client.structured(turn_messages("Ana"), AgentTurn)
@@ -92,5 +88,3 @@ def test_an_unknown_provider_or_response_format_is_rejected() -> None:
         LLMClient(LLMSettings(base_url="http://127.0.0.1:1/v1", provider="bedrock"))
     with pytest.raises(ValueError):
         LLMClient(LLMSettings(base_url="http://127.0.0.1:1/v1", response_format="xml"))
-
-

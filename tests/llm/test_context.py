@@ -44,9 +44,13 @@ async def endpoint(routes: dict[str, Any]) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-VLLM_MODELS = {"object": "list", "data": [
-    {"id": "other", "object": "model", "max_model_len": 4096},
-    {"id": "Qwen/Qwen2.5-7B-Instruct", "object": "model", "max_model_len": 32768}]}
+VLLM_MODELS = {
+    "object": "list",
+    "data": [
+        {"id": "other", "object": "model", "max_model_len": 4096},
+        {"id": "Qwen/Qwen2.5-7B-Instruct", "object": "model", "max_model_len": 32768},
+    ],
+}
 LLAMA_CPP_PROPS = {"default_generation_settings": {"n_ctx": 16384}, "total_slots": 4}
 
 
@@ -61,8 +65,9 @@ def test_the_reports_are_read_from_vllm_and_llama_cpp():
 
 
 async def test_a_setting_wins_and_no_server_is_asked():
-    assert await resolve_context(LLMSettings(base_url="http://127.0.0.1:9/v1", context_tokens=65536)) == \
-        ContextSize(65536, "setting")
+    assert await resolve_context(LLMSettings(base_url="http://127.0.0.1:9/v1", context_tokens=65536)) == ContextSize(
+        65536, "setting"
+    )
 
 
 async def test_the_embedded_model_has_its_own_context():
@@ -81,12 +86,15 @@ async def test_llama_cpp_reports_n_ctx_at_its_root():
 
 
 async def test_a_server_that_says_nothing_gets_the_default_or_the_embedded_models_own(fake_llm):
-    assert await resolve_context(LLMSettings(base_url=fake_llm.base_url, model="some-model")) == \
-        ContextSize(DEFAULT_CONTEXT_TOKENS, "default")
-    assert await resolve_context(LLMSettings(base_url=fake_llm.base_url, model=MODEL_ALIAS)) == \
-        ContextSize(DEFAULT_N_CTX, "embedded")
-    assert await resolve_context(LLMSettings(base_url="http://127.0.0.1:9/v1", model="m")) == \
-        ContextSize(DEFAULT_CONTEXT_TOKENS, "default")  # unreachable
+    assert await resolve_context(LLMSettings(base_url=fake_llm.base_url, model="some-model")) == ContextSize(
+        DEFAULT_CONTEXT_TOKENS, "default"
+    )
+    assert await resolve_context(LLMSettings(base_url=fake_llm.base_url, model=MODEL_ALIAS)) == ContextSize(
+        DEFAULT_N_CTX, "embedded"
+    )
+    assert await resolve_context(LLMSettings(base_url="http://127.0.0.1:9/v1", model="m")) == ContextSize(
+        DEFAULT_CONTEXT_TOKENS, "default"
+    )  # unreachable
 
 
 async def test_azure_is_not_probed():

@@ -71,9 +71,15 @@ def test_llama_cpp_server_runs_one_slot_per_core_with_a_context_each() -> None:
     server = EmbeddedModelServer(port=18123, n_ctx=2048, slots=3, threads=2, binary=Path("/opt/llama-server"))
     command = server.command(Path("/models/m.gguf"))
     assert command[0] == "/opt/llama-server"
-    for name, value in (("--port", "18123"), ("--parallel", "3"), ("--ctx-size", str(3 * 2048)),
-                        ("--seed", "42"), ("--threads", "2"), ("--alias", "gemma-3-270m"),
-                        ("--repeat-penalty", "1.1")):
+    for name, value in (
+        ("--port", "18123"),
+        ("--parallel", "3"),
+        ("--ctx-size", str(3 * 2048)),
+        ("--seed", "42"),
+        ("--threads", "2"),
+        ("--alias", "gemma-3-270m"),
+        ("--repeat-penalty", "1.1"),
+    ):
         assert flag(command, name) == value
     assert "--jinja" in command and flag(command, "--chat-template") == GEMMA3_CHAT_TEMPLATE
     settings = server.llm_settings()
@@ -116,9 +122,10 @@ def test_the_install_script_builds_the_llama_cpp_of_the_pinned_llama_cpp_python(
 
 
 ROLES = st.sampled_from(["system", "developer", "user", "assistant", "tool"])
-TEXT = st.text(st.sampled_from(list("ab {}\n\"\\é")), max_size=12)
-CONTENT = st.one_of(TEXT, st.none(), st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": TEXT}),
-                                              max_size=2))
+TEXT = st.text(st.sampled_from(list('ab {}\n"\\é')), max_size=12)
+CONTENT = st.one_of(
+    TEXT, st.none(), st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": TEXT}), max_size=2)
+)
 
 
 @functools.cache
@@ -155,8 +162,14 @@ async def test_the_embedded_model_answers_concurrent_schema_valid_agent_turns(
         pytest.skip("no embedded model server: run scripts/install-llama-server.sh or pip install -e '.[embedded]'")
     monkeypatch.setenv("PORT", "1")  # a mesh process's own PORT must not reach the model server
     monkeypatch.setenv("LLAMA_ARG_CTX_SIZE", "64")  # nor llama-server's settings
-    calls = [turn_messages(name, topic) for name, topic in
-             (("Lisa Carter", "electric cars"), ("Oscar Diaz", "remote work"), ("Marcos Lima", "bike lanes"))]
+    calls = [
+        turn_messages(name, topic)
+        for name, topic in (
+            ("Lisa Carter", "electric cars"),
+            ("Oscar Diaz", "remote work"),
+            ("Marcos Lima", "bike lanes"),
+        )
+    ]
     cache = InMemoryResponseCache()
     async with EmbeddedModelServer(log_path=tmp_path / "model.log") as server:
         if server.binary is not None:
@@ -164,12 +177,14 @@ async def test_the_embedded_model_answers_concurrent_schema_valid_agent_turns(
                 assert (await props.json())["total_slots"] == server.slots
         client = LLMClient(server.llm_settings(), cache=cache)
         started = time.monotonic()
-        turns = await asyncio.gather(*(client.structured(messages, EmbeddedTurn, session="sessions/e2e")
-                                       for messages in calls))
+        turns = await asyncio.gather(
+            *(client.structured(messages, EmbeddedTurn, session="sessions/e2e") for messages in calls)
+        )
         elapsed = time.monotonic() - started
         replaying = LLMClient(server.llm_settings(), cache=cache)
-        replayed = await asyncio.gather(*(replaying.structured(messages, EmbeddedTurn, session="sessions/e2e")
-                                          for messages in calls))
+        replayed = await asyncio.gather(
+            *(replaying.structured(messages, EmbeddedTurn, session="sessions/e2e") for messages in calls)
+        )
         await client.aclose()
         await replaying.aclose()
 
@@ -192,16 +207,26 @@ async def test_llama_cpp_server_renders_the_gemma3_prompt(tmp_path: Path) -> Non
     if embedded.llama_server_binary() is None:
         pytest.skip("llama.cpp's server is not built: scripts/install-llama-server.sh")
     conversations = [
-        [{"role": "system", "content": "You are Lisa."}, {"role": "user", "content": "Hello?"},
-         {"role": "assistant", "content": '{"a": 1}'}, {"role": "user", "content": "Fix it."},
-         {"role": "user", "content": "Now."}],
+        [
+            {"role": "system", "content": "You are Lisa."},
+            {"role": "user", "content": "Hello?"},
+            {"role": "assistant", "content": '{"a": 1}'},
+            {"role": "user", "content": "Fix it."},
+            {"role": "user", "content": "Now."},
+        ],
         [{"role": "system", "content": "Describe a person."}],
-        [{"role": "user", "content": " A "}, {"role": "system", "content": "S1"}, {"role": "developer", "content": "S2"},
-         {"role": "assistant", "content": "B"}, {"role": "system", "content": "S3"}],
+        [
+            {"role": "user", "content": " A "},
+            {"role": "system", "content": "S1"},
+            {"role": "developer", "content": "S2"},
+            {"role": "assistant", "content": "B"},
+            {"role": "system", "content": "S3"},
+        ],
     ]  # (llama.cpp joins a message's text parts before the template sees them: text only here)
     async with EmbeddedModelServer(slots=2, log_path=tmp_path / "model.log") as server, aiohttp.ClientSession() as http:
         for messages in conversations:
-            async with http.post(f"http://{server.host}:{server.port}/apply-template",
-                                 json={"messages": messages}) as response:
+            async with http.post(
+                f"http://{server.host}:{server.port}/apply-template", json={"messages": messages}
+            ) as response:
                 rendered = (await response.json())["prompt"]
             assert rendered.removeprefix("<bos>") == gemma3_prompt(messages)

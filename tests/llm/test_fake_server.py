@@ -79,13 +79,9 @@ def test_a_hundred_person_names_are_unique_and_realistic() -> None:
     assert all(re.fullmatch(r"[A-Z][a-z]+ [A-Z][a-z]+", name) for name in generated)
 
 
-async def test_identical_requests_get_distinct_names(
-    fake_llm: FakeLLMServer, make_client: ClientFactory
-) -> None:
+async def test_identical_requests_get_distinct_names(fake_llm: FakeLLMServer, make_client: ClientFactory) -> None:
     client = make_client()
-    people = await asyncio.gather(
-        *(client.structured(turn_messages("generator"), Person) for _ in range(100))
-    )
+    people = await asyncio.gather(*(client.structured(turn_messages("generator"), Person) for _ in range(100)))
     assert len({person.name for person in people}) == 100
 
 
@@ -111,27 +107,21 @@ async def test_answers_are_deterministic_given_the_seed() -> None:
 async def test_scripts_force_content(fake_llm: FakeLLMServer, make_client: ClientFactory) -> None:
     said = {"actions": [{"type": "TALK", "content": "I would never buy this.", "target": None}]}
     fake_llm.script(r"You are Ben\b", said, on="system")
-    fake_llm.script(
-        r"You are Chen\b", '{"actions": [{"type": "DONE", "content": ""}], "emotions": "bored"}', times=1
-    )
+    fake_llm.script(r"You are Chen\b", '{"actions": [{"type": "DONE", "content": ""}], "emotions": "bored"}', times=1)
     client = make_client()
 
     ana, ben, chen, chen_again = [
         await client.structured(turn_messages(agent), AgentTurn) for agent in ("Ana", "Ben", "Chen", "Chen")
     ]
 
-    assert (
-        ben.actions[0].content == "I would never buy this." and ben.emotions
-    )  # merged over a generated turn
+    assert ben.actions[0].content == "I would never buy this." and ben.emotions  # merged over a generated turn
     assert chen.emotions == "bored" and chen.actions[0].type == "DONE"
     assert chen_again.emotions != "bored"  # the rule applied once
     assert ana.actions[0].content != "I would never buy this."
     assert fake_llm.stats.count("scripted") == 2
 
 
-async def test_a_callable_script_sees_the_request(
-    fake_llm: FakeLLMServer, make_client: ClientFactory
-) -> None:
+async def test_a_callable_script_sees_the_request(fake_llm: FakeLLMServer, make_client: ClientFactory) -> None:
     def echo_user(body: dict[str, Any]) -> dict[str, Any]:
         question = body["messages"][-1]["content"]
         return {"actions": [{"type": "TALK", "content": f"You asked: {question}"}]}

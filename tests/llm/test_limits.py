@@ -26,9 +26,7 @@ async def test_in_flight_never_exceeds_the_cap(fake_llm: FakeLLMServer, make_cli
     fake_llm.configure(latency_s=0.05)
     client = make_client(max_concurrency=4)
 
-    await asyncio.gather(
-        *(client.structured(turn_messages(f"Agent {index}"), AgentTurn) for index in range(24))
-    )
+    await asyncio.gather(*(client.structured(turn_messages(f"Agent {index}"), AgentTurn) for index in range(24)))
 
     assert fake_llm.stats.peak_in_flight == 4
     assert fake_llm.stats.total_requests == 24
@@ -38,23 +36,17 @@ async def test_retries_also_respect_the_cap(fake_llm: FakeLLMServer, make_client
     fake_llm.configure(latency_s=0.02, rate_500=0.3, seed=3)
     client = make_client(max_concurrency=3, max_retries=10)
 
-    await asyncio.gather(
-        *(client.structured(turn_messages(f"Agent {index}"), AgentTurn) for index in range(20))
-    )
+    await asyncio.gather(*(client.structured(turn_messages(f"Agent {index}"), AgentTurn) for index in range(20)))
 
     assert fake_llm.stats.peak_in_flight <= 3
     assert fake_llm.stats.count("ok") == 20
 
 
-async def test_request_budget_holds_over_a_short_window(
-    fake_llm: FakeLLMServer, make_client: ClientFactory
-) -> None:
+async def test_request_budget_holds_over_a_short_window(fake_llm: FakeLLMServer, make_client: ClientFactory) -> None:
     client = make_client(requests_per_minute=20, budget_window_s=1.0)
 
     started = time.monotonic()
-    await asyncio.gather(
-        *(client.structured(turn_messages(f"Agent {index}"), AgentTurn) for index in range(40))
-    )
+    await asyncio.gather(*(client.structured(turn_messages(f"Agent {index}"), AgentTurn) for index in range(40)))
     elapsed = time.monotonic() - started
 
     assert elapsed >= 0.95
@@ -68,9 +60,7 @@ async def test_token_budget_makes_calls_wait(fake_llm: FakeLLMServer, make_clien
     client = make_client(tokens_per_minute=250, budget_window_s=0.5, max_tokens=100)
 
     started = time.monotonic()
-    await asyncio.gather(
-        *(client.structured(turn_messages(f"Agent {index}"), AgentTurn) for index in range(4))
-    )
+    await asyncio.gather(*(client.structured(turn_messages(f"Agent {index}"), AgentTurn) for index in range(4)))
 
     assert time.monotonic() - started >= 0.45
     assert fake_llm.stats.total_requests == 4

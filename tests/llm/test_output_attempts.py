@@ -71,9 +71,7 @@ async def test_a_single_attempt_fails_at_the_first_invalid_answer(
     assert raised.value.attempts == 1 and fake_llm.stats.total_requests == 1
 
 
-async def test_more_attempts_when_the_setting_allows_them(
-    fake_llm: FakeLLMServer, make_client: ClientFactory
-) -> None:
+async def test_more_attempts_when_the_setting_allows_them(fake_llm: FakeLLMServer, make_client: ClientFactory) -> None:
     fake_llm.plan_faults("truncated", "invalid_json", "schema_violation", "truncated")
     client = make_client(output_attempts=5)
 

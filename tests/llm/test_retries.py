@@ -33,9 +33,7 @@ async def test_recovers_from_30_percent_429_and_10_percent_500(
     assert client.usage("").model_requests == 40
 
 
-async def test_a_hanging_request_is_cut_by_the_deadline(
-    fake_llm: FakeLLMServer, make_client: ClientFactory
-) -> None:
+async def test_a_hanging_request_is_cut_by_the_deadline(fake_llm: FakeLLMServer, make_client: ClientFactory) -> None:
     fake_llm.configure(hang_every=1)
     client = make_client(timeout_s=0.3)
 
@@ -72,9 +70,7 @@ async def test_no_retry_on_400(fake_llm: FakeLLMServer, make_client: ClientFacto
     assert fake_llm.stats.total_requests == 1
 
 
-async def test_retries_exhausted_raise_unavailable(
-    fake_llm: FakeLLMServer, make_client: ClientFactory
-) -> None:
+async def test_retries_exhausted_raise_unavailable(fake_llm: FakeLLMServer, make_client: ClientFactory) -> None:
     fake_llm.configure(rate_500=1.0)
     client = make_client(max_retries=2)
 
@@ -92,9 +88,7 @@ async def test_connection_refused_is_unavailable(make_client: ClientFactory, unu
 
 
 @pytest.mark.parametrize("header_format", ["seconds", "ms"])
-async def test_retry_after_is_honoured(
-    fake_llm: FakeLLMServer, make_client: ClientFactory, header_format: str
-) -> None:
+async def test_retry_after_is_honoured(fake_llm: FakeLLMServer, make_client: ClientFactory, header_format: str) -> None:
     fake_llm.configure(retry_after_s=0.3, retry_after_format=header_format)
     fake_llm.plan_faults("rate_limited")
     client = make_client(backoff_base_s=0.001, backoff_max_s=0.001)
@@ -122,9 +116,7 @@ async def test_backoff_without_retry_after_stays_within_its_cap(
     ]  # fmt: skip
 
 
-async def test_a_rejected_response_format_is_not_retried(
-    fake_llm: FakeLLMServer, make_client: ClientFactory
-) -> None:
+async def test_a_rejected_response_format_is_not_retried(fake_llm: FakeLLMServer, make_client: ClientFactory) -> None:
     fake_llm.configure(reject_json_schema=True)
     client = make_client(response_format="json_schema")
 
@@ -139,9 +131,7 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after({"retry-after-ms": "250"}) == 0.25
     assert parse_retry_after({"Retry-After": "2"}) == 2.0
     assert parse_retry_after({"retry-after": "0.5", "retry-after-ms": "100"}) == 0.1
-    assert parse_retry_after({"Retry-After": formatdate(now + 30, usegmt=True)}, now=now) == pytest.approx(
-        30, abs=1
-    )
+    assert parse_retry_after({"Retry-After": formatdate(now + 30, usegmt=True)}, now=now) == pytest.approx(30, abs=1)
     assert parse_retry_after({"Retry-After": formatdate(now - 30, usegmt=True)}, now=now) == 0.0
     assert parse_retry_after({"Retry-After": "soon"}) is None
     assert parse_retry_after({}) is None

@@ -59,14 +59,11 @@ async def test_json_object_form_puts_the_schema_in_the_system_prompt(
     assert sent["response_format"] == {"type": "json_object"}
     system = sent["messages"][0]["content"]
     assert (
-        system.startswith("You are Lisa")
-        and json.dumps(AgentTurn.model_json_schema(), separators=(",", ":")) in system
+        system.startswith("You are Lisa") and json.dumps(AgentTurn.model_json_schema(), separators=(",", ":")) in system
     )
 
 
-async def test_invalid_json_is_repaired_by_a_new_sample(
-    fake_llm: FakeLLMServer, make_client: ClientFactory
-) -> None:
+async def test_invalid_json_is_repaired_by_a_new_sample(fake_llm: FakeLLMServer, make_client: ClientFactory) -> None:
     fake_llm.plan_faults("invalid_json")
     client = make_client()
 
@@ -92,9 +89,7 @@ async def test_schema_violation_is_repaired(fake_llm: FakeLLMServer, make_client
     assert repair is not None and "actions: Field required" in repair["messages"][-1]["content"]
 
 
-async def test_truncated_answer_asks_for_a_shorter_one(
-    fake_llm: FakeLLMServer, make_client: ClientFactory
-) -> None:
+async def test_truncated_answer_asks_for_a_shorter_one(fake_llm: FakeLLMServer, make_client: ClientFactory) -> None:
     fake_llm.plan_faults("truncated")
     client = make_client()
 
@@ -136,9 +131,7 @@ def test_lenient_json_recovers_what_the_model_meant() -> None:
         "a": [1, 2],
         "b": {"c": "x}"},
     }
-    assert lenient_json('Sure! {"a": "line one\nline two"} Hope this helps {"b": 1}') == {
-        "a": "line one\nline two"
-    }
+    assert lenient_json('Sure! {"a": "line one\nline two"} Hope this helps {"b": 1}') == {"a": "line one\nline two"}
     assert lenient_json('{"text": "a, ]", "n": 1,}') == {"text": "a, ]", "n": 1}
     with pytest.raises(ValueError):
         lenient_json('{"a": 1')

@@ -51,8 +51,13 @@ def test_tls_needs_all_three_files_and_they_become_absolute(tmp_path, monkeypatc
 
 
 def test_the_summary_names_tenants_and_never_tokens():
-    lines = security_summary({"AUTH_TOKENS": "tok-secret-a=alpha,tok-secret-b=beta", "INTERNAL_TOKEN": "inner-secret",
-                              "TLS_CERT_FILE": "/c.pem"})
+    lines = security_summary(
+        {
+            "AUTH_TOKENS": "tok-secret-a=alpha,tok-secret-b=beta",
+            "INTERNAL_TOKEN": "inner-secret",
+            "TLS_CERT_FILE": "/c.pem",
+        }
+    )
     text = "\n".join(lines)
     assert "alpha, beta" in text and "TLS" in text
     assert "secret" not in text

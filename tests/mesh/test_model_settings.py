@@ -53,9 +53,16 @@ class StubModelServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def llm_settings(self) -> LLMSettings:
-        return LLMSettings().model_copy(update={
-            "base_url": self.base_url, "model": "fake-model", "attempt_tokens_per_s": 0.0, "max_concurrency": 3,
-            "hedge_quantile": 0.9, "attempt_first_token_s": 45.0})
+        return LLMSettings().model_copy(
+            update={
+                "base_url": self.base_url,
+                "model": "fake-model",
+                "attempt_tokens_per_s": 0.0,
+                "max_concurrency": 3,
+                "hedge_quantile": 0.9,
+                "attempt_first_token_s": 45.0,
+            }
+        )
 
 
 class FakeModelProcess(ChildProcess):

@@ -64,7 +64,10 @@ async def test_a_killed_model_server_comes_back_on_its_url_until_the_limit(tmp_p
         supervising.cancel()
         await mesh.stop(grace_s=2)
     assert [event["event"] for event in read_events(mesh.log_dir)] == [
-        "service_exited", "service_restarted", "restart_limit_reached"]
+        "service_exited",
+        "service_restarted",
+        "restart_limit_reached",
+    ]
     assert lines[0] == f"model exited (signal SIGKILL, pid {first}); restart 1 in 0.05 s"
     assert lines[1].startswith("model is back (pid ")
     assert "after 1 restarts within 600 s, the most allowed" in lines[2]
@@ -72,8 +75,12 @@ async def test_a_killed_model_server_comes_back_on_its_url_until_the_limit(tmp_p
 
 async def test_a_stopping_mesh_restarts_nothing(tmp_path: Path):
     mesh = LocalMesh(data_dir=tmp_path)
-    mesh.model = ChildProcess(name="model", command=[sys.executable, "-c", "import time; time.sleep(60)"],
-                              environment=dict(os.environ), log_path=mesh.log_dir / "model.log")
+    mesh.model = ChildProcess(
+        name="model",
+        command=[sys.executable, "-c", "import time; time.sleep(60)"],
+        environment=dict(os.environ),
+        log_path=mesh.log_dir / "model.log",
+    )
     await mesh.model.start()
     supervising = asyncio.ensure_future(mesh.supervise())
     await asyncio.sleep(0)

@@ -132,5 +132,3 @@ def small_study(
             statistical_analysis=True,
         ),
     )
-
-

@@ -19,9 +19,7 @@ STUDIES = 10
 async def test_ten_concurrent_studies_stay_isolated(mesh):
     stubs = Stubs.connect(mesh.addresses)
     studies = [
-        small_study(
-            names=("Ana", "Ben", "Caio"), rounds=2, stimulus=f"Study {index}: would you buy product P{index}?"
-        )
+        small_study(names=("Ana", "Ben", "Caio"), rounds=2, stimulus=f"Study {index}: would you buy product P{index}?")
         for index in range(STUDIES)
     ]
     started = time.monotonic()

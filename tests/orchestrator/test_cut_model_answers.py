@@ -30,11 +30,23 @@ MAX_RETRIES = 12
 @pytest.fixture
 async def mesh_on_a_cutting_model(tmp_path) -> AsyncIterator[tuple[FakeLLMServer, Stubs]]:
     async with FakeLLMServer(latency=0.01, seed=7, **FAULTS) as fake:
-        llm = LLMSettings(base_url=fake.base_url, model=fake.config.model, response_format="json_schema",
-                          timeout_s=20.0, max_retries=MAX_RETRIES, output_attempts=OUTPUT_ATTEMPTS,
-                          backoff_base_s=0.01, backoff_max_s=0.1)
-        study = StudySettings(lease_ttl_s=5.0, recovery_interval_s=0, watch_poll_interval_s=0.1,
-                              max_running_per_tenant=0, creation_rate_per_minute=0)
+        llm = LLMSettings(
+            base_url=fake.base_url,
+            model=fake.config.model,
+            response_format="json_schema",
+            timeout_s=20.0,
+            max_retries=MAX_RETRIES,
+            output_attempts=OUTPUT_ATTEMPTS,
+            backoff_base_s=0.01,
+            backoff_max_s=0.1,
+        )
+        study = StudySettings(
+            lease_ttl_s=5.0,
+            recovery_interval_s=0,
+            watch_poll_interval_s=0.1,
+            max_running_per_tenant=0,
+            creation_rate_per_minute=0,
+        )
         async with in_process_mesh(tmp_path, llm, study) as addresses:
             stubs = Stubs.connect(addresses)
             try:
@@ -70,6 +82,7 @@ async def test_a_study_completes_when_the_model_cuts_answers_short(mesh_on_a_cut
     assert fake.stats.total_requests == requests_before, "no invalid answer was cached: the replay asks nothing"
     assert replayed.status == orchestrator_pb2.STUDY_STATUS_COMPLETED
     assert list(replayed.simulation_results.interactions) == list(result.simulation_results.interactions)
-    assert replayed.extracted_results.SerializeToString(deterministic=True) == \
-        result.extracted_results.SerializeToString(deterministic=True)
+    assert replayed.extracted_results.SerializeToString(
+        deterministic=True
+    ) == result.extracted_results.SerializeToString(deterministic=True)
     assert replayed.metadata.token_usage.cached_calls == result.metadata.token_usage.calls

@@ -29,9 +29,16 @@ def three_people() -> tuple[str, str, str]:
 
 def talkative(mesh, names) -> None:
     """Every one of `names` says something each turn, so that each has results to extract."""
-    mesh.fake.script(rf"^You are ({'|'.join(names)})\.", {"actions": [
-        {"type": "TALK", "target": "", "content": "I would buy it if it boils fast."},
-        {"type": "DONE", "target": "", "content": ""}]}, on="system")
+    mesh.fake.script(
+        rf"^You are ({'|'.join(names)})\.",
+        {
+            "actions": [
+                {"type": "TALK", "target": "", "content": "I would buy it if it boils fast."},
+                {"type": "DONE", "target": "", "content": ""},
+            ]
+        },
+        on="system",
+    )
 
 
 async def run(stubs, study) -> orchestrator_pb2.StudyResult:
@@ -92,11 +99,13 @@ async def test_an_unusable_grounded_persona_is_one_participant_not_the_study(stu
     study = small_study()
     del study.participants.specifications[:]
     study.participants.mode = Mode.MODE_CUSTOM
-    study.participants.specifications.extend([
-        "A retired train driver from Lyon who bakes bread on Sundays.",
-        f"A marine biologist who studies the {marker} reef.",
-        "A nurse on night shifts in Porto who saves for a house.",
-    ])
+    study.participants.specifications.extend(
+        [
+            "A retired train driver from Lyon who bakes bread on Sundays.",
+            f"A marine biologist who studies the {marker} reef.",
+            "A nurse on night shifts in Porto who saves for a house.",
+        ]
+    )
     result = await run(stubs, study)
     assert_one_failed(result, FailurePhase.FAILURE_PHASE_CREATION)
     assert result.participant_failures[0].index == 1
@@ -157,7 +166,13 @@ async def test_resuming_a_completed_study_returns_it_as_it_is(stubs):
 
 def count_turns(mesh, names) -> int:
     pattern = re.compile(rf"^You are ({'|'.join(names)})\.")
-    return sum(1 for record in mesh.fake.stats.requests
-               if record.body and any(pattern.match(str(message.get("content", "")))
-                                      for message in record.body.get("messages", [])
-                                      if message.get("role") == "system"))
+    return sum(
+        1
+        for record in mesh.fake.stats.requests
+        if record.body
+        and any(
+            pattern.match(str(message.get("content", "")))
+            for message in record.body.get("messages", [])
+            if message.get("role") == "system"
+        )
+    )

@@ -81,14 +81,24 @@ CASES = [
 
 def downstream_refuses(study) -> bool:
     """Whether simulation's or extraction's own check refuses the request RunStudy would send it."""
-    agents = [agent_pb2.Agent(name=json.loads(spec)["persona"]["name"], spec_json=spec)
-              for spec in study.participants.specifications]
+    agents = [
+        agent_pb2.Agent(name=json.loads(spec)["persona"]["name"], spec_json=spec)
+        for spec in study.participants.specifications
+    ]
     checks = [
-        lambda: validate_run(simulation_pb2.RunSimulationRequest(
-            session="sessions/agreement", agents=agents, config=study.simulation_config, stimulus=study.stimulus)),
-        lambda: plan_extraction(extraction_pb2.ExtractResultsRequest(
-            session="sessions/agreement", agents=agents, config=study.extraction_config,
-            transcript=[study_pb2.Interaction(round=1, agent_name=agents[0].name, content="yes")])),
+        lambda: validate_run(
+            simulation_pb2.RunSimulationRequest(
+                session="sessions/agreement", agents=agents, config=study.simulation_config, stimulus=study.stimulus
+            )
+        ),
+        lambda: plan_extraction(
+            extraction_pb2.ExtractResultsRequest(
+                session="sessions/agreement",
+                agents=agents,
+                config=study.extraction_config,
+                transcript=[study_pb2.Interaction(round=1, agent_name=agents[0].name, content="yes")],
+            )
+        ),
     ]
     refused = False
     for check in checks:

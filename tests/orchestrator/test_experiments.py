@@ -60,8 +60,10 @@ def rate_by_arm(fake, ratings: dict[str, tuple[int, ...]]) -> None:
         marker = next(marker for marker in ratings if marker in text)
         participant = int(re.search(r"Extract the fields for P(\d+)x", text)[1])
         value = ratings[marker][participant % len(ratings[marker])]
-        return {"rating": {"value": value, "evidence": "", "confidence": 0.9},
-                "would_buy": {"value": "yes" if value >= 6 else "no", "evidence": "", "confidence": 0.9}}
+        return {
+            "rating": {"value": value, "evidence": "", "confidence": 0.9},
+            "would_buy": {"value": "yes" if value >= 6 else "no", "evidence": "", "confidence": 0.9},
+        }
 
     pattern = "|".join(map(re.escape, ratings))
     fake.script(rf"(?s)({pattern}).*Extract the fields for", answer, merge=False)
@@ -70,9 +72,16 @@ def rate_by_arm(fake, ratings: dict[str, tuple[int, ...]]) -> None:
 def people(fake, count: int) -> list[str]:
     """Participants who all say something (so that each has values to extract)."""
     suffix = uuid.uuid4().hex[:5]
-    fake.script(rf"^You are P\d+x{suffix}\.", {"actions": [
-        {"type": "TALK", "target": "", "content": "Here is what I think of the offer."},
-        {"type": "DONE", "target": "", "content": ""}]}, on="system")
+    fake.script(
+        rf"^You are P\d+x{suffix}\.",
+        {
+            "actions": [
+                {"type": "TALK", "target": "", "content": "Here is what I think of the offer."},
+                {"type": "DONE", "target": "", "content": ""},
+            ]
+        },
+        on="system",
+    )
     return [f"P{index}x{suffix}" for index in range(count)]
 
 
@@ -113,7 +122,9 @@ async def test_a_between_subjects_experiment_finds_the_difference_between_its_ar
 async def test_arms_that_answer_alike_show_no_significant_difference(stubs, mesh):
     first, second = f"A-{uuid.uuid4().hex[:6]}", f"B-{uuid.uuid4().hex[:6]}"
     rate_by_arm(mesh.fake, {first: (5, 7, 6), second: (6, 5, 7)})
-    result = await run(stubs, experiment(people(mesh.fake, 12), [first, second], Design.EXPERIMENT_DESIGN_BETWEEN_SUBJECTS))
+    result = await run(
+        stubs, experiment(people(mesh.fake, 12), [first, second], Design.EXPERIMENT_DESIGN_BETWEEN_SUBJECTS)
+    )
     rating = comparison(result, "rating")
     assert not rating.significant and rating.p_value_adjusted >= 0.05
     assert rating.sentence.startswith("No significant difference")

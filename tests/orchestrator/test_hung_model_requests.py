@@ -27,11 +27,23 @@ HANG_RATE = 0.15
 @pytest.fixture
 async def mesh_on_a_hanging_model(tmp_path) -> AsyncIterator[tuple[FakeLLMServer, Stubs]]:
     async with FakeLLMServer(latency=0.02) as fake:
-        llm = LLMSettings(base_url=fake.base_url, model=fake.config.model, response_format="json_schema",
-                          timeout_s=10.0, attempt_timeout_s=ATTEMPT_TIMEOUT_S, max_retries=6,
-                          backoff_base_s=0.01, backoff_max_s=0.1)
-        study = StudySettings(lease_ttl_s=5.0, recovery_interval_s=0, watch_poll_interval_s=0.1,
-                              max_running_per_tenant=0, creation_rate_per_minute=0)
+        llm = LLMSettings(
+            base_url=fake.base_url,
+            model=fake.config.model,
+            response_format="json_schema",
+            timeout_s=10.0,
+            attempt_timeout_s=ATTEMPT_TIMEOUT_S,
+            max_retries=6,
+            backoff_base_s=0.01,
+            backoff_max_s=0.1,
+        )
+        study = StudySettings(
+            lease_ttl_s=5.0,
+            recovery_interval_s=0,
+            watch_poll_interval_s=0.1,
+            max_running_per_tenant=0,
+            creation_rate_per_minute=0,
+        )
         async with in_process_mesh(tmp_path, llm, study) as addresses:
             stubs = Stubs.connect(addresses)
             try:
@@ -84,4 +96,5 @@ async def test_a_study_completes_when_the_model_hangs_a_share_of_requests(mesh_o
     assert await no_request_in_flight(fake), "a hung connection was left open"
     # Hung attempts overlap across agents; only a few of them lie on the study's path.
     assert hanging_s < steady_s + 6 * ATTEMPT_TIMEOUT_S + 2.0, (
-        f"{hanging_s:.2f} s with {hung} hung requests against {steady_s:.2f} s without")
+        f"{hanging_s:.2f} s with {hung} hung requests against {steady_s:.2f} s without"
+    )

@@ -10,9 +10,7 @@ from services.orchestrator.progress import Phase, ProgressTracker
 
 
 async def test_watchers_get_the_current_state_then_every_update_until_closed():
-    tracker = ProgressTracker(
-        orchestrator_pb2.StudyProgress(operation="operations/s1", phase=Phase.PHASE_QUEUED)
-    )
+    tracker = ProgressTracker(orchestrator_pb2.StudyProgress(operation="operations/s1", phase=Phase.PHASE_QUEUED))
     seen: list[tuple[int, int]] = []
 
     async def watch():

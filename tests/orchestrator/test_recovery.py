@@ -66,9 +66,7 @@ async def test_resume_study_claims_a_study_that_never_got_a_lease(stubs):
 
 
 async def test_resume_study_refuses_a_study_another_replica_runs(stubs):
-    operation, checkpoints = await orphaned_study(
-        stubs, small_study(rounds=1), holder="live-replica", ttl_s=60
-    )
+    operation, checkpoints = await orphaned_study(stubs, small_study(rounds=1), holder="live-replica", ttl_s=60)
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await stubs.orchestrator.ResumeStudy(orchestrator_pb2.ResumeStudyRequest(name=operation))
     assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
@@ -146,9 +144,7 @@ async def test_watch_polls_control_for_another_replicas_study_then_follows_it_he
     operation, _ = await orphaned_study(stubs, small_study(rounds=2), holder="replica-that-stalls", ttl_s=2)
     events = [
         event
-        async for event in stubs.orchestrator.WatchStudy(
-            orchestrator_pb2.WatchStudyRequest(name=operation), timeout=30
-        )
+        async for event in stubs.orchestrator.WatchStudy(orchestrator_pb2.WatchStudyRequest(name=operation), timeout=30)
     ]
     phases = [event.phase for event in events]
     assert phases[0] == orchestrator_pb2.PHASE_CREATING_AGENTS and not events[0].runner, "polled from control"

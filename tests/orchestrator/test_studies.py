@@ -74,9 +74,7 @@ async def test_a_study_runs_end_to_end(stubs, mesh, study_file, expected_agents)
     metadata = result.metadata
     assert metadata.cache_file == study.session_config.cache_file
     assert metadata.checkpoints[:2] == ["study_request", "agents_created"]
-    assert [f"round_{n}" for n in range(1, rounds + 1)] == [
-        c for c in metadata.checkpoints if c.startswith("round_")
-    ]
+    assert [f"round_{n}" for n in range(1, rounds + 1)] == [c for c in metadata.checkpoints if c.startswith("round_")]
     assert metadata.checkpoints[-2:] == ["simulation_complete", "operation_complete"]
     assert metadata.execution_time.ToNanoseconds() > 0 and metadata.resumed_count == 0
     model_requests = mesh.fake.stats.total_requests - requests_before
@@ -92,9 +90,7 @@ async def test_a_study_runs_end_to_end(stubs, mesh, study_file, expected_agents)
 
 async def test_the_same_request_id_returns_the_same_operation(stubs, mesh):
     study = small_study(rounds=1)
-    first, second = await asyncio.gather(
-        stubs.orchestrator.RunStudy(study), stubs.orchestrator.RunStudy(study)
-    )
+    first, second = await asyncio.gather(stubs.orchestrator.RunStudy(study), stubs.orchestrator.RunStudy(study))
     assert first.name == second.name
     await stubs.result(first.name)
     requests_after_first = mesh.fake.stats.total_requests
@@ -206,9 +202,7 @@ async def test_operations_list_get_and_delete(stubs):
     assert [operation.name for operation in first_page.operations] == names[::-1][:2], "newest first"
     assert all(operation.done and operation.HasField("response") for operation in first_page.operations)
     second_page = await stubs.operations.ListOperations(
-        operations_pb2.ListOperationsRequest(
-            name="operations", page_size=2, page_token=first_page.next_page_token
-        )
+        operations_pb2.ListOperationsRequest(name="operations", page_size=2, page_token=first_page.next_page_token)
     )
     assert names[0] in [operation.name for operation in second_page.operations]
     running = await stubs.operations.ListOperations(

@@ -37,9 +37,7 @@ def test_specification_files_are_inlined_relative_to_the_study_file(tmp_path: Pa
     (tmp_path / "agents").mkdir()
     agent = {"type": "TinyPerson", "persona": {"name": "Ana", "age": 40}}
     (tmp_path / "agents" / "ana.agent.json").write_text(json.dumps(agent))
-    (tmp_path / "picky.fragment.json").write_text(
-        '{"type": "Fragment", "persona": {"beliefs": ["Nothing is free."]}}'
-    )
+    (tmp_path / "picky.fragment.json").write_text('{"type": "Fragment", "persona": {"beliefs": ["Nothing is free."]}}')
     study_file = tmp_path / "study.yaml"
     study_file.write_text(
         "participants:\n"

@@ -23,9 +23,7 @@ def request(**participants) -> orchestrator_pb2.RunStudyRequest:
     participants.setdefault("specifications", [spec("Ana"), spec("Ben")])
     return orchestrator_pb2.RunStudyRequest(
         participants=orchestrator_pb2.Participants(**participants),
-        simulation_config=study_pb2.SimulationConfig(
-            environment_type=study_pb2.ENVIRONMENT_TYPE_FOCUS_GROUP, rounds=2
-        ),
+        simulation_config=study_pb2.SimulationConfig(environment_type=study_pb2.ENVIRONMENT_TYPE_FOCUS_GROUP, rounds=2),
         stimulus=study_pb2.Stimulus(content="What do you think of it?"),
         extraction_config=study_pb2.ExtractionConfig(extract_results=True, fields=["rating"]),
     )
@@ -47,9 +45,7 @@ def test_the_mode_is_required():
 
 @pytest.mark.parametrize("count", [0, -1, 1001])
 def test_demographics_need_a_count_from_1_to_1000(count):
-    study = request(
-        mode=Mode.MODE_FROM_DEMOGRAPHICS, specifications=['{"title": "x", "content": {}}'], count=count
-    )
+    study = request(mode=Mode.MODE_FROM_DEMOGRAPHICS, specifications=['{"title": "x", "content": {}}'], count=count)
     assert set(violations(study)) == {"participants.count"}
 
 

@@ -26,8 +26,9 @@ async def test_a_given_agent_under_the_minimum_leaves_the_study_with_its_intervi
     study.participants.min_validation_score = 0.5
     result = await run(stubs, study)
     assert_one_failed(result, FailurePhase.FAILURE_PHASE_VALIDATION, ben)
-    assert result.participant_failures[0].reason == \
-        "validation score 0.10 is under the minimum 0.5: Does not drink tea."
+    assert (
+        result.participant_failures[0].reason == "validation score 0.10 is under the minimum 0.5: Does not drink tea."
+    )
     by_name = {validation.agent_name: validation for validation in result.validations}
     assert set(by_name) == {ana, ben, cyd}  # the failed agent's validation says why it left
     assert by_name[ben].score == pytest.approx(0.1) and by_name[ben].interview
@@ -58,5 +59,7 @@ async def test_generated_agents_still_under_the_minimum_after_a_second_try_are_v
     operation = await stubs.orchestrator.RunStudy(study)
     finished = await stubs.wait(operation.name, timeout_s=120)
     assert finished.HasField("error")
-    assert "no participant could be made: validation score 0.10 is under the minimum (also after generating it " \
-           "again): Not convincing." in finished.error.message
+    assert (
+        "no participant could be made: validation score 0.10 is under the minimum (also after generating it "
+        "again): Not convincing." in finished.error.message
+    )

@@ -25,8 +25,9 @@ def node_client() -> Path:
     installed = NODE_CLIENT / "node_modules" / ".package-lock.json"
     lock = NODE_CLIENT / "package-lock.json"
     if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                       cwd=NODE_CLIENT, check=True, timeout=300)
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_CLIENT, check=True, timeout=300
+        )
     return NODE_CLIENT
 
 
@@ -34,7 +35,8 @@ async def run_json(*argv: str, timeout: float = 180.0) -> tuple[int, dict, str]:
     """Runs a client program without blocking the mesh's event loop; returns its exit status, the JSON
     it printed on stdout and its stderr."""
     process = await asyncio.create_subprocess_exec(
-        *argv, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *argv, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     try:
         stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
     except TimeoutError:

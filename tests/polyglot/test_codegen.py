@@ -40,8 +40,14 @@ def generate(plugins: list[dict], out_dir: Path) -> None:
     if not BUF.exists():
         pytest.skip("buf is not installed (make setup)")
     template = {**TEMPLATE, "plugins": plugins}
-    result = subprocess.run([str(BUF), "generate", "--template", json.dumps(template), "-o", str(out_dir)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [str(BUF), "generate", "--template", json.dumps(template), "-o", str(out_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
 
 

@@ -54,7 +54,10 @@ async def test_node_client_runs_studies(node_client: Path, mesh) -> None:
     assert summary["operation"].startswith("operations/")
     assert summary["session_id"].startswith("sessions/")
     assert {key: summary["participants"][key] for key in ("total", "successful", "failed")} == {
-        "total": 3, "successful": 3, "failed": 0}
+        "total": 3,
+        "successful": 3,
+        "failed": 0,
+    }
     assert not any(count for key, count in summary["participants"].items() if key.startswith("failed_"))
     assert summary["rounds_completed"] == 2
     assert summary["total_interactions"] > 0
@@ -66,12 +69,15 @@ async def test_node_client_runs_studies(node_client: Path, mesh) -> None:
 
     # A request read from a JSON file, in the seed template's spelling (`from_agent`, `survey`).
     code, summary, progress = await run_node(
-        "run-study.js", "--address", orchestrator_address, "--quiet",
-        str(NODE_CLIENT / "examples" / "survey.json"))
+        "run-study.js", "--address", orchestrator_address, "--quiet", str(NODE_CLIENT / "examples" / "survey.json")
+    )
     assert code == 0, (summary, progress)
     assert summary["status"] == "STUDY_STATUS_COMPLETED", summary
     assert {key: summary["participants"][key] for key in ("total", "successful", "failed")} == {
-        "total": 4, "successful": 4, "failed": 0}
+        "total": 4,
+        "successful": 4,
+        "failed": 0,
+    }
     assert not any(count for key, count in summary["participants"].items() if key.startswith("failed_"))
     assert summary["rounds_completed"] == 1
     assert_statistics(summary, ["would_subscribe", "max_monthly_price", "reasons"], participants=4)
@@ -80,13 +86,17 @@ async def test_node_client_runs_studies(node_client: Path, mesh) -> None:
 
 @pytest.mark.slow
 @mesh_loop
-@pytest.mark.parametrize(("invalid", "field"), [
-    ("mode", "participants.mode"),
-    ("rounds", "simulation_config.rounds"),
-])
+@pytest.mark.parametrize(
+    ("invalid", "field"),
+    [
+        ("mode", "participants.mode"),
+        ("rounds", "simulation_config.rounds"),
+    ],
+)
 async def test_node_client_decodes_rich_errors(node_client: Path, mesh, invalid: str, field: str) -> None:
-    code, error, stderr = await run_node("bad-request.js", "--address", mesh.addresses.orchestrator,
-                                         "--invalid", invalid)
+    code, error, stderr = await run_node(
+        "bad-request.js", "--address", mesh.addresses.orchestrator, "--invalid", invalid
+    )
     assert code == 0, (error, stderr)
     assert error["code"] == 3
     assert error["code_name"] == "INVALID_ARGUMENT"
@@ -99,8 +109,9 @@ async def test_node_client_decodes_rich_errors(node_client: Path, mesh, invalid:
 @contextlib.asynccontextmanager
 async def authenticating_orchestrator(mesh, tmp_path: Path):
     """A second orchestrator in front of the shared mesh that asks callers for a bearer token."""
-    settings = mesh.addresses.settings(MeshSettings(
-        data_dir=tmp_path, metrics_port=0, auth_tokens="s3cret-node=tenant-a", public_service=True))
+    settings = mesh.addresses.settings(
+        MeshSettings(data_dir=tmp_path, metrics_port=0, auth_tokens="s3cret-node=tenant-a", public_service=True)
+    )
     study = StudySettings(recovery_interval_s=0, replica_id="polyglot-auth")
     async with serving(make_definition(study), settings) as address:
         yield address
@@ -121,7 +132,8 @@ async def test_node_client_sends_the_bearer_token(node_client: Path, mesh, tmp_p
 
 
 def test_node_client_unit_tests(node_client: Path) -> None:
-    result = subprocess.run(["node", "--test", "test/"], cwd=node_client, capture_output=True, text=True,
-                            timeout=120, check=False)
+    result = subprocess.run(
+        ["node", "--test", "test/"], cwd=node_client, capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "# fail 0" in result.stdout

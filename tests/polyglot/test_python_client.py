@@ -30,8 +30,9 @@ async def test_python_client_runs_a_study(mesh) -> None:
 @pytest.mark.asyncio(loop_scope="session")
 @pytest.mark.parametrize(("invalid", "field"), [("mode", "participants.mode"), ("rounds", "simulation_config.rounds")])
 async def test_python_client_decodes_rich_errors(mesh, invalid: str, field: str) -> None:
-    code, error, stderr = await run_json(sys.executable, SCRIPT, "--address", mesh.addresses.orchestrator,
-                                         "--invalid", invalid)
+    code, error, stderr = await run_json(
+        sys.executable, SCRIPT, "--address", mesh.addresses.orchestrator, "--invalid", invalid
+    )
     assert code == 0, (error, stderr)
     assert error["code"] == "INVALID_ARGUMENT"
     assert error["error_info"]["domain"] == "tinytroupe.io"

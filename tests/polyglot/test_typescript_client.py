@@ -61,11 +61,15 @@ def typescript_client() -> Path:
             subprocess.run(NPM_CI, cwd=ROOT, check=True, timeout=300)
         if not installed(TS_CLIENT):
             subprocess.run(NPM_CI, cwd=TS_CLIENT, check=True, timeout=300)
-        build = subprocess.run(["npm", "run", "build"], cwd=TS_CLIENT, capture_output=True, text=True,
-                               timeout=300, check=False)
+        build = subprocess.run(
+            ["npm", "run", "build"], cwd=TS_CLIENT, capture_output=True, text=True, timeout=300, check=False
+        )
     assert build.returncode == 0, f"npm run build failed:\n{build.stdout}\n{build.stderr}"
-    for generated in ("tinytroupe/orchestrator/v1/orchestrator.ts", "google/longrunning/operations.ts",
-                      "google/rpc/error_details.ts"):
+    for generated in (
+        "tinytroupe/orchestrator/v1/orchestrator.ts",
+        "google/longrunning/operations.ts",
+        "google/rpc/error_details.ts",
+    ):
         assert (TS_CLIENT / "src" / "gen" / generated).is_file(), generated
     return TS_CLIENT / "dist"
 
@@ -78,8 +82,7 @@ async def run_ts(dist: Path, program: str, *args: str) -> tuple[int, dict, str]:
 @pytest.mark.slow
 @mesh_loop
 async def test_typescript_client_runs_a_study(typescript_client: Path, mesh) -> None:
-    code, summary, progress = await run_ts(typescript_client, "run-study.js",
-                                           "--address", mesh.addresses.orchestrator)
+    code, summary, progress = await run_ts(typescript_client, "run-study.js", "--address", mesh.addresses.orchestrator)
     assert code == 0, (summary, progress)
     assert summary["status"] == "STUDY_STATUS_COMPLETED", summary
     assert summary["done"] is True
@@ -114,14 +117,17 @@ async def test_typescript_client_runs_a_study(typescript_client: Path, mesh) -> 
 
 @pytest.mark.slow
 @mesh_loop
-@pytest.mark.parametrize(("invalid", "field"), [
-    ("mode", "participants.mode"),
-    ("rounds", "simulation_config.rounds"),
-])
-async def test_typescript_client_decodes_rich_errors(typescript_client: Path, mesh, invalid: str,
-                                                     field: str) -> None:
-    code, error, stderr = await run_ts(typescript_client, "bad-request.js",
-                                       "--address", mesh.addresses.orchestrator, "--invalid", invalid)
+@pytest.mark.parametrize(
+    ("invalid", "field"),
+    [
+        ("mode", "participants.mode"),
+        ("rounds", "simulation_config.rounds"),
+    ],
+)
+async def test_typescript_client_decodes_rich_errors(typescript_client: Path, mesh, invalid: str, field: str) -> None:
+    code, error, stderr = await run_ts(
+        typescript_client, "bad-request.js", "--address", mesh.addresses.orchestrator, "--invalid", invalid
+    )
     assert code == 0, (error, stderr)
     assert error["code"] == 3
     assert error["codeName"] == "INVALID_ARGUMENT"
@@ -135,15 +141,15 @@ async def test_typescript_client_decodes_rich_errors(typescript_client: Path, me
 @mesh_loop
 @pytest.mark.skipif("auth_tokens" not in MeshSettings.model_fields, reason="the mesh has no caller authentication")
 async def test_typescript_client_sends_the_bearer_token(typescript_client: Path, mesh, tmp_path: Path) -> None:
-    settings = mesh.addresses.settings(MeshSettings(
-        data_dir=tmp_path, metrics_port=0, auth_tokens="s3cret-ts=tenant-a", public_service=True))
+    settings = mesh.addresses.settings(
+        MeshSettings(data_dir=tmp_path, metrics_port=0, auth_tokens="s3cret-ts=tenant-a", public_service=True)
+    )
     study = StudySettings(recovery_interval_s=0, replica_id="polyglot-ts-auth")
     async with serving(make_definition(study), settings) as address:
         _, error, _ = await run_ts(typescript_client, "bad-request.js", "--address", address)
         assert error["codeName"] == "UNAUTHENTICATED", error
         assert error["errorInfo"]["domain"] == "tinytroupe.io"
 
-        _, error, _ = await run_ts(typescript_client, "bad-request.js", "--address", address,
-                                   "--token", "s3cret-ts")
+        _, error, _ = await run_ts(typescript_client, "bad-request.js", "--address", address, "--token", "s3cret-ts")
         assert error["codeName"] == "INVALID_ARGUMENT", error
         assert "participants.mode" in [violation["field"] for violation in error["fieldViolations"]]

@@ -50,8 +50,6 @@ async def session(control) -> str:
     return await control.begin_session("population test")
 
 
-
-
 def spec(name: str = "Ana Souza", **persona) -> str:
     return json.dumps({"type": "TinyPerson", "persona": {"name": name, "age": 34, **persona}})
 
@@ -61,8 +59,10 @@ async def test_every_fixture_agent_loads_and_exports_unchanged(stub, session):
     ids = set()
     for path in AGENT_FILES:
         text = path.read_text(encoding="utf-8")
-        agent = await stub.LoadAgent(population_pb2.LoadAgentRequest(
-            session=session, spec_json=text, source=path.name, context="a focus group"), timeout=10)
+        agent = await stub.LoadAgent(
+            population_pb2.LoadAgentRequest(session=session, spec_json=text, source=path.name, context="a focus group"),
+            timeout=10,
+        )
         document = json.loads(text)
         assert agent.name == document["persona"]["name"]
         assert len(agent.agent_id) == 32 and agent.agent_id not in ids
@@ -78,13 +78,15 @@ async def test_export_with_state_adds_tinytroupe_sections(stub, session):
     agent = await stub.LoadAgent(population_pb2.LoadAgentRequest(session=session, spec_json=spec()), timeout=10)
     agent.cognitive_state.goals.append("find a cheap bike")
     agent.cognitive_state.emotions = "curious"
-    agent.episodic_memory.append(agent_pb2.MemoryEvent(round=1, kind=agent_pb2.MemoryEvent.KIND_SAID,
-                                                       source="Ana Souza", content="I like it."))
+    agent.episodic_memory.append(
+        agent_pb2.MemoryEvent(round=1, kind=agent_pb2.MemoryEvent.KIND_SAID, source="Ana Souza", content="I like it.")
+    )
     agent.memory_summary = "Talked about bikes."
     plain = json.loads((await stub.ExportAgent(population_pb2.ExportAgentRequest(agent=agent))).spec_json)
     assert plain == json.loads(spec())
-    full = json.loads((await stub.ExportAgent(
-        population_pb2.ExportAgentRequest(agent=agent, include_state=True))).spec_json)
+    full = json.loads(
+        (await stub.ExportAgent(population_pb2.ExportAgentRequest(agent=agent, include_state=True))).spec_json
+    )
     assert full["persona"] == plain["persona"]
     assert full["_mental_state"]["goals"] == ["find a cheap bike"]
     assert full["_mental_state"]["emotions"] == "curious"
@@ -94,9 +96,17 @@ async def test_export_with_state_adds_tinytroupe_sections(stub, session):
 
 async def test_builtin_and_custom_fragments_merge(stub, session):
     custom = json.dumps({"type": "Fragment", "persona": {"preferences": {"interests": ["cycling"]}}})
-    agent = await stub.LoadAgent(population_pb2.LoadAgentRequest(session=session, spec_json=spec(), fragments=[
-        population_pb2.FragmentSource(builtin=population_pb2.FRAGMENT_SKEPTIC),
-        population_pb2.FragmentSource(custom_json=custom)]), timeout=10)
+    agent = await stub.LoadAgent(
+        population_pb2.LoadAgentRequest(
+            session=session,
+            spec_json=spec(),
+            fragments=[
+                population_pb2.FragmentSource(builtin=population_pb2.FRAGMENT_SKEPTIC),
+                population_pb2.FragmentSource(custom_json=custom),
+            ],
+        ),
+        timeout=10,
+    )
     persona = json.loads(agent.spec_json)["persona"]
     assert list(agent.provenance.fragments) == ["skeptic", "custom[1]"]
     assert "cycling" in persona["preferences"]["interests"]
@@ -104,8 +114,12 @@ async def test_builtin_and_custom_fragments_merge(stub, session):
     for key in skeptic:
         assert key in persona
 
-    more = await stub.ApplyFragments(population_pb2.ApplyFragmentsRequest(agent=agent, fragments=[
-        population_pb2.FragmentSource(builtin=population_pb2.FRAGMENT_BUDGET_CONSCIOUS)]), timeout=10)
+    more = await stub.ApplyFragments(
+        population_pb2.ApplyFragmentsRequest(
+            agent=agent, fragments=[population_pb2.FragmentSource(builtin=population_pb2.FRAGMENT_BUDGET_CONSCIOUS)]
+        ),
+        timeout=10,
+    )
     assert more.agent_id == agent.agent_id
     assert list(more.provenance.fragments) == ["skeptic", "custom[1]", "budget_conscious"]
     assert json.loads(more.spec_json)["persona"]["name"] == "Ana Souza"
@@ -119,17 +133,32 @@ async def test_list_fragments_covers_every_enum_value(stub):
         assert json.loads(description.fragment_json)["type"] == "Fragment"
 
 
-@pytest.mark.parametrize(("request_", "field"), [
-    (population_pb2.LoadAgentRequest(spec_json="{not json"), "spec_json"),
-    (population_pb2.LoadAgentRequest(spec_json=json.dumps({"type": "TinyPerson", "persona": {"age": 3}})),
-     "spec_json.persona.name"),
-    (population_pb2.LoadAgentRequest(spec_json=spec(), fragments=[population_pb2.FragmentSource(
-        builtin=population_pb2.FRAGMENT_UNSPECIFIED)]), "fragments[0].builtin"),
-    (population_pb2.LoadAgentRequest(spec_json=spec(), fragments=[
-        population_pb2.FragmentSource(builtin=population_pb2.FRAGMENT_GENUINE),
-        population_pb2.FragmentSource(custom_json=json.dumps({"type": "Fragment", "persona": {"age": 70}}))]),
-     "fragments[1]"),
-])
+@pytest.mark.parametrize(
+    ("request_", "field"),
+    [
+        (population_pb2.LoadAgentRequest(spec_json="{not json"), "spec_json"),
+        (
+            population_pb2.LoadAgentRequest(spec_json=json.dumps({"type": "TinyPerson", "persona": {"age": 3}})),
+            "spec_json.persona.name",
+        ),
+        (
+            population_pb2.LoadAgentRequest(
+                spec_json=spec(), fragments=[population_pb2.FragmentSource(builtin=population_pb2.FRAGMENT_UNSPECIFIED)]
+            ),
+            "fragments[0].builtin",
+        ),
+        (
+            population_pb2.LoadAgentRequest(
+                spec_json=spec(),
+                fragments=[
+                    population_pb2.FragmentSource(builtin=population_pb2.FRAGMENT_GENUINE),
+                    population_pb2.FragmentSource(custom_json=json.dumps({"type": "Fragment", "persona": {"age": 70}})),
+                ],
+            ),
+            "fragments[1]",
+        ),
+    ],
+)
 async def test_malformed_requests_name_the_field(stub, session, request_, field):
     request_.session = session
     with pytest.raises(grpc.aio.AioRpcError) as error:
@@ -143,9 +172,19 @@ async def test_malformed_requests_name_the_field(stub, session, request_, field)
 async def test_generate_population_streams_plan_agents_and_summary(stub, session, fake_llm):
     demographics = (FIXTURES / "populations" / "usa.json").read_text(encoding="utf-8")
     started = time.monotonic()
-    events = [event async for event in stub.GeneratePopulation(population_pb2.GeneratePopulationRequest(
-        session=session, demographics_json=demographics, count=20, context="a focus group on electric bikes",
-        fragments=[population_pb2.FragmentSource(builtin=population_pb2.FRAGMENT_EARLY_ADOPTER)]), timeout=30)]
+    events = [
+        event
+        async for event in stub.GeneratePopulation(
+            population_pb2.GeneratePopulationRequest(
+                session=session,
+                demographics_json=demographics,
+                count=20,
+                context="a focus group on electric bikes",
+                fragments=[population_pb2.FragmentSource(builtin=population_pb2.FRAGMENT_EARLY_ADOPTER)],
+            ),
+            timeout=30,
+        )
+    ]
     elapsed = time.monotonic() - started
     kinds = [event.WhichOneof("event") for event in events]
     assert kinds[0] == "plan" and kinds[-1] == "summary"
@@ -166,8 +205,15 @@ async def test_generate_population_streams_plan_agents_and_summary(stub, session
 
 async def test_generate_population_validates_each_agent(stub, session):
     demographics = (FIXTURES / "populations" / "usa.json").read_text(encoding="utf-8")
-    events = [event async for event in stub.GeneratePopulation(population_pb2.GeneratePopulationRequest(
-        session=session, demographics_json=demographics, count=3, expectations="adults living in the USA"), timeout=30)]
+    events = [
+        event
+        async for event in stub.GeneratePopulation(
+            population_pb2.GeneratePopulationRequest(
+                session=session, demographics_json=demographics, count=3, expectations="adults living in the USA"
+            ),
+            timeout=30,
+        )
+    ]
     agents = [e for e in events if e.WhichOneof("event") == "agent"]
     assert len(agents) == 3
     for event in agents:
@@ -182,20 +228,29 @@ async def test_generate_population_validates_each_agent(stub, session):
 async def test_failed_persons_become_failure_messages(stub, session, fake_llm):
     demographics = (FIXTURES / "populations" / "usa.json").read_text(encoding="utf-8")
     fake_llm.plan_faults(*["server_error"] * 9)  # every attempt of all three persons
-    events = [event async for event in stub.GeneratePopulation(population_pb2.GeneratePopulationRequest(
-        session=session, demographics_json=demographics, count=3), timeout=30)]
+    events = [
+        event
+        async for event in stub.GeneratePopulation(
+            population_pb2.GeneratePopulationRequest(session=session, demographics_json=demographics, count=3),
+            timeout=30,
+        )
+    ]
     kinds = [event.WhichOneof("event") for event in events]
     assert kinds == ["plan", "failure", "failure", "failure", "summary"]
     assert all(event.failure.reason.startswith("LLM") for event in events[1:-1]), events
     assert (events[-1].summary.generated, events[-1].summary.failed) == (0, 3)
 
 
-@pytest.mark.parametrize(("count", "demographics", "field"), [
-    (0, "{}", "count"), (1001, "{}", "count"), (5, "[1, 2", "demographics_json"), (5, "", "demographics_json")])
+@pytest.mark.parametrize(
+    ("count", "demographics", "field"),
+    [(0, "{}", "count"), (1001, "{}", "count"), (5, "[1, 2", "demographics_json"), (5, "", "demographics_json")],
+)
 async def test_generate_population_rejects_bad_requests(stub, session, count, demographics, field):
     with pytest.raises(grpc.aio.AioRpcError) as error:
-        async for _ in stub.GeneratePopulation(population_pb2.GeneratePopulationRequest(
-                session=session, demographics_json=demographics, count=count), timeout=10):
+        async for _ in stub.GeneratePopulation(
+            population_pb2.GeneratePopulationRequest(session=session, demographics_json=demographics, count=count),
+            timeout=10,
+        ):
             pass
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert violations(error.value) == [field]
@@ -203,19 +258,25 @@ async def test_generate_population_rejects_bad_requests(stub, session, count, de
 
 async def test_validate_agent_scores(stub, session):
     agent = await stub.LoadAgent(population_pb2.LoadAgentRequest(session=session, spec_json=spec()), timeout=10)
-    judged = await stub.ValidateAgent(population_pb2.ValidateAgentRequest(
-        session=session, agent=agent, expectations="a Brazilian engineer in her thirties"), timeout=10)
+    judged = await stub.ValidateAgent(
+        population_pb2.ValidateAgentRequest(
+            session=session, agent=agent, expectations="a Brazilian engineer in her thirties"
+        ),
+        timeout=10,
+    )
     assert 0 <= judged.score <= 1 and judged.justification
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await stub.ValidateAgent(population_pb2.ValidateAgentRequest(session=session, agent=agent), timeout=10)
     assert violations(error.value) == ["expectations"]
 
 
-async def test_a_generation_with_a_request_id_is_answered_once_also_after_a_restart(settings, control, session,
-                                                                                   fake_llm):
+async def test_a_generation_with_a_request_id_is_answered_once_also_after_a_restart(
+    settings, control, session, fake_llm
+):
     demographics = (FIXTURES / "populations" / "usa.json").read_text(encoding="utf-8")
-    request = population_pb2.GeneratePopulationRequest(session=session, demographics_json=demographics, count=4,
-                                                       context="a focus group", request_id="population-1")
+    request = population_pb2.GeneratePopulationRequest(
+        session=session, demographics_json=demographics, count=4, context="a focus group", request_id="population-1"
+    )
     served = control.serving(settings)
 
     async def generate(stub, generation=request):

@@ -98,8 +98,8 @@ async def test_server_process_drains_on_sigterm(tmp_path):
     """`python -m services.<name>` logs its port as JSON, serves, and exits cleanly on SIGTERM."""
     env = {**os.environ, "PORT": "0", "METRICS_PORT": "0", "DATA_DIR": str(tmp_path), "SHUTDOWN_GRACE_S": "1"}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.population", cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        sys.executable, "-m", "services.population", cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         port = None
         while port is None:

@@ -43,8 +43,12 @@ async def test_a_study_with_oversized_text_is_refused_field_by_field(mesh):
     request.extraction_config.situation = "x" * (MAX_INSTRUCTION_CHARS + 1)
     async with open_channel(mesh.addresses.orchestrator) as channel:
         fields = await refused_fields(orchestrator_pb2_grpc.OrchestratorServiceStub(channel).RunStudy(request))
-    assert set(fields) == {"stimulus.content", "participants.context", "extraction_config.fields_hints[rating]",
-                           "extraction_config.situation"}
+    assert set(fields) == {
+        "stimulus.content",
+        "participants.context",
+        "extraction_config.fields_hints[rating]",
+        "extraction_config.situation",
+    }
 
 
 async def test_a_study_with_too_many_fields_is_refused(mesh):
@@ -60,16 +64,24 @@ async def test_a_study_with_too_many_fields_is_refused(mesh):
 async def test_simulation_and_extraction_refuse_oversized_text(mesh):
     agents = [agent_pb2.Agent(spec_json=agent_spec("Ana"))]
     async with open_channel(mesh.addresses.simulation) as channel:
-        stream = simulation_pb2_grpc.SimulationServiceStub(channel).RunSimulation(simulation_pb2.RunSimulationRequest(
-            session=SESSION, agents=agents,
-            config=study_pb2.SimulationConfig(environment_type=study_pb2.ENVIRONMENT_TYPE_SURVEY, rounds=1),
-            stimulus=study_pb2.Stimulus(content="Price?", context="x" * (MAX_STIMULUS_CHARS + 1))))
+        stream = simulation_pb2_grpc.SimulationServiceStub(channel).RunSimulation(
+            simulation_pb2.RunSimulationRequest(
+                session=SESSION,
+                agents=agents,
+                config=study_pb2.SimulationConfig(environment_type=study_pb2.ENVIRONMENT_TYPE_SURVEY, rounds=1),
+                stimulus=study_pb2.Stimulus(content="Price?", context="x" * (MAX_STIMULUS_CHARS + 1)),
+            )
+        )
         assert await refused_fields(stream.read()) == ["stimulus.context"]
     async with open_channel(mesh.addresses.extraction) as channel:
         request = extraction_pb2.ExtractResultsRequest(
-            session=SESSION, agents=agents, transcript=[study_pb2.Interaction(agent_name="Ana", content="Yes.")],
-            config=study_pb2.ExtractionConfig(extract_results=True, fields=["rating"],
-                                              extraction_objective="x" * (MAX_INSTRUCTION_CHARS + 1)))
+            session=SESSION,
+            agents=agents,
+            transcript=[study_pb2.Interaction(agent_name="Ana", content="Yes.")],
+            config=study_pb2.ExtractionConfig(
+                extract_results=True, fields=["rating"], extraction_objective="x" * (MAX_INSTRUCTION_CHARS + 1)
+            ),
+        )
         fields = await refused_fields(extraction_pb2_grpc.ResultsExtractionServiceStub(channel).ExtractResults(request))
     assert fields == ["config.extraction_objective"]
 
@@ -77,26 +89,45 @@ async def test_simulation_and_extraction_refuse_oversized_text(mesh):
 async def test_content_refuses_oversized_documents_and_too_many_sources(mesh):
     async with open_channel(mesh.addresses.content) as channel:
         content = content_pb2_grpc.ContentServiceStub(channel)
-        assert await refused_fields(content.EnrichContent(content_pb2.EnrichContentRequest(
-            session=SESSION, content="x" * (MAX_DOCUMENT_CHARS + 1), requirements="longer"))) == ["content"]
-        sources = [content_pb2.GroundingSource(name=f"s{index}", text="A nurse in Lyon.", mime_type="text/plain")
-                   for index in range(MAX_SOURCES + 1)]
-        assert await refused_fields(content.CreateGroundedPersona(
-            content_pb2.CreateGroundedPersonaRequest(session=SESSION, sources=sources))) == ["sources"]
+        assert await refused_fields(
+            content.EnrichContent(
+                content_pb2.EnrichContentRequest(
+                    session=SESSION, content="x" * (MAX_DOCUMENT_CHARS + 1), requirements="longer"
+                )
+            )
+        ) == ["content"]
+        sources = [
+            content_pb2.GroundingSource(name=f"s{index}", text="A nurse in Lyon.", mime_type="text/plain")
+            for index in range(MAX_SOURCES + 1)
+        ]
+        assert await refused_fields(
+            content.CreateGroundedPersona(content_pb2.CreateGroundedPersonaRequest(session=SESSION, sources=sources))
+        ) == ["sources"]
         big = [content_pb2.GroundingSource(name="big", text="x" * (MAX_DOCUMENT_CHARS + 1), mime_type="text/plain")]
-        assert await refused_fields(content.CreateGroundedPersona(
-            content_pb2.CreateGroundedPersonaRequest(session=SESSION, sources=big))) == ["sources[0].text"]
+        assert await refused_fields(
+            content.CreateGroundedPersona(content_pb2.CreateGroundedPersonaRequest(session=SESSION, sources=big))
+        ) == ["sources[0].text"]
 
 
 async def test_population_refuses_oversized_text(mesh):
     async with open_channel(mesh.addresses.population) as channel:
         population = population_pb2_grpc.PopulationServiceStub(channel)
-        stream = population.GeneratePopulation(population_pb2.GeneratePopulationRequest(
-            session=SESSION, demographics_json='{"title": "Lyon", "description": "' + "x" * MAX_DOCUMENT_CHARS + '"}', count=2,
-            particularities="x" * (MAX_INSTRUCTION_CHARS + 1)))
+        stream = population.GeneratePopulation(
+            population_pb2.GeneratePopulationRequest(
+                session=SESSION,
+                demographics_json='{"title": "Lyon", "description": "' + "x" * MAX_DOCUMENT_CHARS + '"}',
+                count=2,
+                particularities="x" * (MAX_INSTRUCTION_CHARS + 1),
+            )
+        )
         assert await refused_fields(stream.read()) == ["demographics_json", "particularities"]
-        assert await refused_fields(population.LoadAgent(population_pb2.LoadAgentRequest(
-            session=SESSION, spec_json=agent_spec("Ana"), context="x" * (MAX_INSTRUCTION_CHARS + 1)))) == ["context"]
+        assert await refused_fields(
+            population.LoadAgent(
+                population_pb2.LoadAgentRequest(
+                    session=SESSION, spec_json=agent_spec("Ana"), context="x" * (MAX_INSTRUCTION_CHARS + 1)
+                )
+            )
+        ) == ["context"]
 
 
 async def test_absurdly_nested_json_is_refused_not_an_internal_error(mesh):
@@ -108,7 +139,10 @@ async def test_absurdly_nested_json_is_refused_not_an_internal_error(mesh):
     assert "participants.specifications[0]" in fields
     async with open_channel(mesh.addresses.extraction) as channel:
         request = extraction_pb2.ExtractResultsRequest(
-            session=SESSION, agents=[agent_pb2.Agent(spec_json=nested)], transcript=[study_pb2.Interaction(agent_name="A", content="Hi")],
-            config=study_pb2.ExtractionConfig(extract_results=True, fields=["rating"]))
+            session=SESSION,
+            agents=[agent_pb2.Agent(spec_json=nested)],
+            transcript=[study_pb2.Interaction(agent_name="A", content="Hi")],
+            config=study_pb2.ExtractionConfig(extract_results=True, fields=["rating"]),
+        )
         fields = await refused_fields(extraction_pb2_grpc.ResultsExtractionServiceStub(channel).ExtractResults(request))
     assert fields and all(field.startswith("agents[0]") for field in fields)

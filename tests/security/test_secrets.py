@@ -23,16 +23,24 @@ DB_PASSWORD = "canary-pw-5b71e0"
 
 async def test_the_model_key_stays_out_of_logs_metrics_answers_and_checkpoints(tmp_path, capfd):
     async with FakeLLMServer() as fake, serving(CONTROL, MeshSettings(data_dir=tmp_path)) as control_address:
-        settings = MeshSettings(data_dir=tmp_path, control_address=control_address, llm=LLMSettings(
-            base_url=fake.base_url, api_key=SecretStr(LLM_KEY), timeout_s=2, max_retries=1, backoff_base_s=0.01))
-        async with serving(EXTRACTION, settings) as address, open_channel(address, settings) as channel, \
-                open_channel(control_address, settings) as control_channel:
+        settings = MeshSettings(
+            data_dir=tmp_path,
+            control_address=control_address,
+            llm=LLMSettings(
+                base_url=fake.base_url, api_key=SecretStr(LLM_KEY), timeout_s=2, max_retries=1, backoff_base_s=0.01
+            ),
+        )
+        async with (
+            serving(EXTRACTION, settings) as address,
+            open_channel(address, settings) as channel,
+            open_channel(control_address, settings) as control_channel,
+        ):
             control = control_pb2_grpc.SimulationControlServiceStub(control_channel)
-            session = await control.BeginSession(control_pb2.BeginSessionRequest(
-                session=control_pb2.Session(display_name="secrets")), timeout=5)
+            session = await control.BeginSession(
+                control_pb2.BeginSessionRequest(session=control_pb2.Session(display_name="secrets")), timeout=5
+            )
             stub = extraction_pb2_grpc.ResultsExtractionServiceStub(channel)
-            request = extraction_request(["Ana", "Ben"], transcript(ratings={"Ana": 7, "Ben": 3}),
-                                         fields=["rating"])
+            request = extraction_request(["Ana", "Ben"], transcript(ratings={"Ana": 7, "Ben": 3}), fields=["rating"])
             request.session = session.name
             await stub.ExtractResults(request, timeout=20)
             assert fake.stats.requests, "the model was called"
@@ -44,9 +52,12 @@ async def test_the_model_key_stays_out_of_logs_metrics_answers_and_checkpoints(t
             answer_text = f"{failure.value.details()} {failure.value.trailing_metadata()}"
 
             checkpoints = await control.ListCheckpoints(
-                control_pb2.ListCheckpointsRequest(parent=session.name), timeout=5)
-            stored = [(await control.GetCheckpoint(control_pb2.GetCheckpointRequest(name=c.name), timeout=5)).payload
-                      for c in checkpoints.checkpoints]
+                control_pb2.ListCheckpointsRequest(parent=session.name), timeout=5
+            )
+            stored = [
+                (await control.GetCheckpoint(control_pb2.GetCheckpointRequest(name=c.name), timeout=5)).payload
+                for c in checkpoints.checkpoints
+            ]
 
     logs = "".join(capfd.readouterr())
     assert "rpc" in logs, "the logs were captured"

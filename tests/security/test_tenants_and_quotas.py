@@ -42,8 +42,9 @@ class Caller:
 
 
 @contextlib.asynccontextmanager
-async def authenticated_mesh(tmp_path, study: StudySettings, latency_s: float = 0.02
-                             ) -> AsyncIterator[dict[str, Caller]]:
+async def authenticated_mesh(
+    tmp_path, study: StudySettings, latency_s: float = 0.02
+) -> AsyncIterator[dict[str, Caller]]:
     """The mesh with tokens for two tenants; yields a caller per tenant, each with its own token."""
     async with FakeLLMServer(latency=latency_s) as fake, contextlib.AsyncExitStack() as stack:
         llm = LLMSettings(base_url=fake.base_url, model=fake.config.model, response_format="json_schema")
@@ -51,9 +52,11 @@ async def authenticated_mesh(tmp_path, study: StudySettings, latency_s: float = 
         callers = {}
         for tenant, token in TOKENS.items():
             channel = await stack.enter_async_context(
-                open_channel(addresses.orchestrator, MeshSettings(), bearer_token=token))
-            callers[tenant] = Caller(orchestrator_pb2_grpc.OrchestratorServiceStub(channel),
-                                     operations_pb2_grpc.OperationsStub(channel))
+                open_channel(addresses.orchestrator, MeshSettings(), bearer_token=token)
+            )
+            callers[tenant] = Caller(
+                orchestrator_pb2_grpc.OrchestratorServiceStub(channel), operations_pb2_grpc.OperationsStub(channel)
+            )
         yield callers
 
 
@@ -72,16 +75,23 @@ async def test_a_tenant_cannot_see_or_touch_another_tenants_study(tmp_path):
         operation = await acme.orchestrator.RunStudy(request)
         name = operation.name
 
-        await expect_code(globex.operations.GetOperation(operations_pb2.GetOperationRequest(name=name)),
-                          grpc.StatusCode.NOT_FOUND)
-        await expect_code(globex.operations.CancelOperation(operations_pb2.CancelOperationRequest(name=name)),
-                          grpc.StatusCode.NOT_FOUND)
-        await expect_code(globex.operations.DeleteOperation(operations_pb2.DeleteOperationRequest(name=name)),
-                          grpc.StatusCode.NOT_FOUND)
-        await expect_code(globex.operations.WaitOperation(operations_pb2.WaitOperationRequest(name=name)),
-                          grpc.StatusCode.NOT_FOUND)
-        await expect_code(globex.orchestrator.ResumeStudy(orchestrator_pb2.ResumeStudyRequest(name=name)),
-                          grpc.StatusCode.NOT_FOUND)
+        await expect_code(
+            globex.operations.GetOperation(operations_pb2.GetOperationRequest(name=name)), grpc.StatusCode.NOT_FOUND
+        )
+        await expect_code(
+            globex.operations.CancelOperation(operations_pb2.CancelOperationRequest(name=name)),
+            grpc.StatusCode.NOT_FOUND,
+        )
+        await expect_code(
+            globex.operations.DeleteOperation(operations_pb2.DeleteOperationRequest(name=name)),
+            grpc.StatusCode.NOT_FOUND,
+        )
+        await expect_code(
+            globex.operations.WaitOperation(operations_pb2.WaitOperationRequest(name=name)), grpc.StatusCode.NOT_FOUND
+        )
+        await expect_code(
+            globex.orchestrator.ResumeStudy(orchestrator_pb2.ResumeStudyRequest(name=name)), grpc.StatusCode.NOT_FOUND
+        )
         watch = globex.orchestrator.WatchStudy(orchestrator_pb2.WatchStudyRequest(name=name))
         await expect_code(watch.read(), grpc.StatusCode.NOT_FOUND)
         listed = await globex.operations.ListOperations(operations_pb2.ListOperationsRequest(page_size=100))
@@ -101,8 +111,9 @@ async def test_a_tenant_cannot_see_or_touch_another_tenants_study(tmp_path):
 
 
 async def test_running_studies_and_study_starts_are_limited_per_tenant(tmp_path):
-    study = StudySettings(lease_ttl_s=5, recovery_interval_s=0, max_running_per_tenant=1,
-                          creation_rate_per_minute=1, creation_burst=3)
+    study = StudySettings(
+        lease_ttl_s=5, recovery_interval_s=0, max_running_per_tenant=1, creation_rate_per_minute=1, creation_burst=3
+    )
     async with authenticated_mesh(tmp_path, study, latency_s=0.3) as callers:
         acme, globex = callers["acme"], callers["globex"]
         first = small_study(rounds=3)
@@ -114,8 +125,9 @@ async def test_running_studies_and_study_starts_are_limited_per_tenant(tmp_path)
         [failure] = error_details(error, error_details_pb2.QuotaFailure)
         assert failure.violations[0].subject == "running_studies"
         listed = await acme.operations.ListOperations(operations_pb2.ListOperationsRequest(page_size=100))
-        assert [operation.name for operation in listed.operations] == [running.name], \
+        assert [operation.name for operation in listed.operations] == [running.name], (
             "a refused study leaves no operation behind"
+        )
 
         assert (await globex.orchestrator.RunStudy(small_study())).name, "other tenants have their own quota"
 

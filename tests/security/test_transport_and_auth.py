@@ -37,7 +37,8 @@ ECHO = ServiceDefinition("extraction", (SERVICE,), _register)
 
 async def tenant_of(channel: grpc.aio.Channel, metadata=()) -> str:
     reply = await extraction_pb2_grpc.ResultsExtractionServiceStub(channel).ExportResults(
-        extraction_pb2.ExportResultsRequest(), metadata=metadata, timeout=5)
+        extraction_pb2.ExportResultsRequest(), metadata=metadata, timeout=5
+    )
     return reply.content.decode()
 
 
@@ -54,8 +55,13 @@ def pki(tmp_path):
 
 async def test_mutual_tls_refuses_clients_without_a_valid_certificate(pki, tmp_path):
     ca, server_cert, client_cert, rogue_cert = pki
-    settings = MeshSettings(data_dir=tmp_path, tls_cert_file=server_cert.cert, tls_key_file=server_cert.key,
-                            tls_ca_file=ca.path, tls_require_client_cert=True)
+    settings = MeshSettings(
+        data_dir=tmp_path,
+        tls_cert_file=server_cert.cert,
+        tls_key_file=server_cert.key,
+        tls_ca_file=ca.path,
+        tls_require_client_cert=True,
+    )
     async with serving(ECHO, settings) as address:
         target = address.replace("127.0.0.1", "localhost")
         good = MeshSettings(tls_ca_file=ca.path, tls_cert_file=client_cert.cert, tls_key_file=client_cert.key)
@@ -66,13 +72,15 @@ async def test_mutual_tls_refuses_clients_without_a_valid_certificate(pki, tmp_p
         refused = {
             "no client certificate": MeshSettings(tls_ca_file=ca.path),
             "certificate from another CA": MeshSettings(
-                tls_ca_file=ca.path, tls_cert_file=rogue_cert.cert, tls_key_file=rogue_cert.key),
+                tls_ca_file=ca.path, tls_cert_file=rogue_cert.cert, tls_key_file=rogue_cert.key
+            ),
         }
         for why, client_settings in refused.items():
             async with open_channel(target, client_settings) as channel:
                 with pytest.raises(grpc.aio.AioRpcError) as error:
                     await health_pb2_grpc.HealthStub(channel).Check(
-                        health_pb2.HealthCheckRequest(), timeout=3, wait_for_ready=False)
+                        health_pb2.HealthCheckRequest(), timeout=3, wait_for_ready=False
+                    )
                 assert error.value.code() == grpc.StatusCode.UNAVAILABLE, why
 
         async with grpc.aio.insecure_channel(target) as plaintext:
@@ -84,14 +92,22 @@ async def test_mutual_tls_refuses_clients_without_a_valid_certificate(pki, tmp_p
 async def test_a_health_only_port_answers_probes_without_a_certificate(pki, tmp_path):
     """Probes (kubelet's gRPC probe has no client certificate) use HEALTH_PORT; it serves nothing else."""
     ca, server_cert, _, _ = pki
-    settings = MeshSettings(data_dir=tmp_path, tls_cert_file=server_cert.cert, tls_key_file=server_cert.key,
-                            tls_ca_file=ca.path, tls_require_client_cert=True, health_port=0, metrics_port=0)
+    settings = MeshSettings(
+        data_dir=tmp_path,
+        tls_cert_file=server_cert.cert,
+        tls_key_file=server_cert.key,
+        tls_ca_file=ca.path,
+        tls_require_client_cert=True,
+        health_port=0,
+        metrics_port=0,
+    )
     async with started_server(ECHO, settings, port=0) as running:
         assert running.health_port
         async with grpc.aio.insecure_channel(f"127.0.0.1:{running.health_port}") as channel:
             assert await healthy(channel)
             service = await health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=SERVICE), timeout=5)
+                health_pb2.HealthCheckRequest(service=SERVICE), timeout=5
+            )
             assert service.status == health_pb2.HealthCheckResponse.SERVING
             with pytest.raises(grpc.aio.AioRpcError) as error:
                 await tenant_of(channel)
@@ -119,8 +135,13 @@ def token(claims: dict) -> str:
 
 
 async def test_public_service_maps_tokens_to_tenants(tmp_path):
-    settings = MeshSettings(data_dir=tmp_path, public_service=True, auth_tokens=SecretStr("tok-acme=acme,tok-globex=globex"),
-                            auth_jwt_key=SecretStr(JWT_SECRET), internal_token=SecretStr("mesh-internal"))
+    settings = MeshSettings(
+        data_dir=tmp_path,
+        public_service=True,
+        auth_tokens=SecretStr("tok-acme=acme,tok-globex=globex"),
+        auth_jwt_key=SecretStr(JWT_SECRET),
+        internal_token=SecretStr("mesh-internal"),
+    )
     async with serving(ECHO, settings) as address, grpc.aio.insecure_channel(address) as channel:
         assert await healthy(channel), "health stays open for probes"
         assert await tenant_of(channel, (("authorization", "Bearer tok-acme"),)) == "acme"
@@ -146,8 +167,9 @@ async def test_public_service_maps_tokens_to_tenants(tmp_path):
 
 
 async def test_inner_services_accept_only_the_mesh_and_receive_the_tenant(tmp_path):
-    inner = MeshSettings(data_dir=tmp_path, auth_tokens=SecretStr("tok-acme=acme"),
-                         internal_token=SecretStr("mesh-internal"))
+    inner = MeshSettings(
+        data_dir=tmp_path, auth_tokens=SecretStr("tok-acme=acme"), internal_token=SecretStr("mesh-internal")
+    )
     async with serving(ECHO, inner) as address:
         async with grpc.aio.insecure_channel(address) as channel:
             with pytest.raises(grpc.aio.AioRpcError) as error:
@@ -170,8 +192,7 @@ async def test_streaming_calls_carry_credentials_and_tenant_too(tmp_path):
 
     class TenantStream(simulation_pb2_grpc.SimulationServiceServicer):
         async def RunSimulation(self, request, context):
-            yield simulation_pb2.SimulationEvent(
-                agent_failed=simulation_pb2.AgentFailed(reason=current_tenant.get()))
+            yield simulation_pb2.SimulationEvent(agent_failed=simulation_pb2.AgentFailed(reason=current_tenant.get()))
 
     async def register(server, settings):
         simulation_pb2_grpc.add_SimulationServiceServicer_to_server(TenantStream(), server)
@@ -183,7 +204,8 @@ async def test_streaming_calls_carry_credentials_and_tenant_too(tmp_path):
             reset = current_tenant.set("acme")
             try:
                 stream = simulation_pb2_grpc.SimulationServiceStub(channel).RunSimulation(
-                    simulation_pb2.RunSimulationRequest())
+                    simulation_pb2.RunSimulationRequest()
+                )
                 events = [event async for event in stream]
             finally:
                 current_tenant.reset(reset)
@@ -194,8 +216,12 @@ async def test_inner_services_tell_a_wrong_token_from_a_callers_token(tmp_path):
     """Holding the callers' credentials (as every server of `troupe up` does), an inner service answers a
     caller's valid token PERMISSION_DENIED and a wrong one UNAUTHENTICATED; holding only the internal token
     (as the inner services of deploy/ do), it cannot tell them apart and refuses both as internal-only."""
-    knowing = MeshSettings(data_dir=tmp_path, auth_tokens=SecretStr("tok-acme=acme"), auth_jwt_key=SecretStr(JWT_SECRET),
-                           internal_token=SecretStr("mesh-internal"))
+    knowing = MeshSettings(
+        data_dir=tmp_path,
+        auth_tokens=SecretStr("tok-acme=acme"),
+        auth_jwt_key=SecretStr(JWT_SECRET),
+        internal_token=SecretStr("mesh-internal"),
+    )
     async with serving(ECHO, knowing) as address, grpc.aio.insecure_channel(address) as channel:
         answers = {
             "caller token": (("authorization", "Bearer tok-acme"),),

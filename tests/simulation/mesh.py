@@ -29,19 +29,36 @@ def spec_named(name: str, template: str = "Lisa") -> str:
 
 
 def agents_named(*names: str) -> list[agent_pb2.Agent]:
-    return [agent_pb2.Agent(agent_id=f"agents/{index}", spec_json=spec_named(name))
-            for index, name in enumerate(names)]
+    return [agent_pb2.Agent(agent_id=f"agents/{index}", spec_json=spec_named(name)) for index, name in enumerate(names)]
 
 
-def run_request(session: str, names: list[str], *, rounds: int = 2,
-                environment: int = study_pb2.ENVIRONMENT_TYPE_FOCUS_GROUP, stream_actions: bool = True,
-                **config) -> simulation_pb2.RunSimulationRequest:
+def run_request(
+    session: str,
+    names: list[str],
+    *,
+    rounds: int = 2,
+    environment: int = study_pb2.ENVIRONMENT_TYPE_FOCUS_GROUP,
+    stream_actions: bool = True,
+    **config,
+) -> simulation_pb2.RunSimulationRequest:
     return simulation_pb2.RunSimulationRequest(
-        session=session, agents=agents_named(*names), stream_actions=stream_actions,
-        config=study_pb2.SimulationConfig(environment_type=environment, rounds=rounds, enable_memory=True,
-                                          enable_thinking=True, broadcast_mode=True, **config),
-        stimulus=study_pb2.Stimulus(type="product_concept", content="A kettle that boils water with sunlight.",
-                                    context="A consumer focus group about kitchen products."))
+        session=session,
+        agents=agents_named(*names),
+        stream_actions=stream_actions,
+        config=study_pb2.SimulationConfig(
+            environment_type=environment,
+            rounds=rounds,
+            enable_memory=True,
+            enable_thinking=True,
+            broadcast_mode=True,
+            **config,
+        ),
+        stimulus=study_pb2.Stimulus(
+            type="product_concept",
+            content="A kettle that boils water with sunlight.",
+            context="A consumer focus group about kitchen products.",
+        ),
+    )
 
 
 @dataclass
@@ -52,9 +69,12 @@ class Mesh:
     simulation: simulation_pb2_grpc.SimulationServiceStub
 
     async def begin_session(self, cache_namespace: str = "") -> str:
-        session = await self.control.BeginSession(control_pb2.BeginSessionRequest(
-            session=control_pb2.Session(display_name="simulation test", cache_namespace=cache_namespace)),
-            timeout=10)
+        session = await self.control.BeginSession(
+            control_pb2.BeginSessionRequest(
+                session=control_pb2.Session(display_name="simulation test", cache_namespace=cache_namespace)
+            ),
+            timeout=10,
+        )
         return session.name
 
     @contextlib.asynccontextmanager
@@ -65,21 +85,37 @@ class Mesh:
 
 
 def llm_settings(fake: FakeLLMServer) -> LLMSettings:
-    return LLMSettings(base_url=fake.base_url, model=fake.config.model, timeout_s=5.0, max_retries=2,
-                       backoff_base_s=0.01, backoff_max_s=0.05, max_concurrency=256)
+    return LLMSettings(
+        base_url=fake.base_url,
+        model=fake.config.model,
+        timeout_s=5.0,
+        max_retries=2,
+        backoff_base_s=0.01,
+        backoff_max_s=0.05,
+        max_concurrency=256,
+    )
 
 
 @contextlib.asynccontextmanager
 async def running_mesh(data_dir: Path, latency_s: float = 0.05) -> AsyncIterator[Mesh]:
-    async with FakeLLMServer(latency=latency_s) as fake, \
-            serving(CONTROL, MeshSettings(data_dir=data_dir)) as control_address:
-        settings = MeshSettings(data_dir=data_dir, control_address=control_address, llm=llm_settings(fake),
-                                call_timeout_s=30.0)
-        async with serving(SIMULATION, settings) as simulation_address, \
-                grpc.aio.insecure_channel(control_address) as control_channel, \
-                grpc.aio.insecure_channel(simulation_address) as simulation_channel:
-            yield Mesh(fake, settings, control_pb2_grpc.SimulationControlServiceStub(control_channel),
-                       simulation_pb2_grpc.SimulationServiceStub(simulation_channel))
+    async with (
+        FakeLLMServer(latency=latency_s) as fake,
+        serving(CONTROL, MeshSettings(data_dir=data_dir)) as control_address,
+    ):
+        settings = MeshSettings(
+            data_dir=data_dir, control_address=control_address, llm=llm_settings(fake), call_timeout_s=30.0
+        )
+        async with (
+            serving(SIMULATION, settings) as simulation_address,
+            grpc.aio.insecure_channel(control_address) as control_channel,
+            grpc.aio.insecure_channel(simulation_address) as simulation_channel,
+        ):
+            yield Mesh(
+                fake,
+                settings,
+                control_pb2_grpc.SimulationControlServiceStub(control_channel),
+                simulation_pb2_grpc.SimulationServiceStub(simulation_channel),
+            )
 
 
 def unique_namespace() -> str:

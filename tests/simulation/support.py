@@ -48,9 +48,12 @@ Script = Callable[[TurnCall], dict[str, Any] | Exception]
 
 def talk(*contents: str, target: str = "", **state: str) -> dict[str, Any]:
     """A reply with one TALK per content."""
-    return {"actions": [{"type": "TALK", "content": content, "target": target} for content in contents],
-            "goals": state.get("goals", "listen"), "attention": state.get("attention", "the group"),
-            "emotions": state.get("emotions", "calm")}
+    return {
+        "actions": [{"type": "TALK", "content": content, "target": target} for content in contents],
+        "goals": state.get("goals", "listen"),
+        "attention": state.get("attention", "the group"),
+        "emotions": state.get("emotions", "calm"),
+    }
 
 
 @dataclass
@@ -75,10 +78,12 @@ def summarise(call: SideCall) -> dict[str, Any]:
 
 def judge(*scores: int, critique: str = "fine") -> Callable[[SideCall], dict[str, Any]]:
     """A quality check answering `scores` (0-10) for the checks asked, in order; the last repeats."""
+
     def answer(call: SideCall) -> dict[str, Any]:
         checks = [name for name in call.output_model.model_fields if name != "critique"]
         values = list(scores) + [scores[-1]] * len(checks)
         return {"critique": critique, **dict(zip(checks, values, strict=False))}
+
     return answer
 
 
@@ -93,8 +98,13 @@ class ScriptedLLM:
     Turns go to `script` and `calls`; other calls (memory consolidations, quality checks) go to
     `side_script` (by default: a summary of the events) and `side_calls`."""
 
-    def __init__(self, names: list[str], script: Script, latency_s: float = 0.0,
-                 side_script: Callable[[SideCall], dict[str, Any] | Exception] = default_side_script) -> None:
+    def __init__(
+        self,
+        names: list[str],
+        script: Script,
+        latency_s: float = 0.0,
+        side_script: Callable[[SideCall], dict[str, Any] | Exception] = default_side_script,
+    ) -> None:
         self.names = sorted(names, key=len, reverse=True)
         self.script = script
         self.side_script = side_script
@@ -107,8 +117,7 @@ class ScriptedLLM:
     def _agent_of(self, system: str) -> str:
         return next(name for name in self.names if system.startswith(f"You are {name}."))
 
-    async def structured(self, messages, output_model, *, session="", label="", max_tokens=None,
-                         temperature=None):
+    async def structured(self, messages, output_model, *, session="", label="", max_tokens=None, temperature=None):
         if label != "simulation.turn":
             side = SideCall(label, messages, output_model, session)
             self.side_calls.append(side)
@@ -125,8 +134,9 @@ class ScriptedLLM:
             return output_model.model_validate(answer)
         system, user = messages[0]["content"], messages[1]["content"]
         round_number = int(user.split("Round ", 1)[1].split(" ", 1)[0])
-        call = TurnCall(self._agent_of(system), round_number, system, user, output_model, session, max_tokens,
-                        list(messages[2:]))
+        call = TurnCall(
+            self._agent_of(system), round_number, system, user, output_model, session, max_tokens, list(messages[2:])
+        )
         self.calls.append(call)
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
@@ -141,25 +151,34 @@ class ScriptedLLM:
         return output_model.model_validate(answer)
 
     def calls_of(self, agent: str, round_number: int | None = None) -> list[TurnCall]:
-        return [call for call in self.calls
-                if call.agent == agent and (round_number is None or call.round == round_number)]
+        return [
+            call for call in self.calls if call.agent == agent and (round_number is None or call.round == round_number)
+        ]
 
 
 def agents(*names: str) -> list[AgentState]:
     return [AgentState(name=name, persona_description=f"{name} is a 40-year-old teacher.") for name in names]
 
 
-def world(names: list[str], environment: EnvironmentType = EnvironmentType.FOCUS_GROUP, *, rounds: int = 2,
-          stimulus: str = "What do you think of the SolarKettle?", targets: list[str] | None = None,
-          **config: Any) -> WorldState:
-    return new_world(WorldConfig(environment=environment, rounds=rounds, **config),
-                     Stimulus(type="product_concept", content=stimulus, context="A product test.",
-                              target_agents=targets or []),
-                     agents(*names))
+def world(
+    names: list[str],
+    environment: EnvironmentType = EnvironmentType.FOCUS_GROUP,
+    *,
+    rounds: int = 2,
+    stimulus: str = "What do you think of the SolarKettle?",
+    targets: list[str] | None = None,
+    **config: Any,
+) -> WorldState:
+    return new_world(
+        WorldConfig(environment=environment, rounds=rounds, **config),
+        Stimulus(type="product_concept", content=stimulus, context="A product test.", target_agents=targets or []),
+        agents(*names),
+    )
 
 
-async def run_all(state: WorldState, llm: ScriptedLLM, settings: TurnSettings | None = None,
-                  session: str = "sessions/test") -> list[SimulationEvent]:
+async def run_all(
+    state: WorldState, llm: ScriptedLLM, settings: TurnSettings | None = None, session: str = "sessions/test"
+) -> list[SimulationEvent]:
     return [event async for event in Simulation(state, llm, session=session, settings=settings).run()]
 
 

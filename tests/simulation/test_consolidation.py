@@ -49,8 +49,9 @@ async def test_consolidations_run_alongside_the_next_rounds_turns():
     names = [f"Agent{index}" for index in range(12)]
     state = world(names, rounds=3)
     llm = ScriptedLLM(names, speak, latency_s=0.05)
-    await run_all(state, llm, settings=TurnSettings(memory=MemoryPolicy(first_events=1, recent_events=4,
-                                                                        consolidation_batch=8)))
+    await run_all(
+        state, llm, settings=TurnSettings(memory=MemoryPolicy(first_events=1, recent_events=4, consolidation_batch=8))
+    )
     assert len(llm.side_calls) == 12  # due after round 2
     assert llm.peak_in_flight == 24  # round 3's turns and consolidations at once: one latency a round
 
@@ -78,8 +79,9 @@ async def test_a_failed_consolidation_folds_the_events_and_the_run_goes_on():
 
 
 async def test_many_events_take_several_calls_within_the_prompt_budget():
-    policy = MemoryPolicy(first_events=1, recent_events=2, consolidation_batch=2, consolidation_chars=200,
-                          event_chars=120)
+    policy = MemoryPolicy(
+        first_events=1, recent_events=2, consolidation_batch=2, consolidation_chars=200, event_chars=120
+    )
     state = world(NAMES, rounds=4)
     llm = ScriptedLLM(NAMES, lambda call: talk(f"{call.agent} says " + "word " * 30))
     await run_all(state, llm, settings=TurnSettings(memory=policy))
@@ -136,20 +138,26 @@ async def test_a_replayed_or_resumed_run_meets_every_consolidation_in_the_cache(
 def test_the_consolidation_prompt_is_a_function_of_its_inputs():
     state = world(["Ana"], rounds=1)
     events = state.agents[0].memory
-    assert consolidation_messages("Ana", "before", events, POLICY) == \
-        consolidation_messages("Ana", "before", list(events), POLICY)
+    assert consolidation_messages("Ana", "before", events, POLICY) == consolidation_messages(
+        "Ana", "before", list(events), POLICY
+    )
 
 
 def test_side_calls_are_recorded_apart_from_turns():
-    call = SideCall(LABEL, [{"role": "system", "content": "s"},
-                            {"role": "user", "content": "New events, oldest first:\n- (round 1) a"}], object, "")
+    call = SideCall(
+        LABEL,
+        [{"role": "system", "content": "s"}, {"role": "user", "content": "New events, oldest first:\n- (round 1) a"}],
+        object,
+        "",
+    )
     assert summarise(call) == {"summary": "(round 1) a"}
 
 
 async def test_a_crowded_room_is_consolidated_in_one_call_per_agent_with_shorter_events():
     names = [f"Agent{index}" for index in range(12)]
-    policy = MemoryPolicy(first_events=1, recent_events=2, consolidation_batch=2, consolidation_chars=2000,
-                          event_chars=800)
+    policy = MemoryPolicy(
+        first_events=1, recent_events=2, consolidation_batch=2, consolidation_chars=2000, event_chars=800
+    )
     state = world(names, rounds=3)
     llm = ScriptedLLM(names, lambda call: talk(f"{call.agent} says " + "word " * 60))
     await run_all(state, llm, settings=TurnSettings(memory=policy))

@@ -38,8 +38,11 @@ def share_whole(persona: dict[str, Any], prompt: str) -> float:
 
 
 def merged_with_fragments(path) -> Persona:
-    fragments = [json.loads(fragment.read_text()) for fragment in FRAGMENT_FILES
-                 if fragment.name.startswith(("genuine", "loving_parent", "picky_customer"))]
+    fragments = [
+        json.loads(fragment.read_text())
+        for fragment in FRAGMENT_FILES
+        if fragment.name.startswith(("genuine", "loving_parent", "picky_customer"))
+    ]
     return apply_fragments(Persona.load(path), fragments)
 
 
@@ -90,11 +93,18 @@ async def test_the_service_sizes_prompts_to_the_models_context(tmp_path):
     """The fake model reports no context: the default (8192 tokens) puts the whole persona in every turn."""
     async with running_mesh(tmp_path, latency_s=0.0) as mesh:
         session = await mesh.begin_session()
-        events = [event async for event in mesh.simulation.RunSimulation(
-            run_request(session, ["Lisa Carter", "Oscar Diaz"], rounds=1), timeout=30)]
+        events = [
+            event
+            async for event in mesh.simulation.RunSimulation(
+                run_request(session, ["Lisa Carter", "Oscar Diaz"], rounds=1), timeout=30
+            )
+        ]
         assert events[-1].HasField("finished")
         persona = json.loads(spec_named("Oscar Diaz"))["persona"]
-        systems = [record.body["messages"][0]["content"] for record in mesh.fake.stats.requests
-                   if record.body and record.body["messages"][0]["content"].startswith("You are Oscar Diaz.")]
+        systems = [
+            record.body["messages"][0]["content"]
+            for record in mesh.fake.stats.requests
+            if record.body and record.body["messages"][0]["content"].startswith("You are Oscar Diaz.")
+        ]
         assert len(systems) == 1
         assert share_whole(persona, systems[0]) == 1.0

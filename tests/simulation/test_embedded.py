@@ -30,15 +30,23 @@ async def test_focus_group_on_the_embedded_model(tmp_path):
         llm = model.llm_settings(LLMSettings(max_tokens=160, timeout_s=120.0, max_retries=1))
         async with serving(CONTROL, MeshSettings(data_dir=tmp_path)) as control_address:
             settings = MeshSettings(data_dir=tmp_path, control_address=control_address, llm=llm)
-            async with serving(SIMULATION, settings) as address, \
-                    grpc.aio.insecure_channel(control_address) as control_channel, \
-                    grpc.aio.insecure_channel(address) as channel:
+            async with (
+                serving(SIMULATION, settings) as address,
+                grpc.aio.insecure_channel(control_address) as control_channel,
+                grpc.aio.insecure_channel(address) as channel,
+            ):
                 control = control_pb2_grpc.SimulationControlServiceStub(control_channel)
-                session = await control.BeginSession(control_pb2.BeginSessionRequest(
-                    session=control_pb2.Session(display_name="embedded focus group")), timeout=10)
+                session = await control.BeginSession(
+                    control_pb2.BeginSessionRequest(session=control_pb2.Session(display_name="embedded focus group")),
+                    timeout=10,
+                )
                 request = run_request(session.name, names, rounds=2, max_actions_per_turn=2)
-                events = [event async for event in simulation_pb2_grpc.SimulationServiceStub(channel).RunSimulation(
-                    request, timeout=240)]
+                events = [
+                    event
+                    async for event in simulation_pb2_grpc.SimulationServiceStub(channel).RunSimulation(
+                        request, timeout=240
+                    )
+                ]
 
     finished = events[-1].finished
     assert finished.results.rounds_completed == 2

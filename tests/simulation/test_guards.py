@@ -14,14 +14,14 @@ PROFILE = Persona.load(AGENT_FIXTURES / "Lisa.agent.json").describe(100_000)
 
 
 def test_the_fence_the_schema_the_rules_and_a_pasted_profile_are_echoes():
-    assert scaffolding_echo("<persona>\nName: Mei Lin (age 31)\n</persona> I like it", PROFILE) == \
-        "the persona fence"
+    assert scaffolding_echo("<persona>\nName: Mei Lin (age 31)\n</persona> I like it", PROFILE) == "the persona fence"
     assert scaffolding_echo('{"type": "TALK", "content": "hello"}', PROFILE) == "the output schema"
-    assert scaffolding_echo("Stay in character as the person profiled between the lines", PROFILE) == \
-        "the rules of the turn"
+    assert (
+        scaffolding_echo("Stay in character as the person profiled between the lines", PROFILE)
+        == "the rules of the turn"
+    )
     assert scaffolding_echo("Round 1 of 2. New: moderator asks", PROFILE) == "the rules of the turn"
-    assert scaffolding_echo("The person profiled is talking to me about the bike.", PROFILE) == \
-        "the rules of the turn"
+    assert scaffolding_echo("The person profiled is talking to me about the bike.", PROFILE) == "the rules of the turn"
     assert scaffolding_echo("target:", PROFILE) == scaffolding_echo("TALK", PROFILE) == "the output schema"
     pasted = " ".join(PROFILE.split()[40:75])
     assert scaffolding_echo(f"Well, {pasted}", PROFILE) == "your persona profile"
@@ -30,8 +30,7 @@ def test_the_fence_the_schema_the_rules_and_a_pasted_profile_are_echoes():
 def test_speaking_in_character_is_not_an_echo():
     assert scaffolding_echo("I would subscribe if the price were lower; 49 EUR is a lot for me.", PROFILE) == ""
     # quoting one belief of the profile is speaking as the person
-    assert scaffolding_echo("Honestly, privacy and security are fundamental in technology development.",
-                            PROFILE) == ""
+    assert scaffolding_echo("Honestly, privacy and security are fundamental in technology development.", PROFILE) == ""
     assert scaffolding_echo("I am a data scientist, so I want to see the numbers first.", PROFILE) == ""
 
 
@@ -62,8 +61,9 @@ async def test_an_echoing_answer_is_asked_again_with_the_reason_and_only_the_goo
 
 async def test_a_turn_whose_every_answer_echoes_is_silent_and_the_agent_stays():
     state = world(["Ana", "Bruno"], rounds=1)
-    llm = ScriptedLLM(["Ana", "Bruno"], lambda call: talk('{"actions": []}') if call.agent == "Ana"
-                      else talk("Fine by me."))
+    llm = ScriptedLLM(
+        ["Ana", "Bruno"], lambda call: talk('{"actions": []}') if call.agent == "Ana" else talk("Fine by me.")
+    )
     events = await run_all(state, llm, settings=TurnSettings(echo_retries=1))
     assert not [event for event in events if isinstance(event, AgentFailed)]
     said = {(i.agent_name, i.content) for i in state.transcript if i.action is ActionType.TALK}
@@ -80,8 +80,9 @@ async def test_retries_are_a_deterministic_function_of_the_answers():
     llm_a, llm_b = ScriptedLLM(["Ana"], script), ScriptedLLM(["Ana"], script)
     await run_all(first, llm_a)
     await run_all(second, llm_b)
-    assert [(c.system, c.user, c.follow_up) for c in llm_a.calls] == [(c.system, c.user, c.follow_up)
-                                                                      for c in llm_b.calls]
+    assert [(c.system, c.user, c.follow_up) for c in llm_a.calls] == [
+        (c.system, c.user, c.follow_up) for c in llm_b.calls
+    ]
     assert first.transcript == second.transcript
     assert [bool(c.follow_up) for c in llm_a.calls] == [False, True, False, True]
 

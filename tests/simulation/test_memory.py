@@ -15,8 +15,9 @@ def said(round_number: int, text: str) -> MemoryEvent:
 
 def test_deterministic_folding_keeps_first_and_recent_events_and_folds_the_middle():
     agent = AgentState(name="Ana", persona_description="")
-    policy = MemoryPolicy(first_events=2, recent_events=3, summary_chars=200, summary_line_chars=40,
-                          consolidation_batch=0)
+    policy = MemoryPolicy(
+        first_events=2, recent_events=3, summary_chars=200, summary_line_chars=40, consolidation_batch=0
+    )
     for index in range(1, 11):
         remember(agent, said(index, f"point number {index}"), policy)
     assert [event.round for event in agent.memory] == [1, 2, 8, 9, 10]
@@ -36,11 +37,17 @@ def test_summary_drops_its_oldest_lines_to_stay_within_budget():
 
 async def test_memory_and_prompts_stay_bounded_over_200_rounds():
     names = ["Ana", "Bruno", "Carla"]
-    settings = TurnSettings(memory=MemoryPolicy(first_events=4, recent_events=12, summary_chars=600),
-                            prompt=PromptLimits(total_chars=4000))
+    settings = TurnSettings(
+        memory=MemoryPolicy(first_events=4, recent_events=12, summary_chars=600), prompt=PromptLimits(total_chars=4000)
+    )
     state = world(names, rounds=200)
-    llm = ScriptedLLM(names, lambda call: talk(f"{call.agent} round {call.round}: " + "blah " * 80,
-                                               f"and a second thought from {call.agent} in round {call.round}"))
+    llm = ScriptedLLM(
+        names,
+        lambda call: talk(
+            f"{call.agent} round {call.round}: " + "blah " * 80,
+            f"and a second thought from {call.agent} in round {call.round}",
+        ),
+    )
     await run_all(state, llm, settings=settings)
     assert state.rounds_completed == 200 and len(llm.calls) == 600
     for agent in state.agents:
@@ -57,10 +64,16 @@ async def test_memory_and_prompts_stay_bounded_over_200_rounds():
 
 def test_a_crowded_room_is_counted_not_pasted():
     agent = AgentState(name="Ana", persona_description="A teacher.")
-    inbox = [MemoryEvent(round=3, kind=MemoryKind.HEARD, source=f"Agent{index}", content="word " * 60)
-             for index in range(200)]
-    view = TurnView(round=3, rounds=5, environment=EnvironmentType.FOCUS_GROUP,
-                    others=tuple(f"Agent{index}" for index in range(200)))
+    inbox = [
+        MemoryEvent(round=3, kind=MemoryKind.HEARD, source=f"Agent{index}", content="word " * 60)
+        for index in range(200)
+    ]
+    view = TurnView(
+        round=3,
+        rounds=5,
+        environment=EnvironmentType.FOCUS_GROUP,
+        others=tuple(f"Agent{index}" for index in range(200)),
+    )
     limits = PromptLimits(total_chars=5000)
     messages = turn_messages(agent, inbox, view, first_events=4, limits=limits)
     size = sum(len(message["content"]) for message in messages)

@@ -42,8 +42,9 @@ async def test_every_turn_is_scored_by_one_call_and_the_calls_of_a_round_overlap
     assert all(check.value in prompt for check in QualityCheckKind)
     schema = checks[0].output_model.model_json_schema()
     assert list(schema["properties"]) == ["critique", *[check.value for check in QualityCheckKind]]
-    assert [(r.agent_name, r.round, r.attempts, r.passed) for r in state.turn_quality] == \
-        [(name, round_number, 1, True) for round_number in (1, 2) for name in NAMES]
+    assert [(r.agent_name, r.round, r.attempts, r.passed) for r in state.turn_quality] == [
+        (name, round_number, 1, True) for round_number in (1, 2) for name in NAMES
+    ]
 
 
 async def test_a_weak_turn_is_regenerated_with_the_critique_and_the_better_answer_kept():
@@ -102,8 +103,7 @@ async def test_one_attempt_scores_without_regenerating_and_only_the_checks_asked
 
 async def test_a_failed_check_leaves_the_turn_unscored_and_the_run_going():
     state = checked_world(["Ana", "Bruno"])
-    llm = ScriptedLLM(["Ana", "Bruno"], lambda call: talk("fine"),
-                      side_script=lambda call: LLMUnavailableError("down"))
+    llm = ScriptedLLM(["Ana", "Bruno"], lambda call: talk("fine"), side_script=lambda call: LLMUnavailableError("down"))
     await run_all(state, llm)
     assert [i.content for i in state.transcript if i.action is ActionType.TALK] == ["fine", "fine"]
     assert all(record.error.startswith("LLMUnavailableError") and not record.scores for record in state.turn_quality)
@@ -117,8 +117,9 @@ async def test_the_report_has_statistics_per_check_and_per_agent_and_the_cost():
         return judge(10 if agent == "Ana" else 6)(call)
 
     state = checked_world(["Ana", "Bruno"], rounds=2, max_attempts=2)
-    llm = ScriptedLLM(["Ana", "Bruno"], lambda call: talk(f"{call.agent} {call.round} {len(call.follow_up)}"),
-                      side_script=score)
+    llm = ScriptedLLM(
+        ["Ana", "Bruno"], lambda call: talk(f"{call.agent} {call.round} {len(call.follow_up)}"), side_script=score
+    )
     await run_all(state, llm)
     report = quality_report(state.turn_quality, ALL, ["Ana", "Bruno"])
     assert (report.turns_checked, report.turns_regenerated, report.turns_below_threshold) == (4, 2, 2)
@@ -126,8 +127,10 @@ async def test_the_report_has_statistics_per_check_and_per_agent_and_the_cost():
     assert fluency.scores.count == 4 and fluency.scores.mean == pytest.approx(0.8)
     assert fluency.scores.ci95_low < 0.8 < fluency.scores.ci95_high and fluency.below_threshold == 2
     assert fluency.first_attempt_mean == pytest.approx(0.8)
-    assert [(agent.agent_name, agent.turns_regenerated, agent.mean_scores[QualityCheckKind.FLUENCY])
-            for agent in report.agents] == [("Ana", 0, 1.0), ("Bruno", 2, 0.6)]
+    assert [
+        (agent.agent_name, agent.turns_regenerated, agent.mean_scores[QualityCheckKind.FLUENCY])
+        for agent in report.agents
+    ] == [("Ana", 0, 1.0), ("Bruno", 2, 0.6)]
     # Ana: one check per turn; Bruno: a check, a regeneration and a check per turn
     assert report.extra_calls == 2 + 2 * 3 == len(judged(llm.side_calls)) + len(llm.calls) - 4
 
@@ -152,23 +155,38 @@ async def test_replay_meets_every_check_and_regeneration_in_the_cache():
 
 def test_the_config_and_the_records_survive_the_checkpoint():
     config = study_pb2.SimulationConfig(
-        environment_type=study_pb2.ENVIRONMENT_TYPE_FOCUS_GROUP, rounds=2,
-        quality_checks=study_pb2.QualityChecks(enabled=True, checks=[study_pb2.QUALITY_CHECK_FLUENCY]))
+        environment_type=study_pb2.ENVIRONMENT_TYPE_FOCUS_GROUP,
+        rounds=2,
+        quality_checks=study_pb2.QualityChecks(enabled=True, checks=[study_pb2.QUALITY_CHECK_FLUENCY]),
+    )
     engine = config_from_proto(config)
     assert engine.quality == QualityCheckConfig(checks=[QualityCheckKind.FLUENCY], threshold=0.7, max_attempts=3)
     assert config_from_proto(config_to_proto(engine)) == engine
-    assert config_from_proto(study_pb2.SimulationConfig(
-        environment_type=study_pb2.ENVIRONMENT_TYPE_SURVEY, rounds=1,
-        quality_checks=study_pb2.QualityChecks(threshold=0.5))).quality is None  # not enabled
+    assert (
+        config_from_proto(
+            study_pb2.SimulationConfig(
+                environment_type=study_pb2.ENVIRONMENT_TYPE_SURVEY,
+                rounds=1,
+                quality_checks=study_pb2.QualityChecks(threshold=0.5),
+            )
+        ).quality
+        is None
+    )  # not enabled
 
 
 def test_bad_quality_settings_name_their_field():
     config = study_pb2.SimulationConfig(
-        environment_type=study_pb2.ENVIRONMENT_TYPE_FOCUS_GROUP, rounds=1,
-        quality_checks=study_pb2.QualityChecks(enabled=True, checks=[0, 9], threshold=1.5, max_attempts=7))
+        environment_type=study_pb2.ENVIRONMENT_TYPE_FOCUS_GROUP,
+        rounds=1,
+        quality_checks=study_pb2.QualityChecks(enabled=True, checks=[0, 9], threshold=1.5, max_attempts=7),
+    )
     fields = [field for field, _ in simulation_config_violations(config, "simulation_config")]
-    assert fields == ["simulation_config.quality_checks.checks[0]", "simulation_config.quality_checks.checks[1]",
-                      "simulation_config.quality_checks.threshold", "simulation_config.quality_checks.max_attempts"]
+    assert fields == [
+        "simulation_config.quality_checks.checks[0]",
+        "simulation_config.quality_checks.checks[1]",
+        "simulation_config.quality_checks.threshold",
+        "simulation_config.quality_checks.max_attempts",
+    ]
 
 
 async def test_the_service_reports_turn_quality_in_the_result_and_keeps_it_in_checkpoints(tmp_path):
@@ -179,17 +197,23 @@ async def test_the_service_reports_turn_quality_in_the_result_and_keeps_it_in_ch
         events = [event async for event in mesh.simulation.RunSimulation(request, timeout=30)]
         finished = events[-1].finished
         report = finished.results.turn_quality
-        spoke = {(i.agent_name, i.round) for i in finished.results.interactions
-                 if i.action in (study_pb2.ACTION_TYPE_TALK, study_pb2.ACTION_TYPE_THINK)}
+        spoke = {
+            (i.agent_name, i.round)
+            for i in finished.results.interactions
+            if i.action in (study_pb2.ACTION_TYPE_TALK, study_pb2.ACTION_TYPE_THINK)
+        }
         assert report.turns_checked == len(spoke) and report.extra_calls == len(spoke)
         assert report.extra_prompt_tokens > 0 and report.threshold == pytest.approx(0.0001)
         assert [item.check for item in report.statistics] == [1, 2, 3, 4]
         assert {agent.agent_name for agent in report.agents} <= {"Lisa Carter", "Oscar Diaz"}
         requests = [record for record in mesh.fake.stats.requests if record.body]
-        assert sum("You review one turn of" in record.body["messages"][0]["content"] for record in requests) == \
-            report.extra_calls
-        stored = await mesh.control.GetCheckpoint(control_pb2.GetCheckpointRequest(name=finished.checkpoint),
-                                                  timeout=10)
+        assert (
+            sum("You review one turn of" in record.body["messages"][0]["content"] for record in requests)
+            == report.extra_calls
+        )
+        stored = await mesh.control.GetCheckpoint(
+            control_pb2.GetCheckpointRequest(name=finished.checkpoint), timeout=10
+        )
         payload = simulation_pb2.WorldState.FromString(stored.payload)
         world, agents = world_from_proto(payload)
         assert len(world.turn_quality) == report.turns_checked

@@ -38,7 +38,8 @@ async def test_focus_group_streams_events_and_checkpoints_each_round(mesh: Mesh)
     assert [e.round_started.round for e in events if e.HasField("round_started")] == [1, 2, 3]
     checkpointed = [e.round_checkpointed for e in events if e.HasField("round_checkpointed")]
     assert [(c.round, c.checkpoint, c.agents_succeeded, c.agents_failed) for c in checkpointed] == [
-        (n, f"{session}/checkpoints/round_{n}", 3, 0) for n in (1, 2, 3)]
+        (n, f"{session}/checkpoints/round_{n}", 3, 0) for n in (1, 2, 3)
+    ]
     for round_number in (1, 2, 3):  # a round's actions come between its start and its checkpoint
         start = next(i for i, e in enumerate(events) if e.round_started.round == round_number)
         end = next(i for i, e in enumerate(events) if e.round_checkpointed.round == round_number)
@@ -59,10 +60,15 @@ async def test_focus_group_streams_events_and_checkpoints_each_round(mesh: Mesh)
     assert finished.agents[0].agent_id == "agents/0"
 
     listed = await mesh.control.ListCheckpoints(control_pb2.ListCheckpointsRequest(parent=session), timeout=10)
-    assert [c.name.rsplit("/", 1)[1] for c in listed.checkpoints] == ["round_1", "round_2", "round_3",
-                                                                      "simulation_complete"]
-    stored = await mesh.control.GetCheckpoint(control_pb2.GetCheckpointRequest(name=f"{session}/checkpoints/round_2"),
-                                              timeout=10)
+    assert [c.name.rsplit("/", 1)[1] for c in listed.checkpoints] == [
+        "round_1",
+        "round_2",
+        "round_3",
+        "simulation_complete",
+    ]
+    stored = await mesh.control.GetCheckpoint(
+        control_pb2.GetCheckpointRequest(name=f"{session}/checkpoints/round_2"), timeout=10
+    )
     assert stored.content_type == WORLD_STATE_TYPE
     world = simulation_pb2.WorldState.FromString(stored.payload)
     assert world.rounds_completed == 2
@@ -70,7 +76,7 @@ async def test_focus_group_streams_events_and_checkpoints_each_round(mesh: Mesh)
     assert len(world.agents) == 3 and all(agent.episodic_memory for agent in world.agents)
     assert len(world.pending_messages) > 0  # round 2's talk waits for round 3
     assert world.usage.calls == 6
-    assert [i for i in world.transcript] == streamed[:len(world.transcript)]
+    assert [i for i in world.transcript] == streamed[: len(world.transcript)]
 
     bodies = [record.body for record in mesh.fake.stats.requests]
     assert all(body["max_tokens"] == 256 for body in bodies)
@@ -79,8 +85,9 @@ async def test_focus_group_streams_events_and_checkpoints_each_round(mesh: Mesh)
 
 async def test_without_stream_actions_only_rounds_failures_and_result_stream(mesh: Mesh):
     session = await mesh.begin_session()
-    events = await collect(mesh.simulation.RunSimulation(
-        run_request(session, NAMES[:2], rounds=2, stream_actions=False), timeout=30))
+    events = await collect(
+        mesh.simulation.RunSimulation(run_request(session, NAMES[:2], rounds=2, stream_actions=False), timeout=30)
+    )
     assert kinds(events) == ["round_started", "round_checkpointed"] * 2 + ["finished"]
     assert events[-1].finished.results.total_interactions > 2
 
@@ -88,8 +95,9 @@ async def test_without_stream_actions_only_rounds_failures_and_result_stream(mes
 async def test_resumed_run_equals_an_uninterrupted_one_and_replays_from_the_cache(mesh: Mesh):
     namespace = unique_namespace()
     uninterrupted_session = await mesh.begin_session(namespace)
-    uninterrupted = await collect(mesh.simulation.RunSimulation(
-        run_request(uninterrupted_session, NAMES, rounds=4), timeout=30))
+    uninterrupted = await collect(
+        mesh.simulation.RunSimulation(run_request(uninterrupted_session, NAMES, rounds=4), timeout=30)
+    )
     model_calls = mesh.fake.stats.total_requests
     assert model_calls == 12
 
@@ -101,8 +109,14 @@ async def test_resumed_run_equals_an_uninterrupted_one_and_replays_from_the_cach
                 call.cancel()
                 break
     async with mesh.another_simulation_server() as recovering:
-        resumed = await collect(recovering.ResumeSimulation(simulation_pb2.ResumeSimulationRequest(
-            checkpoint=f"{session}/checkpoints/round_2", stream_actions=True), timeout=30))
+        resumed = await collect(
+            recovering.ResumeSimulation(
+                simulation_pb2.ResumeSimulationRequest(
+                    checkpoint=f"{session}/checkpoints/round_2", stream_actions=True
+                ),
+                timeout=30,
+            )
+        )
 
     assert mesh.fake.stats.total_requests == model_calls  # every round came from the cache
     assert kinds(resumed)[0] == "round_started" and resumed[0].round_started.round == 3
@@ -119,8 +133,11 @@ async def test_resumed_run_equals_an_uninterrupted_one_and_replays_from_the_cach
 async def test_resume_from_latest_of_a_finished_run_returns_the_same_result(mesh: Mesh):
     session = await mesh.begin_session()
     first = await collect(mesh.simulation.RunSimulation(run_request(session, NAMES[:2], rounds=1), timeout=30))
-    again = await collect(mesh.simulation.ResumeSimulation(simulation_pb2.ResumeSimulationRequest(
-        checkpoint=f"{session}/checkpoints/-latest"), timeout=30))
+    again = await collect(
+        mesh.simulation.ResumeSimulation(
+            simulation_pb2.ResumeSimulationRequest(checkpoint=f"{session}/checkpoints/-latest"), timeout=30
+        )
+    )
     assert kinds(again) == ["finished"]
     assert again[0].finished == first[-1].finished
 
@@ -160,12 +177,11 @@ async def test_the_agents_of_a_round_act_concurrently(mesh: Mesh):
     mesh.fake.configure(latency_s=0.3)
     names = [f"Person {index}" for index in range(24)]
     session = await mesh.begin_session()
-    events = await collect(mesh.simulation.RunSimulation(
-        run_request(session, names, rounds=2, stream_actions=False), timeout=30))
+    events = await collect(
+        mesh.simulation.RunSimulation(run_request(session, names, rounds=2, stream_actions=False), timeout=30)
+    )
     assert events[-1].finished.participants.successful == 24
     assert mesh.fake.stats.peak_in_flight == 24
-
-
 
 
 async def rejected(mesh: Mesh, request) -> grpc.aio.AioRpcError:
@@ -195,8 +211,9 @@ async def test_bad_requests_name_their_fields(mesh: Mesh):
 
     for rounds in (0, 51):
         cases.append((run_request(session, NAMES, rounds=rounds), "config.rounds"))
-    cases.append((run_request(session, NAMES, environment=study_pb2.ENVIRONMENT_TYPE_UNSPECIFIED),
-                  "config.environment_type"))
+    cases.append(
+        (run_request(session, NAMES, environment=study_pb2.ENVIRONMENT_TYPE_UNSPECIFIED), "config.environment_type")
+    )
 
     request = run_request(session, NAMES)
     request.stimulus.content = "  "
@@ -223,24 +240,36 @@ async def test_unknown_session_and_checkpoint_are_not_found(mesh: Mesh):
 
     session = await mesh.begin_session()
     with pytest.raises(grpc.aio.AioRpcError) as failure:
-        await collect(mesh.simulation.ResumeSimulation(simulation_pb2.ResumeSimulationRequest(
-            checkpoint=f"{session}/checkpoints/round_7"), timeout=10))
+        await collect(
+            mesh.simulation.ResumeSimulation(
+                simulation_pb2.ResumeSimulationRequest(checkpoint=f"{session}/checkpoints/round_7"), timeout=10
+            )
+        )
     assert failure.value.code() == grpc.StatusCode.NOT_FOUND
 
     with pytest.raises(grpc.aio.AioRpcError) as failure:
-        await collect(mesh.simulation.ResumeSimulation(simulation_pb2.ResumeSimulationRequest(
-            checkpoint="round_7"), timeout=10))
+        await collect(
+            mesh.simulation.ResumeSimulation(simulation_pb2.ResumeSimulationRequest(checkpoint="round_7"), timeout=10)
+        )
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT and violations(failure.value) == ["checkpoint"]
 
 
 async def test_a_checkpoint_of_something_else_cannot_be_resumed(mesh: Mesh):
     session = await mesh.begin_session()
-    await mesh.control.CreateCheckpoint(control_pb2.CreateCheckpointRequest(
-        parent=session, checkpoint_id="agents_created",
-        checkpoint=control_pb2.Checkpoint(payload=b"[]", content_type="application/json")), timeout=10)
+    await mesh.control.CreateCheckpoint(
+        control_pb2.CreateCheckpointRequest(
+            parent=session,
+            checkpoint_id="agents_created",
+            checkpoint=control_pb2.Checkpoint(payload=b"[]", content_type="application/json"),
+        ),
+        timeout=10,
+    )
     with pytest.raises(grpc.aio.AioRpcError) as failure:
-        await collect(mesh.simulation.ResumeSimulation(simulation_pb2.ResumeSimulationRequest(
-            checkpoint=f"{session}/checkpoints/agents_created"), timeout=10))
+        await collect(
+            mesh.simulation.ResumeSimulation(
+                simulation_pb2.ResumeSimulationRequest(checkpoint=f"{session}/checkpoints/agents_created"), timeout=10
+            )
+        )
     assert failure.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "not a simulation's world state" in failure.value.details()
 
@@ -255,8 +284,9 @@ async def test_an_ended_session_takes_no_simulation(mesh: Mesh):
 async def test_agents_keep_their_identity_and_provenance(mesh: Mesh):
     session = await mesh.begin_session()
     request = run_request(session, NAMES[:1], rounds=1, environment=study_pb2.ENVIRONMENT_TYPE_SURVEY)
-    request.agents[0].provenance.CopyFrom(agent_pb2.Provenance(origin=agent_pb2.Provenance.ORIGIN_SPEC,
-                                                               source="Lisa.agent.json"))
+    request.agents[0].provenance.CopyFrom(
+        agent_pb2.Provenance(origin=agent_pb2.Provenance.ORIGIN_SPEC, source="Lisa.agent.json")
+    )
     events = await collect(mesh.simulation.RunSimulation(request, timeout=30))
     agent = events[-1].finished.agents[0]
     assert agent.provenance.source == "Lisa.agent.json" and agent.spec_json == spec_named("Lisa Carter")
@@ -269,16 +299,22 @@ async def test_replaying_a_finished_run_from_an_older_checkpoint_reuses_its_chec
     first = await collect(mesh.simulation.RunSimulation(run_request(session, NAMES, rounds=3), timeout=30))
     model_calls = mesh.fake.stats.total_requests
     async with mesh.another_simulation_server() as replica:
-        replayed = await collect(replica.ResumeSimulation(simulation_pb2.ResumeSimulationRequest(
-            checkpoint=f"{session}/checkpoints/round_1"), timeout=30))
+        replayed = await collect(
+            replica.ResumeSimulation(
+                simulation_pb2.ResumeSimulationRequest(checkpoint=f"{session}/checkpoints/round_1"), timeout=30
+            )
+        )
     assert mesh.fake.stats.total_requests == model_calls
     assert [e.round_checkpointed.checkpoint for e in replayed if e.HasField("round_checkpointed")] == [
-        f"{session}/checkpoints/round_2", f"{session}/checkpoints/round_3"]
+        f"{session}/checkpoints/round_2",
+        f"{session}/checkpoints/round_3",
+    ]
     assert replayed[-1].finished.results == first[-1].finished.results
     listed = await mesh.control.ListCheckpoints(control_pb2.ListCheckpointsRequest(parent=session), timeout=10)
     assert len(listed.checkpoints) == 4  # the stored checkpoints were kept, not duplicated
-    stored = await mesh.control.GetCheckpoint(control_pb2.GetCheckpointRequest(name=f"{session}/checkpoints/round_2"),
-                                              timeout=10)
+    stored = await mesh.control.GetCheckpoint(
+        control_pb2.GetCheckpointRequest(name=f"{session}/checkpoints/round_2"), timeout=10
+    )
     usage = simulation_pb2.WorldState.FromString(stored.payload).usage
     assert (usage.calls, usage.cached_calls) == (6, 0)  # the original run's, although the replay's differs
     assert (replayed[-1].finished.usage.calls, replayed[-1].finished.usage.cached_calls) == (3, 6)

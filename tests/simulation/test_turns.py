@@ -21,9 +21,12 @@ NAMES = ["Ana", "Bruno", "Carla", "Davi"]
 
 
 def reply(*actions: tuple[str, str], **state: str) -> dict:
-    return {"actions": [{"type": kind, "content": content} for kind, content in actions],
-            "goals": state.get("goals", ""), "attention": state.get("attention", ""),
-            "emotions": state.get("emotions", "")}
+    return {
+        "actions": [{"type": kind, "content": content} for kind, content in actions],
+        "goals": state.get("goals", ""),
+        "attention": state.get("attention", ""),
+        "emotions": state.get("emotions", ""),
+    }
 
 
 async def test_thinking_off_drops_think_and_tells_the_model_not_to_think():
@@ -51,33 +54,59 @@ async def test_thinking_on_keeps_thoughts_private():
 async def test_actions_are_capped_and_nothing_follows_done():
     state = world(["Ana"], rounds=2, max_actions_per_turn=2)
     contents = ["first point", "second point", "third point", "fourth point"]
-    llm = ScriptedLLM(["Ana"], lambda call: reply(*[("TALK", c) for c in contents]) if call.round == 1 else
-                      reply(("TALK", "only this"), ("DONE", ""), ("TALK", "after done")))
+    llm = ScriptedLLM(
+        ["Ana"],
+        lambda call: (
+            reply(*[("TALK", c) for c in contents])
+            if call.round == 1
+            else reply(("TALK", "only this"), ("DONE", ""), ("TALK", "after done"))
+        ),
+    )
     await run_all(state, llm)
     assert '"actions": up to 2 actions' in llm.calls[0].system
     actions_schema = llm.calls[0].output_model.model_json_schema()["properties"]["actions"]
     assert (actions_schema["minItems"], actions_schema["maxItems"]) == (1, 2)
     acted = [(i.round, i.action, i.content) for i in state.transcript if i.agent_name == "Ana"]
-    assert acted == [(1, ActionType.TALK, "first point"), (1, ActionType.TALK, "second point"),
-                     (2, ActionType.TALK, "only this"), (2, ActionType.DONE, "")]
+    assert acted == [
+        (1, ActionType.TALK, "first point"),
+        (1, ActionType.TALK, "second point"),
+        (2, ActionType.TALK, "only this"),
+        (2, ActionType.DONE, ""),
+    ]
 
 
 async def test_near_identical_repeated_actions_are_cut():
     state = world(["Ana"], rounds=1)
-    llm = ScriptedLLM(["Ana"], lambda call: reply(
-        ("TALK", "I love the design!"), ("TALK", "i love the design"), ("THINK", "I love the design"),
-        ("TALK", "I love the designs."), ("TALK", "The price is too high"), ("TALK", "   ")))
+    llm = ScriptedLLM(
+        ["Ana"],
+        lambda call: reply(
+            ("TALK", "I love the design!"),
+            ("TALK", "i love the design"),
+            ("THINK", "I love the design"),
+            ("TALK", "I love the designs."),
+            ("TALK", "The price is too high"),
+            ("TALK", "   "),
+        ),
+    )
     await run_all(state, llm)
     acted = [(i.action, i.content) for i in state.transcript[1:]]
-    assert acted == [(ActionType.TALK, "I love the design!"), (ActionType.THINK, "I love the design"),
-                     (ActionType.TALK, "The price is too high")]
+    assert acted == [
+        (ActionType.TALK, "I love the design!"),
+        (ActionType.THINK, "I love the design"),
+        (ActionType.TALK, "The price is too high"),
+    ]
 
 
 async def test_cognitive_state_follows_the_model_and_keeps_what_it_omits():
     state = world(["Ana"], rounds=2)
-    llm = ScriptedLLM(["Ana"], lambda call: reply(("TALK", "hm"), goals="judge the price; stay polite",
-                                                  emotions="curious") if call.round == 1 else
-                      reply(("TALK", "ok"), attention="the price tag"))
+    llm = ScriptedLLM(
+        ["Ana"],
+        lambda call: (
+            reply(("TALK", "hm"), goals="judge the price; stay polite", emotions="curious")
+            if call.round == 1
+            else reply(("TALK", "ok"), attention="the price tag")
+        ),
+    )
     await run_all(state, llm)
     cognitive = state.agents[0].cognitive_state
     assert cognitive.goals == ["judge the price", "stay polite"]
@@ -110,8 +139,9 @@ async def test_failed_agent_is_marked_and_the_others_continue():
 
 async def test_more_failures_than_allowed_abort_the_run():
     state = world(NAMES, rounds=3, max_failed_fraction=0.5)
-    llm = ScriptedLLM(NAMES, lambda call: LLMInvalidOutputError("bad", raw_text="{")
-                      if call.agent != "Ana" else talk("fine"))
+    llm = ScriptedLLM(
+        NAMES, lambda call: LLMInvalidOutputError("bad", raw_text="{") if call.agent != "Ana" else talk("fine")
+    )
     events = []
     with pytest.raises(TooManyAgentsFailed) as failure:
         async for event in Simulation(state, llm, session="sessions/s").run():
@@ -125,8 +155,9 @@ async def test_more_failures_than_allowed_abort_the_run():
 
 async def test_exactly_the_allowed_share_of_failures_is_tolerated():
     state = world(NAMES, rounds=1, max_failed_fraction=0.5)
-    llm = ScriptedLLM(NAMES, lambda call: LLMUnavailableError("down") if call.agent in ("Ana", "Bruno")
-                      else talk("fine"))
+    llm = ScriptedLLM(
+        NAMES, lambda call: LLMUnavailableError("down") if call.agent in ("Ana", "Bruno") else talk("fine")
+    )
     events = await run_all(state, llm)
     assert isinstance(events[-1], SimulationFinished) and events[-1].participants_failed == 2
 
@@ -162,14 +193,14 @@ async def test_resumed_world_continues_exactly_like_an_uninterrupted_one():
     events = await run_all(restored, llm_rest)
     assert restored.transcript == uninterrupted.transcript
     assert restored.agents == uninterrupted.agents
-    assert [(c.agent, c.round, c.system, c.user) for c in llm_rest.calls] == \
-        [(c.agent, c.round, c.system, c.user) for c in llm_full.calls if c.round > 2]
+    assert [(c.agent, c.round, c.system, c.user) for c in llm_rest.calls] == [
+        (c.agent, c.round, c.system, c.user) for c in llm_full.calls if c.round > 2
+    ]
     assert not any(getattr(event, "interaction", None) and event.interaction.round == 0 for event in events)
 
 
 async def test_prompts_are_a_deterministic_function_of_the_state():
-    first, second = world(NAMES, EnvironmentType.INTERVIEW, rounds=3), world(NAMES, EnvironmentType.INTERVIEW,
-                                                                           rounds=3)
+    first, second = world(NAMES, EnvironmentType.INTERVIEW, rounds=3), world(NAMES, EnvironmentType.INTERVIEW, rounds=3)
     llm_a, llm_b = ScriptedLLM(NAMES, scripted_by_prompt, 0.01), ScriptedLLM(NAMES, scripted_by_prompt)
     await run_all(first, llm_a)
     await run_all(second, llm_b)

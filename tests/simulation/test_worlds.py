@@ -88,8 +88,16 @@ async def test_broadcast_on_lets_everyone_overhear_targeted_talk():
 
 async def test_unknown_or_own_target_means_everyone():
     state = world(NAMES, rounds=2, broadcast_mode=False)
-    llm = ScriptedLLM(NAMES, lambda call: talk("hi", target="the room") if call.agent == "Ana" else
-                      talk("me", target="Bruno") if call.agent == "Bruno" else talk("ok"))
+    llm = ScriptedLLM(
+        NAMES,
+        lambda call: (
+            talk("hi", target="the room")
+            if call.agent == "Ana"
+            else talk("me", target="Bruno")
+            if call.agent == "Bruno"
+            else talk("ok")
+        ),
+    )
     await run_all(state, llm)
     talks = {i.agent_name: i.target for i in state.transcript if i.action is ActionType.TALK and i.round == 1}
     assert talks["Ana"] == "" and talks["Bruno"] == ""
@@ -127,11 +135,15 @@ async def test_interview_asks_each_agent_to_elaborate_and_keeps_them_apart():
 
 async def test_interview_follow_up_after_silence_asks_for_more():
     state = world(["Ana"], EnvironmentType.INTERVIEW, rounds=2)
-    llm = ScriptedLLM(["Ana"], lambda call: {"actions": [{"type": "DONE", "content": ""}], "goals": "",
-                                             "attention": "", "emotions": ""})
+    llm = ScriptedLLM(
+        ["Ana"],
+        lambda call: {"actions": [{"type": "DONE", "content": ""}], "goals": "", "attention": "", "emotions": ""},
+    )
     await run_all(state, llm)
-    assert "Is there anything you would like to add about: What do you think of the SolarKettle?" in \
-        llm.calls_of("Ana", 2)[0].user
+    assert (
+        "Is there anything you would like to add about: What do you think of the SolarKettle?"
+        in llm.calls_of("Ana", 2)[0].user
+    )
 
 
 async def test_concurrent_round_acts_on_one_snapshot_and_costs_one_latency():

@@ -37,8 +37,8 @@ def chart_library() -> ChartLibrary:
         source = bundle.read_text(encoding="utf-8")
     except OSError:
         raise ReportError(
-            f"the chart library is missing ({bundle}): install it with `make setup` "
-            f"(or `npm ci` in {PROJECT_ROOT})") from None
+            f"the chart library is missing ({bundle}): install it with `make setup` (or `npm ci` in {PROJECT_ROOT})"
+        ) from None
     version, licence = "", ""
     manifest = bundle.parent.parent / "package.json"
     if manifest.is_file():

@@ -36,12 +36,19 @@ def arm_colour(index: int) -> str:
 
 
 def _translucent(colour: str, alpha: float = 0.35) -> str:
-    red, green, blue = (int(colour[index:index + 2], 16) for index in (1, 3, 5))
+    red, green, blue = (int(colour[index : index + 2], 16) for index in (1, 3, 5))
     return f"rgba({red}, {green}, {blue}, {alpha})"
 
 
-def _options(*, x_title: str = "", y_title: str = "", stacked: bool = False, horizontal: bool = False,
-             percent_axis: str = "", legend: bool = True) -> dict:
+def _options(
+    *,
+    x_title: str = "",
+    y_title: str = "",
+    stacked: bool = False,
+    horizontal: bool = False,
+    percent_axis: str = "",
+    legend: bool = True,
+) -> dict:
     scales = {
         "x": {"title": {"display": bool(x_title), "text": x_title}, "stacked": stacked},
         "y": {"title": {"display": bool(y_title), "text": y_title}, "stacked": stacked, "beginAtZero": True},
@@ -90,14 +97,18 @@ def _counts(values: Sequence[float], edges: list[float]) -> list[int]:
     return [int(count) for count in counts]
 
 
-def distribution_chart(series: Sequence[tuple[str, Sequence[float]]], number_range: NumberRange,
-                       field: str) -> dict:
+def distribution_chart(series: Sequence[tuple[str, Sequence[float]]], number_range: NumberRange, field: str) -> dict:
     """How many participants gave each value (or fell in each bin), one bar colour per arm."""
     everything = [value for _, values in series for value in values]
     labels, edges = value_bins(everything, number_range)
     datasets = [
-        {"label": name, "data": _counts(values, edges), "backgroundColor": arm_colour(index),
-         "borderColor": arm_colour(index), "borderWidth": 1}
+        {
+            "label": name,
+            "data": _counts(values, edges),
+            "backgroundColor": arm_colour(index),
+            "borderColor": arm_colour(index),
+            "borderWidth": 1,
+        }
         for index, (name, values) in enumerate(series)
     ]
     options = _options(x_title=field, y_title="participants", legend=len(series) > 1)
@@ -117,8 +128,11 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float, float] | None:
     return mean, mean - half, mean + half
 
 
-def means_chart(intervals: Sequence[tuple[str, tuple[float, float, float] | None]], field: str,
-                number_range: NumberRange = NumberRange()) -> dict:
+def means_chart(
+    intervals: Sequence[tuple[str, tuple[float, float, float] | None]],
+    field: str,
+    number_range: NumberRange = NumberRange(),
+) -> dict:
     """Each arm's mean (a point) with its 95 % confidence interval (a bar from its low to its high end); the
     axis keeps to the bounds the field's hint gives (an interval past them is cut there)."""
     names = [name for name, _ in intervals]
@@ -130,20 +144,42 @@ def means_chart(intervals: Sequence[tuple[str, tuple[float, float, float] | None
         "data": {
             "labels": names,
             "datasets": [
-                {"type": "line", "label": "mean", "data": means, "showLine": False, "pointRadius": 6,
-                 "pointHoverRadius": 7, "pointStyle": "rectRot", "backgroundColor": "#222",
-                 "borderColor": "#222", "order": 0},
-                {"label": "95 % confidence interval", "data": ranges,
-                 "backgroundColor": [_translucent(colour) for colour in colours], "borderColor": colours,
-                 "borderWidth": 1, "barPercentage": 0.35, "order": 1},
+                {
+                    "type": "line",
+                    "label": "mean",
+                    "data": means,
+                    "showLine": False,
+                    "pointRadius": 6,
+                    "pointHoverRadius": 7,
+                    "pointStyle": "rectRot",
+                    "backgroundColor": "#222",
+                    "borderColor": "#222",
+                    "order": 0,
+                },
+                {
+                    "label": "95 % confidence interval",
+                    "data": ranges,
+                    "backgroundColor": [_translucent(colour) for colour in colours],
+                    "borderColor": colours,
+                    "borderWidth": 1,
+                    "barPercentage": 0.35,
+                    "order": 1,
+                },
             ],
         },
-        "options": {**_options(y_title=field), "scales": {
-            "x": {"title": {"display": False}},
-            "y": {"title": {"display": True, "text": f"mean {field}"}, "beginAtZero": False, "grace": "10%",
-                  **({"min": number_range.minimum} if number_range.minimum is not None else {}),
-                  **({"max": number_range.maximum} if number_range.maximum is not None else {})},
-        }},
+        "options": {
+            **_options(y_title=field),
+            "scales": {
+                "x": {"title": {"display": False}},
+                "y": {
+                    "title": {"display": True, "text": f"mean {field}"},
+                    "beginAtZero": False,
+                    "grace": "10%",
+                    **({"min": number_range.minimum} if number_range.minimum is not None else {}),
+                    **({"max": number_range.maximum} if number_range.maximum is not None else {}),
+                },
+            },
+        },
     }
 
 
@@ -155,8 +191,9 @@ def shares_chart(rows: Sequence[tuple[str, Sequence[tuple[str, int, float]]]], c
         for _, counts in rows:
             share = next((share for value, _, share in counts if value == category), 0.0)
             shares.append(round(100 * share, 2))
-        datasets.append({"label": category, "data": shares,
-                         "backgroundColor": CATEGORY_COLOURS[index % len(CATEGORY_COLOURS)]})
+        datasets.append(
+            {"label": category, "data": shares, "backgroundColor": CATEGORY_COLOURS[index % len(CATEGORY_COLOURS)]}
+        )
     options = _options(x_title="share of the arm's answers (%)", stacked=True, horizontal=True, percent_axis="x")
     return {"type": "bar", "data": {"labels": [name for name, _ in rows], "datasets": datasets}, "options": options}
 
@@ -167,5 +204,8 @@ def category_chart(counts: Sequence[tuple[str, int, float]], title: str) -> dict
     data = [round(100 * share, 2) for _, _, share in counts]
     colours = [CATEGORY_COLOURS[index % len(CATEGORY_COLOURS)] for index in range(len(labels))]
     options = _options(y_title=title, percent_axis="y", legend=False)
-    return {"type": "bar", "data": {"labels": labels, "datasets": [
-        {"label": "share (%)", "data": data, "backgroundColor": colours}]}, "options": options}
+    return {
+        "type": "bar",
+        "data": {"labels": labels, "datasets": [{"label": "share (%)", "data": data, "backgroundColor": colours}]},
+        "options": options,
+    }

@@ -39,8 +39,9 @@ async def write_report(mesh: MeshConnection, console: Console, name: str, output
     path.write_text(page, encoding="utf-8")
     console.print(f"report of {name} in {path.resolve()}", markup=False, soft_wrap=True)
     if request is None:
-        console.print("its request was not found: the report shows what the result tells of it",
-                      style="yellow", markup=False)
+        console.print(
+            "its request was not found: the report shows what the result tells of it", style="yellow", markup=False
+        )
     return path
 
 
@@ -52,12 +53,17 @@ async def _result(mesh: MeshConnection, console: Console, name: str, output_dir:
         saved = _saved_result(output_dir) if error.code() == grpc.StatusCode.UNAVAILABLE else None
         if saved is None:
             raise
-        console.print(f"the mesh is not answering: the report is written from {output_dir / 'result.json'}",
-                      style="yellow", markup=False)
+        console.print(
+            f"the mesh is not answering: the report is written from {output_dir / 'result.json'}",
+            style="yellow",
+            markup=False,
+        )
         return saved
     if not operation.done:
-        raise ReportError(f"{name} is still running; its report can be written once it is done "
-                          f"(`troupe resume {name.removeprefix('operations/')}` follows it)")
+        raise ReportError(
+            f"{name} is still running; its report can be written once it is done "
+            f"(`troupe resume {name.removeprefix('operations/')}` follows it)"
+        )
     if operation.HasField("error"):
         raise ReportError(f"{name} ended without a result: {describe_error(FinishedCall(operation.error))}")
     result = finished_result(operation)
@@ -84,8 +90,7 @@ def _request_type(result: Result) -> type[Request]:
 def _saved_request(output_dir: Path, result: Result) -> Request | None:
     path = output_dir / REQUEST_FILE
     with contextlib.suppress(OSError, json_format.ParseError, ValueError):
-        return json_format.Parse(path.read_text(encoding="utf-8"), _request_type(result)(),
-                                 ignore_unknown_fields=True)
+        return json_format.Parse(path.read_text(encoding="utf-8"), _request_type(result)(), ignore_unknown_fields=True)
     return None
 
 

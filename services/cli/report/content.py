@@ -83,8 +83,11 @@ def fragment_name(fragment: population_pb2.FragmentSource) -> str:
         persona = json.loads(fragment.custom_json).get("persona", {})
     except (ValueError, AttributeError):
         persona = {}
-    return f"custom fragment ({', '.join(sorted(persona)) or 'persona'})" if isinstance(persona, dict) \
+    return (
+        f"custom fragment ({', '.join(sorted(persona)) or 'persona'})"
+        if isinstance(persona, dict)
         else "custom fragment"
+    )
 
 
 def field_specs(result: Result, request: Request | None, arms: list[Arm]) -> list[FieldSpec]:
@@ -104,9 +107,16 @@ def field_specs(result: Result, request: Request | None, arms: list[Arm]) -> lis
     specs = []
     for name in dict.fromkeys(names):
         kind = value_kind(arms, name)
-        hint = default_hint(name) if kind is None else {
-            ValueKind.NUMBER: "number", ValueKind.BOOLEAN: "yes or no", ValueKind.LIST: "list",
-            ValueKind.TEXT: "text"}.get(kind, "")
+        hint = (
+            default_hint(name)
+            if kind is None
+            else {
+                ValueKind.NUMBER: "number",
+                ValueKind.BOOLEAN: "yes or no",
+                ValueKind.LIST: "list",
+                ValueKind.TEXT: "text",
+            }.get(kind, "")
+        )
         if kind is ValueKind.CATEGORY:
             found = sorted({label for arm in arms for label in labels(arm.result, name)})
             hint = f"one of {'/'.join(found)}" if len(found) >= 2 else "text"
@@ -149,8 +159,10 @@ def category_counts(arm: Arm, spec: FieldSpec) -> list[tuple[str, int, float]]:
     given = labels(arm.result, spec.name)
     known = list(spec.categories) if spec.kind is ValueKind.CATEGORY else ["yes", "no"]
     categories = known + sorted(set(given) - set(known))
-    return [(category, given.count(category), given.count(category) / len(given) if given else 0.0)
-            for category in categories]
+    return [
+        (category, given.count(category), given.count(category) / len(given) if given else 0.0)
+        for category in categories
+    ]
 
 
 def themes(arm: Arm, name: str, limit: int = 8) -> list[tuple[str, int]]:
@@ -163,8 +175,11 @@ def themes(arm: Arm, name: str, limit: int = 8) -> list[tuple[str, int]]:
         value = agent.fields[name] if name in agent.fields else None
         if value is None:
             continue
-        items = list(value.list_value.values) if value.WhichOneof("value") == "list_value" else (
-            [value.string_value] if value.WhichOneof("value") == "string_value" else [])
+        items = (
+            list(value.list_value.values)
+            if value.WhichOneof("value") == "list_value"
+            else ([value.string_value] if value.WhichOneof("value") == "string_value" else [])
+        )
         for item in items:
             if item.strip():
                 found[item.strip()] = found.get(item.strip(), 0) + 1
@@ -186,8 +201,10 @@ def quotes(result: orchestrator_pb2.StudyResult, limit: int = QUOTES_PER_ARM) ->
             best[interaction.agent_name] = interaction
     chosen = sorted(best.values(), key=lambda interaction: -_fullness(interaction.content))[:limit]
     chosen.sort(key=lambda interaction: (interaction.round, interaction.sequence))
-    return [Quote(interaction.agent_name, interaction.round, _shortened(" ".join(interaction.content.split())))
-            for interaction in chosen]
+    return [
+        Quote(interaction.agent_name, interaction.round, _shortened(" ".join(interaction.content.split())))
+        for interaction in chosen
+    ]
 
 
 def _fullness(text: str) -> int:
@@ -216,8 +233,11 @@ def participant_summary(request: Request | None) -> list[tuple[str, str]]:
         rows.append(("from", ", ".join(sources)))
     elif mode in ("from_agent", "custom") and participants.specifications:
         rows.append(("specifications", ", ".join(_spec_label(spec) for spec in participants.specifications)))
-    for label, text in (("context", participants.context), ("particularities", participants.particularities),
-                        ("expectations", participants.expectations)):
+    for label, text in (
+        ("context", participants.context),
+        ("particularities", participants.particularities),
+        ("expectations", participants.expectations),
+    ):
         if text.strip():
             rows.append((label, text.strip()))
     if participants.fragments:

@@ -41,14 +41,30 @@ STATUSES = {
     orchestrator_pb2.STUDY_STATUS_FAILED: "failed",
 }
 TEST_NAMES = {
-    "welch_t": "Welch's t-test", "paired_t": "paired t-test", "one_way_anova": "one-way ANOVA",
-    "friedman": "Friedman test", "chi_square": "chi-square test", "fisher_exact": "Fisher's exact test",
-    "mann_whitney_u": "Mann-Whitney U", "wilcoxon": "Wilcoxon signed-rank", "kruskal_wallis": "Kruskal-Wallis",
+    "welch_t": "Welch's t-test",
+    "paired_t": "paired t-test",
+    "one_way_anova": "one-way ANOVA",
+    "friedman": "Friedman test",
+    "chi_square": "chi-square test",
+    "fisher_exact": "Fisher's exact test",
+    "mann_whitney_u": "Mann-Whitney U",
+    "wilcoxon": "Wilcoxon signed-rank",
+    "kruskal_wallis": "Kruskal-Wallis",
 }
-EFFECT_NAMES = {"hedges_g": "Hedges' g", "cohens_dz": "Cohen's d_z", "eta_squared": "η²",
-                "kendalls_w": "Kendall's W", "cramers_v": "Cramér's V"}
-KIND_WORDS = {ValueKind.NUMBER: "number", ValueKind.CATEGORY: "category", ValueKind.BOOLEAN: "yes or no",
-              ValueKind.LIST: "list", ValueKind.TEXT: "text"}
+EFFECT_NAMES = {
+    "hedges_g": "Hedges' g",
+    "cohens_dz": "Cohen's d_z",
+    "eta_squared": "η²",
+    "kendalls_w": "Kendall's W",
+    "cramers_v": "Cramér's V",
+}
+KIND_WORDS = {
+    ValueKind.NUMBER: "number",
+    ValueKind.CATEGORY: "category",
+    ValueKind.BOOLEAN: "yes or no",
+    ValueKind.LIST: "list",
+    ValueKind.TEXT: "text",
+}
 
 
 class Page:
@@ -61,8 +77,10 @@ class Page:
         chart_id = f"chart-{len(self.charts) + 1}"
         self.charts[chart_id] = config
         size = " tall" if tall else ""
-        return (f'<figure class="chart{size}"><div class="canvas-box"><canvas id="{chart_id}" role="img" '
-                f'aria-label="{escape(label)}"></canvas></div><figcaption>{escape(label)}</figcaption></figure>')
+        return (
+            f'<figure class="chart{size}"><div class="canvas-box"><canvas id="{chart_id}" role="img" '
+            f'aria-label="{escape(label)}"></canvas></div><figcaption>{escape(label)}</figcaption></figure>'
+        )
 
 
 def render(result: Result, request: Request | None, library: ChartLibrary) -> str:
@@ -88,8 +106,10 @@ def render(result: Result, request: Request | None, library: ChartLibrary) -> st
         charts_json=charts_json,
         library=library.source.replace("</script", "<\\/script"),
         draw=DRAW,
-        footer=escape(f"Written by troupe report from {_operation(result)}. Charts drawn with Chart.js "
-                      f"{library.version} ({library.licence} licence), inlined in this file."),
+        footer=escape(
+            f"Written by troupe report from {_operation(result)}. Charts drawn with Chart.js "
+            f"{library.version} ({library.licence} licence), inlined in this file."
+        ),
     )
 
 
@@ -107,12 +127,19 @@ def _subtitle(result: Result, arms: list[Arm]) -> str:
     parts = [_operation(result)]
     if isinstance(result, orchestrator_pb2.ExperimentResult):
         people = len({name for arm in result.arms for name in arm.participants})
-        parts += [f"{len(result.arms)} arms", DESIGNS.get(result.design, "between subjects"),
-                  f"{people} participants", f"seed {result.seed}"]
+        parts += [
+            f"{len(result.arms)} arms",
+            DESIGNS.get(result.design, "between subjects"),
+            f"{people} participants",
+            f"seed {result.seed}",
+        ]
     else:
         counts = result.participants
-        parts += [STATUSES.get(result.status, "unknown"), f"{counts.successful} of {counts.total} participants",
-                  f"{result.simulation_results.rounds_completed} rounds"]
+        parts += [
+            STATUSES.get(result.status, "unknown"),
+            f"{counts.successful} of {counts.total} participants",
+            f"{result.simulation_results.rounds_completed} rounds",
+        ]
     if when := _started(arms):
         parts.append(when)
     return " · ".join(escape(part) for part in parts)
@@ -146,21 +173,25 @@ def _findings(result: orchestrator_pb2.ExperimentResult, arms: list[Arm]) -> str
         f"<td>{escape(STATUSES.get(arm.result.status, 'unknown'))}"
         f"{_failed(arm.result)}</td><td>{arm.result.metadata.quality_score:.2f}</td>"
         f"<td><code>{escape(arm.result.operation_id)}</code></td></tr>"
-        for index, arm in enumerate(arms))
+        for index, arm in enumerate(arms)
+    )
     orders = ""
     if result.arm_orders:
         counted: dict[str, int] = {}
         for order in result.arm_orders.values():
             counted[order] = counted.get(order, 0) + 1
-        orders = ('<p class="note">Every participant took every arm, in these orders: '
-                  + "; ".join(f"{escape(order)} ({count})" for order, count in sorted(counted.items())) + ".</p>")
+        orders = (
+            '<p class="note">Every participant took every arm, in these orders: '
+            + "; ".join(f"{escape(order)} ({count})" for order, count in sorted(counted.items()))
+            + ".</p>"
+        )
     return (
         '<section id="findings"><h2>Findings</h2>'
         f'<ul class="findings">{"".join(items) or "<li>No field was compared.</li>"}</ul>'
         '<p class="note">p-values are adjusted across the fields (Holm); a difference counts as significant '
-        f'below 0.05.</p>{orders}'
+        f"below 0.05.</p>{orders}"
         '<table class="arms"><thead><tr><th>arm</th><th>participants</th><th>status</th><th>quality</th>'
-        f'<th>arm study</th></tr></thead><tbody>{rows}</tbody></table></section>'
+        f"<th>arm study</th></tr></thead><tbody>{rows}</tbody></table></section>"
     )
 
 
@@ -171,23 +202,33 @@ def _failed(result: orchestrator_pb2.StudyResult) -> str:
 
 def _study_overview(result: orchestrator_pb2.StudyResult) -> str:
     quality = result.extracted_results.statistical_analysis.quality_metrics
-    notes = "".join(f"<li>−{note.score_lost:.2f} {escape(note.metric)}: {escape(note.explanation)}</li>"
-                    for note in quality.notes)
-    failures = "".join(f"<li>{escape(failure.agent_name or f'#{failure.index}')}: {escape(failure.reason)}</li>"
-                       for failure in result.participant_failures)
+    notes = "".join(
+        f"<li>−{note.score_lost:.2f} {escape(note.metric)}: {escape(note.explanation)}</li>" for note in quality.notes
+    )
+    failures = "".join(
+        f"<li>{escape(failure.agent_name or f'#{failure.index}')}: {escape(failure.reason)}</li>"
+        for failure in result.participant_failures
+    )
     usage = result.metadata.token_usage
     rows = [
-        ("status", STATUSES.get(result.status, "unknown") + (f" ({result.participants.failed} failed)"
-                                                            if result.participants.failed else "")),
+        (
+            "status",
+            STATUSES.get(result.status, "unknown")
+            + (f" ({result.participants.failed} failed)" if result.participants.failed else ""),
+        ),
         ("participants", f"{result.participants.successful} of {result.participants.total} took part"),
-        ("rounds", f"{result.simulation_results.rounds_completed}, "
-                   f"{result.simulation_results.total_interactions} interactions"),
+        (
+            "rounds",
+            f"{result.simulation_results.rounds_completed}, "
+            f"{result.simulation_results.total_interactions} interactions",
+        ),
         ("quality score", f"{result.metadata.quality_score:.2f}"),
         ("model calls", f"{usage.calls} ({usage.cached_calls} from cache)"),
     ]
     return (
-        '<section id="overview"><h2>Overview</h2>' + _definitions(rows)
-        + (f'<p>What lowered the quality score:</p><ul>{notes}</ul>' if notes else "")
+        '<section id="overview"><h2>Overview</h2>'
+        + _definitions(rows)
+        + (f"<p>What lowered the quality score:</p><ul>{notes}</ul>" if notes else "")
         + (f'<p class="warn">Participants that failed:</p><ul>{failures}</ul>' if failures else "")
         + "</section>"
     )
@@ -196,16 +237,22 @@ def _study_overview(result: orchestrator_pb2.StudyResult) -> str:
 def _asked(result: Result, request: Request | None, arms: list[Arm], specs: list[FieldSpec]) -> str:
     parts = ['<section id="asked"><h2>What was asked</h2>']
     if request is None:
-        parts.append('<p class="note">The request itself was not found (it is kept in the results folder by '
-                     '`troupe run`): what follows is read from the result.</p>')
+        parts.append(
+            '<p class="note">The request itself was not found (it is kept in the results folder by '
+            "`troupe run`): what follows is read from the result.</p>"
+        )
     else:
         config = request.session_config
         rows = [("name", config.session_name), ("description", config.description)]
         if isinstance(request, orchestrator_pb2.RunExperimentRequest):
             rows.append(("design", DESIGNS.get(request.design, "between subjects")))
         simulation = request.simulation_config
-        environment = study_pb2.EnvironmentType.Name(simulation.environment_type).removeprefix(
-            "ENVIRONMENT_TYPE_").lower().replace("_", " ")
+        environment = (
+            study_pb2.EnvironmentType.Name(simulation.environment_type)
+            .removeprefix("ENVIRONMENT_TYPE_")
+            .lower()
+            .replace("_", " ")
+        )
         rows.append(("world", f"{environment}, {simulation.rounds} round{'s' if simulation.rounds != 1 else ''}"))
         if request.extraction_config.extraction_objective:
             rows.append(("objective", request.extraction_config.extraction_objective))
@@ -216,15 +263,23 @@ def _asked(result: Result, request: Request | None, arms: list[Arm], specs: list
         rows = "".join(
             f"<tr><td>{_arm_badge(index, arm.name)}</td><td>{len(arm.participants)}</td>"
             f"<td>{_stimulus(arm.stimulus)}</td><td>{escape(', '.join(arm.fragments)) or '–'}</td></tr>"
-            for index, arm in enumerate(arms))
-        parts.append('<h3>Arms</h3><table class="asked-arms"><thead><tr><th>arm</th><th>participants</th>'
-                     f'<th>stimulus</th><th>fragments</th></tr></thead><tbody>{rows}</tbody></table>')
+            for index, arm in enumerate(arms)
+        )
+        parts.append(
+            '<h3>Arms</h3><table class="asked-arms"><thead><tr><th>arm</th><th>participants</th>'
+            f"<th>stimulus</th><th>fragments</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
     else:
         parts.append(f"<h3>Stimulus</h3>{_stimulus(arms[0].stimulus)}")
-    field_rows = "".join(f"<tr><td><code>{escape(spec.name)}</code></td><td>{escape(spec.hint)}</td>"
-                         f"<td>{escape(KIND_WORDS[spec.kind])}</td></tr>" for spec in specs)
-    parts.append('<h3>Fields</h3><table><thead><tr><th>field</th><th>hint</th><th>kind</th></tr></thead>'
-                 f"<tbody>{field_rows}</tbody></table></section>")
+    field_rows = "".join(
+        f"<tr><td><code>{escape(spec.name)}</code></td><td>{escape(spec.hint)}</td>"
+        f"<td>{escape(KIND_WORDS[spec.kind])}</td></tr>"
+        for spec in specs
+    )
+    parts.append(
+        "<h3>Fields</h3><table><thead><tr><th>field</th><th>hint</th><th>kind</th></tr></thead>"
+        f"<tbody>{field_rows}</tbody></table></section>"
+    )
     return "".join(parts)
 
 
@@ -237,12 +292,17 @@ def _stimulus(stimulus: study_pb2.Stimulus | None) -> str:
 
 
 def _fields(page: Page, result: Result, arms: list[Arm], specs: list[FieldSpec]) -> str:
-    comparisons = {comparison.field: comparison for comparison in result.comparisons} \
-        if isinstance(result, orchestrator_pb2.ExperimentResult) else {}
+    comparisons = (
+        {comparison.field: comparison for comparison in result.comparisons}
+        if isinstance(result, orchestrator_pb2.ExperimentResult)
+        else {}
+    )
     parts = ['<section id="fields"><h2>Results by field</h2>']
     for spec in specs:
-        parts.append(f'<article class="field" id="field-{escape(spec.name)}"><h3><code>{escape(spec.name)}</code> '
-                     f'<span class="hint">{escape(spec.hint)}</span></h3>')
+        parts.append(
+            f'<article class="field" id="field-{escape(spec.name)}"><h3><code>{escape(spec.name)}</code> '
+            f'<span class="hint">{escape(spec.hint)}</span></h3>'
+        )
         comparison = comparisons.get(spec.name)
         if comparison is not None:
             text = comparison.sentence or f"Not compared: {comparison.skipped_reason}."
@@ -260,12 +320,18 @@ def _field_charts(page: Page, arms: list[Arm], spec: FieldSpec) -> str:
         if not any(values for _, values in series):
             return '<p class="note">No usable values.</p>'
         number_range = charts.NumberRange(spec.integer, spec.minimum, spec.maximum)
-        distribution = page.chart(charts.distribution_chart(series, number_range, spec.name),
-                                  f"Distribution of {spec.name}" + ("" if study else " per arm"))
-        intervals = [(f"{name} (n {len(values)})", reported_interval(arm, spec.name) or charts.mean_interval(values))
-                     for (name, values), arm in zip(series, arms, strict=True)]
-        means = page.chart(charts.means_chart(intervals, spec.name, number_range),
-                           f"Mean of {spec.name} with its 95 % confidence interval" + ("" if study else " per arm"))
+        distribution = page.chart(
+            charts.distribution_chart(series, number_range, spec.name),
+            f"Distribution of {spec.name}" + ("" if study else " per arm"),
+        )
+        intervals = [
+            (f"{name} (n {len(values)})", reported_interval(arm, spec.name) or charts.mean_interval(values))
+            for (name, values), arm in zip(series, arms, strict=True)
+        ]
+        means = page.chart(
+            charts.means_chart(intervals, spec.name, number_range),
+            f"Mean of {spec.name} with its 95 % confidence interval" + ("" if study else " per arm"),
+        )
         return distribution + means
     if spec.kind in (ValueKind.CATEGORY, ValueKind.BOOLEAN):
         counts = [(name, category_counts(arm, spec)) for name, arm in zip(names, arms, strict=True)]
@@ -275,16 +341,21 @@ def _field_charts(page: Page, arms: list[Arm], spec: FieldSpec) -> str:
         if study:
             return page.chart(charts.category_chart(counts[0][1], spec.name), f"Answers to {spec.name} (%)")
         labelled = [(f"{name} (n {sum(count for _, count, _ in rows)})", rows) for name, rows in counts]
-        return page.chart(charts.shares_chart(labelled, categories), f"Shares of each answer to {spec.name} per arm",
-                          tall=len(arms) > 3)
+        return page.chart(
+            charts.shares_chart(labelled, categories),
+            f"Shares of each answer to {spec.name} per arm",
+            tall=len(arms) > 3,
+        )
     blocks = []
     for name, arm in zip(names, arms, strict=True):
         found = themes(arm, spec.name)
         if found:
             rows = "".join(f"<tr><td>{escape(text)}</td><td>{count}</td></tr>" for text, count in found)
             caption = "Most frequent answers" + ("" if study else f" in {escape(name)}")
-            blocks.append(f'<table class="themes"><caption>{caption}</caption><thead><tr><th>answer</th>'
-                          f'<th>participants</th></tr></thead><tbody>{rows}</tbody></table>')
+            blocks.append(
+                f'<table class="themes"><caption>{caption}</caption><thead><tr><th>answer</th>'
+                f"<th>participants</th></tr></thead><tbody>{rows}</tbody></table>"
+            )
     return "".join(blocks) or '<p class="note">No usable values.</p>'
 
 
@@ -292,14 +363,19 @@ def _tests(result: orchestrator_pb2.ExperimentResult) -> str:
     rows = []
     for comparison in result.comparisons:
         if comparison.skipped_reason:
-            rows.append(f"<tr class=\"skipped\"><td><code>{escape(comparison.field)}</code></td>"
-                        f"<td colspan=\"8\">not compared: {escape(comparison.skipped_reason)}</td></tr>")
+            rows.append(
+                f'<tr class="skipped"><td><code>{escape(comparison.field)}</code></td>'
+                f'<td colspan="8">not compared: {escape(comparison.skipped_reason)}</td></tr>'
+            )
             continue
-        rank = (f"{escape(TEST_NAMES.get(comparison.rank_test, comparison.rank_test))}, "
-                f"p = {_p(comparison.rank_p_value)}") if comparison.rank_test else "–"
+        rank = (
+            (f"{escape(TEST_NAMES.get(comparison.rank_test, comparison.rank_test))}, p = {_p(comparison.rank_p_value)}")
+            if comparison.rank_test
+            else "–"
+        )
         difference = "–"
         if comparison.difference or comparison.ci95_low or comparison.ci95_high:
-            difference = (f"{comparison.difference:+.2f} [{comparison.ci95_low:.2f}, {comparison.ci95_high:.2f}]")
+            difference = f"{comparison.difference:+.2f} [{comparison.ci95_low:.2f}, {comparison.ci95_high:.2f}]"
         significant = ' class="significant"' if comparison.significant else ""
         rows.append(
             f"<tr{significant}><td><code>{escape(comparison.field)}</code></td>"
@@ -308,17 +384,19 @@ def _tests(result: orchestrator_pb2.ExperimentResult) -> str:
             f"<td><strong>{_p(comparison.p_value_adjusted)}</strong></td><td>{rank}</td>"
             f"<td>{escape(EFFECT_NAMES.get(comparison.effect_size_name, comparison.effect_size_name))} = "
             f"{comparison.effect_size:.2f}</td><td>{escape(difference)}</td>"
-            f"<td>{comparison.sample_size_per_arm_for_80_power or '–'}</td></tr>")
+            f"<td>{comparison.sample_size_per_arm_for_80_power or '–'}</td></tr>"
+        )
     arms = [arm.name for arm in result.arms]
-    difference_note = (f"Difference: {arms[1]} minus {arms[0]}, with its 95 % confidence interval."
-                       if len(arms) == 2 else "")
+    difference_note = (
+        f"Difference: {arms[1]} minus {arms[0]}, with its 95 % confidence interval." if len(arms) == 2 else ""
+    )
     return (
         '<section id="tests"><h2>Tests</h2><table class="tests"><thead><tr><th>field</th><th>test</th>'
-        '<th>statistic</th><th>p</th><th>p adjusted</th><th>rank-based check</th><th>effect size</th>'
-        '<th>difference</th><th>n per arm for 80 % power</th></tr></thead>'
-        f'<tbody>{"".join(rows)}</tbody></table>'
+        "<th>statistic</th><th>p</th><th>p adjusted</th><th>rank-based check</th><th>effect size</th>"
+        "<th>difference</th><th>n per arm for 80 % power</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
         f'<p class="note">{escape(difference_note)} n per arm for 80 % power: participants each arm would need '
-        'to detect the observed effect at alpha 0.05.</p></section>'
+        "to detect the observed effect at alpha 0.05.</p></section>"
     )
 
 
@@ -327,18 +405,24 @@ def _statistics(result: orchestrator_pb2.StudyResult) -> str:
     for statistics in result.extracted_results.aggregate_statistics:
         if statistics.HasField("numeric") and statistics.numeric.count:
             numeric = statistics.numeric
-            summary = (f"mean {numeric.mean:.2f} · median {numeric.median:.2f} · sd {numeric.std_dev:.2f} · "
-                       f"95 % CI [{numeric.ci95_low:.2f}, {numeric.ci95_high:.2f}] · range {numeric.min:g}–"
-                       f"{numeric.max:g}")
+            summary = (
+                f"mean {numeric.mean:.2f} · median {numeric.median:.2f} · sd {numeric.std_dev:.2f} · "
+                f"95 % CI [{numeric.ci95_low:.2f}, {numeric.ci95_high:.2f}] · range {numeric.min:g}–"
+                f"{numeric.max:g}"
+            )
         else:
             summary = ", ".join(f"{count.value} {count.share:.0%}" for count in statistics.counts[:6]) or "–"
         kind = study_pb2.ValueKind.Name(statistics.kind).removeprefix("VALUE_KIND_").lower()
-        rows.append(f"<tr><td><code>{escape(statistics.field)}</code></td><td>{escape(kind)}</td>"
-                    f"<td>{statistics.usable_count}/{statistics.total_count}</td><td>{escape(summary)}</td></tr>")
+        rows.append(
+            f"<tr><td><code>{escape(statistics.field)}</code></td><td>{escape(kind)}</td>"
+            f"<td>{statistics.usable_count}/{statistics.total_count}</td><td>{escape(summary)}</td></tr>"
+        )
     if not rows:
         return ""
-    return ('<section id="tests"><h2>Statistics</h2><table><thead><tr><th>field</th><th>kind</th><th>answers</th>'
-            f'<th>statistics</th></tr></thead><tbody>{"".join(rows)}</tbody></table></section>')
+    return (
+        '<section id="tests"><h2>Statistics</h2><table><thead><tr><th>field</th><th>kind</th><th>answers</th>'
+        f"<th>statistics</th></tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
+    )
 
 
 def _quotes(arms: list[Arm]) -> str:
@@ -350,8 +434,10 @@ def _quotes(arms: list[Arm]) -> str:
         if not found:
             parts.append('<p class="note">Nobody said anything to quote.</p>')
         for quote in found:
-            parts.append(f'<blockquote><p>{escape(quote.text)}</p><cite>{escape(quote.agent)}, '
-                         f'round {quote.round}</cite></blockquote>')
+            parts.append(
+                f"<blockquote><p>{escape(quote.text)}</p><cite>{escape(quote.agent)}, "
+                f"round {quote.round}</cite></blockquote>"
+            )
     parts.append("</section>")
     return "".join(parts)
 

@@ -188,8 +188,9 @@ class RememberedResponseNotFound(StorageError):
 
 class LeaseHeld(StorageError):
     def __init__(self, lease: LeaseRecord):
-        super().__init__(f"lease of session {lease.session_id!r} is held by {lease.holder!r} "
-                         f"until {lease.expire_time.isoformat()}")
+        super().__init__(
+            f"lease of session {lease.session_id!r} is held by {lease.holder!r} until {lease.expire_time.isoformat()}"
+        )
         self.lease = lease
 
 
@@ -226,13 +227,15 @@ class Storage(abc.ABC):
     async def get_session(self, session_id: str, *, tenant: str = "") -> SessionRecord: ...
 
     @abc.abstractmethod
-    async def list_sessions(self, *, state: SessionState | None, labels: Mapping[str, str], limit: int,
-                            after: int | None, tenant: str = "") -> Page[SessionRecord]:
+    async def list_sessions(
+        self, *, state: SessionState | None, labels: Mapping[str, str], limit: int, after: int | None, tenant: str = ""
+    ) -> Page[SessionRecord]:
         """Sessions newest first; `after` is the cursor of the previous page."""
 
     @abc.abstractmethod
-    async def end_session(self, session_id: str, final_state: SessionState, reason: str,
-                          retention: timedelta, *, tenant: str = "") -> SessionRecord:
+    async def end_session(
+        self, session_id: str, final_state: SessionState, reason: str, retention: timedelta, *, tenant: str = ""
+    ) -> SessionRecord:
         """Ends an active session; an ended one is returned unchanged."""
 
     @abc.abstractmethod
@@ -250,8 +253,9 @@ class Storage(abc.ABC):
         """Deletes up to `limit` ended sessions whose expire time has passed, as `delete_session` does."""
 
     @abc.abstractmethod
-    async def expire_idle_sessions(self, *, idle_for: timedelta, reason: str, retention: timedelta,
-                                   limit: int) -> list[str]:
+    async def expire_idle_sessions(
+        self, *, idle_for: timedelta, reason: str, retention: timedelta, limit: int
+    ) -> list[str]:
         """Ends as FAILED (with `reason`) up to `limit` active sessions that have not changed for `idle_for`,
         whose lease (if any) is expired or released and has not changed for as long; returns their ids."""
 
@@ -266,8 +270,9 @@ class Storage(abc.ABC):
         """Stores a checkpoint of an active session; the same id and payload again returns the stored one."""
 
     @abc.abstractmethod
-    async def list_checkpoints(self, session_id: str, *, limit: int, after: int | None,
-                               tenant: str = "") -> Page[CheckpointRecord]:
+    async def list_checkpoints(
+        self, session_id: str, *, limit: int, after: int | None, tenant: str = ""
+    ) -> Page[CheckpointRecord]:
         """Checkpoints in creation order, without payloads."""
 
     @abc.abstractmethod
@@ -277,35 +282,35 @@ class Storage(abc.ABC):
     # LLM cache
 
     @abc.abstractmethod
-    async def lookup_cache_entries(self, session_id: str, keys: Sequence[str], *,
-                                   tenant: str = "") -> dict[str, bytes]:
+    async def lookup_cache_entries(self, session_id: str, keys: Sequence[str], *, tenant: str = "") -> dict[str, bytes]:
         """The entries of the session's cache namespace under these keys (missing keys left out)."""
 
     @abc.abstractmethod
-    async def store_cache_entries(self, session_id: str, entries: Sequence[tuple[str, bytes]], *,
-                                  tenant: str = "") -> int:
+    async def store_cache_entries(
+        self, session_id: str, entries: Sequence[tuple[str, bytes]], *, tenant: str = ""
+    ) -> int:
         """Adds entries to an active session's cache namespace, keeping existing keys; returns how many were new."""
 
     # Remembered responses
 
     @abc.abstractmethod
-    async def remember_response(self, session_id: str, new: NewRememberedResponse, *,
-                                tenant: str = "") -> RememberedResponseRecord:
+    async def remember_response(
+        self, session_id: str, new: NewRememberedResponse, *, tenant: str = ""
+    ) -> RememberedResponseRecord:
         """Stores a response in an active session; one remembered under that id already is returned as it is."""
 
     @abc.abstractmethod
-    async def get_remembered_response(self, session_id: str, response_id: str, *,
-                                      tenant: str = "") -> RememberedResponseRecord: ...
+    async def get_remembered_response(
+        self, session_id: str, response_id: str, *, tenant: str = ""
+    ) -> RememberedResponseRecord: ...
 
     # Leases
 
     @abc.abstractmethod
-    async def acquire_lease(self, session_id: str, holder: str, ttl: timedelta, *,
-                            tenant: str = "") -> LeaseRecord: ...
+    async def acquire_lease(self, session_id: str, holder: str, ttl: timedelta, *, tenant: str = "") -> LeaseRecord: ...
 
     @abc.abstractmethod
-    async def renew_lease(self, session_id: str, holder: str, ttl: timedelta, *,
-                          tenant: str = "") -> LeaseRecord: ...
+    async def renew_lease(self, session_id: str, holder: str, ttl: timedelta, *, tenant: str = "") -> LeaseRecord: ...
 
     @abc.abstractmethod
     async def release_lease(self, session_id: str, holder: str, *, tenant: str = "") -> None: ...

@@ -52,8 +52,7 @@ from services.control.storage.rules import (
 Row = dict[str, Any]
 
 MIGRATION_LOCK_NAME = "tinytroupe-control-migrations"
-_CHECKPOINT_COLUMNS = ("session_id, checkpoint_id, sequence, content_type, annotations, size_bytes, sha256, "
-                       "create_time")
+_CHECKPOINT_COLUMNS = "session_id, checkpoint_id, sequence, content_type, annotations, size_bytes, sha256, create_time"
 
 
 def _utc(moment: datetime) -> datetime:
@@ -124,7 +123,9 @@ async def _delete_orphaned_cache_entries(conn: AsyncConnection, namespaces: Iter
     cursor = await conn.execute(
         "SELECT DISTINCT tenant, cache_namespace FROM sessions WHERE (cache_namespace, tenant) IN "
         "(SELECT candidate.namespace, candidate.tenant FROM unnest(%s::text[], %s::text[]) "
-        "AS candidate (tenant, namespace))", (tenants, names))
+        "AS candidate (tenant, namespace))",
+        (tenants, names),
+    )
     still_named = {(row["tenant"], row["cache_namespace"]) for row in await cursor.fetchall()}
     orphaned = [cache_scope(tenant, namespace) for tenant, namespace in candidates - still_named]
     if not orphaned:
@@ -137,7 +138,8 @@ async def _session_row(conn: AsyncConnection, session_id: str, tenant: str, *, l
     """The session's row with the database's `now`; `lock` (`FOR UPDATE`, `FOR SHARE`) holds it until commit.
     Another tenant's session is reported missing."""
     cursor = await conn.execute(
-        f"SELECT *, now() AS db_now FROM sessions WHERE session_id = %s AND tenant = %s {lock}", (session_id, tenant))
+        f"SELECT *, now() AS db_now FROM sessions WHERE session_id = %s AND tenant = %s {lock}", (session_id, tenant)
+    )
     row = await cursor.fetchone()
     if row is None:
         raise SessionNotFound(session_id)
@@ -154,7 +156,8 @@ async def _write_lease(conn: AsyncConnection, lease: LeaseRecord) -> None:
         "INSERT INTO leases (session_id, holder, expire_time, generation, update_time) "
         "VALUES (%s, %s, %s, %s, now()) ON CONFLICT (session_id) DO UPDATE SET holder = excluded.holder, "
         "expire_time = excluded.expire_time, generation = excluded.generation, update_time = now()",
-        (lease.session_id, lease.holder, lease.expire_time, lease.generation))
+        (lease.session_id, lease.holder, lease.expire_time, lease.generation),
+    )
 
 
 class PostgresStorage(Storage):
@@ -162,9 +165,15 @@ class PostgresStorage(Storage):
 
     def __init__(self, conninfo: str, *, min_connections: int = 1, max_connections: int = 10):
         self._pool = AsyncConnectionPool(
-            conninfo, min_size=min_connections, max_size=max_connections, open=False,
-            kwargs={"autocommit": True, "row_factory": dict_row}, configure=self._configure,
-            check=AsyncConnectionPool.check_connection, name="control")
+            conninfo,
+            min_size=min_connections,
+            max_size=max_connections,
+            open=False,
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            configure=self._configure,
+            check=AsyncConnectionPool.check_connection,
+            name="control",
+        )
 
     @staticmethod
     async def _configure(conn: AsyncConnection) -> None:
@@ -186,18 +195,22 @@ class PostgresStorage(Storage):
 
     async def _migrate(self) -> None:
         async with self._transaction() as conn:
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s || coalesce(current_schema(), '')))",
-                               (MIGRATION_LOCK_NAME,))
-            await conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
-                               "name text NOT NULL, applied_time timestamptz NOT NULL DEFAULT now())")
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s || coalesce(current_schema(), '')))", (MIGRATION_LOCK_NAME,)
+            )
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+                "name text NOT NULL, applied_time timestamptz NOT NULL DEFAULT now())"
+            )
             rows = await (await conn.execute("SELECT version FROM schema_migrations")).fetchall()
             applied = {row["version"] for row in rows}
             for migration in load_migrations("postgres"):
                 if migration.version in applied:
                     continue
                 await conn.execute(migration.sql)  # type: ignore[arg-type]  # trusted, packaged script
-                await conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                                   (migration.version, migration.name))
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (migration.version, migration.name)
+                )
 
     async def close(self) -> None:
         await self._pool.close()
@@ -211,8 +224,17 @@ class PostgresStorage(Storage):
                 "INSERT INTO sessions (session_id, request_id, tenant, display_name, description, cache_namespace, "
                 "labels, state, create_time, update_time) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now(), now()) "
                 "ON CONFLICT DO NOTHING RETURNING *",
-                (new.session_id, request_key, new.tenant, new.display_name, new.description,
-                 new.cache_namespace, Jsonb(dict(new.labels)), SessionState.ACTIVE.value))
+                (
+                    new.session_id,
+                    request_key,
+                    new.tenant,
+                    new.display_name,
+                    new.description,
+                    new.cache_namespace,
+                    Jsonb(dict(new.labels)),
+                    SessionState.ACTIVE.value,
+                ),
+            )
             row = await cursor.fetchone()
             if row is not None:
                 return _session_record(row)
@@ -224,15 +246,17 @@ class PostgresStorage(Storage):
 
     async def get_session(self, session_id: str, *, tenant: str = "") -> SessionRecord:
         async with self._connection() as conn:
-            cursor = await conn.execute("SELECT * FROM sessions WHERE session_id = %s AND tenant = %s",
-                                        (session_id, tenant))
+            cursor = await conn.execute(
+                "SELECT * FROM sessions WHERE session_id = %s AND tenant = %s", (session_id, tenant)
+            )
             row = await cursor.fetchone()
         if row is None:
             raise SessionNotFound(session_id)
         return _session_record(row)
 
-    async def list_sessions(self, *, state: SessionState | None, labels: Mapping[str, str], limit: int,
-                            after: int | None, tenant: str = "") -> Page[SessionRecord]:
+    async def list_sessions(
+        self, *, state: SessionState | None, labels: Mapping[str, str], limit: int, after: int | None, tenant: str = ""
+    ) -> Page[SessionRecord]:
         clauses, params = ["tenant = %s"], [tenant]
         if state is not None:
             clauses.append("state = %s")
@@ -245,14 +269,16 @@ class PostgresStorage(Storage):
             params.append(Jsonb(dict(labels)))
         where = " AND ".join(clauses)
         async with self._connection() as conn:
-            cursor = await conn.execute(f"SELECT * FROM sessions WHERE {where} ORDER BY ordinal DESC LIMIT %s",
-                                        (*params, limit + 1))
+            cursor = await conn.execute(
+                f"SELECT * FROM sessions WHERE {where} ORDER BY ordinal DESC LIMIT %s", (*params, limit + 1)
+            )
             rows = await cursor.fetchall()
         next_cursor = rows[limit - 1]["ordinal"] if len(rows) > limit else None
         return Page([_session_record(row) for row in rows[:limit]], next_cursor)
 
-    async def end_session(self, session_id: str, final_state: SessionState, reason: str,
-                          retention: timedelta, *, tenant: str = "") -> SessionRecord:
+    async def end_session(
+        self, session_id: str, final_state: SessionState, reason: str, retention: timedelta, *, tenant: str = ""
+    ) -> SessionRecord:
         async with self._transaction() as conn:
             row = await _session_row(conn, session_id, tenant, lock="FOR UPDATE")
             if row["state"] != SessionState.ACTIVE.value:
@@ -260,7 +286,8 @@ class PostgresStorage(Storage):
             cursor = await conn.execute(
                 "UPDATE sessions SET state = %s, end_reason = %s, update_time = now(), "
                 "expire_time = now() + %s WHERE session_id = %s RETURNING *",
-                (final_state.value, reason, retention, session_id))
+                (final_state.value, reason, retention, session_id),
+            )
             return _session_record(await cursor.fetchone())
 
     async def reopen_session(self, session_id: str, *, tenant: str = "") -> SessionRecord:
@@ -272,13 +299,17 @@ class PostgresStorage(Storage):
                 raise SessionEnded(session_id)
             cursor = await conn.execute(
                 "UPDATE sessions SET state = %s, end_reason = '', update_time = now(), expire_time = NULL "
-                "WHERE session_id = %s RETURNING *", (SessionState.ACTIVE.value, session_id))
+                "WHERE session_id = %s RETURNING *",
+                (SessionState.ACTIVE.value, session_id),
+            )
             return _session_record(await cursor.fetchone())
 
     async def delete_session(self, session_id: str, *, tenant: str = "") -> None:
         async with self._transaction() as conn:
-            cursor = await conn.execute("DELETE FROM sessions WHERE session_id = %s AND tenant = %s "
-                                        "RETURNING cache_namespace", (session_id, tenant))
+            cursor = await conn.execute(
+                "DELETE FROM sessions WHERE session_id = %s AND tenant = %s RETURNING cache_namespace",
+                (session_id, tenant),
+            )
             row = await cursor.fetchone()
             if row is None:
                 raise SessionNotFound(session_id)
@@ -288,22 +319,29 @@ class PostgresStorage(Storage):
         async with self._transaction() as conn:
             cursor = await conn.execute(
                 "SELECT session_id, tenant, cache_namespace FROM sessions WHERE state <> 'ACTIVE' "
-                "AND expire_time <= now() ORDER BY expire_time LIMIT %s FOR UPDATE SKIP LOCKED", (limit,))
+                "AND expire_time <= now() ORDER BY expire_time LIMIT %s FOR UPDATE SKIP LOCKED",
+                (limit,),
+            )
             rows = await cursor.fetchall()
             session_ids = [row["session_id"] for row in rows]
             if not session_ids:
                 return SweepResult(0)
-            counts = await (await conn.execute(
-                "SELECT (SELECT count(*) FROM checkpoints WHERE session_id = ANY(%(ids)s)) AS checkpoints, "
-                "(SELECT count(*) FROM leases WHERE session_id = ANY(%(ids)s)) AS leases",
-                {"ids": session_ids})).fetchone()
+            counts = await (
+                await conn.execute(
+                    "SELECT (SELECT count(*) FROM checkpoints WHERE session_id = ANY(%(ids)s)) AS checkpoints, "
+                    "(SELECT count(*) FROM leases WHERE session_id = ANY(%(ids)s)) AS leases",
+                    {"ids": session_ids},
+                )
+            ).fetchone()
             await conn.execute("DELETE FROM sessions WHERE session_id = ANY(%s)", (session_ids,))
             entries = await _delete_orphaned_cache_entries(
-                conn, [(row["tenant"], row["cache_namespace"]) for row in rows])
+                conn, [(row["tenant"], row["cache_namespace"]) for row in rows]
+            )
         return SweepResult(len(session_ids), counts["checkpoints"], counts["leases"], session_ids, entries)
 
-    async def expire_idle_sessions(self, *, idle_for: timedelta, reason: str, retention: timedelta,
-                                   limit: int) -> list[str]:
+    async def expire_idle_sessions(
+        self, *, idle_for: timedelta, reason: str, retention: timedelta, limit: int
+    ) -> list[str]:
         async with self._transaction() as conn:
             cursor = await conn.execute(
                 "WITH idle AS (SELECT sessions.session_id FROM sessions "
@@ -315,8 +353,14 @@ class PostgresStorage(Storage):
                 "UPDATE sessions SET state = %(state)s, end_reason = %(reason)s, update_time = now(), "
                 "expire_time = now() + %(retention)s WHERE session_id IN (SELECT session_id FROM idle) "
                 "RETURNING session_id",
-                {"idle": idle_for, "limit": limit, "state": SessionState.FAILED.value, "reason": reason,
-                 "retention": retention})
+                {
+                    "idle": idle_for,
+                    "limit": limit,
+                    "state": SessionState.FAILED.value,
+                    "reason": reason,
+                    "retention": retention,
+                },
+            )
             return [row["session_id"] for row in await cursor.fetchall()]
 
     async def delete_old_cache_entries(self, *, max_age: timedelta, limit: int) -> int:
@@ -324,7 +368,8 @@ class PostgresStorage(Storage):
             cursor = await conn.execute(
                 "DELETE FROM cache_entries WHERE (namespace, key) IN (SELECT namespace, key FROM cache_entries "
                 "WHERE create_time < now() - %s ORDER BY create_time LIMIT %s FOR UPDATE SKIP LOCKED)",
-                (max_age, limit))
+                (max_age, limit),
+            )
             return cursor.rowcount
 
     # Checkpoints
@@ -334,7 +379,8 @@ class PostgresStorage(Storage):
             session = await _session_row(conn, session_id, tenant, lock="FOR UPDATE")
             cursor = await conn.execute(
                 f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE session_id = %s AND checkpoint_id = %s",
-                (session_id, new.checkpoint_id))
+                (session_id, new.checkpoint_id),
+            )
             if (existing := await cursor.fetchone()) is not None:
                 return repeated_checkpoint(_checkpoint_record(existing), new)
             require_active(session_id, SessionState(session["state"]))
@@ -343,20 +389,35 @@ class PostgresStorage(Storage):
                 "INSERT INTO checkpoints (session_id, checkpoint_id, sequence, content_type, annotations, "
                 "size_bytes, sha256, create_time, encoding, data) "
                 f"VALUES (%s, %s, %s, %s, %s, %s, %s, now(), %s, %b) RETURNING {_CHECKPOINT_COLUMNS}",
-                (session_id, new.checkpoint_id, sequence, new.content_type, Jsonb(dict(new.annotations)),
-                 new.payload.size_bytes, new.payload.sha256, new.payload.encoding, new.payload.data))
+                (
+                    session_id,
+                    new.checkpoint_id,
+                    sequence,
+                    new.content_type,
+                    Jsonb(dict(new.annotations)),
+                    new.payload.size_bytes,
+                    new.payload.sha256,
+                    new.payload.encoding,
+                    new.payload.data,
+                ),
+            )
             record = _checkpoint_record(await cursor.fetchone())
-            await conn.execute("UPDATE sessions SET checkpoint_count = %s, update_time = now() "
-                               "WHERE session_id = %s", (sequence, session_id))
+            await conn.execute(
+                "UPDATE sessions SET checkpoint_count = %s, update_time = now() WHERE session_id = %s",
+                (sequence, session_id),
+            )
             return record
 
-    async def list_checkpoints(self, session_id: str, *, limit: int, after: int | None,
-                               tenant: str = "") -> Page[CheckpointRecord]:
+    async def list_checkpoints(
+        self, session_id: str, *, limit: int, after: int | None, tenant: str = ""
+    ) -> Page[CheckpointRecord]:
         async with self._transaction() as conn:
             await _session_row(conn, session_id, tenant)
             cursor = await conn.execute(
                 f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE session_id = %s AND sequence > %s "
-                "ORDER BY sequence LIMIT %s", (session_id, after or 0, limit + 1))
+                "ORDER BY sequence LIMIT %s",
+                (session_id, after or 0, limit + 1),
+            )
             rows = await cursor.fetchall()
         next_cursor = rows[limit - 1]["sequence"] if len(rows) > limit else None
         return Page([_checkpoint_record(row) for row in rows[:limit]], next_cursor)
@@ -366,11 +427,14 @@ class PostgresStorage(Storage):
             await _session_row(conn, session_id, tenant)
             cursor = conn.cursor(binary=True)
             if checkpoint_id == LATEST_CHECKPOINT:
-                await cursor.execute("SELECT * FROM checkpoints WHERE session_id = %s "
-                                     "ORDER BY sequence DESC LIMIT 1", (session_id,))
+                await cursor.execute(
+                    "SELECT * FROM checkpoints WHERE session_id = %s ORDER BY sequence DESC LIMIT 1", (session_id,)
+                )
             else:
-                await cursor.execute("SELECT * FROM checkpoints WHERE session_id = %s AND checkpoint_id = %s",
-                                     (session_id, checkpoint_id))
+                await cursor.execute(
+                    "SELECT * FROM checkpoints WHERE session_id = %s AND checkpoint_id = %s",
+                    (session_id, checkpoint_id),
+                )
             row = await cursor.fetchone()
         if row is None:
             raise CheckpointNotFound(session_id, checkpoint_id)
@@ -378,17 +442,17 @@ class PostgresStorage(Storage):
 
     # LLM cache
 
-    async def lookup_cache_entries(self, session_id: str, keys: Sequence[str], *,
-                                   tenant: str = "") -> dict[str, bytes]:
+    async def lookup_cache_entries(self, session_id: str, keys: Sequence[str], *, tenant: str = "") -> dict[str, bytes]:
         async with self._transaction() as conn:
             namespace = cache_scope(tenant, (await _session_row(conn, session_id, tenant))["cache_namespace"])
             cursor = await conn.execute(
-                "SELECT key, value FROM cache_entries WHERE namespace = %s AND key = ANY(%s)",
-                (namespace, list(keys)))
+                "SELECT key, value FROM cache_entries WHERE namespace = %s AND key = ANY(%s)", (namespace, list(keys))
+            )
             return {row["key"]: bytes(row["value"]) for row in await cursor.fetchall()}
 
-    async def store_cache_entries(self, session_id: str, entries: Sequence[tuple[str, bytes]], *,
-                                  tenant: str = "") -> int:
+    async def store_cache_entries(
+        self, session_id: str, entries: Sequence[tuple[str, bytes]], *, tenant: str = ""
+    ) -> int:
         async with self._transaction() as conn:
             session = await _session_row(conn, session_id, tenant, lock="FOR SHARE")
             require_active(session_id, SessionState(session["state"]))
@@ -396,39 +460,56 @@ class PostgresStorage(Storage):
                 "INSERT INTO cache_entries (namespace, key, value) "
                 "SELECT %s, entry.key, entry.value FROM unnest(%s::text[], %s::bytea[]) AS entry (key, value) "
                 "ON CONFLICT (namespace, key) DO NOTHING",
-                (cache_scope(tenant, session["cache_namespace"]), [key for key, _ in entries],
-                 [value for _, value in entries]))
+                (
+                    cache_scope(tenant, session["cache_namespace"]),
+                    [key for key, _ in entries],
+                    [value for _, value in entries],
+                ),
+            )
             return cursor.rowcount
 
     # Remembered responses
 
-    async def remember_response(self, session_id: str, new: NewRememberedResponse, *,
-                                tenant: str = "") -> RememberedResponseRecord:
+    async def remember_response(
+        self, session_id: str, new: NewRememberedResponse, *, tenant: str = ""
+    ) -> RememberedResponseRecord:
         async with self._transaction() as conn:
             session = await _session_row(conn, session_id, tenant, lock="FOR UPDATE")
             cursor = conn.cursor(binary=True)
-            await cursor.execute("SELECT * FROM remembered_responses WHERE session_id = %s AND response_id = %s",
-                                 (session_id, new.response_id))
+            await cursor.execute(
+                "SELECT * FROM remembered_responses WHERE session_id = %s AND response_id = %s",
+                (session_id, new.response_id),
+            )
             if (existing := await cursor.fetchone()) is not None:
                 return _remembered_record(existing)
             require_active(session_id, SessionState(session["state"]))
             cursor = await conn.execute(
                 "INSERT INTO remembered_responses (session_id, response_id, request_sha256, size_bytes, sha256, "
                 "create_time, encoding, data) VALUES (%s, %s, %s, %s, %s, now(), %s, %b) RETURNING create_time",
-                (session_id, new.response_id, new.request_sha256, new.payload.size_bytes, new.payload.sha256,
-                 new.payload.encoding, new.payload.data))
+                (
+                    session_id,
+                    new.response_id,
+                    new.request_sha256,
+                    new.payload.size_bytes,
+                    new.payload.sha256,
+                    new.payload.encoding,
+                    new.payload.data,
+                ),
+            )
             create_time = (await cursor.fetchone())["create_time"]
             await conn.execute("UPDATE sessions SET update_time = now() WHERE session_id = %s", (session_id,))
-        return RememberedResponseRecord(session_id, new.response_id, new.request_sha256, _utc(create_time),
-                                        new.payload)
+        return RememberedResponseRecord(session_id, new.response_id, new.request_sha256, _utc(create_time), new.payload)
 
-    async def get_remembered_response(self, session_id: str, response_id: str, *,
-                                      tenant: str = "") -> RememberedResponseRecord:
+    async def get_remembered_response(
+        self, session_id: str, response_id: str, *, tenant: str = ""
+    ) -> RememberedResponseRecord:
         async with self._transaction() as conn:
             await _session_row(conn, session_id, tenant)
             cursor = conn.cursor(binary=True)
-            await cursor.execute("SELECT * FROM remembered_responses WHERE session_id = %s AND response_id = %s",
-                                 (session_id, response_id))
+            await cursor.execute(
+                "SELECT * FROM remembered_responses WHERE session_id = %s AND response_id = %s",
+                (session_id, response_id),
+            )
             row = await cursor.fetchone()
         if row is None:
             raise RememberedResponseNotFound(session_id, response_id)
@@ -436,8 +517,7 @@ class PostgresStorage(Storage):
 
     # Leases
 
-    async def acquire_lease(self, session_id: str, holder: str, ttl: timedelta, *,
-                            tenant: str = "") -> LeaseRecord:
+    async def acquire_lease(self, session_id: str, holder: str, ttl: timedelta, *, tenant: str = "") -> LeaseRecord:
         async with self._transaction() as conn:
             session = await _session_row(conn, session_id, tenant, lock="FOR UPDATE")
             require_active(session_id, SessionState(session["state"]))
@@ -446,8 +526,7 @@ class PostgresStorage(Storage):
             await _write_lease(conn, lease)
         return replace(lease, tenant=tenant)
 
-    async def renew_lease(self, session_id: str, holder: str, ttl: timedelta, *,
-                          tenant: str = "") -> LeaseRecord:
+    async def renew_lease(self, session_id: str, holder: str, ttl: timedelta, *, tenant: str = "") -> LeaseRecord:
         async with self._transaction() as conn:
             session = await _session_row(conn, session_id, tenant, lock="FOR UPDATE")
             require_active(session_id, SessionState(session["state"]))
@@ -470,7 +549,9 @@ class PostgresStorage(Storage):
         async with self._connection() as conn:
             cursor = await conn.execute(
                 f"SELECT leases.*, sessions.tenant, now() AS db_now FROM leases JOIN sessions USING (session_id) "
-                f"WHERE {' AND '.join(clauses)} ORDER BY leases.session_id LIMIT %s", (after or "", limit + 1))
+                f"WHERE {' AND '.join(clauses)} ORDER BY leases.session_id LIMIT %s",
+                (after or "", limit + 1),
+            )
             rows = await cursor.fetchall()
         next_cursor = rows[limit - 1]["session_id"] if len(rows) > limit else None
         return Page([_lease_record(row, row["db_now"]) for row in rows[:limit]], next_cursor)

@@ -40,8 +40,9 @@ def require_active(session_id: str, state: SessionState) -> None:
         raise SessionNotActive(session_id, state)
 
 
-def acquired_lease(current: LeaseRecord | None, session_id: str, holder: str, now: datetime,
-                   ttl: timedelta) -> LeaseRecord:
+def acquired_lease(
+    current: LeaseRecord | None, session_id: str, holder: str, now: datetime, ttl: timedelta
+) -> LeaseRecord:
     """The lease after `holder` acquires it: new, re-acquired by its holder, or taken over once expired.
 
     The generation (a fencing token) grows by one whenever the holder changes, releases included.
@@ -56,16 +57,16 @@ def acquired_lease(current: LeaseRecord | None, session_id: str, holder: str, no
     return LeaseRecord(session_id, holder, expire_time, current.generation + 1, expired=False)
 
 
-def renewed_lease(current: LeaseRecord | None, session_id: str, holder: str, now: datetime,
-                  ttl: timedelta) -> LeaseRecord:
+def renewed_lease(
+    current: LeaseRecord | None, session_id: str, holder: str, now: datetime, ttl: timedelta
+) -> LeaseRecord:
     """The lease after its holder renews it. An expired lease nobody took over may still be renewed."""
     if current is None or current.holder != holder:
         raise LeaseLost(session_id, holder, current.holder if current else "")
     return LeaseRecord(session_id, holder, now + ttl, current.generation, expired=False)
 
 
-def released_lease(current: LeaseRecord | None, session_id: str, holder: str,
-                   now: datetime) -> LeaseRecord | None:
+def released_lease(current: LeaseRecord | None, session_id: str, holder: str, now: datetime) -> LeaseRecord | None:
     """The lease after `holder` releases it, or None when there is nothing to release (idempotent)."""
     if current is None or not current.holder:
         return None

@@ -55,8 +55,9 @@ R = TypeVar("R")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
-_CHECKPOINT_COLUMNS = ("session_id, checkpoint_id, sequence, content_type, annotations, size_bytes, sha256, "
-                       "create_time_us")
+_CHECKPOINT_COLUMNS = (
+    "session_id, checkpoint_id, sequence, content_type, annotations, size_bytes, sha256, create_time_us"
+)
 
 
 def _to_us(moment: datetime) -> int:
@@ -130,17 +131,21 @@ def _delete_orphaned_cache_entries(conn: sqlite3.Connection, namespaces: Iterabl
     """Deletes the cache entries of each `(tenant, cache_namespace)` that no session names any more."""
     deleted = 0
     for tenant, namespace in set(namespaces):
-        if conn.execute("SELECT 1 FROM sessions WHERE cache_namespace = ? AND tenant = ? LIMIT 1",
-                        (namespace, tenant)).fetchone() is None:
-            deleted += conn.execute("DELETE FROM cache_entries WHERE namespace = ?",
-                                    (cache_scope(tenant, namespace),)).rowcount
+        if (
+            conn.execute(
+                "SELECT 1 FROM sessions WHERE cache_namespace = ? AND tenant = ? LIMIT 1", (namespace, tenant)
+            ).fetchone()
+            is None
+        ):
+            deleted += conn.execute(
+                "DELETE FROM cache_entries WHERE namespace = ?", (cache_scope(tenant, namespace),)
+            ).rowcount
     return deleted
 
 
 def _session_row(conn: sqlite3.Connection, session_id: str, tenant: str) -> sqlite3.Row:
     """The session's row; another tenant's session is reported missing."""
-    row = conn.execute("SELECT * FROM sessions WHERE session_id = ? AND tenant = ?",
-                       (session_id, tenant)).fetchone()
+    row = conn.execute("SELECT * FROM sessions WHERE session_id = ? AND tenant = ?", (session_id, tenant)).fetchone()
     if row is None:
         raise SessionNotFound(session_id)
     return row
@@ -156,7 +161,8 @@ def _write_lease(conn: sqlite3.Connection, lease: LeaseRecord, now_us: int) -> N
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET holder = excluded.holder, "
         "expire_time_us = excluded.expire_time_us, generation = excluded.generation, "
         "update_time_us = excluded.update_time_us",
-        (lease.session_id, lease.holder, _to_us(lease.expire_time), lease.generation, now_us))
+        (lease.session_id, lease.holder, _to_us(lease.expire_time), lease.generation, now_us),
+    )
 
 
 def _statements(script: str) -> list[str]:
@@ -193,8 +199,7 @@ class SqliteStorage(Storage):
     # Plumbing
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self._path, timeout=self._busy_timeout_s, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(self._path, timeout=self._busy_timeout_s, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -224,16 +229,20 @@ class SqliteStorage(Storage):
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                         "name TEXT NOT NULL, applied_time_us INTEGER NOT NULL)")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                "name TEXT NOT NULL, applied_time_us INTEGER NOT NULL)"
+            )
             applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
             for migration in load_migrations("sqlite"):
                 if migration.version in applied:
                     continue
                 for statement in _statements(migration.sql):
                     conn.execute(statement)
-                conn.execute("INSERT INTO schema_migrations (version, name, applied_time_us) VALUES (?, ?, ?)",
-                             (migration.version, migration.name, _now_us()))
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_time_us) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, _now_us()),
+                )
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -315,9 +324,19 @@ class SqliteStorage(Storage):
             conn.execute(
                 "INSERT INTO sessions (session_id, request_id, tenant, display_name, description, cache_namespace, "
                 "labels, state, create_time_us, update_time_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (new.session_id, request_key, new.tenant, new.display_name, new.description,
-                 new.cache_namespace, json.dumps(dict(new.labels), sort_keys=True), SessionState.ACTIVE.value,
-                 now_us, now_us))
+                (
+                    new.session_id,
+                    request_key,
+                    new.tenant,
+                    new.display_name,
+                    new.description,
+                    new.cache_namespace,
+                    json.dumps(dict(new.labels), sort_keys=True),
+                    SessionState.ACTIVE.value,
+                    now_us,
+                    now_us,
+                ),
+            )
             return _session_record(_session_row(conn, new.session_id, new.tenant))
 
         return await self._write(operation)
@@ -325,8 +344,9 @@ class SqliteStorage(Storage):
     async def get_session(self, session_id: str, *, tenant: str = "") -> SessionRecord:
         return await self._read(lambda conn: _session_record(_session_row(conn, session_id, tenant)))
 
-    async def list_sessions(self, *, state: SessionState | None, labels: Mapping[str, str], limit: int,
-                            after: int | None, tenant: str = "") -> Page[SessionRecord]:
+    async def list_sessions(
+        self, *, state: SessionState | None, labels: Mapping[str, str], limit: int, after: int | None, tenant: str = ""
+    ) -> Page[SessionRecord]:
         clauses, params = ["tenant = ?"], [tenant]
         if state is not None:
             clauses.append("state = ?")
@@ -335,8 +355,9 @@ class SqliteStorage(Storage):
             clauses.append("ordinal < ?")
             params.append(after)
         for key, value in labels.items():
-            clauses.append("EXISTS (SELECT 1 FROM json_each(sessions.labels) AS label "
-                           "WHERE label.key = ? AND label.value = ?)")
+            clauses.append(
+                "EXISTS (SELECT 1 FROM json_each(sessions.labels) AS label WHERE label.key = ? AND label.value = ?)"
+            )
             params.extend((key, value))
         query = f"SELECT * FROM sessions WHERE {' AND '.join(clauses)} ORDER BY ordinal DESC LIMIT ?"
 
@@ -347,8 +368,9 @@ class SqliteStorage(Storage):
 
         return await self._read(operation)
 
-    async def end_session(self, session_id: str, final_state: SessionState, reason: str,
-                          retention: timedelta, *, tenant: str = "") -> SessionRecord:
+    async def end_session(
+        self, session_id: str, final_state: SessionState, reason: str, retention: timedelta, *, tenant: str = ""
+    ) -> SessionRecord:
         def operation(conn: sqlite3.Connection) -> SessionRecord:
             row = _session_row(conn, session_id, tenant)
             if row["state"] != SessionState.ACTIVE.value:
@@ -357,7 +379,8 @@ class SqliteStorage(Storage):
             conn.execute(
                 "UPDATE sessions SET state = ?, end_reason = ?, update_time_us = ?, expire_time_us = ? "
                 "WHERE session_id = ?",
-                (final_state.value, reason, now_us, now_us + retention // _MICROSECOND, session_id))
+                (final_state.value, reason, now_us, now_us + retention // _MICROSECOND, session_id),
+            )
             return _session_record(_session_row(conn, session_id, tenant))
 
         return await self._write(operation)
@@ -371,7 +394,9 @@ class SqliteStorage(Storage):
                 raise SessionEnded(session_id)
             conn.execute(
                 "UPDATE sessions SET state = ?, end_reason = '', update_time_us = ?, expire_time_us = NULL "
-                "WHERE session_id = ?", (SessionState.ACTIVE.value, _now_us(), session_id))
+                "WHERE session_id = ?",
+                (SessionState.ACTIVE.value, _now_us(), session_id),
+            )
             return _session_record(_session_row(conn, session_id, tenant))
 
         return await self._write(operation)
@@ -388,7 +413,9 @@ class SqliteStorage(Storage):
         def operation(conn: sqlite3.Connection) -> SweepResult:
             rows = conn.execute(
                 "SELECT session_id, tenant, cache_namespace FROM sessions WHERE state != 'ACTIVE' "
-                "AND expire_time_us <= ? ORDER BY expire_time_us LIMIT ?", (_now_us(), limit)).fetchall()
+                "AND expire_time_us <= ? ORDER BY expire_time_us LIMIT ?",
+                (_now_us(), limit),
+            ).fetchall()
             session_ids = [row["session_id"] for row in rows]
             if not session_ids:
                 return SweepResult(0)
@@ -403,8 +430,9 @@ class SqliteStorage(Storage):
 
         return await self._write(operation)
 
-    async def expire_idle_sessions(self, *, idle_for: timedelta, reason: str, retention: timedelta,
-                                   limit: int) -> list[str]:
+    async def expire_idle_sessions(
+        self, *, idle_for: timedelta, reason: str, retention: timedelta, limit: int
+    ) -> list[str]:
         def operation(conn: sqlite3.Connection) -> list[str]:
             now_us = _now_us()
             idle_since_us = now_us - idle_for // _MICROSECOND
@@ -412,13 +440,21 @@ class SqliteStorage(Storage):
                 "SELECT sessions.session_id FROM sessions LEFT JOIN leases ON leases.session_id = sessions.session_id "
                 "WHERE sessions.state = 'ACTIVE' AND sessions.update_time_us <= ? AND (leases.session_id IS NULL "
                 "OR (leases.update_time_us <= ? AND (leases.holder = '' OR leases.expire_time_us <= ?))) "
-                "ORDER BY sessions.update_time_us LIMIT ?", (idle_since_us, idle_since_us, now_us, limit)).fetchall()
+                "ORDER BY sessions.update_time_us LIMIT ?",
+                (idle_since_us, idle_since_us, now_us, limit),
+            ).fetchall()
             session_ids = [row[0] for row in rows]
             conn.execute(
                 "UPDATE sessions SET state = ?, end_reason = ?, update_time_us = ?, expire_time_us = ? "
                 "WHERE session_id IN (SELECT value FROM json_each(?))",
-                (SessionState.FAILED.value, reason, now_us, now_us + retention // _MICROSECOND,
-                 json.dumps(session_ids)))
+                (
+                    SessionState.FAILED.value,
+                    reason,
+                    now_us,
+                    now_us + retention // _MICROSECOND,
+                    json.dumps(session_ids),
+                ),
+            )
             return session_ids
 
         return await self._write(operation)
@@ -428,7 +464,8 @@ class SqliteStorage(Storage):
             return conn.execute(
                 "DELETE FROM cache_entries WHERE (namespace, key) IN (SELECT namespace, key FROM cache_entries "
                 "WHERE create_time_us < ? ORDER BY create_time_us LIMIT ?)",
-                (_now_us() - max_age // _MICROSECOND, limit)).rowcount
+                (_now_us() - max_age // _MICROSECOND, limit),
+            ).rowcount
 
         return await self._write(operation)
 
@@ -439,7 +476,8 @@ class SqliteStorage(Storage):
             session = _session_row(conn, session_id, tenant)
             existing = conn.execute(
                 f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE session_id = ? AND checkpoint_id = ?",
-                (session_id, new.checkpoint_id)).fetchone()
+                (session_id, new.checkpoint_id),
+            ).fetchone()
             if existing is not None:
                 return repeated_checkpoint(_checkpoint_record(existing), new)
             require_active(session_id, SessionState(session["state"]))
@@ -448,24 +486,46 @@ class SqliteStorage(Storage):
             conn.execute(
                 "INSERT INTO checkpoints (session_id, checkpoint_id, sequence, content_type, annotations, "
                 "size_bytes, sha256, create_time_us, encoding, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (session_id, new.checkpoint_id, sequence, new.content_type,
-                 json.dumps(dict(new.annotations), sort_keys=True), new.payload.size_bytes, new.payload.sha256,
-                 now_us, new.payload.encoding, new.payload.data))
-            conn.execute("UPDATE sessions SET checkpoint_count = ?, update_time_us = ? WHERE session_id = ?",
-                         (sequence, now_us, session_id))
-            return CheckpointRecord(session_id, new.checkpoint_id, sequence, new.content_type,
-                                    dict(new.annotations), new.payload.size_bytes, new.payload.sha256,
-                                    _from_us(now_us))
+                (
+                    session_id,
+                    new.checkpoint_id,
+                    sequence,
+                    new.content_type,
+                    json.dumps(dict(new.annotations), sort_keys=True),
+                    new.payload.size_bytes,
+                    new.payload.sha256,
+                    now_us,
+                    new.payload.encoding,
+                    new.payload.data,
+                ),
+            )
+            conn.execute(
+                "UPDATE sessions SET checkpoint_count = ?, update_time_us = ? WHERE session_id = ?",
+                (sequence, now_us, session_id),
+            )
+            return CheckpointRecord(
+                session_id,
+                new.checkpoint_id,
+                sequence,
+                new.content_type,
+                dict(new.annotations),
+                new.payload.size_bytes,
+                new.payload.sha256,
+                _from_us(now_us),
+            )
 
         return await self._write(operation)
 
-    async def list_checkpoints(self, session_id: str, *, limit: int, after: int | None,
-                               tenant: str = "") -> Page[CheckpointRecord]:
+    async def list_checkpoints(
+        self, session_id: str, *, limit: int, after: int | None, tenant: str = ""
+    ) -> Page[CheckpointRecord]:
         def operation(conn: sqlite3.Connection) -> Page[CheckpointRecord]:
             _session_row(conn, session_id, tenant)
             rows = conn.execute(
                 f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE session_id = ? AND sequence > ? "
-                "ORDER BY sequence LIMIT ?", (session_id, after or 0, limit + 1)).fetchall()
+                "ORDER BY sequence LIMIT ?",
+                (session_id, after or 0, limit + 1),
+            ).fetchall()
             next_cursor = rows[limit - 1]["sequence"] if len(rows) > limit else None
             return Page([_checkpoint_record(row) for row in rows[:limit]], next_cursor)
 
@@ -475,11 +535,13 @@ class SqliteStorage(Storage):
         def operation(conn: sqlite3.Connection) -> CheckpointRecord:
             _session_row(conn, session_id, tenant)
             if checkpoint_id == LATEST_CHECKPOINT:
-                cursor = conn.execute("SELECT * FROM checkpoints WHERE session_id = ? "
-                                      "ORDER BY sequence DESC LIMIT 1", (session_id,))
+                cursor = conn.execute(
+                    "SELECT * FROM checkpoints WHERE session_id = ? ORDER BY sequence DESC LIMIT 1", (session_id,)
+                )
             else:
-                cursor = conn.execute("SELECT * FROM checkpoints WHERE session_id = ? AND checkpoint_id = ?",
-                                      (session_id, checkpoint_id))
+                cursor = conn.execute(
+                    "SELECT * FROM checkpoints WHERE session_id = ? AND checkpoint_id = ?", (session_id, checkpoint_id)
+                )
             row = cursor.fetchone()
             if row is None:
                 raise CheckpointNotFound(session_id, checkpoint_id)
@@ -489,19 +551,20 @@ class SqliteStorage(Storage):
 
     # LLM cache
 
-    async def lookup_cache_entries(self, session_id: str, keys: Sequence[str], *,
-                                   tenant: str = "") -> dict[str, bytes]:
+    async def lookup_cache_entries(self, session_id: str, keys: Sequence[str], *, tenant: str = "") -> dict[str, bytes]:
         def operation(conn: sqlite3.Connection) -> dict[str, bytes]:
             namespace = cache_scope(tenant, _session_row(conn, session_id, tenant)["cache_namespace"])
             rows = conn.execute(
-                "SELECT key, value FROM cache_entries WHERE namespace = ? "
-                "AND key IN (SELECT value FROM json_each(?))", (namespace, json.dumps(list(keys))))
+                "SELECT key, value FROM cache_entries WHERE namespace = ? AND key IN (SELECT value FROM json_each(?))",
+                (namespace, json.dumps(list(keys))),
+            )
             return {row["key"]: bytes(row["value"]) for row in rows}
 
         return await self._read(operation)
 
-    async def store_cache_entries(self, session_id: str, entries: Sequence[tuple[str, bytes]], *,
-                                  tenant: str = "") -> int:
+    async def store_cache_entries(
+        self, session_id: str, entries: Sequence[tuple[str, bytes]], *, tenant: str = ""
+    ) -> int:
         def operation(conn: sqlite3.Connection) -> int:
             session = _session_row(conn, session_id, tenant)
             require_active(session_id, SessionState(session["state"]))
@@ -511,19 +574,23 @@ class SqliteStorage(Storage):
             conn.executemany(
                 "INSERT INTO cache_entries (namespace, key, value, create_time_us) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (namespace, key) DO NOTHING",
-                [(namespace, key, value, now_us) for key, value in entries])
+                [(namespace, key, value, now_us) for key, value in entries],
+            )
             return conn.total_changes - before
 
         return await self._write(operation)
 
     # Remembered responses
 
-    async def remember_response(self, session_id: str, new: NewRememberedResponse, *,
-                                tenant: str = "") -> RememberedResponseRecord:
+    async def remember_response(
+        self, session_id: str, new: NewRememberedResponse, *, tenant: str = ""
+    ) -> RememberedResponseRecord:
         def operation(conn: sqlite3.Connection) -> RememberedResponseRecord:
             session = _session_row(conn, session_id, tenant)
-            existing = conn.execute("SELECT * FROM remembered_responses WHERE session_id = ? AND response_id = ?",
-                                    (session_id, new.response_id)).fetchone()
+            existing = conn.execute(
+                "SELECT * FROM remembered_responses WHERE session_id = ? AND response_id = ?",
+                (session_id, new.response_id),
+            ).fetchone()
             if existing is not None:
                 return _remembered_record(existing)
             require_active(session_id, SessionState(session["state"]))
@@ -531,20 +598,32 @@ class SqliteStorage(Storage):
             conn.execute(
                 "INSERT INTO remembered_responses (session_id, response_id, request_sha256, size_bytes, sha256, "
                 "create_time_us, encoding, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (session_id, new.response_id, new.request_sha256, new.payload.size_bytes, new.payload.sha256,
-                 now_us, new.payload.encoding, new.payload.data))
+                (
+                    session_id,
+                    new.response_id,
+                    new.request_sha256,
+                    new.payload.size_bytes,
+                    new.payload.sha256,
+                    now_us,
+                    new.payload.encoding,
+                    new.payload.data,
+                ),
+            )
             conn.execute("UPDATE sessions SET update_time_us = ? WHERE session_id = ?", (now_us, session_id))
-            return RememberedResponseRecord(session_id, new.response_id, new.request_sha256, _from_us(now_us),
-                                            new.payload)
+            return RememberedResponseRecord(
+                session_id, new.response_id, new.request_sha256, _from_us(now_us), new.payload
+            )
 
         return await self._write(operation)
 
-    async def get_remembered_response(self, session_id: str, response_id: str, *,
-                                      tenant: str = "") -> RememberedResponseRecord:
+    async def get_remembered_response(
+        self, session_id: str, response_id: str, *, tenant: str = ""
+    ) -> RememberedResponseRecord:
         def operation(conn: sqlite3.Connection) -> RememberedResponseRecord:
             _session_row(conn, session_id, tenant)
-            row = conn.execute("SELECT * FROM remembered_responses WHERE session_id = ? AND response_id = ?",
-                               (session_id, response_id)).fetchone()
+            row = conn.execute(
+                "SELECT * FROM remembered_responses WHERE session_id = ? AND response_id = ?", (session_id, response_id)
+            ).fetchone()
             if row is None:
                 raise RememberedResponseNotFound(session_id, response_id)
             return _remembered_record(row)
@@ -553,27 +632,27 @@ class SqliteStorage(Storage):
 
     # Leases
 
-    async def acquire_lease(self, session_id: str, holder: str, ttl: timedelta, *,
-                            tenant: str = "") -> LeaseRecord:
+    async def acquire_lease(self, session_id: str, holder: str, ttl: timedelta, *, tenant: str = "") -> LeaseRecord:
         def operation(conn: sqlite3.Connection) -> LeaseRecord:
             require_active(session_id, SessionState(_session_row(conn, session_id, tenant)["state"]))
             now_us = _now_us()
             current = _lease_row(conn, session_id)
-            lease = acquired_lease(None if current is None else _lease_record(current, now_us),
-                                   session_id, holder, _from_us(now_us), ttl)
+            lease = acquired_lease(
+                None if current is None else _lease_record(current, now_us), session_id, holder, _from_us(now_us), ttl
+            )
             _write_lease(conn, lease, now_us)
             return replace(lease, tenant=tenant)
 
         return await self._write(operation)
 
-    async def renew_lease(self, session_id: str, holder: str, ttl: timedelta, *,
-                          tenant: str = "") -> LeaseRecord:
+    async def renew_lease(self, session_id: str, holder: str, ttl: timedelta, *, tenant: str = "") -> LeaseRecord:
         def operation(conn: sqlite3.Connection) -> LeaseRecord:
             require_active(session_id, SessionState(_session_row(conn, session_id, tenant)["state"]))
             now_us = _now_us()
             current = _lease_row(conn, session_id)
-            lease = renewed_lease(None if current is None else _lease_record(current, now_us),
-                                  session_id, holder, _from_us(now_us), ttl)
+            lease = renewed_lease(
+                None if current is None else _lease_record(current, now_us), session_id, holder, _from_us(now_us), ttl
+            )
             _write_lease(conn, lease, now_us)
             return replace(lease, tenant=tenant)
 
@@ -584,8 +663,9 @@ class SqliteStorage(Storage):
             _session_row(conn, session_id, tenant)
             now_us = _now_us()
             current = _lease_row(conn, session_id)
-            lease = released_lease(None if current is None else _lease_record(current, now_us),
-                                   session_id, holder, _from_us(now_us))
+            lease = released_lease(
+                None if current is None else _lease_record(current, now_us), session_id, holder, _from_us(now_us)
+            )
             if lease is not None:
                 _write_lease(conn, lease, now_us)
 
@@ -600,7 +680,9 @@ class SqliteStorage(Storage):
                 params.append(now_us)
             rows = conn.execute(
                 f"SELECT leases.*, sessions.tenant FROM leases JOIN sessions USING (session_id) "
-                f"WHERE {' AND '.join(clauses)} ORDER BY leases.session_id LIMIT ?", (*params, limit + 1)).fetchall()
+                f"WHERE {' AND '.join(clauses)} ORDER BY leases.session_id LIMIT ?",
+                (*params, limit + 1),
+            ).fetchall()
             next_cursor = rows[limit - 1]["session_id"] if len(rows) > limit else None
             return Page([_lease_record(row, now_us) for row in rows[:limit]], next_cursor)
 

@@ -77,20 +77,25 @@ def _chunks(events: list[MemoryEvent], width: int, policy: MemoryPolicy) -> list
     return chunks
 
 
-def consolidation_messages(name: str, summary: str, events: list[MemoryEvent], policy: MemoryPolicy,
-                           width: int | None = None) -> Messages:
-    system = (f"You keep the memory of {name}, a participant in a research conversation. Merge the new events "
-              f"into the summary of what {name} remembers: who said what, {name}'s own views, feelings, "
-              "promises and open questions; drop repetition and small talk. Write it in the second person "
-              f'("You said ...", "Ana told you ..."), in at most {policy.summary_chars} characters, oldest '
-              'first. Answer in JSON: "summary", the whole new summary.')
-    user = (f"Summary so far:\n{summary or '(nothing yet)'}\n\nNew events, oldest first:\n"
-            + "\n".join(event_line(event, width or policy.event_chars) for event in events))
+def consolidation_messages(
+    name: str, summary: str, events: list[MemoryEvent], policy: MemoryPolicy, width: int | None = None
+) -> Messages:
+    system = (
+        f"You keep the memory of {name}, a participant in a research conversation. Merge the new events "
+        f"into the summary of what {name} remembers: who said what, {name}'s own views, feelings, "
+        "promises and open questions; drop repetition and small talk. Write it in the second person "
+        f'("You said ...", "Ana told you ..."), in at most {policy.summary_chars} characters, oldest '
+        'first. Answer in JSON: "summary", the whole new summary.'
+    )
+    user = f"Summary so far:\n{summary or '(nothing yet)'}\n\nNew events, oldest first:\n" + "\n".join(
+        event_line(event, width or policy.event_chars) for event in events
+    )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
-async def summarised(llm: StructuredLLM, name: str, summary: str, events: list[MemoryEvent],
-                     policy: MemoryPolicy, *, session: str) -> tuple[str, Consolidated]:
+async def summarised(
+    llm: StructuredLLM, name: str, summary: str, events: list[MemoryEvent], policy: MemoryPolicy, *, session: str
+) -> tuple[str, Consolidated]:
     """The summary with `events` merged in by the model (folded where a call fails), and what it cost."""
     calls = failed = 0
     output_model = summary_model(policy.summary_chars)
@@ -100,8 +105,13 @@ async def summarised(llm: StructuredLLM, name: str, summary: str, events: list[M
         text = ""
         try:
             reply = await llm.structured(
-                consolidation_messages(name, summary, chunk, policy, width), output_model, session=session,
-                label=LABEL, max_tokens=policy.summary_chars // _CHARS_PER_TOKEN + 64, temperature=0.0)
+                consolidation_messages(name, summary, chunk, policy, width),
+                output_model,
+                session=session,
+                label=LABEL,
+                max_tokens=policy.summary_chars // _CHARS_PER_TOKEN + 64,
+                temperature=0.0,
+            )
             text = shorten(reply.summary, policy.summary_chars)
         except LLMError as error:
             failed += 1
@@ -125,8 +135,9 @@ class Consolidations:
         for agent in agents:
             if consolidation_due(agent, policy):
                 events = list(evicted_events(agent, policy))
-                task = asyncio.ensure_future(summarised(llm, agent.name, agent.memory_summary, events, policy,
-                                                        session=session))
+                task = asyncio.ensure_future(
+                    summarised(llm, agent.name, agent.memory_summary, events, policy, session=session)
+                )
                 self._started.append((agent, len(events), task))
 
     async def apply(self) -> list[Consolidated]:
@@ -134,7 +145,7 @@ class Consolidations:
         outcomes = []
         for agent, count, task in self._started:
             summary, outcome = await task
-            del agent.memory[self._policy.first_events:self._policy.first_events + count]
+            del agent.memory[self._policy.first_events : self._policy.first_events + count]
             agent.memory_summary = summary
             outcomes.append(outcome)
         self._started = []
@@ -148,7 +159,8 @@ class Consolidations:
         self._started = []
 
 
-async def consolidate_all(llm: StructuredLLM, agents: list[AgentState], policy: MemoryPolicy, *,
-                          session: str) -> list[Consolidated]:
+async def consolidate_all(
+    llm: StructuredLLM, agents: list[AgentState], policy: MemoryPolicy, *, session: str
+) -> list[Consolidated]:
     """Consolidates every agent's memory that is due, all at once, and applies the results."""
     return await Consolidations(llm, agents, policy, session=session).apply()

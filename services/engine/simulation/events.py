@@ -57,5 +57,7 @@ class TooManyAgentsFailed(Exception):
         self.failed = failed
         self.total = total
         self.max_fraction = max_fraction
-        super().__init__(f"{failed} of {total} agents failed in round {round_number}, more than the allowed "
-                         f"share of {max_fraction:g}")
+        super().__init__(
+            f"{failed} of {total} agents failed in round {round_number}, more than the allowed "
+            f"share of {max_fraction:g}"
+        )

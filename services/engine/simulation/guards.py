@@ -25,9 +25,11 @@ _SCHEMA_KEY = re.compile(r'"\s*(?:actions|type|content|target|goals|attention|em
 _PROMPT_MARKERS = re.compile(
     r"\bround \d+ of \d+\b|\bnothing new has happened\b|^\s*(?:you remember|most recently|then, in short)\s*:"
     r"|\bperson profiled\b|\bprofiled between\b",
-    re.IGNORECASE | re.MULTILINE)
-_SCHEMA_WORDS = frozenset({"actions", "action", "type", "content", "target", "goals", "attention", "emotions",
-                           "think", "talk", "done"})
+    re.IGNORECASE | re.MULTILINE,
+)
+_SCHEMA_WORDS = frozenset(
+    {"actions", "action", "type", "content", "target", "goals", "attention", "emotions", "think", "talk", "done"}
+)
 
 
 def _words(text: str) -> list[str]:
@@ -35,7 +37,7 @@ def _words(text: str) -> list[str]:
 
 
 def _runs(words: list[str], length: int) -> set[tuple[str, ...]]:
-    return {tuple(words[index:index + length]) for index in range(len(words) - length + 1)}
+    return {tuple(words[index : index + length]) for index in range(len(words) - length + 1)}
 
 
 @lru_cache(maxsize=4096)
@@ -78,6 +80,8 @@ def reply_echo(actions: Sequence[Any], persona_description: str) -> str:
 
 def echo_correction(echo: str, name: str) -> str:
     """The follow-up that shows the model why its answer is invalid."""
-    return (f"Your answer repeated {echo} instead of speaking as {name}. That is not valid. Answer the "
-            f"turn again as {name}, in your own words: what you think and say now, in the first person. "
-            "Never copy the profile, the rules or the format description.")
+    return (
+        f"Your answer repeated {echo} instead of speaking as {name}. That is not valid. Answer the "
+        f"turn again as {name}, in your own words: what you think and say now, in the first person. "
+        "Never copy the profile, the rules or the format description."
+    )

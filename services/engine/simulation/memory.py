@@ -45,12 +45,15 @@ class MemoryPolicy:
         """The window of a model whose context holds `context_tokens`: 16 recent events and an 800-character
         summary at 4k tokens, growing with the context up to 128 events and 8,000 characters."""
         recent = min(max(context_tokens // 256, 8), 128)
-        return cls(first_events=min(max(context_tokens // 2048, 4), 16), recent_events=recent,
-                   summary_chars=min(max(context_tokens // 5, 800), 8000),
-                   summary_line_chars=100 if context_tokens < 8192 else 200,
-                   consolidation_batch=max(8, recent // 4),
-                   consolidation_chars=min(max(context_tokens, 4000), 60_000),
-                   event_chars=280 if context_tokens < 8192 else 800)
+        return cls(
+            first_events=min(max(context_tokens // 2048, 4), 16),
+            recent_events=recent,
+            summary_chars=min(max(context_tokens // 5, 800), 8000),
+            summary_line_chars=100 if context_tokens < 8192 else 200,
+            consolidation_batch=max(8, recent // 4),
+            consolidation_chars=min(max(context_tokens, 4000), 60_000),
+            event_chars=280 if context_tokens < 8192 else 800,
+        )
 
 
 def shorten(text: str, max_chars: int) -> str:
@@ -108,7 +111,7 @@ def fold_events(summary: str, events: list[MemoryEvent], policy: MemoryPolicy) -
 
 def evicted_events(agent: AgentState, policy: MemoryPolicy) -> list[MemoryEvent]:
     """The events between the fixed prefix and the recent window, waiting to be consolidated."""
-    return agent.memory[policy.first_events:max(policy.first_events, len(agent.memory) - policy.recent_events)]
+    return agent.memory[policy.first_events : max(policy.first_events, len(agent.memory) - policy.recent_events)]
 
 
 def consolidation_due(agent: AgentState, policy: MemoryPolicy) -> bool:

@@ -76,7 +76,7 @@ def normalised(text: str) -> str:
 
 
 def _trigrams(text: str) -> Counter[str]:
-    return Counter(text[index:index + 3] for index in range(len(text) - 2))
+    return Counter(text[index : index + 3] for index in range(len(text) - 2))
 
 
 def similarity(first: str, second: str) -> float:
@@ -101,8 +101,15 @@ def resolve_target(raw: str, speaker: str, audience: dict[str, str]) -> str:
     return "" if name == speaker else name
 
 
-def settle_actions(reply: TurnReply, *, speaker: str, audience: dict[str, str], enable_thinking: bool,
-                   max_actions: int, content_chars: int) -> list[TurnAction]:
+def settle_actions(
+    reply: TurnReply,
+    *,
+    speaker: str,
+    audience: dict[str, str],
+    enable_thinking: bool,
+    max_actions: int,
+    content_chars: int,
+) -> list[TurnAction]:
     """The actions of a turn, cleaned: THINK dropped when thinking is off, empty and repeated actions
     cut, nothing after DONE, at most `max_actions`."""
     kept: list[TurnAction] = []

@@ -53,8 +53,9 @@ _ACTION_MEMORY = {ActionType.TALK: MemoryKind.SAID, ActionType.THINK: MemoryKind
 class Simulation:
     """Runs the remaining rounds of `state`, mutating it; `run()` yields events as they happen."""
 
-    def __init__(self, state: WorldState, llm: StructuredLLM, *, session: str,
-                 settings: TurnSettings | None = None) -> None:
+    def __init__(
+        self, state: WorldState, llm: StructuredLLM, *, session: str, settings: TurnSettings | None = None
+    ) -> None:
         self.state = state
         self.llm = llm
         self.session = session
@@ -84,8 +85,9 @@ class Simulation:
                 round_events = self._sequential_round(round_number, inboxes)
             else:
                 round_events = self._concurrent_round(round_number, inboxes)
-            consolidations = Consolidations(self.llm, state.agents if state.config.enable_memory else [],
-                                            self.settings.memory, session=self.session)
+            consolidations = Consolidations(
+                self.llm, state.agents if state.config.enable_memory else [], self.settings.memory, session=self.session
+            )
             try:
                 failed = 0
                 async for event in round_events:
@@ -101,8 +103,9 @@ class Simulation:
             yield RoundCompleted(round_number, total - failed, failed)
         yield SimulationFinished(state.rounds_completed, len(state.agents), len(state.failed_agents))
 
-    def _moderator_follow_ups(self, round_number: int,
-                              inboxes: dict[str, list[PendingMessage]]) -> list[ActionRecorded]:
+    def _moderator_follow_ups(
+        self, round_number: int, inboxes: dict[str, list[PendingMessage]]
+    ) -> list[ActionRecorded]:
         """In an interview after the first round: the moderator asks each interviewee to elaborate."""
         if self.state.config.environment is not EnvironmentType.INTERVIEW or round_number == 1:
             return []
@@ -113,8 +116,9 @@ class Simulation:
                 continue
             question = follow_up_question(said.get(name, ""), self.state.stimulus)
             inboxes[name].append(PendingMessage(recipient=name, sender=MODERATOR, content=question))
-            events.append(ActionRecorded(
-                self.state.record(round_number, MODERATOR, ActionType.STIMULUS, question, target=name)))
+            events.append(
+                ActionRecorded(self.state.record(round_number, MODERATOR, ActionType.STIMULUS, question, target=name))
+            )
         return events
 
     def _view(self, agent: AgentState, round_number: int, inbox: list[MemoryEvent]) -> TurnView:
@@ -124,31 +128,47 @@ class Simulation:
         if not config.enable_memory and not inbox and agent.name in self._stimulus_recipients:
             reminder = stimulus_text(self.state.stimulus)
         return TurnView(
-            round=round_number, rounds=config.rounds, environment=config.environment,
+            round=round_number,
+            rounds=config.rounds,
+            environment=config.environment,
             others=tuple(name for name in self._names if name != agent.name) if focus_group else (),
-            enable_thinking=config.enable_thinking, enable_memory=config.enable_memory,
-            max_actions=config.max_actions_per_turn, reminder=reminder, quality=config.quality)
+            enable_thinking=config.enable_thinking,
+            enable_memory=config.enable_memory,
+            max_actions=config.max_actions_per_turn,
+            reminder=reminder,
+            quality=config.quality,
+        )
 
-    async def _turn(self, agent: AgentState, round_number: int,
-                    inbox: list[MemoryEvent]) -> TurnOutcome | TurnFailure:
-        return await take_turn(self.llm, agent, inbox, self._view(agent, round_number, inbox),
-                               session=self.session, audience=self._audience, settings=self.settings)
+    async def _turn(self, agent: AgentState, round_number: int, inbox: list[MemoryEvent]) -> TurnOutcome | TurnFailure:
+        return await take_turn(
+            self.llm,
+            agent,
+            inbox,
+            self._view(agent, round_number, inbox),
+            session=self.session,
+            audience=self._audience,
+            settings=self.settings,
+        )
 
-    async def _concurrent_round(self, round_number: int,
-                                inboxes: dict[str, list[PendingMessage]]) -> AsyncIterator[SimulationEvent]:
-        perceived = {name: [heard_event(message, name, round_number) for message in inboxes[name]]
-                     for name in self._names}
+    async def _concurrent_round(
+        self, round_number: int, inboxes: dict[str, list[PendingMessage]]
+    ) -> AsyncIterator[SimulationEvent]:
+        perceived = {
+            name: [heard_event(message, name, round_number) for message in inboxes[name]] for name in self._names
+        }
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self._turn(agent, round_number, perceived[agent.name]))
-                     for agent in self.state.agents]
+            tasks = [
+                group.create_task(self._turn(agent, round_number, perceived[agent.name])) for agent in self.state.agents
+            ]
         next_pending: list[PendingMessage] = []
         for agent, task in zip(self.state.agents, tasks, strict=True):
             for event in self._apply(agent, round_number, perceived[agent.name], task.result(), next_pending):
                 yield event
         self.state.pending_messages = next_pending
 
-    async def _sequential_round(self, round_number: int,
-                                inboxes: dict[str, list[PendingMessage]]) -> AsyncIterator[SimulationEvent]:
+    async def _sequential_round(
+        self, round_number: int, inboxes: dict[str, list[PendingMessage]]
+    ) -> AsyncIterator[SimulationEvent]:
         next_pending: list[PendingMessage] = []
         for index, agent in enumerate(self.state.agents):
             perceived = [heard_event(message, agent.name, round_number) for message in inboxes[agent.name]]
@@ -164,8 +184,14 @@ class Simulation:
                         next_pending.append(message.model_copy(update={"recipient": name}))
         self.state.pending_messages = next_pending
 
-    def _apply(self, agent: AgentState, round_number: int, perceived: list[MemoryEvent],
-               outcome: TurnOutcome | TurnFailure, outbox: list[PendingMessage]) -> list[SimulationEvent]:
+    def _apply(
+        self,
+        agent: AgentState,
+        round_number: int,
+        perceived: list[MemoryEvent],
+        outcome: TurnOutcome | TurnFailure,
+        outbox: list[PendingMessage],
+    ) -> list[SimulationEvent]:
         """Records a turn: what the agent heard and did enters its memory, the transcript and the outbox."""
         remembers = self.state.config.enable_memory
         policy = self.settings.memory
@@ -182,8 +208,13 @@ class Simulation:
             interaction = self.state.record(round_number, agent.name, action.type, action.content, action.target)
             events.append(ActionRecorded(interaction))
             if remembers and action.type in _ACTION_MEMORY:
-                remember(agent, MemoryEvent(round=round_number, kind=_ACTION_MEMORY[action.type],
-                                            source=agent.name, content=action.content), policy)
+                remember(
+                    agent,
+                    MemoryEvent(
+                        round=round_number, kind=_ACTION_MEMORY[action.type], source=agent.name, content=action.content
+                    ),
+                    policy,
+                )
             outbox.extend(self._deliveries(agent.name, action))
         agent.cognitive_state = outcome.cognitive_state
         return events

@@ -156,10 +156,17 @@ class WorldState(BaseModel):
     turn_quality: list[TurnQualityRecord] = Field(default_factory=list)
     """The quality checks of the turns so far, in turn order (when the config has quality checks)."""
 
-    def record(self, round_number: int, agent_name: str, action: ActionType, content: str = "",
-               target: str = "") -> Interaction:
+    def record(
+        self, round_number: int, agent_name: str, action: ActionType, content: str = "", target: str = ""
+    ) -> Interaction:
         """Appends an interaction to the transcript with the next sequence number."""
-        interaction = Interaction(round=round_number, agent_name=agent_name, action=action, content=content,
-                                  target=target, sequence=len(self.transcript))
+        interaction = Interaction(
+            round=round_number,
+            agent_name=agent_name,
+            action=action,
+            content=content,
+            target=target,
+            sequence=len(self.transcript),
+        )
         self.transcript.append(interaction)
         return interaction

@@ -51,8 +51,12 @@ class TurnSettings:
     @classmethod
     def for_context(cls, context_tokens: int, max_tokens: int = 256, **options: Any) -> TurnSettings:
         """Settings whose prompt budgets and memory window follow a context of `context_tokens`."""
-        return cls(max_tokens=max_tokens, memory=MemoryPolicy.for_context(context_tokens),
-                   prompt=PromptLimits.for_context(context_tokens, max_tokens), **options)
+        return cls(
+            max_tokens=max_tokens,
+            memory=MemoryPolicy.for_context(context_tokens),
+            prompt=PromptLimits.for_context(context_tokens, max_tokens),
+            **options,
+        )
 
 
 @dataclass(frozen=True)
@@ -72,8 +76,16 @@ def _failure(error: Exception) -> TurnFailure:
     return TurnFailure(shorten(f"{type(error).__name__}: {error}", 300))
 
 
-async def _reply_in_character(llm: StructuredLLM, agent: AgentState, messages: Messages, view: TurnView, *,
-                              session: str, settings: TurnSettings, extra: ExtraUsage | None = None) -> Any:
+async def _reply_in_character(
+    llm: StructuredLLM,
+    agent: AgentState,
+    messages: Messages,
+    view: TurnView,
+    *,
+    session: str,
+    settings: TurnSettings,
+    extra: ExtraUsage | None = None,
+) -> Any:
     """The model's reply to `messages`, asked again (shown its answer) while it repeats the scaffolding.
 
     When every answer repeats it, the last one keeps only what does not (often nothing: the agent stays
@@ -83,41 +95,75 @@ async def _reply_in_character(llm: StructuredLLM, agent: AgentState, messages: M
     output_model = reply_model(view.enable_thinking, view.max_actions)
     asked = messages
     for _ in range(settings.echo_retries + 1):
-        reply = await llm.structured(asked, output_model, session=session, label=settings.label,
-                                     max_tokens=settings.max_tokens, temperature=settings.temperature)
+        reply = await llm.structured(
+            asked,
+            output_model,
+            session=session,
+            label=settings.label,
+            max_tokens=settings.max_tokens,
+            temperature=settings.temperature,
+        )
         if extra is not None:
             extra.add(asked, reply)
         echo = reply_echo(reply.actions, agent.persona_description)
         if not echo:
             return reply
-        asked = [*messages, {"role": "assistant", "content": reply.model_dump_json()},
-                 {"role": "user", "content": echo_correction(echo, agent.name)}]
+        asked = [
+            *messages,
+            {"role": "assistant", "content": reply.model_dump_json()},
+            {"role": "user", "content": echo_correction(echo, agent.name)},
+        ]
     kept = [action for action in reply.actions if not reply_echo([action], agent.persona_description)]
     return reply.model_copy(update={"actions": kept})
 
 
-async def take_turn(llm: StructuredLLM, agent: AgentState, inbox: list[MemoryEvent], view: TurnView, *,
-                    session: str, audience: dict[str, str], settings: TurnSettings) -> TurnOutcome | TurnFailure:
+async def take_turn(
+    llm: StructuredLLM,
+    agent: AgentState,
+    inbox: list[MemoryEvent],
+    view: TurnView,
+    *,
+    session: str,
+    audience: dict[str, str],
+    settings: TurnSettings,
+) -> TurnOutcome | TurnFailure:
     """Asks the model for the agent's turn; an LLM failure (after the LLM layer's retries) is a TurnFailure."""
     messages = turn_messages(agent, inbox, view, first_events=settings.memory.first_events, limits=settings.prompt)
     try:
         reply = await _reply_in_character(llm, agent, messages, view, session=session, settings=settings)
     except LLMError as error:
         return _failure(error)
+
     def settled(answer: Any) -> list[TurnAction]:
-        return settle_actions(answer, speaker=agent.name, audience=audience, enable_thinking=view.enable_thinking,
-                              max_actions=view.max_actions, content_chars=settings.content_chars)
+        return settle_actions(
+            answer,
+            speaker=agent.name,
+            audience=audience,
+            enable_thinking=view.enable_thinking,
+            max_actions=view.max_actions,
+            content_chars=settings.content_chars,
+        )
 
     quality = None
     if view.quality is not None and render_actions(settled(reply)):
-        reply, quality = await _checked(llm, agent, messages, reply, view, view.quality, settled, session=session,
-                                        settings=settings)
+        reply, quality = await _checked(
+            llm, agent, messages, reply, view, view.quality, settled, session=session, settings=settings
+        )
     return TurnOutcome(settled(reply), updated_cognitive_state(agent.cognitive_state, reply), quality)
 
 
-async def _checked(llm: StructuredLLM, agent: AgentState, messages: Messages, reply: Any, view: TurnView,
-                   config: QualityCheckConfig, settled: Callable[[Any], list[TurnAction]], *, session: str,
-                   settings: TurnSettings) -> tuple[Any, TurnQualityRecord]:
+async def _checked(
+    llm: StructuredLLM,
+    agent: AgentState,
+    messages: Messages,
+    reply: Any,
+    view: TurnView,
+    config: QualityCheckConfig,
+    settled: Callable[[Any], list[TurnAction]],
+    *,
+    session: str,
+    settings: TurnSettings,
+) -> tuple[Any, TurnQualityRecord]:
     """The best-scored of the turn's answers and its quality record: each answer's actions as they will be
     recorded (`settled`) are scored (one call); an answer under the threshold is asked for again with the
     critique, up to `max_attempts` answers. A failed check keeps the answers scored so far (or the turn
@@ -130,8 +176,9 @@ async def _checked(llm: StructuredLLM, agent: AgentState, messages: Messages, re
     while True:
         asked = judge_messages(agent, messages, render_actions(settled(current)), view, config, settings.prompt)
         try:
-            judgement = await llm.structured(asked, output_model, session=session, label=QUALITY_LABEL,
-                                             max_tokens=JUDGE_MAX_TOKENS, temperature=0.0)
+            judgement = await llm.structured(
+                asked, output_model, session=session, label=QUALITY_LABEL, max_tokens=JUDGE_MAX_TOKENS, temperature=0.0
+            )
         except LLMError as error:
             extra.add(asked, None)
             record.error = shorten(f"{type(error).__name__}: {error}", 300)
@@ -144,11 +191,15 @@ async def _checked(llm: StructuredLLM, agent: AgentState, messages: Messages, re
             best = (mean_score(scores), current, scores, critique)
         if passes(scores, config.threshold) or record.attempts >= config.max_attempts:
             break
-        again = [*messages, {"role": "assistant", "content": current.model_dump_json()},
-                 {"role": "user", "content": critique_request(agent.name, scores, critique, config.threshold)}]
+        again = [
+            *messages,
+            {"role": "assistant", "content": current.model_dump_json()},
+            {"role": "user", "content": critique_request(agent.name, scores, critique, config.threshold)},
+        ]
         try:
-            current = await _reply_in_character(llm, agent, again, view, session=session, settings=settings,
-                                                extra=extra)
+            current = await _reply_in_character(
+                llm, agent, again, view, session=session, settings=settings, extra=extra
+            )
         except LLMError:
             break
         record.attempts += 1

@@ -95,9 +95,11 @@ def new_world(config: WorldConfig, stimulus: Stimulus, agents: list[AgentState])
             state.record(0, MODERATOR, ActionType.STIMULUS, stimulus.content, target=name)
     else:
         state.record(0, MODERATOR, ActionType.STIMULUS, stimulus.content)
-    state.pending_messages = [PendingMessage(recipient=name, sender=MODERATOR, content=content)
-                              for name in recipients] if stimulus.target_agents else [
-        PendingMessage(recipient=EVERYONE, sender=MODERATOR, content=content)]
+    state.pending_messages = (
+        [PendingMessage(recipient=name, sender=MODERATOR, content=content) for name in recipients]
+        if stimulus.target_agents
+        else [PendingMessage(recipient=EVERYONE, sender=MODERATOR, content=content)]
+    )
     for agent in agents:
         if not agent.cognitive_state.context and stimulus.context:
             agent.cognitive_state.context = stimulus.context

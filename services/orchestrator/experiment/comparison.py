@@ -141,11 +141,19 @@ def compare_numbers(values: Sequence[Sequence[float]], *, paired: bool) -> Compa
         interval = welch.confidence_interval(0.95)
         effect = _hedges_g(first, second)
         return Comparison(
-            test="welch_t", statistic=_finite(welch.statistic), p_value=_finite(welch.pvalue) or 1.0,
-            rank_test="mann_whitney_u", rank_statistic=_finite(ranks.statistic), rank_p_value=_finite(ranks.pvalue),
-            effect_size_name="hedges_g", effect_size=_finite(effect),
-            difference=float(second.mean() - first.mean()), ci95_low=_finite(interval.low),
-            ci95_high=_finite(interval.high), sample_size_per_arm=two_sample_sample_size(effect))
+            test="welch_t",
+            statistic=_finite(welch.statistic),
+            p_value=_finite(welch.pvalue) or 1.0,
+            rank_test="mann_whitney_u",
+            rank_statistic=_finite(ranks.statistic),
+            rank_p_value=_finite(ranks.pvalue),
+            effect_size_name="hedges_g",
+            effect_size=_finite(effect),
+            difference=float(second.mean() - first.mean()),
+            ci95_low=_finite(interval.low),
+            ci95_high=_finite(interval.high),
+            sample_size_per_arm=two_sample_sample_size(effect),
+        )
     anova = stats.f_oneway(*arms)
     kruskal = stats.kruskal(*arms) if len({value for arm in arms for value in arm}) > 1 else None
     everything = np.concatenate(arms)
@@ -153,11 +161,16 @@ def compare_numbers(values: Sequence[Sequence[float]], *, paired: bool) -> Compa
     between = sum(len(arm) * (arm.mean() - everything.mean()) ** 2 for arm in arms)
     eta_squared = between / total if total else 0.0
     return Comparison(
-        test="one_way_anova", statistic=_finite(anova.statistic), p_value=_finite(anova.pvalue) or 1.0,
-        rank_test="kruskal_wallis", rank_statistic=_finite(kruskal.statistic) if kruskal else 0.0,
+        test="one_way_anova",
+        statistic=_finite(anova.statistic),
+        p_value=_finite(anova.pvalue) or 1.0,
+        rank_test="kruskal_wallis",
+        rank_statistic=_finite(kruskal.statistic) if kruskal else 0.0,
         rank_p_value=_finite(kruskal.pvalue) if kruskal else 1.0,
-        effect_size_name="eta_squared", effect_size=float(eta_squared),
-        sample_size_per_arm=anova_sample_size(eta_squared, len(arms)))
+        effect_size_name="eta_squared",
+        effect_size=float(eta_squared),
+        sample_size_per_arm=anova_sample_size(eta_squared, len(arms)),
+    )
 
 
 def _compare_paired(arms: list[np.ndarray]) -> Comparison:
@@ -167,25 +180,38 @@ def _compare_paired(arms: list[np.ndarray]) -> Comparison:
         first, second = arms
         differences = second - first
         if differences.std() == 0:
-            return Comparison(skipped_reason="every participant's difference between the arms is the same: "
-                                             "nothing varies to test")
+            return Comparison(
+                skipped_reason="every participant's difference between the arms is the same: nothing varies to test"
+            )
         paired = stats.ttest_rel(second, first)
         interval = paired.confidence_interval(0.95)
         wilcoxon = stats.wilcoxon(second, first)
         spread = differences.std(ddof=1)
         effect = differences.mean() / spread if spread else 0.0
         return Comparison(
-            test="paired_t", statistic=_finite(paired.statistic), p_value=_finite(paired.pvalue) or 1.0,
-            rank_test="wilcoxon", rank_statistic=_finite(wilcoxon.statistic), rank_p_value=_finite(wilcoxon.pvalue),
-            effect_size_name="cohens_dz", effect_size=_finite(effect), difference=float(differences.mean()),
-            ci95_low=_finite(interval.low), ci95_high=_finite(interval.high),
-            sample_size_per_arm=paired_sample_size(effect))
+            test="paired_t",
+            statistic=_finite(paired.statistic),
+            p_value=_finite(paired.pvalue) or 1.0,
+            rank_test="wilcoxon",
+            rank_statistic=_finite(wilcoxon.statistic),
+            rank_p_value=_finite(wilcoxon.pvalue),
+            effect_size_name="cohens_dz",
+            effect_size=_finite(effect),
+            difference=float(differences.mean()),
+            ci95_low=_finite(interval.low),
+            ci95_high=_finite(interval.high),
+            sample_size_per_arm=paired_sample_size(effect),
+        )
     friedman = stats.friedmanchisquare(*arms)
     participants, groups = len(arms[0]), len(arms)
     kendalls_w = _finite(friedman.statistic) / (participants * (groups - 1))
-    return Comparison(test="friedman", statistic=_finite(friedman.statistic),
-                      p_value=_finite(friedman.pvalue) or 1.0, effect_size_name="kendalls_w",
-                      effect_size=kendalls_w)
+    return Comparison(
+        test="friedman",
+        statistic=_finite(friedman.statistic),
+        p_value=_finite(friedman.pvalue) or 1.0,
+        effect_size_name="kendalls_w",
+        effect_size=kendalls_w,
+    )
 
 
 def compare_categories(counts: Sequence[Sequence[int]]) -> Comparison:
@@ -193,8 +219,9 @@ def compare_categories(counts: Sequence[Sequence[int]]) -> Comparison:
     table = np.asarray(counts, dtype=int)
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[1] < 2:
-        return Comparison(test="chi_square", effect_size_name="cramers_v",
-                          skipped_reason="every value is the same category")
+        return Comparison(
+            test="chi_square", effect_size_name="cramers_v", skipped_reason="every value is the same category"
+        )
     if (table.sum(axis=1) == 0).any():
         return Comparison(skipped_reason="an arm has no values")
     chi2 = stats.chi2_contingency(table, correction=False)
@@ -205,11 +232,22 @@ def compare_categories(counts: Sequence[Sequence[int]]) -> Comparison:
     sample_size = chi_square_sample_size(w, int(chi2.dof), table.shape[0])
     if (chi2.expected_freq < 5).any():
         fisher = stats.fisher_exact(table)
-        return Comparison(test="fisher_exact", statistic=_finite(fisher.statistic),
-                          p_value=_finite(fisher.pvalue) or 1.0, effect_size_name="cramers_v",
-                          effect_size=cramers_v, sample_size_per_arm=sample_size)
-    return Comparison(test="chi_square", statistic=float(chi2.statistic), p_value=float(chi2.pvalue),
-                      effect_size_name="cramers_v", effect_size=cramers_v, sample_size_per_arm=sample_size)
+        return Comparison(
+            test="fisher_exact",
+            statistic=_finite(fisher.statistic),
+            p_value=_finite(fisher.pvalue) or 1.0,
+            effect_size_name="cramers_v",
+            effect_size=cramers_v,
+            sample_size_per_arm=sample_size,
+        )
+    return Comparison(
+        test="chi_square",
+        statistic=float(chi2.statistic),
+        p_value=float(chi2.pvalue),
+        effect_size_name="cramers_v",
+        effect_size=cramers_v,
+        sample_size_per_arm=sample_size,
+    )
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
@@ -221,4 +259,3 @@ def holm(p_values: Sequence[float]) -> list[float]:
         running = max(running, min(1.0, (len(p_values) - rank) * p_values[index]))
         adjusted[index] = running
     return adjusted
-

@@ -26,4 +26,4 @@ def within_subjects_orders(participants: list[str], arm_names: list[str], seed: 
     shuffled = sorted(participants)
     random.Random(seed).shuffle(shuffled)
     count = len(arm_names)
-    return {name: arm_names[index % count:] + arm_names[: index % count] for index, name in enumerate(shuffled)}
+    return {name: arm_names[index % count :] + arm_names[: index % count] for index, name in enumerate(shuffled)}

@@ -13,8 +13,9 @@ from services.orchestrator.experiment.values import categories_of, category_coun
 FieldComparison = orchestrator_pb2.FieldComparison
 
 
-def compare_fields(specs: list[FieldSpec], arms: list[orchestrator_pb2.ArmResult], *,
-                   paired: bool) -> list[FieldComparison]:
+def compare_fields(
+    specs: list[FieldSpec], arms: list[orchestrator_pb2.ArmResult], *, paired: bool
+) -> list[FieldComparison]:
     """One comparison per field, in the fields' order; Holm's adjustment runs over the fields compared."""
     comparisons = [_compare(spec, arms, paired) for spec in specs]
     compared = [comparison for comparison in comparisons if not comparison.skipped_reason]
@@ -36,8 +37,12 @@ def _compare(spec: FieldSpec, arms: list[orchestrator_pb2.ArmResult], paired: bo
             series = [list(values.values()) for values in by_arm]
         message = _message(spec.name, compare_numbers(series, paired=paired))
         for name, values in zip(names, series, strict=True):
-            message.arms.add(arm=name, count=len(values), mean=fmean(values) if values else 0.0,
-                             std_dev=stdev(values) if len(values) > 1 else 0.0)
+            message.arms.add(
+                arm=name,
+                count=len(values),
+                mean=fmean(values) if values else 0.0,
+                std_dev=stdev(values) if len(values) > 1 else 0.0,
+            )
         return message
     if spec.kind in (ValueKind.CATEGORY, ValueKind.BOOLEAN):
         seen = [labels(arm.result, spec.name) for arm in arms]
@@ -51,12 +56,21 @@ def _compare(spec: FieldSpec, arms: list[orchestrator_pb2.ArmResult], paired: bo
 
 def _message(field: str, comparison: Comparison) -> FieldComparison:
     return FieldComparison(
-        field=field, test=comparison.test, statistic=comparison.statistic, p_value=comparison.p_value,
-        rank_test=comparison.rank_test, rank_statistic=comparison.rank_statistic,
-        rank_p_value=comparison.rank_p_value, effect_size_name=comparison.effect_size_name,
-        effect_size=comparison.effect_size, difference=comparison.difference, ci95_low=comparison.ci95_low,
-        ci95_high=comparison.ci95_high, sample_size_per_arm_for_80_power=comparison.sample_size_per_arm,
-        skipped_reason=comparison.skipped_reason)
+        field=field,
+        test=comparison.test,
+        statistic=comparison.statistic,
+        p_value=comparison.p_value,
+        rank_test=comparison.rank_test,
+        rank_statistic=comparison.rank_statistic,
+        rank_p_value=comparison.rank_p_value,
+        effect_size_name=comparison.effect_size_name,
+        effect_size=comparison.effect_size,
+        difference=comparison.difference,
+        ci95_low=comparison.ci95_low,
+        ci95_high=comparison.ci95_high,
+        sample_size_per_arm_for_80_power=comparison.sample_size_per_arm,
+        skipped_reason=comparison.skipped_reason,
+    )
 
 
 _EFFECT_SYMBOLS = {"hedges_g": "g", "cohens_dz": "d_z", "eta_squared": "η²", "kendalls_w": "W", "cramers_v": "V"}
@@ -67,24 +81,30 @@ def _p(value: float) -> str:
 
 
 def _sentence(comparison: FieldComparison) -> str:
-    evidence = (f"{_p(comparison.p_value_adjusted)} (adjusted), "
-                f"{_EFFECT_SYMBOLS.get(comparison.effect_size_name, comparison.effect_size_name)} = "
-                f"{comparison.effect_size:.2f}")
+    evidence = (
+        f"{_p(comparison.p_value_adjusted)} (adjusted), "
+        f"{_EFFECT_SYMBOLS.get(comparison.effect_size_name, comparison.effect_size_name)} = "
+        f"{comparison.effect_size:.2f}"
+    )
     arms = list(comparison.arms)
     if arms and arms[0].categories:
         shares = "; ".join(
-            f"{arm.arm}: " + ", ".join(f"{c.value} {c.share:.0%}" for c in arm.categories if c.count)
-            for arm in arms)
+            f"{arm.arm}: " + ", ".join(f"{c.value} {c.share:.0%}" for c in arm.categories if c.count) for arm in arms
+        )
         verdict = "differ" if comparison.significant else "do not differ significantly"
         return f"The answers to {comparison.field} {verdict} across arms ({shares}); {evidence}."
     if len(arms) == 2:
         first, second = arms
         if not comparison.significant:
-            return (f"No significant difference in {comparison.field} between {first.arm} and {second.arm}: "
-                    f"{first.mean:.2f} vs {second.mean:.2f}, {evidence}.")
+            return (
+                f"No significant difference in {comparison.field} between {first.arm} and {second.arm}: "
+                f"{first.mean:.2f} vs {second.mean:.2f}, {evidence}."
+            )
         higher, lower = (second, first) if second.mean > first.mean else (first, second)
-        return (f"{higher.arm} scores higher than {lower.arm} on {comparison.field}: {higher.mean:.2f} vs "
-                f"{lower.mean:.2f}, {evidence}.")
+        return (
+            f"{higher.arm} scores higher than {lower.arm} on {comparison.field}: {higher.mean:.2f} vs "
+            f"{lower.mean:.2f}, {evidence}."
+        )
     means = ", ".join(f"{arm.arm} {arm.mean:.2f}" for arm in arms)
     if not comparison.significant:
         return f"No significant difference in {comparison.field} across arms ({means}); {evidence}."

@@ -54,8 +54,11 @@ class ExperimentRunner(StudyRunner):
         if self.resumed:
             await self._record_resumption(ids)
         created = await self._participants(
-            orchestrator_pb2.RunStudyRequest(participants=request.participants,
-                                             simulation_config=request.simulation_config), ids)
+            orchestrator_pb2.RunStudyRequest(
+                participants=request.participants, simulation_config=request.simulation_config
+            ),
+            ids,
+        )
         specs = {agent.name: agent.spec_json for agent in created.agents}
         seed = seed_of(request.seed, self.session.name)
         arm_names = [arm.name.strip() for arm in request.arms]
@@ -65,26 +68,38 @@ class ExperimentRunner(StudyRunner):
             orders = within_subjects_orders(sorted(specs), arm_names, seed)
         else:
             groups = between_subjects(sorted(specs), len(request.arms), seed)
-        self.progress.update(phase=Phase.PHASE_SIMULATING, message=f"running {len(request.arms)} arms",
-                             agents_total=len(specs))
-        arm_requests = [self._arm_request(request, index, [specs[name] for name in group])
-                        for index, group in enumerate(groups)]
-        results = await asyncio.gather(*(self._run_arm(arm_request, arm_names[index])
-                                          for index, arm_request in enumerate(arm_requests)))
+        self.progress.update(
+            phase=Phase.PHASE_SIMULATING, message=f"running {len(request.arms)} arms", agents_total=len(specs)
+        )
+        arm_requests = [
+            self._arm_request(request, index, [specs[name] for name in group]) for index, group in enumerate(groups)
+        ]
+        results = await asyncio.gather(
+            *(self._run_arm(arm_request, arm_names[index]) for index, arm_request in enumerate(arm_requests))
+        )
         self.progress.update(phase=Phase.PHASE_EXTRACTING, message="comparing the arms")
-        arms = [orchestrator_pb2.ArmResult(name=name, study_operation=result.operation_id, participants=group,
-                                           result=result)
-                for name, group, result in zip(arm_names, groups, results, strict=True)]
+        arms = [
+            orchestrator_pb2.ArmResult(
+                name=name, study_operation=result.operation_id, participants=group, result=result
+            )
+            for name, group, result in zip(arm_names, groups, results, strict=True)
+        ]
         fields = extraction_config_violations(request.extraction_config, "extraction_config")[0]
         paired = request.design == Design.EXPERIMENT_DESIGN_WITHIN_SUBJECTS
         comparisons = await asyncio.to_thread(compare_fields, fields, arms, paired=paired)
         return orchestrator_pb2.ExperimentResult(
-            operation=operation_name(self.session_id), session=self.session.name,
-            design=request.design or Design.EXPERIMENT_DESIGN_BETWEEN_SUBJECTS, seed=seed, arms=arms,
-            comparisons=comparisons, arm_orders={name: ", ".join(order) for name, order in orders.items()})
+            operation=operation_name(self.session_id),
+            session=self.session.name,
+            design=request.design or Design.EXPERIMENT_DESIGN_BETWEEN_SUBJECTS,
+            seed=seed,
+            arms=arms,
+            comparisons=comparisons,
+            arm_orders={name: ", ".join(order) for name, order in orders.items()},
+        )
 
-    def _arm_request(self, request: orchestrator_pb2.RunExperimentRequest, index: int,
-                     specs: list[str]) -> orchestrator_pb2.RunStudyRequest:
+    def _arm_request(
+        self, request: orchestrator_pb2.RunExperimentRequest, index: int, specs: list[str]
+    ) -> orchestrator_pb2.RunStudyRequest:
         arm = request.arms[index]
         config = request.session_config
         extraction = study_pb2.ExtractionConfig()
@@ -117,8 +132,9 @@ class ExperimentRunner(StudyRunner):
         if session.state == Session.STATE_ACTIVE:
             await store_request(self.downstream.control, session, STUDY_REQUEST, request)
         while session.state == Session.STATE_ACTIVE:
-            runner = self.registry.get(last_segment(session.name)) or \
-                await self.registry.claim(session, resumed=not fresh)
+            runner = self.registry.get(last_segment(session.name)) or await self.registry.claim(
+                session, resumed=not fresh
+            )
             fresh = False
             if runner is not None and runner.task is not None:
                 await asyncio.wait({runner.task})  # never cancels the arm's study with the experiment

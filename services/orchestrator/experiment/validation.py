@@ -48,15 +48,15 @@ def validate_experiment_request(request: orchestrator_pb2.RunExperimentRequest) 
             _check_stimulus(violations, arm.stimulus, f"{field}.stimulus", names)
         for fragment_index, fragment in enumerate(arm.fragments):
             if fragment.WhichOneof("source") == "custom_json":
-                violations.extend(json_object_violations(
-                    fragment.custom_json, f"{field}.fragments[{fragment_index}].custom_json"))
+                violations.extend(
+                    json_object_violations(fragment.custom_json, f"{field}.fragments[{fragment_index}].custom_json")
+                )
     if any(not arm.HasField("stimulus") for arm in request.arms):
         _check_stimulus(violations, request.stimulus, "stimulus", names)
     violations.raise_if_any()
 
 
-def _check_stimulus(violations: Violations, stimulus: study_pb2.Stimulus, prefix: str,
-                    names: list[str] | None) -> None:
+def _check_stimulus(violations: Violations, stimulus: study_pb2.Stimulus, prefix: str, names: list[str] | None) -> None:
     violations.extend(stimulus_text_violations(stimulus, prefix))
     if names is not None:
         violations.extend(stimulus_targets(stimulus, prefix, names)[1])

@@ -11,9 +11,11 @@ YES, NO = "yes", "no"
 
 
 def numbers_by_participant(result: orchestrator_pb2.StudyResult, field: str) -> dict[str, float]:
-    return {entry.agent_name: entry.fields[field].number_value
-            for entry in result.extracted_results.individual_results
-            if field in entry.fields and entry.fields[field].WhichOneof("value") == "number_value"}
+    return {
+        entry.agent_name: entry.fields[field].number_value
+        for entry in result.extracted_results.individual_results
+        if field in entry.fields and entry.fields[field].WhichOneof("value") == "number_value"
+    }
 
 
 def labels(result: orchestrator_pb2.StudyResult, field: str) -> list[str]:
@@ -36,6 +38,9 @@ def categories_of(spec: FieldSpec, seen: list[list[str]]) -> list[str]:
 
 def category_counts(categories: list[str], arm_labels: list[str]) -> list[study_pb2.CategoryCount]:
     total = len(arm_labels)
-    return [study_pb2.CategoryCount(value=category, count=arm_labels.count(category),
-                                    share=arm_labels.count(category) / total if total else 0.0)
-            for category in categories]
+    return [
+        study_pb2.CategoryCount(
+            value=category, count=arm_labels.count(category), share=arm_labels.count(category) / total if total else 0.0
+        )
+        for category in categories
+    ]
