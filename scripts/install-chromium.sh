@@ -35,16 +35,8 @@ for name in chromium chromium-browser google-chrome google-chrome-stable; do
   fi
 done
 
-command -v apt-get >/dev/null || { echo "install-chromium: apt-get not found (Debian/Ubuntu only)" >&2; exit 1; }
-command -v dpkg >/dev/null || { echo "install-chromium: dpkg not found" >&2; exit 1; }
-
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
-# apt fetches as its unprivileged _apt user where it can: let that user write the download.
-if [[ "$(id -u)" == 0 ]] && id _apt >/dev/null 2>&1; then
-  chown _apt "$WORK"
-fi
-cd "$WORK"
+source "$ROOT/scripts/debian-packages.sh"
+debian_work_dir install-chromium
 
 missing() {
   apt-get install --simulate --no-install-recommends chromium 2>/dev/null | awk '/^Inst /{print $2}'

@@ -19,24 +19,9 @@ if [[ -x "$BIN" ]] && "$BIN" --version >/dev/null 2>&1; then
   exit 0
 fi
 
-command -v apt-get >/dev/null || { echo "install-promtool: apt-get not found (Debian/Ubuntu only)" >&2; exit 1; }
-command -v dpkg >/dev/null || { echo "install-promtool: dpkg not found" >&2; exit 1; }
-
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
-# apt fetches as its unprivileged _apt user where it can: let that user write the download.
-if [[ "$(id -u)" == 0 ]] && id _apt >/dev/null 2>&1; then
-  chown _apt "$WORK"
-fi
-cd "$WORK"
-
-# apt-get download fetches into the current folder; the package lists may be missing or stale
-# on a fresh machine, so refresh them once and retry.
-if ! apt-get download "$PACKAGE" >&2; then
-  echo "install-promtool: refreshing the package lists (apt-get update)" >&2
-  apt-get update >&2
-  apt-get download "$PACKAGE" >&2
-fi
+source "$ROOT/scripts/debian-packages.sh"
+debian_work_dir install-promtool
+debian_download install-promtool "$PACKAGE"
 
 DEB="$(ls -1 "$WORK"/"$PACKAGE"_*.deb | head -n 1)"
 # Only promtool is kept: the package also holds the server and its web assets (about 90 MB).
