@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +16,11 @@ from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
 from tinytroupe.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
 from services.common.control_client import ControlClient
-from services.mesh.in_process import MeshAddresses
+from services.mesh.in_process import MeshAddresses, in_process_mesh
+from services.orchestrator.settings import StudySettings
 from services.orchestrator.study_file import load_study_file
 from services.runtime.clients import open_channel
+from services.runtime.config import LLMSettings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 Mode = orchestrator_pb2.Participants.Mode
@@ -132,3 +136,28 @@ def small_study(
             statistical_analysis=True,
         ),
     )
+
+
+@contextlib.asynccontextmanager
+async def mesh_on(fake, tmp_path: Path, **llm_options) -> AsyncIterator[Stubs]:
+    """A mesh of its own (in this process) on the fake model `fake`, with short retries, no quotas and no
+    recovery loop; `llm_options` change the LLM client's settings."""
+    llm = LLMSettings(
+        base_url=fake.base_url,
+        model=fake.config.model,
+        response_format="json_schema",
+        **{"backoff_base_s": 0.01, "backoff_max_s": 0.1, **llm_options},
+    )
+    study = StudySettings(
+        lease_ttl_s=5.0,
+        recovery_interval_s=0,
+        watch_poll_interval_s=0.1,
+        max_running_per_tenant=0,
+        creation_rate_per_minute=0,
+    )
+    async with in_process_mesh(tmp_path, llm, study) as addresses:
+        stubs = Stubs.connect(addresses)
+        try:
+            yield stubs
+        finally:
+            await stubs.close()

@@ -12,11 +12,8 @@ import pytest
 from prometheus_client import REGISTRY
 from tinytroupe.orchestrator.v1 import orchestrator_pb2
 
-from services.mesh.in_process import in_process_mesh
-from services.orchestrator.settings import StudySettings
-from services.runtime.config import LLMSettings
 from tests.fake_llm import FakeLLMServer
-from tests.orchestrator.support import Stubs, small_study
+from tests.orchestrator.support import Stubs, mesh_on, small_study
 
 AGENTS = ("Ana", "Ben", "Caio", "Dora", "Emil", "Fay", "Gus", "Hana")
 ROUNDS = 2
@@ -27,29 +24,8 @@ HANG_RATE = 0.15
 @pytest.fixture
 async def mesh_on_a_hanging_model(tmp_path) -> AsyncIterator[tuple[FakeLLMServer, Stubs]]:
     async with FakeLLMServer(latency=0.02) as fake:
-        llm = LLMSettings(
-            base_url=fake.base_url,
-            model=fake.config.model,
-            response_format="json_schema",
-            timeout_s=10.0,
-            attempt_timeout_s=ATTEMPT_TIMEOUT_S,
-            max_retries=6,
-            backoff_base_s=0.01,
-            backoff_max_s=0.1,
-        )
-        study = StudySettings(
-            lease_ttl_s=5.0,
-            recovery_interval_s=0,
-            watch_poll_interval_s=0.1,
-            max_running_per_tenant=0,
-            creation_rate_per_minute=0,
-        )
-        async with in_process_mesh(tmp_path, llm, study) as addresses:
-            stubs = Stubs.connect(addresses)
-            try:
-                yield fake, stubs
-            finally:
-                await stubs.close()
+        async with mesh_on(fake, tmp_path, timeout_s=10.0, attempt_timeout_s=ATTEMPT_TIMEOUT_S, max_retries=6) as stubs:
+            yield fake, stubs
 
 
 async def timed_study(stubs: Stubs, stimulus: str) -> tuple[orchestrator_pb2.StudyResult, float]:
