@@ -267,9 +267,25 @@ WIDE_COLUMNS = 120
 """From this console width on, the tables show every column; below it, those that fit 80 columns."""
 
 
+def _started(operation) -> float:
+    """When a listed study or experiment started, for ordering (its session's id orders nothing)."""
+    found = finished_result(operation)
+    if isinstance(found, orchestrator_pb2.StudyResult):
+        return found.metadata.start_time.ToNanoseconds() / 1e9
+    progress = orchestrator_pb2.StudyProgress()
+    operation.metadata.Unpack(progress)
+    return progress.update_time.ToNanoseconds() / 1e9
+
+
 async def list_studies(mesh: MeshConnection, console: Console, limit: int) -> None:
     """The caller's studies, newest first, from the orchestrator (the service callers may reach)."""
-    response = await mesh.operations.ListOperations(operations_pb2.ListOperationsRequest(page_size=limit))
+    studies, experiments = await asyncio.gather(
+        *(
+            mesh.operations.ListOperations(operations_pb2.ListOperationsRequest(page_size=limit, filter=kind))
+            for kind in ("kind=study", "kind=experiment")
+        )
+    )
+    newest_first = sorted([*studies.operations, *experiments.operations], key=_started, reverse=True)[:limit]
     wide = console.width >= WIDE_COLUMNS
     table = compact_table(f"Studies of {mesh.caller.describe()}")
     table.add_column("study", no_wrap=True)
@@ -281,7 +297,7 @@ async def list_studies(mesh: MeshConnection, console: Console, limit: int) -> No
         table.add_column("checkpoints", justify="right")
         table.add_column("cache namespace", overflow="fold")
     errors = []
-    for operation in response.operations:
+    for operation in newest_first:
         progress = orchestrator_pb2.StudyProgress()
         operation.metadata.Unpack(progress)
         found = finished_result(operation)
@@ -310,7 +326,7 @@ async def list_studies(mesh: MeshConnection, console: Console, limit: int) -> No
     console.print(table)
     for study, message in errors:
         console.print(Text.assemble((f"{study}: ", "bold"), (message, "red")))
-    if not response.operations:
+    if not newest_first:
         console.print("no studies yet; start one with `troupe run examples/focus_group.json`")
 
 

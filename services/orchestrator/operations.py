@@ -18,12 +18,28 @@ from services.orchestrator.operation_view import OperationView
 from services.orchestrator.registry import StudyRegistry
 from services.orchestrator.runner import CANCELLED_REASON
 from services.orchestrator.settings import StudySettings
-from services.orchestrator.starting import KIND_LABEL, STUDY
+from services.orchestrator.starting import EXPERIMENT, KIND_LABEL, STUDY
 from services.runtime.errors import FailedPrecondition, InvalidArgument
 
 Session = control_pb2.Session
 MAX_PAGE_SIZE = 1000
-FILTERS = {"": None, "done=false": False, "done=true": True}
+DONE_FILTERS = {"done=false": False, "done=true": True}
+KIND_FILTERS = {"kind=study": STUDY, "kind=experiment": EXPERIMENT}
+FILTER_RULE = "must be empty, or terms joined by AND: done=true or done=false, kind=study or kind=experiment"
+
+
+def parse_filter(text: str) -> tuple[bool | None, str]:
+    """(wanted done state or None, kind) of an AIP-160 style filter such as `kind=experiment AND done=true`;
+    the kind is `study` unless the filter names one."""
+    done, kind = None, STUDY
+    for term in filter(None, (term.replace(" ", "").lower() for term in text.replace(" and ", " AND ").split("AND"))):
+        if term in DONE_FILTERS:
+            done = DONE_FILTERS[term]
+        elif term in KIND_FILTERS:
+            kind = KIND_FILTERS[term]
+        else:
+            raise InvalidArgument("filter", f"{FILTER_RULE}; {term!r} is neither")
+    return done, kind
 
 
 class OperationsServicer(operations_pb2_grpc.OperationsServicer):
@@ -47,19 +63,17 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
     async def ListOperations(
         self, request: operations_pb2.ListOperationsRequest, context: grpc.aio.ServicerContext
     ) -> operations_pb2.ListOperationsResponse:
-        """Studies, newest first. `filter` may be `done=true` or `done=false`."""
-        done_filter = request.filter.replace(" ", "").lower()
-        if done_filter not in FILTERS:
-            raise InvalidArgument("filter", "must be empty, done=true or done=false")
+        """Studies (or, with `kind=experiment`, experiments), newest first; `done=true` or `done=false`
+        keeps the finished or the running ones."""
+        wanted_done, kind = parse_filter(request.filter)
         if not 0 <= request.page_size <= MAX_PAGE_SIZE:
             raise InvalidArgument("page_size", f"must be 0 to {MAX_PAGE_SIZE}")
-        wanted_done = FILTERS[done_filter]
         page = await self.control.stub.ListSessions(
             control_pb2.ListSessionsRequest(
                 page_size=request.page_size,
                 page_token=request.page_token,
                 state=Session.STATE_ACTIVE if wanted_done is False else Session.STATE_UNSPECIFIED,
-                labels={KIND_LABEL: STUDY},
+                labels={KIND_LABEL: kind},
             )
         )
         sessions = [

@@ -11,6 +11,7 @@ import uuid
 
 import grpc
 import pytest
+from google.longrunning import operations_pb2
 from tinytroupe.common.v1 import study_pb2
 from tinytroupe.orchestrator.v1 import orchestrator_pb2
 
@@ -167,3 +168,24 @@ async def test_the_same_request_id_returns_the_same_experiment(stubs, mesh):
     assert finished.response.Unpack(result) and len(result.arms) == 2
     arm_sessions = {arm.result.session_id for arm in result.arms}
     assert len(arm_sessions) == 2 and started.name.removeprefix("operations/") not in arm_sessions
+
+
+async def test_experiments_are_listed_with_their_filter(stubs, mesh):
+    first, second = f"U-{uuid.uuid4().hex[:6]}", f"V-{uuid.uuid4().hex[:6]}"
+    rate_by_arm(mesh.fake, {first: (5, 7, 6), second: (6, 5, 7)})
+    request = experiment(people(mesh.fake, 4), [first, second], Design.EXPERIMENT_DESIGN_BETWEEN_SUBJECTS)
+    started = await stubs.orchestrator.RunExperiment(request)
+    await stubs.wait(started.name, timeout_s=180)
+    listed = await stubs.operations.ListOperations(
+        operations_pb2.ListOperationsRequest(name="operations", filter="kind=experiment AND done=true", page_size=1000)
+    )
+    assert started.name in {operation.name for operation in listed.operations}
+    studies = await stubs.operations.ListOperations(
+        operations_pb2.ListOperationsRequest(name="operations", page_size=1000)
+    )
+    assert started.name not in {operation.name for operation in studies.operations}
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stubs.operations.ListOperations(
+            operations_pb2.ListOperationsRequest(name="operations", filter="kind=panel")
+        )
+    assert "filter" in field_violations(raised.value)
