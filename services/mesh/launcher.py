@@ -47,6 +47,8 @@ PUBLIC_SERVICES = ("orchestrator",)
 TLS_FILES = ("TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_FILE")
 STATE_FILE = "mesh.json"
 MODEL_START_TIMEOUT_S = 180.0
+START_ATTEMPTS = 2
+"""Starts of one server before `troupe up` gives up on it."""
 ENDPOINT_CHECK_TIMEOUT_S = 5.0
 
 
@@ -344,9 +346,13 @@ class LocalMesh:
             await asyncio.sleep(0.2)
 
     async def _start_services(self, names: list[str], environment: dict[str, str]) -> None:
-        started = []
+        await asyncio.gather(*(self._start_service(name, environment) for name in names))
+
+    async def _start_service(self, name: str, environment: dict[str, str]) -> None:
+        """Starts one server and waits until it serves; one that crashes while starting (a rare abort in
+        gRPC's core has been seen) is started again once before the mesh gives up."""
         credentials = tls_credentials(environment)
-        for name in names:
+        for attempt in range(START_ATTEMPTS):
             port = self.ports.get(name, 0)
             process = ServiceProcess.of(name, self.service_environment(name, port, environment), self.log_dir)
             process.health_credentials = credentials
@@ -354,8 +360,13 @@ class LocalMesh:
                 process.port = port
             self.services[name] = process
             await process.start()
-            started.append(process)
-        await asyncio.gather(*(process.wait_serving() for process in started))
+            try:
+                await process.wait_serving()
+                return
+            except MeshStartError:
+                if not process.exited() or attempt + 1 == START_ATTEMPTS:
+                    raise
+                write_event(self.log_dir, "start_retried", service=name, returncode=process.process.returncode)
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stops the orchestrator first (it releases its studies' leases), control and the model last."""
