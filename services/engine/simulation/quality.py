@@ -12,13 +12,14 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, Field, create_model
 
 from services.engine.llm_port import Messages
+from services.engine.numbers import NumericSummary, summarise_numbers
 from services.engine.simulation.memory import shorten
 from services.engine.simulation.prompt import FENCE_TAG, PromptLimits, TurnView, world_sentence
 from services.engine.simulation.state import AgentState, QualityCheckConfig, QualityCheckKind, TurnQualityRecord
@@ -143,45 +144,16 @@ class ExtraUsage:
 # -- the report -----------------------------------------------------------------------------------------
 
 
-def t_975(degrees_of_freedom: int) -> float:
-    """Student's t 97.5% quantile (two-sided 95%)."""
-    from scipy.stats import t  # imported when a report is made: it takes a while
-
-    return float(t.ppf(0.975, degrees_of_freedom))
-
-
-@dataclass(frozen=True)
-class ScoreSummary:
-    count: int
-    mean: float
-    median: float
-    std_dev: float
-    minimum: float
-    maximum: float
-    ci95_low: float
-    ci95_high: float
-
-    @classmethod
-    def of(cls, values: Sequence[float]) -> ScoreSummary:
-        mean = statistics.fmean(values)
-        std_dev = statistics.stdev(values) if len(values) > 1 else 0.0
-        half = t_975(len(values) - 1) * std_dev / math.sqrt(len(values)) if len(values) > 1 else 0.0
-        return cls(
-            len(values),
-            mean,
-            statistics.median(values),
-            std_dev,
-            min(values),
-            max(values),
-            max(0.0, mean - half),
-            min(1.0, mean + half),
-        )
+def score_summary(values: Sequence[float]) -> NumericSummary:
+    """The summary of scores in [0, 1]; the confidence interval is kept within that range."""
+    summary = summarise_numbers(values)
+    return replace(summary, ci95_low=max(0.0, summary.ci95_low), ci95_high=min(1.0, summary.ci95_high))
 
 
 @dataclass(frozen=True)
 class CheckStatistics:
     check: QualityCheckKind
-    scores: ScoreSummary
+    scores: NumericSummary
     first_attempt_mean: float
     below_threshold: int
 
@@ -223,7 +195,7 @@ def quality_report(
         per_check.append(
             CheckStatistics(
                 check,
-                ScoreSummary.of(values),
+                score_summary(values),
                 statistics.fmean(first),
                 sum(value < config.threshold for value in values),
             )
