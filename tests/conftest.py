@@ -22,6 +22,7 @@ from services.mesh.in_process import MeshAddresses, in_process_mesh
 from services.orchestrator.settings import StudySettings
 from services.runtime.config import LLMSettings, MeshSettings
 from tests.fake_llm import FakeLLMServer
+from tests.fake_llm.settings import client_settings
 
 pytest_plugins = ["tests.fake_llm.pytest_plugin"]
 
@@ -40,14 +41,7 @@ class Mesh:
 def settings(fake_llm, tmp_path) -> MeshSettings:
     """Settings of one service under test on its own: the `fake_llm` model, short retries, no control service
     (127.0.0.1:9 refuses), no metrics port."""
-    llm = LLMSettings(
-        base_url=fake_llm.base_url,
-        model=fake_llm.config.model,
-        timeout_s=5.0,
-        max_retries=2,
-        backoff_base_s=0.01,
-        backoff_max_s=0.05,
-    )
+    llm = client_settings(fake_llm)
     return MeshSettings(data_dir=tmp_path, metrics_port=0, log_level="WARNING", llm=llm, control_address="127.0.0.1:9")
 
 

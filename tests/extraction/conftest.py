@@ -13,6 +13,7 @@ from tinytroupe.extraction.v1 import extraction_pb2
 
 from services.runtime.config import LLMSettings, MeshSettings
 from tests.fake_llm import FakeLLMServer
+from tests.fake_llm.settings import client_settings
 
 TALK = study_pb2.ACTION_TYPE_TALK
 THINK = study_pb2.ACTION_TYPE_THINK
@@ -98,15 +99,7 @@ async def fake_llm() -> AsyncIterator[FakeLLMServer]:
 
 
 def llm_settings(fake: FakeLLMServer, **overrides: Any) -> LLMSettings:
-    return LLMSettings(
-        base_url=fake.base_url,
-        model=fake.config.model,
-        timeout_s=5.0,
-        max_retries=2,
-        backoff_base_s=0.01,
-        backoff_max_s=0.05,
-        **overrides,
-    )
+    return client_settings(fake, **overrides)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 
 from services.runtime.config import LLMSettings
 from tests.fake_llm.server import FakeLLMServer
+from tests.fake_llm.settings import client_settings
 
 
 @pytest.fixture
@@ -24,12 +25,4 @@ async def fake_llm() -> AsyncIterator[FakeLLMServer]:
 @pytest.fixture
 def fake_llm_settings(fake_llm: FakeLLMServer) -> LLMSettings:
     """LLM settings aimed at `fake_llm`, with short timeouts and backoff suited to tests."""
-    return LLMSettings(
-        base_url=fake_llm.base_url,
-        model=fake_llm.config.model,
-        response_format="json_schema",
-        timeout_s=5.0,
-        max_retries=4,
-        backoff_base_s=0.01,
-        backoff_max_s=0.1,
-    )
+    return client_settings(fake_llm, response_format="json_schema", max_retries=4, backoff_max_s=0.1)

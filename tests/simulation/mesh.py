@@ -19,6 +19,7 @@ from services.runtime.config import LLMSettings, MeshSettings
 from services.runtime.testing import serving
 from services.simulation.service import DEFINITION as SIMULATION
 from tests.fake_llm.server import FakeLLMServer
+from tests.fake_llm.settings import client_settings
 from tests.simulation.support import AGENT_FIXTURES
 
 
@@ -85,15 +86,7 @@ class Mesh:
 
 
 def llm_settings(fake: FakeLLMServer) -> LLMSettings:
-    return LLMSettings(
-        base_url=fake.base_url,
-        model=fake.config.model,
-        timeout_s=5.0,
-        max_retries=2,
-        backoff_base_s=0.01,
-        backoff_max_s=0.05,
-        max_concurrency=256,
-    )
+    return client_settings(fake, max_concurrency=256)
 
 
 @contextlib.asynccontextmanager
