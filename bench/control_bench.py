@@ -30,9 +30,9 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tinytroupe.common.v1 import agent_pb2, study_pb2
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
-from tinytroupe.simulation.v1 import simulation_pb2
+from tinytroupe_mesh_api.common.v1 import agent_pb2, study_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe_mesh_api.simulation.v1 import simulation_pb2
 
 from bench.processes import CHANNEL_OPTIONS, MAX_MESSAGE_BYTES
 from bench.results import Result, emit

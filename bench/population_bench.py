@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
-from tinytroupe.population.v1 import population_pb2, population_pb2_grpc
+from tinytroupe_mesh_api.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe_mesh_api.population.v1 import population_pb2, population_pb2_grpc
 
 from bench.processes import bench_mesh
 from bench.results import Result, emit

@@ -27,9 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tinytroupe.common.v1 import agent_pb2, study_pb2
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
-from tinytroupe.simulation.v1 import simulation_pb2, simulation_pb2_grpc
+from tinytroupe_mesh_api.common.v1 import agent_pb2, study_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe_mesh_api.simulation.v1 import simulation_pb2, simulation_pb2_grpc
 
 from bench.processes import BenchMesh, bench_mesh
 from bench.results import Result, emit

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from google.longrunning import operations_pb2, operations_pb2_grpc
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
+from tinytroupe_mesh_api.common.v1 import study_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
 from services.engine.demographics import Demographics
 from services.engine.population_plan import find_distributions, select_dimensions

@@ -1,5 +1,10 @@
 """Generates the Python stubs of the mesh's protos into gen/python (`make protos`).
 
+The contracts' proto packages are `tinytroupe.*.v1`, and protoc would install their stubs as the top-level
+Python package `tinytroupe`: the import name of Microsoft's TinyTroupe library. So the stubs are generated
+into `tinytroupe_mesh_api` instead (imports and module names rewritten; the proto packages, file names and
+service names on the wire stay as they are), and both can live in one environment.
+
 `--check` regenerates into a temporary folder and fails when the committed stubs differ, so the stubs
 can never drift from the contracts.
 """
@@ -8,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import re
 import shutil
 import sys
 import tempfile
@@ -19,25 +25,36 @@ ROOT = Path(__file__).resolve().parents[1]
 PROTOS = ROOT / "protos"
 THIRD_PARTY = ROOT / "third_party"
 OUTPUT = ROOT / "gen" / "python"
+PROTO_PACKAGE = "tinytroupe"
+PYTHON_PACKAGE = "tinytroupe_mesh_api"
+# `from tinytroupe_mesh_api.common.v1 import …` and the module name given to protobuf's builder.
+GENERATED_IMPORT = re.compile(rf"^(from|import) {PROTO_PACKAGE}\.", re.MULTILINE)
+BUILDER_MODULE = re.compile(rf"(BuildTopDescriptorsAndMessages\(DESCRIPTOR, '){PROTO_PACKAGE}\.")
 
 
 def generate(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     proto_files = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.rglob("*.proto"))
     well_known = Path(protoc.__file__).parent / "_proto"
-    args = [
-        "grpc_tools.protoc",
-        f"-I{PROTOS}",
-        f"-I{THIRD_PARTY}",
-        f"-I{well_known}",
-        f"--python_out={out_dir}",
-        f"--pyi_out={out_dir}",
-        f"--grpc_python_out={out_dir}",
-        *proto_files,
-    ]
-    if protoc.main(args) != 0:
-        raise SystemExit("protoc failed")
-    for package_dir in [out_dir / "tinytroupe", *(p for p in (out_dir / "tinytroupe").rglob("*") if p.is_dir())]:
+    package = out_dir / PYTHON_PACKAGE
+    with tempfile.TemporaryDirectory() as raw:
+        args = [
+            "grpc_tools.protoc",
+            f"-I{PROTOS}",
+            f"-I{THIRD_PARTY}",
+            f"-I{well_known}",
+            f"--python_out={raw}",
+            f"--pyi_out={raw}",
+            f"--grpc_python_out={raw}",
+            *proto_files,
+        ]
+        if protoc.main(args) != 0:
+            raise SystemExit("protoc failed")
+        shutil.move(Path(raw) / PROTO_PACKAGE, package)
+    for module in package.rglob("*.py*"):
+        text = GENERATED_IMPORT.sub(rf"\1 {PYTHON_PACKAGE}.", module.read_text())
+        module.write_text(BUILDER_MODULE.sub(rf"\g<1>{PYTHON_PACKAGE}.", text))
+    for package_dir in [package, *(p for p in package.rglob("*") if p.is_dir())]:
         (package_dir / "__init__.py").touch()
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import grpc
 import pytest
 from google.rpc import error_details_pb2
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe_mesh_api.control.v1 import control_pb2, control_pb2_grpc
 
 from services.control.service import DEFINITION as CONTROL
 from services.runtime.clients import open_channel

@@ -22,8 +22,8 @@ try:
     from google.longrunning import operations_pb2, operations_pb2_grpc
     from google.protobuf import duration_pb2, json_format
     from google.rpc import code_pb2, error_details_pb2, status_pb2
-    from tinytroupe.common.v1 import study_pb2
-    from tinytroupe.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
+    from tinytroupe_mesh_api.common.v1 import study_pb2
+    from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 except ImportError as missing:
     sys.exit(
         f"{missing}: this client needs grpcio, googleapis-common-protos and the mesh's stubs. Run it with "

@@ -17,8 +17,8 @@ import jwt
 from google.longrunning import operations_pb2_grpc
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
-from tinytroupe.control.v1 import control_pb2_grpc
-from tinytroupe.orchestrator.v1 import orchestrator_pb2_grpc
+from tinytroupe_mesh_api.control.v1 import control_pb2_grpc
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2_grpc
 
 from services.common.model_errors import is_model_failure
 from services.mesh.launcher import read_state

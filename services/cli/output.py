@@ -11,8 +11,8 @@ from pathlib import Path
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.extraction.export import cell, column_order, rounded, to_csv
 

@@ -11,8 +11,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from tinytroupe.common.v1 import agent_pb2
-from tinytroupe.population.v1 import population_pb2
+from tinytroupe_mesh_api.common.v1 import agent_pb2
+from tinytroupe_mesh_api.population.v1 import population_pb2
 
 from services.engine.fragment_library import builtin_fragment
 from services.engine.fragments import FragmentConflictError, apply_fragments, parse_fragment

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from tinytroupe.common.v1 import study_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
 
 from services.common.hints import FieldSpec, HintError, default_hint, parse_hint
 from services.common.limits import (

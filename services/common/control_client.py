@@ -14,7 +14,7 @@ import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe_mesh_api.control.v1 import control_pb2, control_pb2_grpc
 
 from services.common.names import checkpoint_name, last_segment, remembered_response_name
 from services.runtime.errors import FailedPrecondition, NotFound, error_details, error_reason

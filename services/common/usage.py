@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from tinytroupe.common.v1 import study_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
 
 from services.llm import TokenUsage
 

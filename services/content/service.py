@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 import grpc
-from tinytroupe.content.v1 import content_pb2, content_pb2_grpc
+from tinytroupe_mesh_api.content.v1 import content_pb2, content_pb2_grpc
 
 from services.common.model_access import ModelAccess
 from services.content.servicer import ContentServicer

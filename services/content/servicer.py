@@ -13,8 +13,8 @@ import re
 from typing import Any
 
 import grpc
-from tinytroupe.common.v1 import agent_pb2
-from tinytroupe.content.v1 import content_pb2, content_pb2_grpc
+from tinytroupe_mesh_api.common.v1 import agent_pb2
+from tinytroupe_mesh_api.content.v1 import content_pb2, content_pb2_grpc
 
 from services.common.agents import Origin, make_agent, parse_persona, resolve_fragments
 from services.common.control_client import ControlClient

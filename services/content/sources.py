@@ -6,7 +6,7 @@ import asyncio
 import io
 from collections.abc import Sequence
 
-from tinytroupe.content.v1 import content_pb2
+from tinytroupe_mesh_api.content.v1 import content_pb2
 
 from services.common.limits import MAX_DOCUMENT_CHARS, MAX_SOURCES, require_texts_within
 from services.engine.grounding import GroundingSource

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from google.protobuf import timestamp_pb2
-from tinytroupe.control.v1 import control_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
 
 from services.common.names import checkpoint_name, remembered_response_name, session_name
 from services.control.storage.base import (

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import grpc
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe_mesh_api.control.v1 import control_pb2, control_pb2_grpc
 
 from services.control.servicer import ControlServicer
 from services.control.storage import create_storage

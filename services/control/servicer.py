@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import grpc
 from google.protobuf import empty_pb2
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe_mesh_api.control.v1 import control_pb2, control_pb2_grpc
 
 from services.common.names import RESPONSE_ID_RULE, is_response_id, remembered_response_ids_of
 from services.control import limits

@@ -7,7 +7,7 @@ import csv
 import io
 
 from google.protobuf import json_format
-from tinytroupe.common.v1 import study_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
 
 from services.extraction.results import python_value
 

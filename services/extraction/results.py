@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from statistics import fmean
 from typing import Any
 
-from tinytroupe.common.v1 import study_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
 
 from services.common.hints import FieldSpec, ValueKind
 from services.extraction.coercion import HINT_ECHO, Value, coerce

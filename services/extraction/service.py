@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 import grpc
-from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
+from tinytroupe_mesh_api.extraction.v1 import extraction_pb2, extraction_pb2_grpc
 
 from services.common.model_access import ModelAccess
 from services.extraction.servicer import ExtractionServicer

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 
 import grpc
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
+from tinytroupe_mesh_api.common.v1 import study_pb2
+from tinytroupe_mesh_api.extraction.v1 import extraction_pb2, extraction_pb2_grpc
 
 from services.common.checkpoint_ids import export_checkpoint_id
 from services.common.control_client import ControlClient

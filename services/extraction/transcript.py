@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tinytroupe.common.v1 import study_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
 
 Interaction = study_pb2.Interaction
 ActionType = study_pb2.ActionType

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.extraction.v1 import extraction_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
+from tinytroupe_mesh_api.extraction.v1 import extraction_pb2
 
 from services.common.checks import duplicate_name_violations, extraction_config_violations
 from services.common.hints import FieldSpec

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import grpc
-from tinytroupe.content.v1 import content_pb2_grpc
-from tinytroupe.extraction.v1 import extraction_pb2_grpc
-from tinytroupe.population.v1 import population_pb2_grpc
-from tinytroupe.simulation.v1 import simulation_pb2_grpc
+from tinytroupe_mesh_api.content.v1 import content_pb2_grpc
+from tinytroupe_mesh_api.extraction.v1 import extraction_pb2_grpc
+from tinytroupe_mesh_api.population.v1 import population_pb2_grpc
+from tinytroupe_mesh_api.simulation.v1 import simulation_pb2_grpc
 
 from services.common.control_client import ControlClient
 from services.runtime.clients import open_channel

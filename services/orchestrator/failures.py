@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.extraction.v1 import extraction_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
+from tinytroupe_mesh_api.extraction.v1 import extraction_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.common.limits import DEFAULT_MAX_FAILED_FRACTION
 from services.runtime.errors import FailedPrecondition

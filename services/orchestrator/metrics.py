@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import grpc
 from prometheus_client import Counter, Gauge, Histogram
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 if TYPE_CHECKING:
     from services.orchestrator.progress import ProgressTracker

@@ -5,8 +5,8 @@ from __future__ import annotations
 import grpc
 from google.longrunning import operations_pb2
 from google.rpc import code_pb2, status_pb2
-from tinytroupe.control.v1 import control_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.common.control_client import ControlClient
 from services.common.names import last_segment, operation_name, session_name

@@ -9,7 +9,7 @@ import grpc
 from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.protobuf import empty_pb2
 from google.rpc import code_pb2, status_pb2
-from tinytroupe.control.v1 import control_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
 
 from services.common.control_client import ControlClient
 from services.common.names import study_id_of

@@ -11,10 +11,10 @@ import json
 from collections.abc import Awaitable, Callable
 
 import grpc
-from tinytroupe.common.v1 import agent_pb2
-from tinytroupe.content.v1 import content_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
-from tinytroupe.population.v1 import population_pb2
+from tinytroupe_mesh_api.common.v1 import agent_pb2
+from tinytroupe_mesh_api.content.v1 import content_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.population.v1 import population_pb2
 
 from services.common.model_errors import is_model_failure
 from services.common.names import last_segment

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from google.protobuf import timestamp_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.orchestrator import metrics as study_metrics
 

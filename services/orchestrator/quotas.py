@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 
 from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2
-from tinytroupe.control.v1 import control_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
 
 from services.common.control_client import ControlClient
 from services.orchestrator.settings import StudySettings

@@ -7,7 +7,7 @@ import asyncio
 
 import grpc
 import structlog
-from tinytroupe.control.v1 import control_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
 
 from services.common.control_client import ControlClient
 from services.common.names import last_segment

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import structlog
-from tinytroupe.control.v1 import control_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
 
 from services.common.names import last_segment
 from services.orchestrator.downstream import Downstream

@@ -16,9 +16,9 @@ import grpc
 import structlog
 from google.protobuf import timestamp_pb2
 from google.rpc import status_pb2
-from tinytroupe.control.v1 import control_pb2
-from tinytroupe.extraction.v1 import extraction_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
+from tinytroupe_mesh_api.extraction.v1 import extraction_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.common.names import last_segment, operation_name
 from services.common.usage import sum_usage

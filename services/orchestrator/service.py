@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 from google.longrunning import operations_pb2, operations_pb2_grpc
-from tinytroupe.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
 from services.orchestrator.downstream import Downstream
 from services.orchestrator.operation_view import OperationView

@@ -9,8 +9,8 @@ import grpc
 from google.longrunning import operations_pb2
 from google.protobuf import timestamp_pb2
 from google.protobuf.message import Message
-from tinytroupe.control.v1 import control_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
+from tinytroupe_mesh_api.control.v1 import control_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
 from services.common.control_client import ControlClient
 from services.common.names import study_id_of

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 import grpc
 import structlog
-from tinytroupe.common.v1 import agent_pb2, study_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
-from tinytroupe.simulation.v1 import simulation_pb2
+from tinytroupe_mesh_api.common.v1 import agent_pb2, study_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.simulation.v1 import simulation_pb2
 
 from services.common.names import checkpoint_name, last_segment
 from services.orchestrator.checkpoints import (

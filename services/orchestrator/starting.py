@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import grpc
 from google.protobuf.message import Message
-from tinytroupe.control.v1 import control_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.common.control_client import ControlClient
 from services.runtime.errors import InvalidArgument

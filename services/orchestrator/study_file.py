@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
-from tinytroupe.population.v1 import population_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.population.v1 import population_pb2
 
 ENUM_PREFIXES = {
     ("participants", "mode"): "MODE_",

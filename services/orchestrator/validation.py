@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.common.checks import (
     duplicate_name_violations,

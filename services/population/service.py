@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 import grpc
-from tinytroupe.population.v1 import population_pb2, population_pb2_grpc
+from tinytroupe_mesh_api.population.v1 import population_pb2, population_pb2_grpc
 
 from services.common.model_access import ModelAccess
 from services.population.servicer import DEFAULT_CONCURRENCY, PopulationServicer

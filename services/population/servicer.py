@@ -15,8 +15,8 @@ from typing import Any
 
 import grpc
 from pydantic import ValidationError
-from tinytroupe.common.v1 import agent_pb2
-from tinytroupe.population.v1 import population_pb2, population_pb2_grpc
+from tinytroupe_mesh_api.common.v1 import agent_pb2
+from tinytroupe_mesh_api.population.v1 import population_pb2, population_pb2_grpc
 
 from services.common.agents import (
     Origin,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from google.protobuf.message import DecodeError
-from tinytroupe.common.v1 import agent_pb2
-from tinytroupe.control.v1 import control_pb2
-from tinytroupe.simulation.v1 import simulation_pb2
+from tinytroupe_mesh_api.common.v1 import agent_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
+from tinytroupe_mesh_api.simulation.v1 import simulation_pb2
 
 from services.common.control_client import ControlClient, content_type_of
 from services.engine.simulation import WorldState

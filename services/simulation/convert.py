@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tinytroupe.common.v1 import agent_pb2, study_pb2
-from tinytroupe.simulation.v1 import simulation_pb2
+from tinytroupe_mesh_api.common.v1 import agent_pb2, study_pb2
+from tinytroupe_mesh_api.simulation.v1 import simulation_pb2
 
 from services.common.limits import DEFAULT_MAX_ACTIONS_PER_TURN, DEFAULT_MAX_FAILED_FRACTION
 from services.engine.persona import Persona

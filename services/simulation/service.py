@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 
 import grpc
-from tinytroupe.simulation.v1 import simulation_pb2, simulation_pb2_grpc
+from tinytroupe_mesh_api.simulation.v1 import simulation_pb2, simulation_pb2_grpc
 
 from services.common.model_access import ModelAccess
 from services.engine.simulation import TurnSettings

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 import structlog
-from tinytroupe.common.v1 import agent_pb2, study_pb2
-from tinytroupe.simulation.v1 import simulation_pb2, simulation_pb2_grpc
+from tinytroupe_mesh_api.common.v1 import agent_pb2, study_pb2
+from tinytroupe_mesh_api.simulation.v1 import simulation_pb2, simulation_pb2_grpc
 
 from services.common.remembered import Answer, RememberedResponses, unpacked
 from services.common.request_checks import request_id_violations

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 import structlog
-from tinytroupe.common.v1 import agent_pb2, study_pb2
-from tinytroupe.simulation.v1 import simulation_pb2
+from tinytroupe_mesh_api.common.v1 import agent_pb2, study_pb2
+from tinytroupe_mesh_api.simulation.v1 import simulation_pb2
 
 from services.common.checkpoint_ids import SIMULATION_COMPLETE, round_checkpoint_id
 from services.common.usage import sum_usage, usage_between

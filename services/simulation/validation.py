@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tinytroupe.common.v1 import agent_pb2
-from tinytroupe.simulation.v1 import simulation_pb2
+from tinytroupe_mesh_api.common.v1 import agent_pb2
+from tinytroupe_mesh_api.simulation.v1 import simulation_pb2
 
 from services.common.checks import (
     duplicate_name_violations,

@@ -10,7 +10,7 @@ import grpc
 from google.longrunning import operations_pb2
 from google.rpc import status_pb2
 from rich.console import Console
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.cli.connection import Caller
 from services.runtime.errors import MeshError

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import grpc
 import pytest
 from google.rpc import code_pb2, status_pb2
-from tinytroupe.control.v1 import control_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
 
 from services.cli.connection import FinishedCall, MeshConnection, describe_error
 from services.common.model_errors import model_failure

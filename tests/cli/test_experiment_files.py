@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
-from tinytroupe.population.v1 import population_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.population.v1 import population_pb2
 
 from services.orchestrator.experiment.validation import validate_experiment_request
 from services.orchestrator.study_file import StudyFileError, load_experiment_file, load_run_file

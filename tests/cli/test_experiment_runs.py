@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 from google.protobuf import json_format
 from rich.console import Console
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.cli.main import dispatch as cli_dispatch
 from services.cli.main import parser

@@ -6,8 +6,8 @@ import csv
 import json
 
 from google.protobuf import json_format
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.cli.main import parser, results_root
 from services.cli.output import document_dict, document_json, write_study_files

@@ -7,8 +7,8 @@ import re
 
 import grpc
 import pytest
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.cli.output import document_json
 from services.cli.report import ReportError, chart_library, render

@@ -6,9 +6,9 @@ import grpc
 import pytest
 from google.longrunning import operations_pb2
 from google.rpc import code_pb2, status_pb2
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.control.v1 import control_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.cli import main as cli_main
 from services.cli import studies

@@ -13,8 +13,8 @@ import grpc
 import pytest
 from google.protobuf import wrappers_pb2
 from google.protobuf.message import Message
-from tinytroupe.content.v1 import content_pb2
-from tinytroupe.control.v1 import control_pb2
+from tinytroupe_mesh_api.content.v1 import content_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
 
 from services.common.control_client import packed
 from services.common.remembered import RememberedResponses, remembered_response_id, request_sha256

@@ -16,11 +16,11 @@ from typing import Any
 import grpc
 import pytest
 from pydantic import SecretStr
-from tinytroupe.common.v1 import agent_pb2, study_pb2
-from tinytroupe.content.v1 import content_pb2, content_pb2_grpc
-from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
-from tinytroupe.population.v1 import population_pb2, population_pb2_grpc
-from tinytroupe.simulation.v1 import simulation_pb2_grpc
+from tinytroupe_mesh_api.common.v1 import agent_pb2, study_pb2
+from tinytroupe_mesh_api.content.v1 import content_pb2, content_pb2_grpc
+from tinytroupe_mesh_api.extraction.v1 import extraction_pb2, extraction_pb2_grpc
+from tinytroupe_mesh_api.population.v1 import population_pb2, population_pb2_grpc
+from tinytroupe_mesh_api.simulation.v1 import simulation_pb2_grpc
 
 from services.runtime.clients import open_channel
 from services.runtime.testing import serving

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from tinytroupe.common.v1 import agent_pb2
-from tinytroupe.content.v1 import content_pb2, content_pb2_grpc
-from tinytroupe.control.v1 import control_pb2
-from tinytroupe.population.v1 import population_pb2
+from tinytroupe_mesh_api.common.v1 import agent_pb2
+from tinytroupe_mesh_api.content.v1 import content_pb2, content_pb2_grpc
+from tinytroupe_mesh_api.control.v1 import control_pb2
+from tinytroupe_mesh_api.population.v1 import population_pb2
 
 from services.content.service import DEFINITION
 from services.content.servicer import checkpoint_id, document_title

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import psycopg
 import pytest
-from tinytroupe.control.v1 import control_pb2_grpc
+from tinytroupe_mesh_api.control.v1 import control_pb2_grpc
 
 from services.control.storage.base import Storage
 from services.control.storage.postgres import PostgresStorage

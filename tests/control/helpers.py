@@ -12,7 +12,7 @@ import grpc
 import psycopg
 from google.protobuf import any_pb2, wrappers_pb2
 from google.rpc import error_details_pb2
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe_mesh_api.control.v1 import control_pb2, control_pb2_grpc
 
 from services.control.service import DEFINITION
 from services.runtime.clients import open_channel

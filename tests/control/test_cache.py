@@ -7,7 +7,7 @@ import asyncio
 import grpc
 import pytest
 from pydantic import SecretStr
-from tinytroupe.control.v1 import control_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
 
 from tests.control.helpers import acting_for, begin, control_server, count_cache_entries, error_report, unique
 

@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import os
 
-from tinytroupe.control.v1 import control_pb2 as pb
+from tinytroupe_mesh_api.control.v1 import control_pb2 as pb
 
 from tests.control.helpers import begin, unique
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-from tinytroupe.control.v1 import control_pb2 as pb
-from tinytroupe.control.v1 import control_pb2_grpc
+from tinytroupe_mesh_api.control.v1 import control_pb2 as pb
+from tinytroupe_mesh_api.control.v1 import control_pb2_grpc
 
 from tests.control.conftest import schema_url
 from tests.control.helpers import begin

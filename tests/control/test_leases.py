@@ -6,7 +6,7 @@ import asyncio
 
 import grpc
 import pytest
-from tinytroupe.control.v1 import control_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
 
 from tests.control.helpers import begin, error_report
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import grpc
 import pytest
 from pydantic import SecretStr
-from tinytroupe.control.v1 import control_pb2 as pb
+from tinytroupe_mesh_api.control.v1 import control_pb2 as pb
 
 from tests.control.helpers import acting_for, answer, begin, control_server, error_report, remember
 

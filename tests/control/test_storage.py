@@ -11,7 +11,7 @@ from pathlib import Path
 import grpc
 import psycopg
 import pytest
-from tinytroupe.control.v1 import control_pb2 as pb
+from tinytroupe_mesh_api.control.v1 import control_pb2 as pb
 
 from services.control.payloads import IDENTITY, ZSTD, PayloadCorrupted, decode_payload, encode_payload
 from services.control.storage import create_storage

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 import grpc
 import pytest
 from prometheus_client import REGISTRY
-from tinytroupe.control.v1 import control_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
 
 from services.control.sweeper import EXPIRED_REASON_PREFIX
 from tests.control.helpers import begin, control_server, count_cache_entries, count_rows, remember, unique

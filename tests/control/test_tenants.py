@@ -12,7 +12,7 @@ import grpc
 import pytest
 from google.protobuf import duration_pb2
 from pydantic import SecretStr
-from tinytroupe.control.v1 import control_pb2 as pb
+from tinytroupe_mesh_api.control.v1 import control_pb2 as pb
 
 from services.runtime.config import MeshSettings
 from tests.control.helpers import acting_for, begin, control_server, unique

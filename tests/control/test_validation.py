@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from tinytroupe.control.v1 import control_pb2 as pb
+from tinytroupe_mesh_api.control.v1 import control_pb2 as pb
 
 from services.control.limits import MAX_CACHE_VALUE_BYTES, MAX_CHECKPOINT_PAYLOAD_BYTES
 from tests.control.helpers import begin, control_server, error_report

@@ -33,7 +33,7 @@ import aiohttp
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.mesh.launcher import LocalMesh
 from services.mesh.processes import ChildProcess, MeshStartError, http_ready

@@ -14,8 +14,8 @@ import pytest_asyncio
 from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
-from tinytroupe.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
+from tinytroupe_mesh_api.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
 from services.mesh.launcher import free_port, read_state, stop_from_state
 from services.runtime.config import DEFAULT_PORTS

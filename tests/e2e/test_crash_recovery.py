@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pytest
 import pytest_asyncio
-from tinytroupe.control.v1 import control_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.mesh.in_process import MeshAddresses
 from services.mesh.processes import ServiceProcess

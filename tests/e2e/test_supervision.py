@@ -18,7 +18,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe_mesh_api.control.v1 import control_pb2, control_pb2_grpc
 
 from services.mesh.launcher import free_port, read_state
 from services.mesh.processes import pid_alive

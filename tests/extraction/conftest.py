@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from tinytroupe.common.v1 import agent_pb2, study_pb2
-from tinytroupe.extraction.v1 import extraction_pb2
+from tinytroupe_mesh_api.common.v1 import agent_pb2, study_pb2
+from tinytroupe_mesh_api.extraction.v1 import extraction_pb2
 
 from services.runtime.config import LLMSettings, MeshSettings
 from tests.fake_llm import FakeLLMServer

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tinytroupe.extraction.v1 import extraction_pb2_grpc
+from tinytroupe_mesh_api.extraction.v1 import extraction_pb2_grpc
 
 from services.extraction.service import DEFINITION
 from services.llm.embedded import EmbeddedModelServer

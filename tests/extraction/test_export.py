@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from tinytroupe.common.v1 import study_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
 
 from services.extraction.export import column_order, from_json, to_csv, to_json
 

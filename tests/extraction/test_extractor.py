@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from tinytroupe.common.v1 import study_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
 
 from services.common.hints import parse_hint
 from services.extraction.extractor import Extractor

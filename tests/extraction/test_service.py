@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
-from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
+from tinytroupe_mesh_api.common.v1 import study_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe_mesh_api.extraction.v1 import extraction_pb2, extraction_pb2_grpc
 
 from services.control.service import DEFINITION as CONTROL
 from services.extraction.export import from_json

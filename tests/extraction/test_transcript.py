@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tinytroupe.common.v1 import study_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
 
 from services.extraction.transcript import agent_view, as_text, ordered, render, words_of
 from tests.extraction.conftest import TALK, THINK, transcript

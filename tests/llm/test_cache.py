@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe_mesh_api.control.v1 import control_pb2, control_pb2_grpc
 
 from services.common.control_client import ControlClient
 from services.llm.cache import CachedAnswer, CoalescingCache, InMemoryResponseCache

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import grpc
 from google.longrunning import operations_pb2, operations_pb2_grpc
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
-from tinytroupe.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
+from tinytroupe_mesh_api.common.v1 import study_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
 from services.common.control_client import ControlClient
 from services.mesh.in_process import MeshAddresses, in_process_mesh

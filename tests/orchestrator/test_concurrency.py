@@ -6,8 +6,8 @@ import asyncio
 import time
 
 import pytest
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from tests.orchestrator.support import Stubs, small_study
 

@@ -11,8 +11,8 @@ import re
 import uuid
 
 import pytest
-from tinytroupe.control.v1 import control_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from tests.orchestrator.support import Mode, small_study
 

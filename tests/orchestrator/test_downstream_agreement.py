@@ -13,9 +13,9 @@ import uuid
 
 import grpc
 import pytest
-from tinytroupe.common.v1 import agent_pb2, study_pb2
-from tinytroupe.extraction.v1 import extraction_pb2
-from tinytroupe.simulation.v1 import simulation_pb2
+from tinytroupe_mesh_api.common.v1 import agent_pb2, study_pb2
+from tinytroupe_mesh_api.extraction.v1 import extraction_pb2
+from tinytroupe_mesh_api.simulation.v1 import simulation_pb2
 
 from services.extraction.validation import plan_extraction
 from services.runtime.errors import InvalidArgument

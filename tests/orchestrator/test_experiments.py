@@ -12,8 +12,8 @@ import uuid
 import grpc
 import pytest
 from google.longrunning import operations_pb2
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from tests.orchestrator.support import Mode, agent_spec
 from tests.rich_errors import field_violations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.orchestrator.progress import Phase, ProgressTracker
 

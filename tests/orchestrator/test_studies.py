@@ -7,10 +7,10 @@ import asyncio
 import grpc
 import pytest
 from google.longrunning import operations_pb2
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.control.v1 import control_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
-from tinytroupe.population.v1 import population_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.population.v1 import population_pb2
 
 from services.orchestrator.checkpoints import StudyCheckpoints
 from tests.orchestrator.support import example, small_study

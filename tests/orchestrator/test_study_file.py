@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
-from tinytroupe.population.v1 import population_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.population.v1 import population_pb2
 
 from services.orchestrator.study_file import StudyFileError, load_study_file
 from services.orchestrator.validation import validate_study_request

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.orchestrator.validation import validate_study_request
 from services.runtime.errors import InvalidArgument

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.orchestrator.validation import validate_study_request
 from tests.fixtures import TINYTROUPE_FIXTURES

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.orchestrator.servicer import worth_sending
 

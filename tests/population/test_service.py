@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from tinytroupe.common.v1 import agent_pb2
-from tinytroupe.population.v1 import population_pb2, population_pb2_grpc
+from tinytroupe_mesh_api.common.v1 import agent_pb2
+from tinytroupe_mesh_api.population.v1 import population_pb2, population_pb2_grpc
 
 from services.engine.fragment_library import builtin_fragment
 from services.population.service import DEFINITION

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from tinytroupe.common.v1 import agent_pb2
-from tinytroupe.population.v1 import population_pb2
+from tinytroupe_mesh_api.common.v1 import agent_pb2
+from tinytroupe_mesh_api.population.v1 import population_pb2
 
 from tests.population.test_service import FIXTURES, control, fake_llm, session, spec, stub  # noqa: F401
 from tests.rich_errors import violations

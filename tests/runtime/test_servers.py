@@ -56,7 +56,7 @@ async def test_server_answers_health_and_reflection(name, tmp_path):
 
 async def test_unexpected_errors_become_internal_without_stack_traces(tmp_path):
     """A servicer bug answers INTERNAL with a generic message; the traceback stays in the log."""
-    from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
+    from tinytroupe_mesh_api.extraction.v1 import extraction_pb2, extraction_pb2_grpc
 
     from services.runtime.errors import InvalidArgument
     from services.runtime.server import ServiceDefinition

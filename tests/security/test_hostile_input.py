@@ -23,13 +23,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tinytroupe.common.v1 import agent_pb2, study_pb2
-from tinytroupe.content.v1 import content_pb2, content_pb2_grpc
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
-from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
-from tinytroupe.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
-from tinytroupe.population.v1 import population_pb2, population_pb2_grpc
-from tinytroupe.simulation.v1 import simulation_pb2, simulation_pb2_grpc
+from tinytroupe_mesh_api.common.v1 import agent_pb2, study_pb2
+from tinytroupe_mesh_api.content.v1 import content_pb2, content_pb2_grpc
+from tinytroupe_mesh_api.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe_mesh_api.extraction.v1 import extraction_pb2, extraction_pb2_grpc
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
+from tinytroupe_mesh_api.population.v1 import population_pb2, population_pb2_grpc
+from tinytroupe_mesh_api.simulation.v1 import simulation_pb2, simulation_pb2_grpc
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from tinytroupe.common.v1 import agent_pb2, study_pb2
-from tinytroupe.content.v1 import content_pb2, content_pb2_grpc
-from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
-from tinytroupe.orchestrator.v1 import orchestrator_pb2_grpc
-from tinytroupe.population.v1 import population_pb2, population_pb2_grpc
-from tinytroupe.simulation.v1 import simulation_pb2, simulation_pb2_grpc
+from tinytroupe_mesh_api.common.v1 import agent_pb2, study_pb2
+from tinytroupe_mesh_api.content.v1 import content_pb2, content_pb2_grpc
+from tinytroupe_mesh_api.extraction.v1 import extraction_pb2, extraction_pb2_grpc
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2_grpc
+from tinytroupe_mesh_api.population.v1 import population_pb2, population_pb2_grpc
+from tinytroupe_mesh_api.simulation.v1 import simulation_pb2, simulation_pb2_grpc
 
 from services.common.limits import (
     MAX_DOCUMENT_CHARS,

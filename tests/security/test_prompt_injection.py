@@ -12,8 +12,8 @@ import json
 import uuid
 
 import pytest
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.mesh.in_process import in_process_mesh
 from services.orchestrator.settings import StudySettings

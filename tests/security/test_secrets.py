@@ -6,8 +6,8 @@ import grpc
 import pytest
 from prometheus_client import generate_latest
 from pydantic import SecretStr
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
-from tinytroupe.extraction.v1 import extraction_pb2_grpc
+from tinytroupe_mesh_api.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe_mesh_api.extraction.v1 import extraction_pb2_grpc
 
 from services.control.service import DEFINITION as CONTROL
 from services.extraction.service import DEFINITION as EXTRACTION

@@ -12,7 +12,7 @@ import pytest
 from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.rpc import error_details_pb2
 from pydantic import SecretStr
-from tinytroupe.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
 from services.mesh.in_process import in_process_mesh
 from services.orchestrator.quotas import TokenBucket

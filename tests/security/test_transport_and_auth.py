@@ -9,7 +9,7 @@ import jwt
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pydantic import SecretStr
-from tinytroupe.extraction.v1 import extraction_pb2, extraction_pb2_grpc
+from tinytroupe_mesh_api.extraction.v1 import extraction_pb2, extraction_pb2_grpc
 
 from services.runtime.clients import open_channel
 from services.runtime.config import MeshSettings
@@ -188,7 +188,7 @@ async def test_inner_services_accept_only_the_mesh_and_receive_the_tenant(tmp_pa
 
 async def test_streaming_calls_carry_credentials_and_tenant_too(tmp_path):
     """Server-streaming calls between services present the internal token and the tenant as well."""
-    from tinytroupe.simulation.v1 import simulation_pb2, simulation_pb2_grpc
+    from tinytroupe_mesh_api.simulation.v1 import simulation_pb2, simulation_pb2_grpc
 
     class TenantStream(simulation_pb2_grpc.SimulationServiceServicer):
         async def RunSimulation(self, request, context):

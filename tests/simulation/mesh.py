@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-from tinytroupe.common.v1 import agent_pb2, study_pb2
-from tinytroupe.control.v1 import control_pb2, control_pb2_grpc
-from tinytroupe.simulation.v1 import simulation_pb2, simulation_pb2_grpc
+from tinytroupe_mesh_api.common.v1 import agent_pb2, study_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe_mesh_api.simulation.v1 import simulation_pb2, simulation_pb2_grpc
 
 from services.control.service import DEFINITION as CONTROL
 from services.runtime.config import LLMSettings, MeshSettings

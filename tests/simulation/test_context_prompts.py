@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tinytroupe.common.v1 import agent_pb2
+from tinytroupe_mesh_api.common.v1 import agent_pb2
 
 from services.engine.fragments import apply_fragments
 from services.engine.persona import Persona

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tinytroupe.common.v1 import agent_pb2, study_pb2
+from tinytroupe_mesh_api.common.v1 import agent_pb2, study_pb2
 
 from services.engine.simulation import EVERYONE, EnvironmentType, TurnOrder
 from services.llm import LLMUnavailableError

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.control.v1 import control_pb2
-from tinytroupe.simulation.v1 import simulation_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
+from tinytroupe_mesh_api.simulation.v1 import simulation_pb2
 
 from services.common.checks import simulation_config_violations
 from services.engine.simulation import ActionType

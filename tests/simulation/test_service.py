@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from tinytroupe.common.v1 import agent_pb2, study_pb2
-from tinytroupe.control.v1 import control_pb2
-from tinytroupe.simulation.v1 import simulation_pb2
+from tinytroupe_mesh_api.common.v1 import agent_pb2, study_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
+from tinytroupe_mesh_api.simulation.v1 import simulation_pb2
 
 from tests.rich_errors import violations
 from tests.simulation.mesh import Mesh, agents_named, run_request, running_mesh, spec_named, unique_namespace

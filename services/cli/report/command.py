@@ -11,8 +11,8 @@ from google.longrunning import operations_pb2
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from rich.console import Console
-from tinytroupe.control.v1 import control_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.cli.connection import FinishedCall, MeshConnection, describe_error
 from services.cli.output import REQUEST_FILE

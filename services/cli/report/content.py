@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
-from tinytroupe.population.v1 import population_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.population.v1 import population_pb2
 
 from services.common.checks import extraction_config_violations
 from services.common.hints import FieldSpec, ValueKind, default_hint, parse_hint

@@ -10,8 +10,8 @@ from datetime import UTC
 from html import escape
 
 from google.protobuf import timestamp_pb2
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.cli.report import charts
 from services.cli.report.assets import ChartLibrary

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from statistics import fmean, stdev
 
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.common.hints import FieldSpec, ValueKind
 from services.orchestrator.experiment.comparison import ALPHA, Comparison, compare_categories, compare_numbers, holm

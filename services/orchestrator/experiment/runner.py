@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import structlog
 from google.rpc import status_pb2
-from tinytroupe.common.v1 import study_pb2
-from tinytroupe.control.v1 import control_pb2
-from tinytroupe.orchestrator.v1 import orchestrator_pb2
+from tinytroupe_mesh_api.common.v1 import study_pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.common.checks import extraction_config_violations
 from services.common.names import last_segment, operation_name
