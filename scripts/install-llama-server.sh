@@ -24,7 +24,14 @@ JOBS="${LLAMA_SERVER_BUILD_JOBS:-2}"
 # The same version as the `embedded` extra in pyproject.toml (tests/llm/test_embedded.py checks it).
 LLAMA_CPP_PYTHON_VERSION="0.3.36"
 SDIST_SHA256="832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e"
-STAMP="llama-cpp-python $LLAMA_CPP_PYTHON_VERSION vendor/llama.cpp, compact JSON whitespace"
+STAMP="llama-cpp-python $LLAMA_CPP_PYTHON_VERSION vendor/llama.cpp, compact JSON whitespace, portable CPU"
+# Not `-march=native`: a machine may announce CPU features its virtual machine does not let a process use
+# (AMX tiles), and the native build then dies on its first matrix. On x86-64 the build targets AVX2, FMA
+# and F16C (x86-64-v3), which every machine with AVX2 runs; elsewhere the compiler's defaults.
+CPU_FLAGS=(-DGGML_NATIVE=OFF)
+if [[ "$(uname -m)" == "x86_64" ]] && grep -qw avx2 /proc/cpuinfo 2>/dev/null; then
+  CPU_FLAGS+=(-DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON)
+fi
 
 if [[ -x "$BIN" && "$(cat "$DEST/VERSION" 2>/dev/null)" == "$STAMP" ]] && "$BIN" --version >/dev/null 2>&1; then
   echo "$BIN"
@@ -68,7 +75,8 @@ cmake -S "$WORK/src" -B "$WORK/build" \
   -DLLAMA_BUILD_UI=OFF \
   -DLLAMA_USE_PREBUILT_UI=OFF \
   -DLLAMA_BUILD_TESTS=OFF \
-  -DLLAMA_BUILD_EXAMPLES=OFF >"$WORK/configure.log" 2>&1 \
+  -DLLAMA_BUILD_EXAMPLES=OFF \
+  "${CPU_FLAGS[@]}" >"$WORK/configure.log" 2>&1 \
   || { tail -n 40 "$WORK/configure.log" >&2; exit 1; }
 cmake --build "$WORK/build" --target llama-server -j "$JOBS" >"$WORK/build.log" 2>&1 \
   || { tail -n 60 "$WORK/build.log" >&2; exit 1; }
