@@ -69,16 +69,30 @@ VALUE_KIND_TEXT: ValueKind
 VALUE_KIND_BOOLEAN: ValueKind
 
 class Stimulus(_message.Message):
-    __slots__ = ("type", "content", "context", "target_agents")
+    __slots__ = ("type", "content", "context", "target_agents", "options", "blind_options", "blinding_seed")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     TARGET_AGENTS_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    BLIND_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    BLINDING_SEED_FIELD_NUMBER: _ClassVar[int]
     type: str
     content: str
     context: str
     target_agents: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, type: _Optional[str] = ..., content: _Optional[str] = ..., context: _Optional[str] = ..., target_agents: _Optional[_Iterable[str]] = ...) -> None: ...
+    options: _containers.RepeatedCompositeFieldContainer[StimulusOption]
+    blind_options: bool
+    blinding_seed: int
+    def __init__(self, type: _Optional[str] = ..., content: _Optional[str] = ..., context: _Optional[str] = ..., target_agents: _Optional[_Iterable[str]] = ..., options: _Optional[_Iterable[_Union[StimulusOption, _Mapping]]] = ..., blind_options: _Optional[bool] = ..., blinding_seed: _Optional[int] = ...) -> None: ...
+
+class StimulusOption(_message.Message):
+    __slots__ = ("name", "description")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class SimulationConfig(_message.Message):
     __slots__ = ("environment_type", "rounds", "enable_memory", "enable_thinking", "broadcast_mode", "max_actions_per_turn", "turn_order", "max_failed_fraction", "quality_checks")
@@ -150,20 +164,22 @@ class ExtractionConfig(_message.Message):
     def __init__(self, extract_results: _Optional[bool] = ..., extraction_objective: _Optional[str] = ..., situation: _Optional[str] = ..., fields: _Optional[_Iterable[str]] = ..., fields_hints: _Optional[_Mapping[str, str]] = ..., statistical_analysis: _Optional[bool] = ..., mode: _Optional[_Union[ExtractionConfig.Mode, str]] = ...) -> None: ...
 
 class Interaction(_message.Message):
-    __slots__ = ("round", "agent_name", "action", "content", "target", "sequence")
+    __slots__ = ("round", "agent_name", "action", "content", "target", "sequence", "step")
     ROUND_FIELD_NUMBER: _ClassVar[int]
     AGENT_NAME_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
     round: int
     agent_name: str
     action: ActionType
     content: str
     target: str
     sequence: int
-    def __init__(self, round: _Optional[int] = ..., agent_name: _Optional[str] = ..., action: _Optional[_Union[ActionType, str]] = ..., content: _Optional[str] = ..., target: _Optional[str] = ..., sequence: _Optional[int] = ...) -> None: ...
+    step: int
+    def __init__(self, round: _Optional[int] = ..., agent_name: _Optional[str] = ..., action: _Optional[_Union[ActionType, str]] = ..., content: _Optional[str] = ..., target: _Optional[str] = ..., sequence: _Optional[int] = ..., step: _Optional[int] = ...) -> None: ...
 
 class ParticipantCounts(_message.Message):
     __slots__ = ("total", "successful", "failed", "failed_creation", "failed_validation", "failed_simulation", "failed_extraction")
@@ -393,13 +409,67 @@ class ExtractedResults(_message.Message):
     def __init__(self, individual_results: _Optional[_Iterable[_Union[AgentResult, _Mapping]]] = ..., aggregate_statistics: _Optional[_Iterable[_Union[FieldStatistics, _Mapping]]] = ..., statistical_analysis: _Optional[_Union[StatisticalAnalysis, _Mapping]] = ...) -> None: ...
 
 class TokenUsage(_message.Message):
-    __slots__ = ("calls", "cached_calls", "prompt_tokens", "completion_tokens")
+    __slots__ = ("calls", "cached_calls", "prompt_tokens", "completion_tokens", "cost", "unpriced_calls", "reasoning_tokens", "cached_prompt_tokens", "saved_tokens", "saved_cost", "model_requests")
     CALLS_FIELD_NUMBER: _ClassVar[int]
     CACHED_CALLS_FIELD_NUMBER: _ClassVar[int]
     PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    UNPRICED_CALLS_FIELD_NUMBER: _ClassVar[int]
+    REASONING_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    CACHED_PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    SAVED_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    SAVED_COST_FIELD_NUMBER: _ClassVar[int]
+    MODEL_REQUESTS_FIELD_NUMBER: _ClassVar[int]
     calls: int
     cached_calls: int
     prompt_tokens: int
     completion_tokens: int
-    def __init__(self, calls: _Optional[int] = ..., cached_calls: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ...) -> None: ...
+    cost: float
+    unpriced_calls: int
+    reasoning_tokens: int
+    cached_prompt_tokens: int
+    saved_tokens: int
+    saved_cost: float
+    model_requests: int
+    def __init__(self, calls: _Optional[int] = ..., cached_calls: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., cost: _Optional[float] = ..., unpriced_calls: _Optional[int] = ..., reasoning_tokens: _Optional[int] = ..., cached_prompt_tokens: _Optional[int] = ..., saved_tokens: _Optional[int] = ..., saved_cost: _Optional[float] = ..., model_requests: _Optional[int] = ...) -> None: ...
+
+class Intervention(_message.Message):
+    __slots__ = ("content", "context", "target_agents")
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    TARGET_AGENTS_FIELD_NUMBER: _ClassVar[int]
+    content: str
+    context: str
+    target_agents: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, content: _Optional[str] = ..., context: _Optional[str] = ..., target_agents: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class StudyStep(_message.Message):
+    __slots__ = ("name", "stimulus", "rounds", "intervention", "extraction_config", "max_follow_ups", "moderator_opens")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STIMULUS_FIELD_NUMBER: _ClassVar[int]
+    ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    INTERVENTION_FIELD_NUMBER: _ClassVar[int]
+    EXTRACTION_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    MAX_FOLLOW_UPS_FIELD_NUMBER: _ClassVar[int]
+    MODERATOR_OPENS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    stimulus: Stimulus
+    rounds: int
+    intervention: Intervention
+    extraction_config: ExtractionConfig
+    max_follow_ups: int
+    moderator_opens: bool
+    def __init__(self, name: _Optional[str] = ..., stimulus: _Optional[_Union[Stimulus, _Mapping]] = ..., rounds: _Optional[int] = ..., intervention: _Optional[_Union[Intervention, _Mapping]] = ..., extraction_config: _Optional[_Union[ExtractionConfig, _Mapping]] = ..., max_follow_ups: _Optional[int] = ..., moderator_opens: _Optional[bool] = ...) -> None: ...
+
+class StepResults(_message.Message):
+    __slots__ = ("step", "index", "rounds_completed", "extracted_results")
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    ROUNDS_COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    EXTRACTED_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    step: str
+    index: int
+    rounds_completed: int
+    extracted_results: ExtractedResults
+    def __init__(self, step: _Optional[str] = ..., index: _Optional[int] = ..., rounds_completed: _Optional[int] = ..., extracted_results: _Optional[_Union[ExtractedResults, _Mapping]] = ...) -> None: ...

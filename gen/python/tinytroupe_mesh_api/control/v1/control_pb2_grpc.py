@@ -38,7 +38,7 @@ class SimulationControlServiceStub:
     than the service's cache age limit.
 
     Errors carry a `google.rpc.Status` with an `ErrorInfo` (domain `tinytroupe.io`): INVALID_ARGUMENT
-    with a `BadRequest` naming each offending field; NOT_FOUND for an unknown session or checkpoint;
+    with a `BadRequest` naming each offending field; NOT_FOUND for an unknown session, checkpoint or panel;
     FAILED_PRECONDITION with reason SESSION_NOT_ACTIVE when an ended session is asked to change, and
     LEASE_HELD / LEASE_LOST for leases. A failed call leaves stored data as it was.
 
@@ -137,6 +137,61 @@ class SimulationControlServiceStub:
                 request_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.GetRememberedResponseRequest.SerializeToString,
                 response_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.RememberedResponse.FromString,
                 _registered_method=True)
+        self.RecordUsage = channel.unary_unary(
+                '/tinytroupe.control.v1.SimulationControlService/RecordUsage',
+                request_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.RecordUsageRequest.SerializeToString,
+                response_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.RecordUsageResponse.FromString,
+                _registered_method=True)
+        self.SetUsageBudget = channel.unary_unary(
+                '/tinytroupe.control.v1.SimulationControlService/SetUsageBudget',
+                request_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.SetUsageBudgetRequest.SerializeToString,
+                response_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.UsageLedger.FromString,
+                _registered_method=True)
+        self.GetUsageLedger = channel.unary_unary(
+                '/tinytroupe.control.v1.SimulationControlService/GetUsageLedger',
+                request_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.GetUsageLedgerRequest.SerializeToString,
+                response_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.UsageLedger.FromString,
+                _registered_method=True)
+        self.GetTenantSpend = channel.unary_unary(
+                '/tinytroupe.control.v1.SimulationControlService/GetTenantSpend',
+                request_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.GetTenantSpendRequest.SerializeToString,
+                response_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.TenantSpend.FromString,
+                _registered_method=True)
+        self.CreatePanel = channel.unary_unary(
+                '/tinytroupe.control.v1.SimulationControlService/CreatePanel',
+                request_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.CreatePanelRequest.SerializeToString,
+                response_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.Panel.FromString,
+                _registered_method=True)
+        self.GetPanel = channel.unary_unary(
+                '/tinytroupe.control.v1.SimulationControlService/GetPanel',
+                request_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.GetPanelRequest.SerializeToString,
+                response_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.Panel.FromString,
+                _registered_method=True)
+        self.ListPanels = channel.unary_unary(
+                '/tinytroupe.control.v1.SimulationControlService/ListPanels',
+                request_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.ListPanelsRequest.SerializeToString,
+                response_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.ListPanelsResponse.FromString,
+                _registered_method=True)
+        self.DeletePanel = channel.unary_unary(
+                '/tinytroupe.control.v1.SimulationControlService/DeletePanel',
+                request_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.DeletePanelRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.AddPanelStudy = channel.unary_unary(
+                '/tinytroupe.control.v1.SimulationControlService/AddPanelStudy',
+                request_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.AddPanelStudyRequest.SerializeToString,
+                response_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.Panel.FromString,
+                _registered_method=True)
+        self.AcquireRateGrant = channel.unary_unary(
+                '/tinytroupe.control.v1.SimulationControlService/AcquireRateGrant',
+                request_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.AcquireRateGrantRequest.SerializeToString,
+                response_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.RateGrant.FromString,
+                _registered_method=True)
+        self.PauseRateBudget = channel.unary_unary(
+                '/tinytroupe.control.v1.SimulationControlService/PauseRateBudget',
+                request_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.PauseRateBudgetRequest.SerializeToString,
+                response_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.RateBudgetPause.FromString,
+                _registered_method=True)
 
 
 class SimulationControlServiceServicer:
@@ -151,7 +206,7 @@ class SimulationControlServiceServicer:
     than the service's cache age limit.
 
     Errors carry a `google.rpc.Status` with an `ErrorInfo` (domain `tinytroupe.io`): INVALID_ARGUMENT
-    with a `BadRequest` naming each offending field; NOT_FOUND for an unknown session or checkpoint;
+    with a `BadRequest` naming each offending field; NOT_FOUND for an unknown session, checkpoint or panel;
     FAILED_PRECONDITION with reason SESSION_NOT_ACTIVE when an ended session is asked to change, and
     LEASE_HELD / LEASE_LOST for leases. A failed call leaves stored data as it was.
 
@@ -300,6 +355,95 @@ class SimulationControlServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordUsage(self, request, context):
+        """Adds model usage to the ledger: what calls made for a session spent, by service, model and agent. The
+        ledger keeps it with the session's tenant and day, for the session's budget and the tenant's daily and
+        monthly spend; returns the session's totals and whether its budget is spent. Any session state is
+        accepted: usage counts whenever it was spent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetUsageBudget(self, request, context):
+        """Sets a session's budget (the most it may cost and spend in tokens); 0 lifts a limit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUsageLedger(self, request, context):
+        """A session's ledger: its totals, its budget and its usage by service, model and agent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTenantSpend(self, request, context):
+        """The caller's tenant's spend today and this month (UTC), every session counted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreatePanel(self, request, context):
+        """Creates a standing panel: people kept with their memories for follow-up studies. A `panel_id` the
+        caller's tenant already uses is ALREADY_EXISTS; other tenants' panels are invisible (NOT_FOUND).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPanel(self, request, context):
+        """Gets a panel, by default with every member's agent and memories (PANEL_VIEW_FULL).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPanels(self, request, context):
+        """Lists the caller's panels, newest first, by default without the members' specifications and
+        memories (PANEL_VIEW_BASIC).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePanel(self, request, context):
+        """Deletes a panel with its members; the studies it recorded are left as they are.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddPanelStudy(self, request, context):
+        """Records a finished study in a panel: each given agent replaces the member of its name (memories
+        included) or joins the panel as a new member, and the study is appended to the history of each given
+        agent. Recording the same study (`study.session`) again updates the agents without repeating it in
+        any history, so a retry is safe. With `allow_missing`, a missing panel is created (AIP-134).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcquireRateGrant(self, request, context):
+        """Shared rate budget of a model endpoint, one for every replica of every service (see
+        services/control/README.md): gives the caller a short-lived allowance of model calls and tokens to
+        spend locally, and settles its earlier grants (what they did not spend returns to the budget).
+        A grant nobody settles stops counting one window after its time to live.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseRateBudget(self, request, context):
+        """Reports that the model endpoint asked to slow down (HTTP 429 with Retry-After): no replica gets a
+        grant of the endpoint until the pause has passed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SimulationControlServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -388,6 +532,61 @@ def add_SimulationControlServiceServicer_to_server(servicer, server):
                     request_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.GetRememberedResponseRequest.FromString,
                     response_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.RememberedResponse.SerializeToString,
             ),
+            'RecordUsage': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordUsage,
+                    request_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.RecordUsageRequest.FromString,
+                    response_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.RecordUsageResponse.SerializeToString,
+            ),
+            'SetUsageBudget': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetUsageBudget,
+                    request_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.SetUsageBudgetRequest.FromString,
+                    response_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.UsageLedger.SerializeToString,
+            ),
+            'GetUsageLedger': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUsageLedger,
+                    request_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.GetUsageLedgerRequest.FromString,
+                    response_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.UsageLedger.SerializeToString,
+            ),
+            'GetTenantSpend': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTenantSpend,
+                    request_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.GetTenantSpendRequest.FromString,
+                    response_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.TenantSpend.SerializeToString,
+            ),
+            'CreatePanel': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePanel,
+                    request_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.CreatePanelRequest.FromString,
+                    response_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.Panel.SerializeToString,
+            ),
+            'GetPanel': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPanel,
+                    request_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.GetPanelRequest.FromString,
+                    response_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.Panel.SerializeToString,
+            ),
+            'ListPanels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPanels,
+                    request_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.ListPanelsRequest.FromString,
+                    response_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.ListPanelsResponse.SerializeToString,
+            ),
+            'DeletePanel': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePanel,
+                    request_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.DeletePanelRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'AddPanelStudy': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddPanelStudy,
+                    request_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.AddPanelStudyRequest.FromString,
+                    response_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.Panel.SerializeToString,
+            ),
+            'AcquireRateGrant': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcquireRateGrant,
+                    request_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.AcquireRateGrantRequest.FromString,
+                    response_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.RateGrant.SerializeToString,
+            ),
+            'PauseRateBudget': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseRateBudget,
+                    request_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.PauseRateBudgetRequest.FromString,
+                    response_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.RateBudgetPause.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'tinytroupe.control.v1.SimulationControlService', rpc_method_handlers)
@@ -408,7 +607,7 @@ class SimulationControlService:
     than the service's cache age limit.
 
     Errors carry a `google.rpc.Status` with an `ErrorInfo` (domain `tinytroupe.io`): INVALID_ARGUMENT
-    with a `BadRequest` naming each offending field; NOT_FOUND for an unknown session or checkpoint;
+    with a `BadRequest` naming each offending field; NOT_FOUND for an unknown session, checkpoint or panel;
     FAILED_PRECONDITION with reason SESSION_NOT_ACTIVE when an ended session is asked to change, and
     LEASE_HELD / LEASE_LOST for leases. A failed call leaves stored data as it was.
 
@@ -865,6 +1064,303 @@ class SimulationControlService:
             '/tinytroupe.control.v1.SimulationControlService/GetRememberedResponse',
             tinytroupe_dot_control_dot_v1_dot_control__pb2.GetRememberedResponseRequest.SerializeToString,
             tinytroupe_dot_control_dot_v1_dot_control__pb2.RememberedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordUsage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinytroupe.control.v1.SimulationControlService/RecordUsage',
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.RecordUsageRequest.SerializeToString,
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.RecordUsageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetUsageBudget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinytroupe.control.v1.SimulationControlService/SetUsageBudget',
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.SetUsageBudgetRequest.SerializeToString,
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.UsageLedger.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUsageLedger(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinytroupe.control.v1.SimulationControlService/GetUsageLedger',
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.GetUsageLedgerRequest.SerializeToString,
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.UsageLedger.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTenantSpend(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinytroupe.control.v1.SimulationControlService/GetTenantSpend',
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.GetTenantSpendRequest.SerializeToString,
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.TenantSpend.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreatePanel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinytroupe.control.v1.SimulationControlService/CreatePanel',
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.CreatePanelRequest.SerializeToString,
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.Panel.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPanel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinytroupe.control.v1.SimulationControlService/GetPanel',
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.GetPanelRequest.SerializeToString,
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.Panel.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPanels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinytroupe.control.v1.SimulationControlService/ListPanels',
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.ListPanelsRequest.SerializeToString,
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.ListPanelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePanel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinytroupe.control.v1.SimulationControlService/DeletePanel',
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.DeletePanelRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddPanelStudy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinytroupe.control.v1.SimulationControlService/AddPanelStudy',
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.AddPanelStudyRequest.SerializeToString,
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.Panel.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcquireRateGrant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinytroupe.control.v1.SimulationControlService/AcquireRateGrant',
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.AcquireRateGrantRequest.SerializeToString,
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.RateGrant.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseRateBudget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinytroupe.control.v1.SimulationControlService/PauseRateBudget',
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.PauseRateBudgetRequest.SerializeToString,
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.RateBudgetPause.FromString,
             options,
             channel_credentials,
             insecure,

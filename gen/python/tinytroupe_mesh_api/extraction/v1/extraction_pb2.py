@@ -27,7 +27,7 @@ from tinytroupe_mesh_api.common.v1 import agent_pb2 as tinytroupe_dot_common_dot
 from tinytroupe_mesh_api.common.v1 import study_pb2 as tinytroupe_dot_common_dot_v1_dot_study__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)tinytroupe/extraction/v1/extraction.proto\x12\x18tinytroupe.extraction.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a tinytroupe/common/v1/agent.proto\x1a tinytroupe/common/v1/study.proto\"\x87\x02\n\x15\x45xtractResultsRequest\x12\x15\n\x07session\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x31\n\x06\x61gents\x18\x02 \x03(\x0b\x32\x1b.tinytroupe.common.v1.AgentB\x04\xe2\x41\x01\x02\x12;\n\ntranscript\x18\x03 \x03(\x0b\x32!.tinytroupe.common.v1.InteractionB\x04\xe2\x41\x01\x02\x12<\n\x06\x63onfig\x18\x04 \x01(\x0b\x32&.tinytroupe.common.v1.ExtractionConfigB\x04\xe2\x41\x01\x02\x12\x15\n\rfailed_agents\x18\x05 \x03(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"\x82\x01\n\x16\x45xtractResultsResponse\x12\x37\n\x07results\x18\x01 \x01(\x0b\x32&.tinytroupe.common.v1.ExtractedResults\x12/\n\x05usage\x18\x02 \x01(\x0b\x32 .tinytroupe.common.v1.TokenUsage\"\xc3\x01\n\x14\x45xportResultsRequest\x12\x0f\n\x07session\x18\x01 \x01(\t\x12=\n\x07results\x18\x02 \x01(\x0b\x32&.tinytroupe.common.v1.ExtractedResultsB\x04\xe2\x41\x01\x02\x12<\n\x06\x66ormat\x18\x03 \x01(\x0e\x32&.tinytroupe.extraction.v1.ExportFormatB\x04\xe2\x41\x01\x02\x12\r\n\x05store\x18\x04 \x01(\x08\x12\x0e\n\x06\x66ields\x18\x05 \x03(\t\"R\n\x15\x45xportResultsResponse\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x12\n\ncheckpoint\x18\x03 \x01(\t*\\\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n\x12\x45XPORT_FORMAT_JSON\x10\x01\x12\x15\n\x11\x45XPORT_FORMAT_CSV\x10\x02\x32\x81\x02\n\x18ResultsExtractionService\x12s\n\x0e\x45xtractResults\x12/.tinytroupe.extraction.v1.ExtractResultsRequest\x1a\x30.tinytroupe.extraction.v1.ExtractResultsResponse\x12p\n\rExportResults\x12..tinytroupe.extraction.v1.ExportResultsRequest\x1a/.tinytroupe.extraction.v1.ExportResultsResponseBh\n\x1bio.tinytroupe.extraction.v1P\x01ZGgithub.com/tinytroupe/mesh/gen/go/tinytroupe/extraction/v1;extractionv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)tinytroupe/extraction/v1/extraction.proto\x12\x18tinytroupe.extraction.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a tinytroupe/common/v1/agent.proto\x1a tinytroupe/common/v1/study.proto\"\xc0\x02\n\x15\x45xtractResultsRequest\x12\x15\n\x07session\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x31\n\x06\x61gents\x18\x02 \x03(\x0b\x32\x1b.tinytroupe.common.v1.AgentB\x04\xe2\x41\x01\x02\x12;\n\ntranscript\x18\x03 \x03(\x0b\x32!.tinytroupe.common.v1.InteractionB\x04\xe2\x41\x01\x02\x12<\n\x06\x63onfig\x18\x04 \x01(\x0b\x32&.tinytroupe.common.v1.ExtractionConfigB\x04\xe2\x41\x01\x02\x12\x15\n\rfailed_agents\x18\x05 \x03(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x37\n\x05steps\x18\x07 \x03(\x0b\x32(.tinytroupe.extraction.v1.StepExtraction\"d\n\x0eStepExtraction\x12\x0c\n\x04step\x18\x01 \x01(\x05\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x36\n\x06\x63onfig\x18\x03 \x01(\x0b\x32&.tinytroupe.common.v1.ExtractionConfig\"\xbb\x01\n\x16\x45xtractResultsResponse\x12\x37\n\x07results\x18\x01 \x01(\x0b\x32&.tinytroupe.common.v1.ExtractedResults\x12/\n\x05usage\x18\x02 \x01(\x0b\x32 .tinytroupe.common.v1.TokenUsage\x12\x37\n\x0cstep_results\x18\x03 \x03(\x0b\x32!.tinytroupe.common.v1.StepResults\"\xfc\x01\n\x14\x45xportResultsRequest\x12\x0f\n\x07session\x18\x01 \x01(\t\x12=\n\x07results\x18\x02 \x01(\x0b\x32&.tinytroupe.common.v1.ExtractedResultsB\x04\xe2\x41\x01\x02\x12<\n\x06\x66ormat\x18\x03 \x01(\x0e\x32&.tinytroupe.extraction.v1.ExportFormatB\x04\xe2\x41\x01\x02\x12\r\n\x05store\x18\x04 \x01(\x08\x12\x0e\n\x06\x66ields\x18\x05 \x03(\t\x12\x37\n\x0cstep_results\x18\x06 \x03(\x0b\x32!.tinytroupe.common.v1.StepResults\"R\n\x15\x45xportResultsResponse\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x12\n\ncheckpoint\x18\x03 \x01(\t*\\\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n\x12\x45XPORT_FORMAT_JSON\x10\x01\x12\x15\n\x11\x45XPORT_FORMAT_CSV\x10\x02\x32\x81\x02\n\x18ResultsExtractionService\x12s\n\x0e\x45xtractResults\x12/.tinytroupe.extraction.v1.ExtractResultsRequest\x1a\x30.tinytroupe.extraction.v1.ExtractResultsResponse\x12p\n\rExportResults\x12..tinytroupe.extraction.v1.ExportResultsRequest\x1a/.tinytroupe.extraction.v1.ExportResultsResponseBh\n\x1bio.tinytroupe.extraction.v1P\x01ZGgithub.com/tinytroupe/mesh/gen/go/tinytroupe/extraction/v1;extractionv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,16 +47,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXPORTRESULTSREQUEST'].fields_by_name['results']._serialized_options = b'\342A\001\002'
   _globals['_EXPORTRESULTSREQUEST'].fields_by_name['format']._loaded_options = None
   _globals['_EXPORTRESULTSREQUEST'].fields_by_name['format']._serialized_options = b'\342A\001\002'
-  _globals['_EXPORTFORMAT']._serialized_start=853
-  _globals['_EXPORTFORMAT']._serialized_end=945
+  _globals['_EXPORTFORMAT']._serialized_start=1126
+  _globals['_EXPORTFORMAT']._serialized_end=1218
   _globals['_EXTRACTRESULTSREQUEST']._serialized_start=173
-  _globals['_EXTRACTRESULTSREQUEST']._serialized_end=436
-  _globals['_EXTRACTRESULTSRESPONSE']._serialized_start=439
-  _globals['_EXTRACTRESULTSRESPONSE']._serialized_end=569
-  _globals['_EXPORTRESULTSREQUEST']._serialized_start=572
-  _globals['_EXPORTRESULTSREQUEST']._serialized_end=767
-  _globals['_EXPORTRESULTSRESPONSE']._serialized_start=769
-  _globals['_EXPORTRESULTSRESPONSE']._serialized_end=851
-  _globals['_RESULTSEXTRACTIONSERVICE']._serialized_start=948
-  _globals['_RESULTSEXTRACTIONSERVICE']._serialized_end=1205
+  _globals['_EXTRACTRESULTSREQUEST']._serialized_end=493
+  _globals['_STEPEXTRACTION']._serialized_start=495
+  _globals['_STEPEXTRACTION']._serialized_end=595
+  _globals['_EXTRACTRESULTSRESPONSE']._serialized_start=598
+  _globals['_EXTRACTRESULTSRESPONSE']._serialized_end=785
+  _globals['_EXPORTRESULTSREQUEST']._serialized_start=788
+  _globals['_EXPORTRESULTSREQUEST']._serialized_end=1040
+  _globals['_EXPORTRESULTSRESPONSE']._serialized_start=1042
+  _globals['_EXPORTRESULTSRESPONSE']._serialized_end=1124
+  _globals['_RESULTSEXTRACTIONSERVICE']._serialized_start=1221
+  _globals['_RESULTSEXTRACTIONSERVICE']._serialized_end=1478
 # @@protoc_insertion_point(module_scope)

@@ -4,6 +4,8 @@ import grpc
 import warnings
 
 from google.longrunning import operations_pb2 as google_dot_longrunning_dot_operations__pb2
+from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
+from tinytroupe_mesh_api.control.v1 import control_pb2 as tinytroupe_dot_control_dot_v1_dot_control__pb2
 from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2 as tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -57,6 +59,31 @@ class OrchestratorServiceStub:
                 request_serializer=tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.RunExperimentRequest.SerializeToString,
                 response_deserializer=google_dot_longrunning_dot_operations__pb2.Operation.FromString,
                 _registered_method=True)
+        self.ListPanels = channel.unary_unary(
+                '/tinytroupe.orchestrator.v1.OrchestratorService/ListPanels',
+                request_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.ListPanelsRequest.SerializeToString,
+                response_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.ListPanelsResponse.FromString,
+                _registered_method=True)
+        self.GetPanel = channel.unary_unary(
+                '/tinytroupe.orchestrator.v1.OrchestratorService/GetPanel',
+                request_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.GetPanelRequest.SerializeToString,
+                response_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.Panel.FromString,
+                _registered_method=True)
+        self.DeletePanel = channel.unary_unary(
+                '/tinytroupe.orchestrator.v1.OrchestratorService/DeletePanel',
+                request_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.DeletePanelRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.EstimateStudy = channel.unary_unary(
+                '/tinytroupe.orchestrator.v1.OrchestratorService/EstimateStudy',
+                request_serializer=tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.EstimateStudyRequest.SerializeToString,
+                response_deserializer=tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.StudyEstimate.FromString,
+                _registered_method=True)
+        self.EstimateExperiment = channel.unary_unary(
+                '/tinytroupe.orchestrator.v1.OrchestratorService/EstimateExperiment',
+                request_serializer=tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.EstimateExperimentRequest.SerializeToString,
+                response_deserializer=tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.StudyEstimate.FromString,
+                _registered_method=True)
 
 
 class OrchestratorServiceServicer:
@@ -101,6 +128,44 @@ class OrchestratorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListPanels(self, request, context):
+        """Lists the caller's standing panels (control's `panels/{panel}`, which studies save with
+        `save_to_panel` and follow up with `participants.mode = from_panel`), newest first; as control's
+        ListPanels, for the caller's tenant.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPanel(self, request, context):
+        """Gets one of the caller's panels, as control's GetPanel; another tenant's is NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePanel(self, request, context):
+        """Deletes one of the caller's panels, as control's DeletePanel.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EstimateStudy(self, request, context):
+        """Estimates before running what a study would cost: model calls, tokens and cost as ranges, and the
+        time of its critical path. Runs nothing and calls no model.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EstimateExperiment(self, request, context):
+        """Estimates an experiment as EstimateStudy does a study: its own calls and every arm's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestratorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -123,6 +188,31 @@ def add_OrchestratorServiceServicer_to_server(servicer, server):
                     servicer.RunExperiment,
                     request_deserializer=tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.RunExperimentRequest.FromString,
                     response_serializer=google_dot_longrunning_dot_operations__pb2.Operation.SerializeToString,
+            ),
+            'ListPanels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPanels,
+                    request_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.ListPanelsRequest.FromString,
+                    response_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.ListPanelsResponse.SerializeToString,
+            ),
+            'GetPanel': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPanel,
+                    request_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.GetPanelRequest.FromString,
+                    response_serializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.Panel.SerializeToString,
+            ),
+            'DeletePanel': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePanel,
+                    request_deserializer=tinytroupe_dot_control_dot_v1_dot_control__pb2.DeletePanelRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'EstimateStudy': grpc.unary_unary_rpc_method_handler(
+                    servicer.EstimateStudy,
+                    request_deserializer=tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.EstimateStudyRequest.FromString,
+                    response_serializer=tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.StudyEstimate.SerializeToString,
+            ),
+            'EstimateExperiment': grpc.unary_unary_rpc_method_handler(
+                    servicer.EstimateExperiment,
+                    request_deserializer=tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.EstimateExperimentRequest.FromString,
+                    response_serializer=tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.StudyEstimate.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -235,6 +325,141 @@ class OrchestratorService:
             '/tinytroupe.orchestrator.v1.OrchestratorService/RunExperiment',
             tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.RunExperimentRequest.SerializeToString,
             google_dot_longrunning_dot_operations__pb2.Operation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPanels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinytroupe.orchestrator.v1.OrchestratorService/ListPanels',
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.ListPanelsRequest.SerializeToString,
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.ListPanelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPanel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinytroupe.orchestrator.v1.OrchestratorService/GetPanel',
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.GetPanelRequest.SerializeToString,
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.Panel.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePanel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinytroupe.orchestrator.v1.OrchestratorService/DeletePanel',
+            tinytroupe_dot_control_dot_v1_dot_control__pb2.DeletePanelRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EstimateStudy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinytroupe.orchestrator.v1.OrchestratorService/EstimateStudy',
+            tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.EstimateStudyRequest.SerializeToString,
+            tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.StudyEstimate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EstimateExperiment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tinytroupe.orchestrator.v1.OrchestratorService/EstimateExperiment',
+            tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.EstimateExperimentRequest.SerializeToString,
+            tinytroupe_dot_orchestrator_dot_v1_dot_orchestrator__pb2.StudyEstimate.FromString,
             options,
             channel_credentials,
             insecure,

@@ -97,7 +97,7 @@ class FragmentDescription(_message.Message):
     def __init__(self, fragment: _Optional[_Union[Fragment, str]] = ..., fragment_json: _Optional[str] = ...) -> None: ...
 
 class GeneratePopulationRequest(_message.Message):
-    __slots__ = ("session", "demographics_json", "count", "context", "particularities", "fragments", "request_id", "expectations", "min_validation_score")
+    __slots__ = ("session", "demographics_json", "count", "context", "particularities", "fragments", "request_id", "expectations", "min_validation_score", "plan_only", "plan", "first_member", "member_count")
     SESSION_FIELD_NUMBER: _ClassVar[int]
     DEMOGRAPHICS_JSON_FIELD_NUMBER: _ClassVar[int]
     COUNT_FIELD_NUMBER: _ClassVar[int]
@@ -107,6 +107,10 @@ class GeneratePopulationRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     EXPECTATIONS_FIELD_NUMBER: _ClassVar[int]
     MIN_VALIDATION_SCORE_FIELD_NUMBER: _ClassVar[int]
+    PLAN_ONLY_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    FIRST_MEMBER_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_COUNT_FIELD_NUMBER: _ClassVar[int]
     session: str
     demographics_json: str
     count: int
@@ -116,7 +120,11 @@ class GeneratePopulationRequest(_message.Message):
     request_id: str
     expectations: str
     min_validation_score: float
-    def __init__(self, session: _Optional[str] = ..., demographics_json: _Optional[str] = ..., count: _Optional[int] = ..., context: _Optional[str] = ..., particularities: _Optional[str] = ..., fragments: _Optional[_Iterable[_Union[FragmentSource, _Mapping]]] = ..., request_id: _Optional[str] = ..., expectations: _Optional[str] = ..., min_validation_score: _Optional[float] = ...) -> None: ...
+    plan_only: bool
+    plan: PopulationPlan
+    first_member: int
+    member_count: int
+    def __init__(self, session: _Optional[str] = ..., demographics_json: _Optional[str] = ..., count: _Optional[int] = ..., context: _Optional[str] = ..., particularities: _Optional[str] = ..., fragments: _Optional[_Iterable[_Union[FragmentSource, _Mapping]]] = ..., request_id: _Optional[str] = ..., expectations: _Optional[str] = ..., min_validation_score: _Optional[float] = ..., plan_only: _Optional[bool] = ..., plan: _Optional[_Union[PopulationPlan, _Mapping]] = ..., first_member: _Optional[int] = ..., member_count: _Optional[int] = ...) -> None: ...
 
 class PlanEntry(_message.Message):
     __slots__ = ("description", "quantity", "characteristics")

@@ -27,7 +27,7 @@ from tinytroupe_mesh_api.common.v1 import agent_pb2 as tinytroupe_dot_common_dot
 from tinytroupe_mesh_api.common.v1 import study_pb2 as tinytroupe_dot_common_dot_v1_dot_study__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)tinytroupe/simulation/v1/simulation.proto\x12\x18tinytroupe.simulation.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a tinytroupe/common/v1/agent.proto\x1a tinytroupe/common/v1/study.proto\"\x82\x02\n\x14RunSimulationRequest\x12\x15\n\x07session\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x31\n\x06\x61gents\x18\x02 \x03(\x0b\x32\x1b.tinytroupe.common.v1.AgentB\x04\xe2\x41\x01\x02\x12<\n\x06\x63onfig\x18\x03 \x01(\x0b\x32&.tinytroupe.common.v1.SimulationConfigB\x04\xe2\x41\x01\x02\x12\x36\n\x08stimulus\x18\x04 \x01(\x0b\x32\x1e.tinytroupe.common.v1.StimulusB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12\x16\n\x0estream_actions\x18\x06 \x01(\x08\"K\n\x17ResumeSimulationRequest\x12\x18\n\ncheckpoint\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x0estream_actions\x18\x02 \x01(\x08\"\xaa\x04\n\nWorldState\x12+\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x1b.tinytroupe.common.v1.Agent\x12\x36\n\x06\x63onfig\x18\x02 \x01(\x0b\x32&.tinytroupe.common.v1.SimulationConfig\x12\x30\n\x08stimulus\x18\x03 \x01(\x0b\x32\x1e.tinytroupe.common.v1.Stimulus\x12\x18\n\x10rounds_completed\x18\x04 \x01(\x05\x12\x35\n\ntranscript\x18\x05 \x03(\x0b\x32!.tinytroupe.common.v1.Interaction\x12\x42\n\x10pending_messages\x18\x06 \x03(\x0b\x32(.tinytroupe.simulation.v1.PendingMessage\x12M\n\rfailed_agents\x18\x07 \x03(\x0b\x32\x36.tinytroupe.simulation.v1.WorldState.FailedAgentsEntry\x12/\n\x05usage\x18\x08 \x01(\x0b\x32 .tinytroupe.common.v1.TokenUsage\x12;\n\x0cturn_quality\x18\t \x03(\x0b\x32%.tinytroupe.simulation.v1.TurnQuality\x1a\x33\n\x11\x46\x61iledAgentsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"\xbe\x02\n\x0bTurnQuality\x12\r\n\x05round\x18\x01 \x01(\x05\x12\x12\n\nagent_name\x18\x02 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\x05\x12\x37\n\x06scores\x18\x04 \x03(\x0b\x32\'.tinytroupe.common.v1.QualityCheckScore\x12=\n\x0c\x66irst_scores\x18\x05 \x03(\x0b\x32\'.tinytroupe.common.v1.QualityCheckScore\x12\x0e\n\x06passed\x18\x06 \x01(\x08\x12\x10\n\x08\x63ritique\x18\x07 \x01(\t\x12\r\n\x05\x65rror\x18\x08 \x01(\t\x12\x13\n\x0b\x65xtra_calls\x18\t \x01(\x05\x12\x1b\n\x13\x65xtra_prompt_tokens\x18\n \x01(\x05\x12\x1f\n\x17\x65xtra_completion_tokens\x18\x0b \x01(\x05\"T\n\x0ePendingMessage\x12\x11\n\trecipient\x18\x01 \x01(\t\x12\x0e\n\x06sender\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12\x0e\n\x06target\x18\x04 \x01(\t\"\x1d\n\x0cRoundStarted\x12\r\n\x05round\x18\x01 \x01(\x05\"@\n\x0b\x41gentFailed\x12\r\n\x05round\x18\x01 \x01(\x05\x12\x12\n\nagent_name\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"g\n\x11RoundCheckpointed\x12\r\n\x05round\x18\x01 \x01(\x05\x12\x12\n\ncheckpoint\x18\x02 \x01(\t\x12\x18\n\x10\x61gents_succeeded\x18\x03 \x01(\x05\x12\x15\n\ragents_failed\x18\x04 \x01(\x05\"\xff\x01\n\x12SimulationFinished\x12\x38\n\x07results\x18\x01 \x01(\x0b\x32\'.tinytroupe.common.v1.SimulationResults\x12+\n\x06\x61gents\x18\x02 \x03(\x0b\x32\x1b.tinytroupe.common.v1.Agent\x12=\n\x0cparticipants\x18\x03 \x01(\x0b\x32\'.tinytroupe.common.v1.ParticipantCounts\x12/\n\x05usage\x18\x04 \x01(\x0b\x32 .tinytroupe.common.v1.TokenUsage\x12\x12\n\ncheckpoint\x18\x05 \x01(\t\"\xe2\x02\n\x0fSimulationEvent\x12?\n\rround_started\x18\x01 \x01(\x0b\x32&.tinytroupe.simulation.v1.RoundStartedH\x00\x12\x39\n\x0c\x61gent_action\x18\x02 \x01(\x0b\x32!.tinytroupe.common.v1.InteractionH\x00\x12=\n\x0c\x61gent_failed\x18\x03 \x01(\x0b\x32%.tinytroupe.simulation.v1.AgentFailedH\x00\x12I\n\x12round_checkpointed\x18\x04 \x01(\x0b\x32+.tinytroupe.simulation.v1.RoundCheckpointedH\x00\x12@\n\x08\x66inished\x18\x05 \x01(\x0b\x32,.tinytroupe.simulation.v1.SimulationFinishedH\x00\x42\x07\n\x05\x65vent2\xf5\x01\n\x11SimulationService\x12l\n\rRunSimulation\x12..tinytroupe.simulation.v1.RunSimulationRequest\x1a).tinytroupe.simulation.v1.SimulationEvent0\x01\x12r\n\x10ResumeSimulation\x12\x31.tinytroupe.simulation.v1.ResumeSimulationRequest\x1a).tinytroupe.simulation.v1.SimulationEvent0\x01\x42h\n\x1bio.tinytroupe.simulation.v1P\x01ZGgithub.com/tinytroupe/mesh/gen/go/tinytroupe/simulation/v1;simulationv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)tinytroupe/simulation/v1/simulation.proto\x12\x18tinytroupe.simulation.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a tinytroupe/common/v1/agent.proto\x1a tinytroupe/common/v1/study.proto\"\xcd\x02\n\x14RunSimulationRequest\x12\x15\n\x07session\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x31\n\x06\x61gents\x18\x02 \x03(\x0b\x32\x1b.tinytroupe.common.v1.AgentB\x04\xe2\x41\x01\x02\x12<\n\x06\x63onfig\x18\x03 \x01(\x0b\x32&.tinytroupe.common.v1.SimulationConfigB\x04\xe2\x41\x01\x02\x12\x36\n\x08stimulus\x18\x04 \x01(\x0b\x32\x1e.tinytroupe.common.v1.StimulusB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12\x16\n\x0estream_actions\x18\x06 \x01(\x08\x12.\n\x05steps\x18\x07 \x03(\x0b\x32\x1f.tinytroupe.common.v1.StudyStep\x12\x19\n\x11\x63heckpoint_suffix\x18\x08 \x01(\t\"K\n\x17ResumeSimulationRequest\x12\x18\n\ncheckpoint\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x0estream_actions\x18\x02 \x01(\x08\"\xa2\x05\n\nWorldState\x12+\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x1b.tinytroupe.common.v1.Agent\x12\x36\n\x06\x63onfig\x18\x02 \x01(\x0b\x32&.tinytroupe.common.v1.SimulationConfig\x12\x30\n\x08stimulus\x18\x03 \x01(\x0b\x32\x1e.tinytroupe.common.v1.Stimulus\x12\x18\n\x10rounds_completed\x18\x04 \x01(\x05\x12\x35\n\ntranscript\x18\x05 \x03(\x0b\x32!.tinytroupe.common.v1.Interaction\x12\x42\n\x10pending_messages\x18\x06 \x03(\x0b\x32(.tinytroupe.simulation.v1.PendingMessage\x12M\n\rfailed_agents\x18\x07 \x03(\x0b\x32\x36.tinytroupe.simulation.v1.WorldState.FailedAgentsEntry\x12/\n\x05usage\x18\x08 \x01(\x0b\x32 .tinytroupe.common.v1.TokenUsage\x12;\n\x0cturn_quality\x18\t \x03(\x0b\x32%.tinytroupe.simulation.v1.TurnQuality\x12.\n\x05steps\x18\n \x03(\x0b\x32\x1f.tinytroupe.common.v1.StudyStep\x12\x0c\n\x04step\x18\x0b \x01(\x05\x12\x1d\n\x15step_rounds_completed\x18\x0c \x01(\x05\x12\x19\n\x11\x63heckpoint_suffix\x18\r \x01(\t\x1a\x33\n\x11\x46\x61iledAgentsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"\xbe\x02\n\x0bTurnQuality\x12\r\n\x05round\x18\x01 \x01(\x05\x12\x12\n\nagent_name\x18\x02 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\x05\x12\x37\n\x06scores\x18\x04 \x03(\x0b\x32\'.tinytroupe.common.v1.QualityCheckScore\x12=\n\x0c\x66irst_scores\x18\x05 \x03(\x0b\x32\'.tinytroupe.common.v1.QualityCheckScore\x12\x0e\n\x06passed\x18\x06 \x01(\x08\x12\x10\n\x08\x63ritique\x18\x07 \x01(\t\x12\r\n\x05\x65rror\x18\x08 \x01(\t\x12\x13\n\x0b\x65xtra_calls\x18\t \x01(\x05\x12\x1b\n\x13\x65xtra_prompt_tokens\x18\n \x01(\x05\x12\x1f\n\x17\x65xtra_completion_tokens\x18\x0b \x01(\x05\"T\n\x0ePendingMessage\x12\x11\n\trecipient\x18\x01 \x01(\t\x12\x0e\n\x06sender\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12\x0e\n\x06target\x18\x04 \x01(\t\"?\n\x0cRoundStarted\x12\r\n\x05round\x18\x01 \x01(\x05\x12\x0c\n\x04step\x18\x02 \x01(\x05\x12\x12\n\nstep_round\x18\x03 \x01(\x05\"@\n\x0b\x41gentFailed\x12\r\n\x05round\x18\x01 \x01(\x05\x12\x12\n\nagent_name\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"g\n\x11RoundCheckpointed\x12\r\n\x05round\x18\x01 \x01(\x05\x12\x12\n\ncheckpoint\x18\x02 \x01(\t\x12\x18\n\x10\x61gents_succeeded\x18\x03 \x01(\x05\x12\x15\n\ragents_failed\x18\x04 \x01(\x05\"\xff\x01\n\x12SimulationFinished\x12\x38\n\x07results\x18\x01 \x01(\x0b\x32\'.tinytroupe.common.v1.SimulationResults\x12+\n\x06\x61gents\x18\x02 \x03(\x0b\x32\x1b.tinytroupe.common.v1.Agent\x12=\n\x0cparticipants\x18\x03 \x01(\x0b\x32\'.tinytroupe.common.v1.ParticipantCounts\x12/\n\x05usage\x18\x04 \x01(\x0b\x32 .tinytroupe.common.v1.TokenUsage\x12\x12\n\ncheckpoint\x18\x05 \x01(\t\"\xe2\x02\n\x0fSimulationEvent\x12?\n\rround_started\x18\x01 \x01(\x0b\x32&.tinytroupe.simulation.v1.RoundStartedH\x00\x12\x39\n\x0c\x61gent_action\x18\x02 \x01(\x0b\x32!.tinytroupe.common.v1.InteractionH\x00\x12=\n\x0c\x61gent_failed\x18\x03 \x01(\x0b\x32%.tinytroupe.simulation.v1.AgentFailedH\x00\x12I\n\x12round_checkpointed\x18\x04 \x01(\x0b\x32+.tinytroupe.simulation.v1.RoundCheckpointedH\x00\x12@\n\x08\x66inished\x18\x05 \x01(\x0b\x32,.tinytroupe.simulation.v1.SimulationFinishedH\x00\x42\x07\n\x05\x65vent2\xf5\x01\n\x11SimulationService\x12l\n\rRunSimulation\x12..tinytroupe.simulation.v1.RunSimulationRequest\x1a).tinytroupe.simulation.v1.SimulationEvent0\x01\x12r\n\x10ResumeSimulation\x12\x31.tinytroupe.simulation.v1.ResumeSimulationRequest\x1a).tinytroupe.simulation.v1.SimulationEvent0\x01\x42h\n\x1bio.tinytroupe.simulation.v1P\x01ZGgithub.com/tinytroupe/mesh/gen/go/tinytroupe/simulation/v1;simulationv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -48,27 +48,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WORLDSTATE_FAILEDAGENTSENTRY']._loaded_options = None
   _globals['_WORLDSTATE_FAILEDAGENTSENTRY']._serialized_options = b'8\001'
   _globals['_RUNSIMULATIONREQUEST']._serialized_start=173
-  _globals['_RUNSIMULATIONREQUEST']._serialized_end=431
-  _globals['_RESUMESIMULATIONREQUEST']._serialized_start=433
-  _globals['_RESUMESIMULATIONREQUEST']._serialized_end=508
-  _globals['_WORLDSTATE']._serialized_start=511
-  _globals['_WORLDSTATE']._serialized_end=1065
-  _globals['_WORLDSTATE_FAILEDAGENTSENTRY']._serialized_start=1014
-  _globals['_WORLDSTATE_FAILEDAGENTSENTRY']._serialized_end=1065
-  _globals['_TURNQUALITY']._serialized_start=1068
-  _globals['_TURNQUALITY']._serialized_end=1386
-  _globals['_PENDINGMESSAGE']._serialized_start=1388
-  _globals['_PENDINGMESSAGE']._serialized_end=1472
-  _globals['_ROUNDSTARTED']._serialized_start=1474
-  _globals['_ROUNDSTARTED']._serialized_end=1503
-  _globals['_AGENTFAILED']._serialized_start=1505
-  _globals['_AGENTFAILED']._serialized_end=1569
-  _globals['_ROUNDCHECKPOINTED']._serialized_start=1571
-  _globals['_ROUNDCHECKPOINTED']._serialized_end=1674
-  _globals['_SIMULATIONFINISHED']._serialized_start=1677
-  _globals['_SIMULATIONFINISHED']._serialized_end=1932
-  _globals['_SIMULATIONEVENT']._serialized_start=1935
-  _globals['_SIMULATIONEVENT']._serialized_end=2289
-  _globals['_SIMULATIONSERVICE']._serialized_start=2292
-  _globals['_SIMULATIONSERVICE']._serialized_end=2537
+  _globals['_RUNSIMULATIONREQUEST']._serialized_end=506
+  _globals['_RESUMESIMULATIONREQUEST']._serialized_start=508
+  _globals['_RESUMESIMULATIONREQUEST']._serialized_end=583
+  _globals['_WORLDSTATE']._serialized_start=586
+  _globals['_WORLDSTATE']._serialized_end=1260
+  _globals['_WORLDSTATE_FAILEDAGENTSENTRY']._serialized_start=1209
+  _globals['_WORLDSTATE_FAILEDAGENTSENTRY']._serialized_end=1260
+  _globals['_TURNQUALITY']._serialized_start=1263
+  _globals['_TURNQUALITY']._serialized_end=1581
+  _globals['_PENDINGMESSAGE']._serialized_start=1583
+  _globals['_PENDINGMESSAGE']._serialized_end=1667
+  _globals['_ROUNDSTARTED']._serialized_start=1669
+  _globals['_ROUNDSTARTED']._serialized_end=1732
+  _globals['_AGENTFAILED']._serialized_start=1734
+  _globals['_AGENTFAILED']._serialized_end=1798
+  _globals['_ROUNDCHECKPOINTED']._serialized_start=1800
+  _globals['_ROUNDCHECKPOINTED']._serialized_end=1903
+  _globals['_SIMULATIONFINISHED']._serialized_start=1906
+  _globals['_SIMULATIONFINISHED']._serialized_end=2161
+  _globals['_SIMULATIONEVENT']._serialized_start=2164
+  _globals['_SIMULATIONEVENT']._serialized_end=2518
+  _globals['_SIMULATIONSERVICE']._serialized_start=2521
+  _globals['_SIMULATIONSERVICE']._serialized_end=2766
 # @@protoc_insertion_point(module_scope)

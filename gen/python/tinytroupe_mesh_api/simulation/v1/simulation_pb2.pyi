@@ -10,20 +10,24 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RunSimulationRequest(_message.Message):
-    __slots__ = ("session", "agents", "config", "stimulus", "request_id", "stream_actions")
+    __slots__ = ("session", "agents", "config", "stimulus", "request_id", "stream_actions", "steps", "checkpoint_suffix")
     SESSION_FIELD_NUMBER: _ClassVar[int]
     AGENTS_FIELD_NUMBER: _ClassVar[int]
     CONFIG_FIELD_NUMBER: _ClassVar[int]
     STIMULUS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     STREAM_ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_SUFFIX_FIELD_NUMBER: _ClassVar[int]
     session: str
     agents: _containers.RepeatedCompositeFieldContainer[_agent_pb2.Agent]
     config: _study_pb2.SimulationConfig
     stimulus: _study_pb2.Stimulus
     request_id: str
     stream_actions: bool
-    def __init__(self, session: _Optional[str] = ..., agents: _Optional[_Iterable[_Union[_agent_pb2.Agent, _Mapping]]] = ..., config: _Optional[_Union[_study_pb2.SimulationConfig, _Mapping]] = ..., stimulus: _Optional[_Union[_study_pb2.Stimulus, _Mapping]] = ..., request_id: _Optional[str] = ..., stream_actions: _Optional[bool] = ...) -> None: ...
+    steps: _containers.RepeatedCompositeFieldContainer[_study_pb2.StudyStep]
+    checkpoint_suffix: str
+    def __init__(self, session: _Optional[str] = ..., agents: _Optional[_Iterable[_Union[_agent_pb2.Agent, _Mapping]]] = ..., config: _Optional[_Union[_study_pb2.SimulationConfig, _Mapping]] = ..., stimulus: _Optional[_Union[_study_pb2.Stimulus, _Mapping]] = ..., request_id: _Optional[str] = ..., stream_actions: _Optional[bool] = ..., steps: _Optional[_Iterable[_Union[_study_pb2.StudyStep, _Mapping]]] = ..., checkpoint_suffix: _Optional[str] = ...) -> None: ...
 
 class ResumeSimulationRequest(_message.Message):
     __slots__ = ("checkpoint", "stream_actions")
@@ -34,7 +38,7 @@ class ResumeSimulationRequest(_message.Message):
     def __init__(self, checkpoint: _Optional[str] = ..., stream_actions: _Optional[bool] = ...) -> None: ...
 
 class WorldState(_message.Message):
-    __slots__ = ("agents", "config", "stimulus", "rounds_completed", "transcript", "pending_messages", "failed_agents", "usage", "turn_quality")
+    __slots__ = ("agents", "config", "stimulus", "rounds_completed", "transcript", "pending_messages", "failed_agents", "usage", "turn_quality", "steps", "step", "step_rounds_completed", "checkpoint_suffix")
     class FailedAgentsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +55,10 @@ class WorldState(_message.Message):
     FAILED_AGENTS_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     TURN_QUALITY_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    STEP_ROUNDS_COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_SUFFIX_FIELD_NUMBER: _ClassVar[int]
     agents: _containers.RepeatedCompositeFieldContainer[_agent_pb2.Agent]
     config: _study_pb2.SimulationConfig
     stimulus: _study_pb2.Stimulus
@@ -60,7 +68,11 @@ class WorldState(_message.Message):
     failed_agents: _containers.ScalarMap[str, int]
     usage: _study_pb2.TokenUsage
     turn_quality: _containers.RepeatedCompositeFieldContainer[TurnQuality]
-    def __init__(self, agents: _Optional[_Iterable[_Union[_agent_pb2.Agent, _Mapping]]] = ..., config: _Optional[_Union[_study_pb2.SimulationConfig, _Mapping]] = ..., stimulus: _Optional[_Union[_study_pb2.Stimulus, _Mapping]] = ..., rounds_completed: _Optional[int] = ..., transcript: _Optional[_Iterable[_Union[_study_pb2.Interaction, _Mapping]]] = ..., pending_messages: _Optional[_Iterable[_Union[PendingMessage, _Mapping]]] = ..., failed_agents: _Optional[_Mapping[str, int]] = ..., usage: _Optional[_Union[_study_pb2.TokenUsage, _Mapping]] = ..., turn_quality: _Optional[_Iterable[_Union[TurnQuality, _Mapping]]] = ...) -> None: ...
+    steps: _containers.RepeatedCompositeFieldContainer[_study_pb2.StudyStep]
+    step: int
+    step_rounds_completed: int
+    checkpoint_suffix: str
+    def __init__(self, agents: _Optional[_Iterable[_Union[_agent_pb2.Agent, _Mapping]]] = ..., config: _Optional[_Union[_study_pb2.SimulationConfig, _Mapping]] = ..., stimulus: _Optional[_Union[_study_pb2.Stimulus, _Mapping]] = ..., rounds_completed: _Optional[int] = ..., transcript: _Optional[_Iterable[_Union[_study_pb2.Interaction, _Mapping]]] = ..., pending_messages: _Optional[_Iterable[_Union[PendingMessage, _Mapping]]] = ..., failed_agents: _Optional[_Mapping[str, int]] = ..., usage: _Optional[_Union[_study_pb2.TokenUsage, _Mapping]] = ..., turn_quality: _Optional[_Iterable[_Union[TurnQuality, _Mapping]]] = ..., steps: _Optional[_Iterable[_Union[_study_pb2.StudyStep, _Mapping]]] = ..., step: _Optional[int] = ..., step_rounds_completed: _Optional[int] = ..., checkpoint_suffix: _Optional[str] = ...) -> None: ...
 
 class TurnQuality(_message.Message):
     __slots__ = ("round", "agent_name", "attempts", "scores", "first_scores", "passed", "critique", "error", "extra_calls", "extra_prompt_tokens", "extra_completion_tokens")
@@ -101,10 +113,14 @@ class PendingMessage(_message.Message):
     def __init__(self, recipient: _Optional[str] = ..., sender: _Optional[str] = ..., content: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
 
 class RoundStarted(_message.Message):
-    __slots__ = ("round",)
+    __slots__ = ("round", "step", "step_round")
     ROUND_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    STEP_ROUND_FIELD_NUMBER: _ClassVar[int]
     round: int
-    def __init__(self, round: _Optional[int] = ...) -> None: ...
+    step: int
+    step_round: int
+    def __init__(self, round: _Optional[int] = ..., step: _Optional[int] = ..., step_round: _Optional[int] = ...) -> None: ...
 
 class AgentFailed(_message.Message):
     __slots__ = ("round", "agent_name", "reason")
