@@ -2,7 +2,8 @@
 
 Every call gets a deadline (the caller's, or `call_timeout_s`), only UNAVAILABLE is retried (by gRPC's
 own retry policy), `dns:///` addresses balance round-robin over all pods of a headless Service, and the
-current session and request ids travel in metadata so the logs of all services join.
+current session and request ids travel in metadata so the logs of all services join. While tracing is on
+(tracing.py), each call is a CLIENT span whose trace context travels in the metadata too.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 
 import grpc
 
+from services.runtime import rpc_tracing
 from services.runtime.config import MeshSettings, load_settings
 from services.runtime.context import TENANT_METADATA_KEY, current_tenant, propagated_metadata
 from services.runtime.security import channel_credentials
@@ -57,6 +59,19 @@ class _CallDecoration:
             details.method, timeout, metadata, details.credentials, details.wait_for_ready
         )
 
+    async def call(self, continuation, details: grpc.aio.ClientCallDetails, request_or_iterator):
+        """Starts the decorated call, inside a CLIENT span when tracing is on."""
+        details, span = rpc_tracing.client_call_details(self.details(details))
+        if span is None:
+            return await continuation(details, request_or_iterator)
+        try:
+            call = await continuation(details, request_or_iterator)
+        except BaseException as error:
+            rpc_tracing.end_client_span_failed(span, error)
+            raise
+        rpc_tracing.end_client_span_when_done(call, span)
+        return call
+
 
 # grpc.aio files each interceptor object under one call kind only, so there is one class per kind.
 class _UnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):
@@ -64,7 +79,7 @@ class _UnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):
         self.decoration = decoration
 
     async def intercept_unary_unary(self, continuation, client_call_details, request):
-        return await continuation(self.decoration.details(client_call_details), request)
+        return await self.decoration.call(continuation, client_call_details, request)
 
 
 class _UnaryStream(grpc.aio.UnaryStreamClientInterceptor):
@@ -72,7 +87,7 @@ class _UnaryStream(grpc.aio.UnaryStreamClientInterceptor):
         self.decoration = decoration
 
     async def intercept_unary_stream(self, continuation, client_call_details, request):
-        return await continuation(self.decoration.details(client_call_details), request)
+        return await self.decoration.call(continuation, client_call_details, request)
 
 
 class _StreamUnary(grpc.aio.StreamUnaryClientInterceptor):
@@ -80,7 +95,7 @@ class _StreamUnary(grpc.aio.StreamUnaryClientInterceptor):
         self.decoration = decoration
 
     async def intercept_stream_unary(self, continuation, client_call_details, request_iterator):
-        return await continuation(self.decoration.details(client_call_details), request_iterator)
+        return await self.decoration.call(continuation, client_call_details, request_iterator)
 
 
 class _StreamStream(grpc.aio.StreamStreamClientInterceptor):
@@ -88,7 +103,7 @@ class _StreamStream(grpc.aio.StreamStreamClientInterceptor):
         self.decoration = decoration
 
     async def intercept_stream_stream(self, continuation, client_call_details, request_iterator):
-        return await continuation(self.decoration.details(client_call_details), request_iterator)
+        return await self.decoration.call(continuation, client_call_details, request_iterator)
 
 
 def open_channel(

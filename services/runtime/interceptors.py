@@ -1,4 +1,5 @@
-"""The server interceptor every service runs: binds call ids, logs, counts and maps errors to statuses.
+"""The server interceptor every service runs: binds call ids, logs, counts, traces (rpc_tracing.py) and maps
+errors to statuses.
 
 Servicers raise `MeshError`s (see errors.py); this turns them into rich `google.rpc.Status` answers. A
 downstream service's error (`grpc.aio.AioRpcError`) that a servicer lets through reaches the caller with
@@ -17,7 +18,7 @@ import grpc
 import structlog
 from grpc_status import rpc_status
 
-from services.runtime import metrics
+from services.runtime import metrics, tracing
 from services.runtime.context import (
     REQUEST_METADATA_KEY,
     SESSION_METADATA_KEY,
@@ -26,6 +27,7 @@ from services.runtime.context import (
     current_tenant,
 )
 from services.runtime.errors import DownstreamError, Internal, MeshError
+from services.runtime.rpc_tracing import ServerSpan
 from services.runtime.security import Authenticator
 
 log = structlog.get_logger("rpc")
@@ -41,10 +43,18 @@ class _CallScope:
     """Everything around one RPC: ids, timing, metrics, the final log line and error mapping."""
 
     def __init__(
-        self, rpc_type: str, full_method: str, context: grpc.aio.ServicerContext, authenticator: Authenticator
+        self,
+        rpc_type: str,
+        full_method: str,
+        context: grpc.aio.ServicerContext,
+        authenticator: Authenticator,
+        traced_service: str = "",
     ):
         self.authenticator = authenticator
+        self.traced_service = traced_service
+        self.full_method = full_method
         self.service, _, self.method = full_method.lstrip("/").rpartition("/")
+        self.traced = self.service not in QUIET_SERVICES
         self.labels = (rpc_type, self.service, self.method)
         self.context = context
         self.code = grpc.StatusCode.OK
@@ -57,6 +67,8 @@ class _CallScope:
         current_request_id.set(request_id)
         current_session.set(session)
         structlog.contextvars.bind_contextvars(request_id=request_id, session=session or None)
+        traced = self.traced and tracing.enabled()
+        self.span = ServerSpan(self.traced_service, self.full_method, metadata) if traced else None
         metrics.STARTED.labels(*self.labels).inc()
         self.started = time.perf_counter()
         return self
@@ -85,6 +97,8 @@ class _CallScope:
             await self.context.abort(status.code, status.details, trailing_metadata=status.trailing_metadata)
         finally:
             self._record()
+            if self.span is not None:
+                self.span.end(self.code)
         return False  # unreachable: abort raises
 
     def _context_code(self, default: grpc.StatusCode) -> grpc.StatusCode:
@@ -130,12 +144,17 @@ def _counted_requests(requests: AsyncIterator, labels: tuple[str, str, str]) -> 
 
 
 def _wrap(
-    behavior: Callable, rpc_type: str, full_method: str, streams_in: bool, authenticator: Authenticator
+    behavior: Callable,
+    rpc_type: str,
+    full_method: str,
+    streams_in: bool,
+    authenticator: Authenticator,
+    traced_service: str = "",
 ) -> Callable:
     if inspect.isasyncgenfunction(behavior):
 
         async def streaming(request_or_iterator, context):
-            async with _CallScope(rpc_type, full_method, context, authenticator) as scope:
+            async with _CallScope(rpc_type, full_method, context, authenticator, traced_service) as scope:
                 scope.authenticate()
                 if streams_in:
                     request_or_iterator = _counted_requests(request_or_iterator, scope.labels)
@@ -146,7 +165,7 @@ def _wrap(
         return streaming
 
     async def unary(request_or_iterator, context):
-        async with _CallScope(rpc_type, full_method, context, authenticator) as scope:
+        async with _CallScope(rpc_type, full_method, context, authenticator, traced_service) as scope:
             scope.authenticate()
             if streams_in:
                 request_or_iterator = _counted_requests(request_or_iterator, scope.labels)
@@ -156,8 +175,10 @@ def _wrap(
 
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, authenticator: Authenticator):
+    def __init__(self, authenticator: Authenticator, service: str = ""):
         self.authenticator = authenticator
+        self.service = service
+        """The service this server runs, whose tracer its calls' spans use."""
 
     async def intercept_service(
         self,
@@ -174,16 +195,16 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         }
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                _wrap(handler.unary_unary, "unary", method, False, self.authenticator), **codec
+                _wrap(handler.unary_unary, "unary", method, False, self.authenticator, self.service), **codec
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                _wrap(handler.unary_stream, "server_stream", method, False, self.authenticator), **codec
+                _wrap(handler.unary_stream, "server_stream", method, False, self.authenticator, self.service), **codec
             )
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
-                _wrap(handler.stream_unary, "client_stream", method, True, self.authenticator), **codec
+                _wrap(handler.stream_unary, "client_stream", method, True, self.authenticator, self.service), **codec
             )
         return grpc.stream_stream_rpc_method_handler(
-            _wrap(handler.stream_stream, "bidi_stream", method, True, self.authenticator), **codec
+            _wrap(handler.stream_stream, "bidi_stream", method, True, self.authenticator, self.service), **codec
         )

@@ -1,4 +1,5 @@
-"""structlog set-up: one JSON object per line on stdout, with the service and bound request ids."""
+"""structlog set-up: one JSON object per line on stdout, with the service, bound request ids and, when
+tracing is on, the current trace and span ids."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import sys
 
 import structlog
 
+from services.runtime.tracing import add_trace_ids
+
 
 def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> None:
     renderer = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_ids,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,

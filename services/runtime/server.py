@@ -25,6 +25,7 @@ from services.runtime.config import MeshSettings, load_settings
 from services.runtime.interceptors import ServerInterceptor
 from services.runtime.logging import configure_logging
 from services.runtime.security import Authenticator, server_credentials
+from services.runtime.tracing import configure_tracing, service_scope, shutdown_tracing
 
 log = structlog.get_logger("server")
 
@@ -75,9 +76,10 @@ async def started_server(
 ) -> AsyncIterator[RunningServer]:
     """Starts the service's server; on exit drains it and closes its resources."""
     server = grpc.aio.server(
-        interceptors=[ServerInterceptor(Authenticator(settings))], options=server_options(settings)
+        interceptors=[ServerInterceptor(Authenticator(settings), definition.name)], options=server_options(settings)
     )
-    resources = await definition.register(server, settings)
+    with service_scope(definition.name):  # the service's own background work traces as this service
+        resources = await definition.register(server, settings)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -88,9 +90,10 @@ async def started_server(
     address = f"{settings.host}:{bind_port}"
     actual_port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
     async with contextlib.AsyncExitStack() as stack:
-        if resources is not None:
-            await stack.enter_async_context(resources)
-        await server.start()
+        with service_scope(definition.name):
+            if resources is not None:
+                await stack.enter_async_context(resources)
+            await server.start()
         health_port = None
         if settings.health_port is not None:
             health_port = await stack.enter_async_context(_health_only_server(health_servicer, settings))
@@ -122,6 +125,8 @@ async def serve(definition: ServiceDefinition, settings: MeshSettings | None = N
     """Serves until SIGTERM or SIGINT, then drains and stops."""
     settings = settings or load_settings()
     configure_logging(definition.name, settings.log_level, settings.log_format)
+    if configure_tracing(definition.name):
+        log.info("tracing", detail="spans exported as the OTEL_* variables say")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -129,16 +134,19 @@ async def serve(definition: ServiceDefinition, settings: MeshSettings | None = N
     metrics_port = settings.prometheus_port(definition.name)
     if metrics_port:
         start_http_server(metrics_port, addr=settings.host)
-    async with started_server(definition, settings) as running:
-        log.info(
-            "serving",
-            port=running.port,
-            metrics_port=metrics_port or None,
-            host=settings.host,
-            services=list(definition.service_names),
-        )
-        await stop.wait()
-        log.info("draining", grace_s=settings.shutdown_grace_s)
+    try:
+        async with started_server(definition, settings) as running:
+            log.info(
+                "serving",
+                port=running.port,
+                metrics_port=metrics_port or None,
+                host=settings.host,
+                services=list(definition.service_names),
+            )
+            await stop.wait()
+            log.info("draining", grace_s=settings.shutdown_grace_s)
+    finally:
+        shutdown_tracing()  # exports the spans still queued
     log.info("stopped")
 
 

@@ -279,9 +279,16 @@ def setting_names(secret: bool | None = None) -> set[str]:
     return {env for env, f in fields if secret is None or ("SecretStr" in str(f.annotation)) == secret}
 
 
+def otel_names() -> set[str]:
+    """The variables the OpenTelemetry SDK reads (services/runtime/tracing.py leaves them to it)."""
+    from opentelemetry.sdk import environment_variables
+
+    return {value for name, value in vars(environment_variables).items() if name.startswith("OTEL_")}
+
+
 def test_config_map_holds_only_known_settings(docs: list[dict[str, Any]]) -> None:
     settings = config_map(docs)
-    unknown = set(settings) - setting_names()
+    unknown = set(settings) - setting_names() - otel_names()
     assert not unknown, f"unknown settings: {sorted(unknown)}"
     in_the_open = set(settings) & setting_names(secret=True)
     assert not in_the_open, f"secrets belong in Secrets: {sorted(in_the_open)}"
@@ -343,8 +350,13 @@ def container_environment(docs: list[dict[str, Any]], deployment: dict[str, Any]
     for source in container.get("envFrom", []):
         environment.update(maps[source["configMapRef"]["name"]]["data"])
     for var in container.get("env", []):
-        if "value" in var:
-            environment[var["name"]] = var["value"]
+        if "value" in var:  # $(NAME) expands to a variable defined before, as Kubernetes does
+            environment[var["name"]] = re.sub(
+                r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: environment.get(m[1], m[0]), var["value"]
+            )
+            continue
+        if "fieldRef" in var["valueFrom"]:
+            environment[var["name"]] = downward_value(deployment, var["valueFrom"]["fieldRef"]["fieldPath"])
             continue
         ref = var["valueFrom"]["secretKeyRef"]
         if ref["name"] in secrets:
@@ -354,6 +366,16 @@ def container_environment(docs: list[dict[str, Any]], deployment: dict[str, Any]
         elif not ref.get("optional"):
             environment[var["name"]] = f"placeholder-{ref['name']}-{ref['key']}"
     return environment
+
+
+def downward_value(deployment: dict[str, Any], field_path: str) -> str:
+    """What the downward API gives a pod of `deployment` (a made-up pod name)."""
+    values = {
+        "metadata.namespace": deployment["metadata"]["namespace"],
+        "metadata.name": f"{deployment['metadata']['name']}-5d8f7c9b6-x2x7q",
+    }
+    assert field_path in values, f"{deployment['metadata']['name']}: unexpected fieldRef {field_path}"
+    return values[field_path]
 
 
 def settings_of(
@@ -417,6 +439,49 @@ def test_each_server_starts_with_its_rendered_settings(
             assert settings.llm.base_url and settings.llm.api_key.get_secret_value()
         if name == "control":
             assert (settings.database_url is not None) == (overlay == "prod"), "PostgreSQL in prod only"
+
+
+# ---------------------------------------------------------------------------------------------
+# Tracing
+
+OTEL_COLLECTOR = "http://otel-collector.observability.svc:4317"
+"""The OpenTelemetry Collector prod exports to (OTLP/gRPC)."""
+
+
+def test_prod_pods_export_traces_to_the_collector_and_dev_pods_trace_nothing(
+    rendered: dict[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from urllib.parse import urlsplit
+
+    from services.runtime import tracing
+
+    prod, dev = rendered["prod"], rendered["dev"]
+    assert config_map(prod)["OTEL_EXPORTER_OTLP_ENDPOINT"] == OTEL_COLLECTOR, "set once, in the shared ConfigMap"
+    collector_port = urlsplit(OTEL_COLLECTOR).port
+    for name, deployment in of_kind(prod, "Deployment").items():
+        environment = container_environment(prod, deployment)
+        assert tracing.tracing_requested(environment), f"{name}: not traced in prod"
+        assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == OTEL_COLLECTOR
+        assert environment["OTEL_TRACES_SAMPLER"] == "parentbased_traceidratio", f"{name}: a caller's choice is kept"
+        assert 0 < float(environment["OTEL_TRACES_SAMPLER_ARG"]) <= 1
+        assert "OTEL_SERVICE_NAME" not in environment, f"{name}: one name for all six would mix their spans"
+        with monkeypatch.context() as env:
+            for var in otel_names():
+                env.delenv(var, raising=False)
+            for var, value in environment.items():
+                env.setenv(var, value)
+            attributes = tracing._resource(name).attributes
+        assert attributes["service.name"] == f"tinytroupe-{name}"
+        assert attributes["k8s.namespace.name"] == NAMESPACES["prod"]
+        assert attributes["k8s.pod.name"] == downward_value(deployment, "metadata.name")
+        assert attributes["deployment.environment"] == "prod"
+        assert egress_allows(prod, name, EXTERNAL, collector_port), f"{name} cannot reach the collector"
+        assert not egress_allows(prod, name, EXTERNAL, 4318), f"{name}: egress beyond OTLP/gRPC"
+    for name, deployment in of_kind(dev, "Deployment").items():
+        environment = container_environment(dev, deployment)
+        assert not tracing.tracing_requested(environment), f"{name}: dev traces nothing"
+        assert not {var for var in environment if var.startswith("OTEL_")}, f"{name}: OTEL_* in dev"
+        assert not egress_allows(dev, name, EXTERNAL, collector_port)
 
 
 # ---------------------------------------------------------------------------------------------
