@@ -2,8 +2,8 @@
 
 A study's session is `sessions/{session}`; its long-running operation is `operations/{session}` (the same
 id); a checkpoint is `sessions/{session}/checkpoints/{checkpoint}`, a remembered response
-`sessions/{session}/rememberedResponses/{response}`. Fields and keys holding one of these strings are
-names; the bare `{session}` part is an id.
+`sessions/{session}/rememberedResponses/{response}`, a standing panel `panels/{panel}`. Fields and keys
+holding one of these strings are names; the bare `{session}` part is an id.
 """
 
 from __future__ import annotations
@@ -137,3 +137,41 @@ def check_session_name(violations: Violations, field: str, name: str, *, require
     violations.check(
         is_session_name(name), field, f"must be sessions/{{session}} with a session id of {SESSION_ID_RULE}"
     )
+
+
+PANELS = "panels/"
+PANEL_ID_PATTERN = r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?"
+PANEL_ID_RULE = "1 to 63 lowercase letters, digits or '-', starting with a letter and not ending with '-'"
+_PANEL_ID = re.compile(PANEL_ID_PATTERN)
+_PANEL_NAME = re.compile(rf"{PANELS}({PANEL_ID_PATTERN})")
+
+
+def panel_name(panel_id: str) -> str:
+    return f"{PANELS}{panel_id}"
+
+
+def is_panel_id(value: str) -> bool:
+    return bool(_PANEL_ID.fullmatch(value))
+
+
+def is_panel_name(name: str) -> bool:
+    return bool(_PANEL_NAME.fullmatch(name))
+
+
+def panel_id_of(name: str, field: str = "name") -> str:
+    """The id of `panels/{panel}`; InvalidArgument naming `field` otherwise."""
+    if not name:
+        raise InvalidArgument(field, "is required")
+    match = _PANEL_NAME.fullmatch(name)
+    if match is None:
+        raise InvalidArgument(field, f"must be panels/{{panel}} with a panel id of {PANEL_ID_RULE}")
+    return match[1]
+
+
+def check_panel_name(violations: Violations, field: str, name: str, *, required: bool = True) -> None:
+    """Adds a violation unless `name` is `panels/{panel}` (or empty where not required)."""
+    if not name:
+        if required:
+            violations.add(field, "is required")
+        return
+    violations.check(is_panel_name(name), field, f"must be panels/{{panel}} with a panel id of {PANEL_ID_RULE}")

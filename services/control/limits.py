@@ -37,3 +37,11 @@ MAX_LABELS = 64
 MAX_LABEL_VALUE_LENGTH = 256
 MAX_ANNOTATIONS = 64
 MAX_ANNOTATION_VALUE_LENGTH = 4096
+
+MAX_PANEL_MEMBERS = 1000
+"""Most members of a panel, and most agents one AddPanelStudy records."""
+MAX_PANEL_BYTES = MAX_CHECKPOINT_PAYLOAD_BYTES
+"""Largest panel (its members, serialized) kept."""
+DEFAULT_PANEL_PAGE_SIZE = 50
+PANEL_UPDATE_ATTEMPTS = 5
+"""AddPanelStudy reads, merges and writes a panel; a concurrent change makes it start again this often."""

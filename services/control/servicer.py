@@ -22,7 +22,9 @@ from services.control.messages import (
     session_message,
 )
 from services.control.page_tokens import decode_page_token, encode_page_token
+from services.control.panels import PanelMethods
 from services.control.payloads import decode_payload, encode_payload
+from services.control.rate_rpcs import RateBudgetRpcs
 from services.control.storage.base import (
     NewCheckpoint,
     NewRememberedResponse,
@@ -30,6 +32,7 @@ from services.control.storage.base import (
     SessionState,
     Storage,
 )
+from services.control.usage_rpcs import UsageLedgerRpcs
 from services.control.validation import (
     Violations,
     check_annotations,
@@ -51,7 +54,7 @@ Session = control_pb2.Session
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
-class ControlServicer(control_pb2_grpc.SimulationControlServiceServicer):
+class ControlServicer(PanelMethods, RateBudgetRpcs, UsageLedgerRpcs, control_pb2_grpc.SimulationControlServiceServicer):
     """Every session belongs to the tenant of the caller that began it; other tenants get NOT_FOUND."""
 
     def __init__(self, storage: Storage, *, session_retention: timedelta):

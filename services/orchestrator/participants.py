@@ -19,6 +19,7 @@ from tinytroupe_mesh_api.population.v1 import population_pb2
 from services.common.model_errors import is_model_failure
 from services.common.names import last_segment
 from services.orchestrator.downstream import Downstream
+from services.orchestrator.panels import panel_participants
 from services.orchestrator.progress import ProgressTracker
 from services.orchestrator.validation import agent_specs_of_population
 from services.runtime.context import propagated_metadata
@@ -77,6 +78,11 @@ class ParticipantFactory:
     async def create(self, participants: orchestrator_pb2.Participants) -> orchestrator_pb2.AgentsCreated:
         if participants.mode == Mode.MODE_FROM_DEMOGRAPHICS:
             created = await self._generate(participants)
+        elif participants.mode == Mode.MODE_FROM_PANEL:
+            created = await panel_participants(self.downstream.control, participants)
+            self.progress.update(agents_total=len(created.agents), agents_done=len(created.agents), agents_failed=0)
+            if participants.expectations and created.agents:
+                await self._validate(created, participants.expectations, participants.min_validation_score)
         else:
             makers = self._makers(participants)
             self.progress.update(agents_total=len(makers), agents_done=0, agents_failed=0)

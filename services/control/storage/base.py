@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
@@ -18,6 +18,7 @@ from services.common.names import LATEST_CHECKPOINT
 __all__ = ["LATEST_CHECKPOINT"]  # the storages read it from here with the other records
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class SessionState(enum.StrEnum):
@@ -318,3 +319,11 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def list_leases(self, *, expired_only: bool, limit: int, after: str | None) -> Page[LeaseRecord]:
         """Leases by session id; `expired_only` keeps the expired (or released) leases of active sessions."""
+
+    # Shared rate budgets
+
+    @abc.abstractmethod
+    async def update_rate_ledger(self, endpoint: str, change: Callable[[dict | None, float], tuple[dict, R]]) -> R:
+        """Reads the endpoint's rate ledger (None when new), calls `change(ledger, now)` with the database's
+        clock in seconds since the epoch, stores the ledger it returns and returns the rest, all in one
+        transaction that excludes every other change of that ledger."""

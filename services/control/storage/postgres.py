@@ -7,11 +7,11 @@ clock, the one clock all replicas share.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
@@ -39,6 +39,8 @@ from services.control.storage.base import (
     SweepResult,
 )
 from services.control.storage.migrations import load_migrations
+from services.control.storage.postgres_panels import PostgresPanels
+from services.control.storage.postgres_usage import PostgresUsage
 from services.control.storage.rules import (
     acquired_lease,
     cache_scope,
@@ -48,6 +50,8 @@ from services.control.storage.rules import (
     repeated_checkpoint,
     require_active,
 )
+
+R = TypeVar("R")
 
 Row = dict[str, Any]
 
@@ -160,7 +164,7 @@ async def _write_lease(conn: AsyncConnection, lease: LeaseRecord) -> None:
     )
 
 
-class PostgresStorage(Storage):
+class PostgresStorage(PostgresPanels, PostgresUsage, Storage):
     """The backend for replicated deployments: a PostgreSQL database named by `DATABASE_URL`."""
 
     def __init__(self, conninfo: str, *, min_connections: int = 1, max_connections: int = 10):
@@ -555,3 +559,24 @@ class PostgresStorage(Storage):
             rows = await cursor.fetchall()
         next_cursor = rows[limit - 1]["session_id"] if len(rows) > limit else None
         return Page([_lease_record(row, row["db_now"]) for row in rows[:limit]], next_cursor)
+
+    # Shared rate budgets
+
+    async def update_rate_ledger(self, endpoint: str, change: Callable[[dict | None, float], tuple[dict, R]]) -> R:
+        async with self._transaction() as conn:
+            await conn.execute(
+                "INSERT INTO rate_ledgers (endpoint, state, update_time) VALUES (%s, 'null'::jsonb, clock_timestamp()) "
+                "ON CONFLICT (endpoint) DO NOTHING",
+                (endpoint,),
+            )
+            row = await (
+                await conn.execute("SELECT state FROM rate_ledgers WHERE endpoint = %s FOR UPDATE", (endpoint,))
+            ).fetchone()
+            # The clock is read once the row is locked, so later transactions never see an earlier time.
+            clock = await (await conn.execute("SELECT extract(epoch FROM clock_timestamp())::float8 AS now")).fetchone()
+            state, result = change(row["state"], clock["now"])
+            await conn.execute(
+                "UPDATE rate_ledgers SET state = %s, update_time = clock_timestamp() WHERE endpoint = %s",
+                (Jsonb(state), endpoint),
+            )
+        return result

@@ -49,6 +49,8 @@ from services.control.storage.rules import (
     repeated_checkpoint,
     require_active,
 )
+from services.control.storage.sqlite_panels import SqlitePanels
+from services.control.storage.sqlite_usage import SqliteUsage
 
 R = TypeVar("R")
 
@@ -178,7 +180,7 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
-class SqliteStorage(Storage):
+class SqliteStorage(SqlitePanels, SqliteUsage, Storage):
     """The embedded default backend: a single database file under the data directory."""
 
     def __init__(self, path: Path, *, busy_timeout_s: float = 10.0, reader_threads: int = 2):
@@ -687,3 +689,19 @@ class SqliteStorage(Storage):
             return Page([_lease_record(row, now_us) for row in rows[:limit]], next_cursor)
 
         return await self._read(operation)
+
+    # Shared rate budgets
+
+    async def update_rate_ledger(self, endpoint: str, change: Callable[[dict | None, float], tuple[dict, R]]) -> R:
+        def operation(conn: sqlite3.Connection) -> R:
+            row = conn.execute("SELECT state FROM rate_ledgers WHERE endpoint = ?", (endpoint,)).fetchone()
+            now_us = _now_us()
+            state, result = change(None if row is None else json.loads(row[0]), now_us / 1e6)
+            conn.execute(
+                "INSERT INTO rate_ledgers (endpoint, state, update_time_us) VALUES (?, ?, ?) "
+                "ON CONFLICT (endpoint) DO UPDATE SET state = excluded.state, update_time_us = excluded.update_time_us",
+                (endpoint, json.dumps(state, separators=(",", ":")), now_us),
+            )
+            return result
+
+        return await self._write(operation)
