@@ -14,6 +14,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 
 class _Entry:
@@ -105,6 +106,14 @@ class RateBudget:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._answers = asyncio.Event()
+        self._paused_until = 0.0
+
+    def pause(self, seconds: float) -> None:
+        """The endpoint asked to slow down (429 with Retry-After): no call is admitted for `seconds`."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    async def aclose(self) -> None:
+        """Nothing to give back (a shared budget settles its grants here)."""
 
     async def acquire(self, estimated_tokens: int) -> BudgetGrant:
         """Waits until one more request of `estimated_tokens` fits both budgets, then admits it.
@@ -114,6 +123,9 @@ class RateBudget:
         async with self._lock:
             while True:
                 now = self._clock()
+                if now < self._paused_until:
+                    await asyncio.sleep(self._paused_until - now)
+                    continue
                 self._requests.prune(now)
                 self._tokens.prune(now)
                 waits = [self._requests.wait_for(1.0, now), self._tokens.wait_for(estimated_tokens, now)]
@@ -129,9 +141,9 @@ class RateBudget:
         waits (for optional requests such as hedges)."""
         if self._requests.unlimited and self._tokens.unlimited:
             return BudgetGrant(self, None, None)
-        if self._lock.locked():
-            return None
         now = self._clock()
+        if self._lock.locked() or now < self._paused_until:
+            return None
         self._requests.prune(now)
         self._tokens.prune(now)
         if self._requests.wait_for(1.0, now) != 0.0 or self._tokens.wait_for(estimated_tokens, now) != 0.0:
@@ -159,3 +171,16 @@ class RateBudget:
         self._requests.prune(now)
         self._tokens.prune(now)
         return self._requests.count, self._tokens.total
+
+
+class Budget(Protocol):
+    """What the LLM client needs of a rate budget: this process's `RateBudget`, or one shared by every
+    replica (`services.common.shared_rate_budget.SharedRateBudget`)."""
+
+    async def acquire(self, estimated_tokens: int) -> BudgetGrant: ...
+
+    def try_acquire(self, estimated_tokens: int) -> BudgetGrant | None: ...
+
+    def pause(self, seconds: float) -> None: ...
+
+    async def aclose(self) -> None: ...

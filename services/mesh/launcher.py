@@ -9,6 +9,11 @@ The launcher supervises its children (`supervise`): a server or the embedded mod
 own is started again on the same port, after a backoff and within a restart limit
 (services/mesh/supervision.py), while the others keep running.
 
+`replicas` (`troupe up --replicas population=2,simulation=3`, or REPLICAS) starts several processes of
+an inner service: the first on the service's port, the others on free ports, named `population-2`, ...
+The other services reach them through one `ipv4:` target naming every replica, over which their
+channels balance round-robin, as `dns:///` targets of headless Services do on Kubernetes.
+
 Each server gets its role as deploy/ gives it: the orchestrator is public (it takes callers' tokens and
 serves TLS without asking for a client certificate); the inner services take the mesh's own calls only
 and, with TLS, require the mesh's certificate. The security settings (AUTH_TOKENS, AUTH_JWT_*,
@@ -112,6 +117,8 @@ def _setting_text(value: object) -> str:
         return value.get_secret_value()
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value)  # as pydantic-settings reads complex settings (`LLM_PRICES`)
     return str(value)
 
 
@@ -215,6 +222,26 @@ def security_summary(environment: Mapping[str, str]) -> list[str]:
     return lines
 
 
+def service_of(process_name: str) -> str:
+    """The service a process of the mesh runs: `population-2` runs population."""
+    service, _, index = process_name.rpartition("-")
+    return service if service and index.isdigit() else process_name
+
+
+def check_replicas(replicas: Mapping[str, int]) -> None:
+    """Only the stateless inner services run several processes: control keeps its SQLite database in
+    one process, and callers reach one orchestrator."""
+    for service, count in replicas.items():
+        if service not in DEFAULT_PORTS:
+            raise MeshStartError(f"replicas of {service!r}: no such service ({', '.join(DEFAULT_PORTS)})")
+        if count < 1:
+            raise MeshStartError(f"replicas of {service}: at least 1, not {count}")
+        if count > 1 and service not in INNER_SERVICES:
+            raise MeshStartError(
+                f"replicas of {service}: only {', '.join(INNER_SERVICES)} run several processes locally"
+            )
+
+
 @dataclass
 class LocalMesh:
     """Starts and stops the local mesh. `ports` maps services to ports; 0 picks a free one."""
@@ -227,6 +254,8 @@ class LocalMesh:
     detached: bool = False
     """The launcher runs in the background (`troupe up --detach`); recorded in the state file."""
     restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
+    replicas: dict[str, int] = field(default_factory=dict)
+    """Processes per inner service (1 where unnamed)."""
     check_llm: bool = True
     """Check LLM_BASE_URL before starting the servers (`check_llm_endpoint`)."""
     model: ChildProcess | None = None
@@ -249,6 +278,7 @@ class LocalMesh:
     def from_settings(cls, settings: MeshSettings, **options) -> LocalMesh:
         """The mesh on the ports of the configured service addresses (defaults 50050-50055)."""
         ports = {name: port_of(settings.address_of(name)) for name in DEFAULT_PORTS}
+        options.setdefault("replicas", dict(settings.replicas))
         return cls(data_dir=settings.data_dir, ports=ports, llm_base_url=settings.llm.base_url, **options)
 
     @property
@@ -260,7 +290,13 @@ class LocalMesh:
         return self.data_dir / STATE_FILE
 
     def address(self, service: str) -> str:
-        return self.services[service].address
+        """The target that reaches `service`: its one process, or every replica (`ipv4:` list)."""
+        addresses = [self.services[name].address for name in self.process_names(service)]
+        return addresses[0] if len(addresses) == 1 else "ipv4:" + ",".join(addresses)
+
+    def process_names(self, service: str) -> list[str]:
+        """The processes of `service`: `population`, then `population-2`, ... for its replicas."""
+        return [service] + [f"{service}-{index}" for index in range(2, self.replicas.get(service, 1) + 1)]
 
     @property
     def children(self) -> dict[str, ChildProcess]:
@@ -269,6 +305,7 @@ class LocalMesh:
 
     async def start(self) -> None:
         """Starts everything and waits until every health check passes; stops what started on failure."""
+        check_replicas(self.replicas)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             environment = await self._model_environment()
@@ -345,16 +382,27 @@ class LocalMesh:
                 raise MeshStartError(f"the embedded model did not start; its log ends with:\n{self.model.log_tail()}")
             await asyncio.sleep(0.2)
 
-    async def _start_services(self, names: list[str], environment: dict[str, str]) -> None:
-        await asyncio.gather(*(self._start_service(name, environment) for name in names))
+    async def _start_services(self, services: list[str], environment: dict[str, str]) -> None:
+        await asyncio.gather(
+            *(
+                self._start_service(service, environment, name)
+                for service in services
+                for name in self.process_names(service)
+            )
+        )
 
-    async def _start_service(self, name: str, environment: dict[str, str]) -> None:
-        """Starts one server and waits until it serves; one that crashes while starting (a rare abort in
-        gRPC's core has been seen) is started again once before the mesh gives up."""
+    async def _start_service(self, service: str, environment: dict[str, str], name: str | None = None) -> None:
+        """Starts one server (the process `name` of `service`) and waits until it serves; one that crashes
+        while starting (a rare abort in gRPC's core has been seen) is started again once before the mesh
+        gives up. Replicas after the first take free ports (their metrics too)."""
+        name = name or service
         credentials = tls_credentials(environment)
         for attempt in range(START_ATTEMPTS):
-            port = self.ports.get(name, 0)
-            process = ServiceProcess.of(name, self.service_environment(name, port, environment), self.log_dir)
+            port = self.ports.get(service, 0) if name == service else free_port()
+            process_environment = self.service_environment(service, port, environment)
+            if name != service:
+                process_environment["METRICS_PORT"] = str(free_port())
+            process = ServiceProcess.of(service, process_environment, self.log_dir, name=name)
             process.health_credentials = credentials
             if port:
                 process.port = port
@@ -372,7 +420,9 @@ class LocalMesh:
         """Stops the orchestrator first (it releases its studies' leases), control and the model last."""
         self._stopping = True
         for group in (["orchestrator"], list(INNER_SERVICES), ["control"]):
-            await asyncio.gather(*(self.services[name].stop(grace_s) for name in group if name in self.services))
+            await asyncio.gather(
+                *(process.stop(grace_s) for name, process in self.services.items() if service_of(name) in group)
+            )
         if self.model is not None:
             await self.model.stop(grace_s)
         self.state_path.unlink(missing_ok=True)
@@ -388,6 +438,7 @@ class LocalMesh:
             "model_log": str(self.model.log_path) if self.model is not None else None,
             "services": {
                 name: {
+                    "service": service_of(name),
                     "pid": process.pid,
                     "address": process.address,
                     "log": str(process.log_path),
@@ -509,8 +560,10 @@ async def stop_from_state(data_dir: Path, grace_s: float = 10.0) -> list[str]:
         return []
     services = state.get("services", {})
     pids = {name: entry.get("pid") for name, entry in services.items()}
+    service_names = {name: entry.get("service", name) for name, entry in services.items()}
     if state.get("model_pid"):
         pids["model"] = state["model_pid"]
+        service_names["model"] = "model"
     running = [name for name, pid in pids.items() if pid and pid_alive(pid)]
     launcher = state.get("launcher_pid")
     if launcher and launcher != os.getpid() and is_launcher(launcher):
@@ -522,7 +575,7 @@ async def stop_from_state(data_dir: Path, grace_s: float = 10.0) -> list[str]:
         if read_state(data_dir) is None:  # it stopped everything and said so
             return running
     for group in (["orchestrator"], list(INNER_SERVICES), ["control"], ["model"]):
-        await _terminate({name: pids[name] for name in group if pids.get(name)}, grace_s)
+        await _terminate({name: pid for name, pid in pids.items() if pid and service_names[name] in group}, grace_s)
     (data_dir / STATE_FILE).unlink(missing_ok=True)
     return running
 
