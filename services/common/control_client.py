@@ -1,5 +1,5 @@
-"""The one client of control's contract that services use: sessions, checkpoints, leases, cache entries
-and remembered responses.
+"""The one client of control's contract that services use: sessions, checkpoints, leases, cache entries,
+remembered responses and standing panels.
 
 Control's errors reach the caller as the `grpc.aio.AioRpcError` they are; the runtime's interceptor
 passes them on with their code and details. Every call has a deadline.
@@ -14,9 +14,11 @@ import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
+from tinytroupe_mesh_api.common.v1 import agent_pb2
 from tinytroupe_mesh_api.control.v1 import control_pb2, control_pb2_grpc
 
 from services.common.names import checkpoint_name, last_segment, remembered_response_name
+from services.runtime import tracing
 from services.runtime.errors import FailedPrecondition, NotFound, error_details, error_reason
 
 MessageT = TypeVar("MessageT", bound=Message)
@@ -26,6 +28,7 @@ LEASE_LOST = "LEASE_LOST"
 SESSION_NOT_ACTIVE = "SESSION_NOT_ACTIVE"
 SESSION_TYPE = "control.tinytroupe.io/Session"
 REMEMBERED_RESPONSE_TYPE = "control.tinytroupe.io/RememberedResponse"
+PANEL_TYPE = "control.tinytroupe.io/Panel"
 MAX_CACHE_ENTRIES_PER_CALL = 1000
 """Control takes at most this many cache keys or entries per call; larger batches are split."""
 Session = control_pb2.Session
@@ -51,6 +54,14 @@ def packed(messages: Sequence[Message]) -> list[any_pb2.Any]:
         container.Pack(message, deterministic=True)
         containers.append(container)
     return containers
+
+
+def checkpoint_attributes(session: str, checkpoint_id: str, size_bytes: int | None = None) -> dict[str, str | int]:
+    """Attributes of a checkpoint's span."""
+    attributes: dict[str, str | int] = {"mesh.session": session, "mesh.checkpoint.id": checkpoint_id}
+    if size_bytes is not None:
+        attributes["mesh.checkpoint.size_bytes"] = size_bytes
+    return attributes
 
 
 def _ttl(seconds: float) -> duration_pb2.Duration:
@@ -123,15 +134,16 @@ class ControlClient:
                 payload=payload, content_type=content_type, annotations=annotations or {}
             ),
         )
-        try:
-            return (await self.stub.CreateCheckpoint(request, timeout=self.timeout_s)).name
-        except grpc.aio.AioRpcError as error:
-            if error.code() != grpc.StatusCode.ALREADY_EXISTS or same is None:
-                raise
-            existing = await self.get_checkpoint(checkpoint_name(session, checkpoint_id))
-            if not same(existing):
-                raise
-            return existing.name
+        with tracing.span("checkpoint.store", checkpoint_attributes(session, checkpoint_id, len(payload))):
+            try:
+                return (await self.stub.CreateCheckpoint(request, timeout=self.timeout_s)).name
+            except grpc.aio.AioRpcError as error:
+                if error.code() != grpc.StatusCode.ALREADY_EXISTS or same is None:
+                    raise
+                existing = await self.get_checkpoint(checkpoint_name(session, checkpoint_id))
+                if not same(existing):
+                    raise
+                return existing.name
 
     async def store_message(
         self,
@@ -156,7 +168,8 @@ class ControlClient:
         return await self.stub.GetCheckpoint(control_pb2.GetCheckpointRequest(name=name), timeout=self.timeout_s)
 
     async def load_message(self, session: str, checkpoint_id: str, message_type: type[MessageT]) -> MessageT:
-        checkpoint = await self.get_checkpoint(checkpoint_name(session, checkpoint_id))
+        with tracing.span("checkpoint.load", checkpoint_attributes(session, checkpoint_id)):
+            checkpoint = await self.get_checkpoint(checkpoint_name(session, checkpoint_id))
         return message_type.FromString(checkpoint.payload)
 
     async def checkpoint_ids(self, session: str) -> list[str]:
@@ -229,6 +242,36 @@ class ControlClient:
     async def release_lease(self, session: str, holder: str, timeout_s: float = 5.0) -> None:
         await self.stub.ReleaseLease(control_pb2.ReleaseLeaseRequest(session=session, holder=holder), timeout=timeout_s)
 
+    # -- standing panels ------------------------------------------------------------------------------
+
+    async def get_panel(
+        self, name: str, *, field: str = "", view: int = control_pb2.PANEL_VIEW_FULL
+    ) -> control_pb2.Panel:
+        """The panel. With `field`, a missing panel (or another tenant's) is NOT_FOUND naming that request
+        field (in the message and the ErrorInfo's metadata)."""
+        try:
+            return await self.stub.GetPanel(control_pb2.GetPanelRequest(name=name, view=view), timeout=self.timeout_s)
+        except grpc.aio.AioRpcError as error:
+            if not field or error.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+            missing = NotFound(PANEL_TYPE, name, f"the request's `{field}` names no panel of the caller's tenant")
+            missing.metadata = {"field": field}
+            raise missing from None
+
+    async def add_panel_study(
+        self,
+        panel: str,
+        study: control_pb2.PanelStudy,
+        agents: Sequence[agent_pb2.Agent],
+        *,
+        display_name: str = "",
+    ) -> control_pb2.Panel:
+        """Records a study's participants in the panel, creating it when missing (safe to repeat)."""
+        request = control_pb2.AddPanelStudyRequest(
+            panel=panel, study=study, agents=agents, allow_missing=True, display_name=display_name
+        )
+        return await self.stub.AddPanelStudy(request, timeout=self.timeout_s)
+
     # -- the LLM cache (the LLM layer's `ResponseCache`) ------------------------------------------------
 
     async def lookup(self, session: str, keys: list[str]) -> dict[str, bytes]:
@@ -248,6 +291,17 @@ class ControlClient:
                 session=session, entries=items[start : start + MAX_CACHE_ENTRIES_PER_CALL]
             )
             await self.stub.StoreCacheEntries(request, timeout=self.timeout_s)
+
+    # -- the shared rate budget of model endpoints ------------------------------------------------------
+
+    async def acquire_rate_grant(self, request: control_pb2.AcquireRateGrantRequest) -> control_pb2.RateGrant:
+        """An allowance of model calls and tokens (possibly none), settling the holder's earlier grants."""
+        return await self.stub.AcquireRateGrant(request, timeout=self.timeout_s)
+
+    async def pause_rate_budget(self, endpoint: str, retry_after_s: float) -> control_pb2.RateBudgetPause:
+        """Stops every replica's grants of `endpoint` for `retry_after_s` (the provider's Retry-After)."""
+        request = control_pb2.PauseRateBudgetRequest(endpoint=endpoint, retry_after=_ttl(retry_after_s))
+        return await self.stub.PauseRateBudget(request, timeout=self.timeout_s)
 
 
 def _has_reason(error: grpc.aio.AioRpcError, code: grpc.StatusCode, reason: str) -> bool:

@@ -8,12 +8,20 @@ with the reason saying which.
 
 from __future__ import annotations
 
-from services.llm.errors import LLMDeadlineError, LLMError, LLMInvalidOutputError, LLMRequestError
-from services.runtime.errors import FailedPrecondition, MeshError, Unavailable
+from services.llm.errors import (
+    LLMBudgetExhaustedError,
+    LLMDeadlineError,
+    LLMError,
+    LLMInvalidOutputError,
+    LLMRequestError,
+)
+from services.runtime.errors import FailedPrecondition, MeshError, ResourceExhausted, Unavailable
 
 
 def model_failure(what: str, error: LLMError) -> MeshError:
     """The error a service raises when the model call for `what` failed with `error`."""
+    if isinstance(error, LLMBudgetExhaustedError):
+        return ResourceExhausted("BUDGET_EXHAUSTED", f"{what}: the study's budget is spent: {error}")
     if isinstance(error, LLMRequestError):
         return FailedPrecondition("LLM_REQUEST_REJECTED", f"{what}: the model endpoint rejected the request: {error}")
     if isinstance(error, LLMDeadlineError):
@@ -24,7 +32,7 @@ def model_failure(what: str, error: LLMError) -> MeshError:
 
 
 MODEL_FAILURE_REASONS = frozenset(
-    {"LLM_REQUEST_REJECTED", "LLM_DEADLINE_EXCEEDED", "LLM_INVALID_OUTPUT", "LLM_UNAVAILABLE"}
+    {"LLM_REQUEST_REJECTED", "LLM_DEADLINE_EXCEEDED", "LLM_INVALID_OUTPUT", "LLM_UNAVAILABLE", "BUDGET_EXHAUSTED"}
 )
 
 

@@ -17,7 +17,7 @@ SERVICE_NAME = content_pb2.DESCRIPTOR.services_by_name["ContentService"].full_na
 
 async def register(server: grpc.aio.Server, settings: MeshSettings) -> contextlib.AbstractAsyncContextManager:
     """The servicer with its LLM client (its cache in control), recording texts in control."""
-    access = ModelAccess.open(settings)
+    access = ModelAccess.open(settings, "content")
     content_pb2_grpc.add_ContentServiceServicer_to_server(ContentServicer(access.llm, access.control), server)
     return contextlib.aclosing(access)
 

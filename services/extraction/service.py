@@ -17,7 +17,7 @@ SERVICE_NAME = extraction_pb2.DESCRIPTOR.services_by_name["ResultsExtractionServ
 
 async def register(server: grpc.aio.Server, settings: MeshSettings) -> contextlib.AbstractAsyncContextManager:
     """The servicer with its LLM client, whose cache lives in control, where exports go too."""
-    access = ModelAccess.open(settings)
+    access = ModelAccess.open(settings, "extraction")
     extraction_pb2_grpc.add_ResultsExtractionServiceServicer_to_server(
         ExtractionServicer(access.llm, access.control), server
     )

@@ -21,16 +21,18 @@ import openai
 import structlog
 from pydantic import BaseModel, ValidationError
 
-from services.llm.accounting import TokenUsage, UsageLedger
-from services.llm.budget import BudgetGrant, RateBudget
+from services.llm.accounting import TokenUsage, UsageLedger, UsageSink, acting_agent
+from services.llm.budget import Budget, BudgetGrant, RateBudget
 from services.llm.cache import CachedAnswer, CoalescingCache, ResponseCache, cache_key, request_fingerprint
 from services.llm.errors import (
+    LLMBudgetExhaustedError,
     LLMDeadlineError,
     LLMInvalidOutputError,
     LLMRequestError,
     LLMUnavailableError,
 )
-from services.llm.metrics import llm_metrics
+from services.llm.metrics import llm_metrics, usage_metrics
+from services.llm.pricing import PriceTable
 from services.llm.retry import (
     AttemptFailure,
     LatencyWindow,
@@ -47,7 +49,9 @@ from services.llm.structured import (
     schema_name,
     validate_answer,
 )
+from services.llm.tracing import record_answer, record_cache_hit, traced_model_call
 from services.runtime.config import LLMSettings
+from services.runtime.context import current_tenant
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -93,6 +97,8 @@ class _Answer:
     prompt_tokens: int
     completion_tokens: int
     truncated: bool
+    reasoning_tokens: int = 0
+    cached_prompt_tokens: int = 0
 
 
 def _http_client(settings: LLMSettings) -> openai.DefaultAioHttpClient:
@@ -136,15 +142,31 @@ class LLMClient:
     budget are shared by every call made through it.
     """
 
-    def __init__(self, settings: LLMSettings, cache: ResponseCache | None = None, metrics_prefix: str = "llm") -> None:
+    def __init__(
+        self,
+        settings: LLMSettings,
+        cache: ResponseCache | None = None,
+        metrics_prefix: str = "llm",
+        *,
+        usage_sink: UsageSink | None = None,
+        service: str = "",
+        prices: PriceTable | None = None,
+        budget: Budget | None = None,
+    ) -> None:
         self.settings = settings
+        self.service = service
+        self.prices = prices if prices is not None else PriceTable.from_settings(settings)
+        self._usage_sink = usage_sink
+        self._usage_metrics = usage_metrics()
         self.response_format_mode = ResponseFormatMode(settings.response_format)
         self._openai = _make_openai_client(settings)
         self._cache: ResponseCache | None = (
             cache if cache is None or isinstance(cache, CoalescingCache) else CoalescingCache(cache)
         )
         self._slots = asyncio.Semaphore(settings.max_concurrency) if settings.max_concurrency > 0 else None
-        self._budget = RateBudget(settings.requests_per_minute, settings.tokens_per_minute, settings.budget_window_s)
+        self._budget: Budget = budget or RateBudget(
+            settings.requests_per_minute, settings.tokens_per_minute, settings.budget_window_s
+        )
         self._ledger = UsageLedger()
         self._iterations: dict[str, dict[str, int]] = {}
         self._scopes: Counter[str] = Counter()
@@ -152,6 +174,7 @@ class LLMClient:
         self._jitter = random.Random()
         self._latencies = LatencyWindow()
 
+    @traced_model_call
     async def structured(
         self,
         messages: list[dict[str, str]],
@@ -184,6 +207,8 @@ class LLMClient:
             if cached is not None:
                 return cached
 
+        if session and self._usage_sink is not None and await self._usage_sink.exhausted(session):
+            raise LLMBudgetExhaustedError(f"{label or 'LLM call'}: no new model call: the session's budget is spent")
         sent_messages = prepare_messages(messages, self.response_format_mode, schema)
         request: dict[str, Any] = {
             "model": self.settings.model,
@@ -195,8 +220,9 @@ class LLMClient:
             request["seed"] = self.settings.seed
 
         instance, answer = await self._valid_answer(sent_messages, request, output_model, session, label)
+        record_answer(answer.prompt_tokens, answer.completion_tokens)
         self._metrics.requests.labels(outcome="ok").inc()
-        self._ledger.record_call(session, cached=False)
+        await self._report(session, self._ledger.record_call(session, cached=False))
         if key is not None:
             await self._store(session, key, CachedAnswer(answer.text, answer.prompt_tokens, answer.completion_tokens))
         return instance
@@ -279,6 +305,7 @@ class LLMClient:
         return self._ledger.pop(session)
 
     async def aclose(self) -> None:
+        await self._budget.aclose()
         if self._openai is not None:
             await self._openai.close()
 
@@ -334,8 +361,31 @@ class LLMClient:
             log.warning("llm_cache_entry_unusable", session=session, error=str(error))
             return None
         self._metrics.cache_hits.inc()
-        self._ledger.record_call(session, cached=True, cached_tokens=cached.prompt_tokens + cached.completion_tokens)
+        record_cache_hit(cached.prompt_tokens, cached.completion_tokens)
+        saved_cost = self.prices.cost(self.settings.model, cached.prompt_tokens, cached.completion_tokens) or 0.0
+        call = self._ledger.record_call(
+            session, cached=True, cached_tokens=cached.prompt_tokens + cached.completion_tokens, saved_cost=saved_cost
+        )
+        await self._report(session, call)
         return instance
+
+    async def _report(self, session: str, usage: TokenUsage) -> None:
+        """Counts `usage` in the metrics and reports it to the ledger (a failure to report costs nothing)."""
+        labels = {"tenant": current_tenant.get(), "model": self.settings.model, "service": self.service}
+        if usage.prompt_tokens:
+            self._usage_metrics.tokens.labels(kind="prompt", **labels).inc(usage.prompt_tokens)
+        if usage.completion_tokens:
+            self._usage_metrics.tokens.labels(kind="completion", **labels).inc(usage.completion_tokens)
+        if usage.cost:
+            self._usage_metrics.cost.labels(**labels).inc(usage.cost)
+        if usage.cached_calls:
+            self._usage_metrics.saved_cost.labels(**labels).inc(usage.saved_cost)
+        if self._usage_sink is None or not session:
+            return
+        try:
+            await self._usage_sink.record(session, self.settings.model, acting_agent.get(), usage)
+        except Exception as error:  # noqa: BLE001  (the answer stands; only its ledger entry is lost)
+            log.warning("llm_usage_not_recorded", session=session, error=repr(error))
 
     async def _store(self, session: str, key: str, answer: CachedAnswer) -> None:
         assert self._cache is not None
@@ -389,9 +439,24 @@ class LLMClient:
                 finally:
                     grant.settle()  # a no-op where the attempt settled it with the real usage
             if isinstance(outcome, _Answer):
-                self._ledger.record_model_request(session, outcome.prompt_tokens, outcome.completion_tokens)
+                request_usage = self._ledger.record_model_request(
+                    session,
+                    outcome.prompt_tokens,
+                    outcome.completion_tokens,
+                    reasoning_tokens=outcome.reasoning_tokens,
+                    cached_prompt_tokens=outcome.cached_prompt_tokens,
+                    cost=self.prices.cost(
+                        self.settings.model,
+                        outcome.prompt_tokens,
+                        outcome.completion_tokens,
+                        outcome.cached_prompt_tokens,
+                    ),
+                )
+                await self._report(session, request_usage)
                 return outcome
             failure = outcome
+            if failure.outcome == "rate_limited" and failure.retry_after_s is not None:
+                self._budget.pause(failure.retry_after_s)  # every call of the budget waits, not only this one
             what = label or "LLM call"
             if not failure.retryable:
                 raise LLMRequestError(f"{what}: {failure.message}", status_code=failure.status_code)
@@ -542,12 +607,22 @@ class LLMClient:
         choice = choices[0] if choices else {}
         text = (choice.get("message") or {}).get("content") or ""
         usage = completion.get("usage") if isinstance(completion, dict) else None
+        reasoning_tokens = cached_prompt_tokens = 0
         if usage:
             prompt_tokens = int(usage.get("prompt_tokens") or 0)
             completion_tokens = int(usage.get("completion_tokens") or 0)
+            reasoning_tokens = int((usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0)
+            cached_prompt_tokens = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
         else:
             prompt_tokens, completion_tokens = estimated_prompt_tokens, len(text) // _CHARS_PER_TOKEN
-        return _Answer(text, prompt_tokens, completion_tokens, choice.get("finish_reason") == "length")
+        return _Answer(
+            text,
+            prompt_tokens,
+            completion_tokens,
+            choice.get("finish_reason") == "length",
+            reasoning_tokens=reasoning_tokens,
+            cached_prompt_tokens=cached_prompt_tokens,
+        )
 
 
 async def _cancel_and_wait(*tasks: asyncio.Task[Any] | None) -> None:

@@ -33,3 +33,7 @@ class LLMInvalidOutputError(LLMError):
         self.validation_error = validation_error
         self.attempts = attempts
         """How many answers the call asked for."""
+
+
+class LLMBudgetExhaustedError(LLMError):
+    """The session's budget (its most cost or tokens) is spent: no new model call is made for it."""

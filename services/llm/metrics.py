@@ -66,3 +66,35 @@ def llm_metrics(prefix: str = "llm", registry: CollectorRegistry = REGISTRY) -> 
                 ),
             )
         return metrics
+
+
+@dataclass(frozen=True)
+class UsageMetrics:
+    tokens: Counter
+    """`llm_usage_tokens_total{tenant,model,service,kind}`: tokens spent by model calls; kind `prompt` or
+    `completion` (reasoning included)."""
+    cost: Counter
+    """`llm_cost_dollars_total{tenant,model,service}`: US dollars of the priced model calls."""
+    saved_cost: Counter
+    """`llm_cache_saved_dollars_total{tenant,model,service}`: US dollars the mesh's cache saved."""
+
+
+_usage: dict[int, UsageMetrics] = {}
+
+
+def usage_metrics(registry: CollectorRegistry = REGISTRY) -> UsageMetrics:
+    """The usage counters of the process, created on first use."""
+    with _lock:
+        metrics = _usage.get(id(registry))
+        if metrics is None:
+            labels = ["tenant", "model", "service"]
+            metrics = _usage[id(registry)] = UsageMetrics(
+                tokens=Counter(
+                    "llm_usage_tokens", "Tokens spent by model calls.", [*labels, "kind"], registry=registry
+                ),
+                cost=Counter("llm_cost_dollars", "US dollars of priced model calls.", labels, registry=registry),
+                saved_cost=Counter(
+                    "llm_cache_saved_dollars", "US dollars the response cache saved.", labels, registry=registry
+                ),
+            )
+        return metrics

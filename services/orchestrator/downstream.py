@@ -11,8 +11,9 @@ from tinytroupe_mesh_api.population.v1 import population_pb2_grpc
 from tinytroupe_mesh_api.simulation.v1 import simulation_pb2_grpc
 
 from services.common.control_client import ControlClient
+from services.orchestrator.estimate import Estimator, estimator_for
 from services.runtime.clients import open_channel
-from services.runtime.config import MeshSettings
+from services.runtime.config import LLMSettings, MeshSettings
 
 
 @dataclass
@@ -23,6 +24,8 @@ class Downstream:
     content: content_pb2_grpc.ContentServiceStub
     extraction: extraction_pb2_grpc.ResultsExtractionServiceStub
     channels: list[grpc.aio.Channel] = field(default_factory=list)
+    estimator: Estimator = field(default_factory=lambda: estimator_for(LLMSettings()))
+    """Prices and sizes the model calls of a request: the estimates, and which budgets can be kept."""
 
     @classmethod
     def open(cls, settings: MeshSettings) -> Downstream:
@@ -37,6 +40,7 @@ class Downstream:
             content=content_pb2_grpc.ContentServiceStub(channels["content"]),
             extraction=extraction_pb2_grpc.ResultsExtractionServiceStub(channels["extraction"]),
             channels=list(channels.values()),
+            estimator=estimator_for(settings.llm),
         )
 
     async def close(self) -> None:

@@ -41,6 +41,18 @@ class ProgressTracker:
         for queue in self._watchers:
             queue.put_nowait(self.latest)
 
+    def update_usage(self, usage, budget_exhausted: bool) -> None:
+        """Sets the spend so far (a TokenUsage) and whether the budget is spent; tells every watcher of a change."""
+        if self._closed or (self._latest.usage == usage and self._latest.budget_exhausted == budget_exhausted):
+            return
+        progress = self.latest
+        progress.usage.CopyFrom(usage)
+        progress.budget_exhausted = budget_exhausted
+        progress.update_time.CopyFrom(_now())
+        self._latest = progress
+        for queue in self._watchers:
+            queue.put_nowait(self.latest)
+
     def close(self) -> None:
         """Ends every watch after the updates already sent."""
         self._closed = True

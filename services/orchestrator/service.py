@@ -12,6 +12,7 @@ from google.longrunning import operations_pb2, operations_pb2_grpc
 from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
 from services.orchestrator.downstream import Downstream
+from services.orchestrator.estimate import estimator_for
 from services.orchestrator.operation_view import OperationView
 from services.orchestrator.operations import OperationsServicer
 from services.orchestrator.recovery import Recovery
@@ -31,6 +32,7 @@ def make_definition(study_settings: StudySettings | None = None) -> ServiceDefin
     async def register(server: grpc.aio.Server, settings: MeshSettings) -> contextlib.AbstractAsyncContextManager:
         studies = study_settings or StudySettings()
         downstream = Downstream.open(settings)
+        downstream.estimator = estimator_for(settings.llm, studies.creation_concurrency)
         registry = StudyRegistry(downstream, studies)
         view = OperationView(downstream.control, registry)
         orchestrator_pb2_grpc.add_OrchestratorServiceServicer_to_server(

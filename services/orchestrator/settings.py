@@ -35,5 +35,19 @@ class StudySettings(BaseSettings):
     """New studies a tenant may start a minute on each replica; 0 lifts the limit."""
     creation_burst: int = 20
     """New studies a tenant may start at once before the rate applies."""
+    tenant_max_cost_per_day: float = 0.0
+    """Most a tenant's studies may cost a UTC day, in US dollars, counted across replicas; 0 lifts the limit."""
+    tenant_max_cost_per_month: float = 0.0
+    """Most a tenant's studies may cost a UTC month, in US dollars; 0 lifts the limit."""
+    tenant_max_tokens_per_day: int = 0
+    """Most model tokens a tenant's studies may spend a UTC day; 0 lifts the limit."""
+    tenant_max_tokens_per_month: int = 0
+    """Most model tokens a tenant's studies may spend a UTC month; 0 lifts the limit."""
+    usage_poll_interval_s: float = 1.0
+    """How often a running study reads its spend from control for its progress and its budget."""
+    fan_out_chunk: int = 100
+    """Most agents of a study that one call to population, simulation or extraction takes: a larger study is
+    split into parts sent concurrently, spread over the services' replicas (services/orchestrator/fan_out.py);
+    0 never splits."""
     replica_id: str = Field(default_factory=_default_replica_id)
     """This replica's name as the holder of leases (STUDY_REPLICA_ID)."""

@@ -17,7 +17,7 @@ SERVICE_NAME = population_pb2.DESCRIPTOR.services_by_name["PopulationService"].f
 
 async def register(server: grpc.aio.Server, settings: MeshSettings) -> contextlib.AbstractAsyncContextManager:
     """The servicer with its LLM client, whose response cache lives in control, and its client of control."""
-    access = ModelAccess.open(settings)
+    access = ModelAccess.open(settings, "population")
     concurrency = settings.llm.max_concurrency if settings.llm.max_concurrency > 0 else DEFAULT_CONCURRENCY
     servicer = PopulationServicer(access.llm, access.control, concurrency)
     population_pb2_grpc.add_PopulationServiceServicer_to_server(servicer, server)

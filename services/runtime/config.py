@@ -7,11 +7,13 @@ on Kubernetes with a ConfigMap.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_PORTS: dict[str, int] = {
     "orchestrator": 50050,
@@ -75,6 +77,20 @@ class LLMSettings(BaseSettings):
     tokens_per_minute: float = 2_000_000.0
     budget_window_s: float = 60.0
     """Length of the rate budget's window; tests shrink it to check the budget on a short clock."""
+    rate_budget: Literal["shared", "process"] = "shared"
+    """`shared`: `requests_per_minute` and `tokens_per_minute` bound the whole endpoint, every replica of
+    every service together, through short-lived grants from control (services/control/rate_ledger.py);
+    `process`: each process has that budget of its own (a lone client without control)."""
+    grant_ttl_s: float = 2.0
+    """How long a grant of the shared budget may be spent; a crashed replica's grant returns one window
+    after it."""
+    grant_fraction: float = Field(default=0.05, gt=0, le=1)
+    """Largest grant one ask gets, as a fraction of the window's limits (what is not spent returns)."""
+    prices: dict[str, dict[str, float]] = Field(default_factory=dict)
+    """`LLM_PRICES`: US dollars per million tokens by model, JSON:
+    `{"gpt-4o-mini": {"input": 0.15, "cached_input": 0.075, "output": 0.6}}` (services/llm/pricing.py)."""
+    prices_file: Path | None = None
+    """`LLM_PRICES_FILE`: the same in a JSON or YAML file; `LLM_PRICES` wins for a model in both."""
 
 
 class MeshSettings(BaseSettings):
@@ -115,6 +131,14 @@ class MeshSettings(BaseSettings):
     extraction_address: str = f"127.0.0.1:{DEFAULT_PORTS['extraction']}"
     call_timeout_s: float = 600.0
     """Deadline of one downstream call between services (a whole simulation stream included)."""
+    replicas: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+    """`REPLICAS`, e.g. `population=2,simulation=3`: processes per service that `troupe up` starts, behind
+    client-side round-robin (the inner services only; 1 where unnamed)."""
+
+    @field_validator("replicas", mode="before")
+    @classmethod
+    def _parse_replicas(cls, value: object) -> object:
+        return parse_replicas(value) if isinstance(value, str) else value
 
     llm: LLMSettings = Field(default_factory=LLMSettings)
 
@@ -157,6 +181,20 @@ class MeshSettings(BaseSettings):
 
     def sqlite_path(self) -> Path:
         return self.data_dir / "control.sqlite3"
+
+
+def parse_replicas(text: str) -> dict[str, int]:
+    """`population=2,simulation=3` (or JSON) as a mapping of service to process count."""
+    text = text.strip()
+    if text.startswith("{"):
+        return {str(name): int(count) for name, count in json.loads(text).items()}
+    replicas: dict[str, int] = {}
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        name, separator, count = part.partition("=")
+        if not separator or not count.strip().isdigit():
+            raise ValueError(f"{part!r}: expected SERVICE=COUNT, e.g. population=2")
+        replicas[name.strip()] = int(count)
+    return replicas
 
 
 @lru_cache(maxsize=1)

@@ -38,7 +38,7 @@ def turn_settings_source(settings: MeshSettings) -> Callable[[], Awaitable[TurnS
 
 
 async def register(server: grpc.aio.Server, settings: MeshSettings) -> contextlib.AbstractAsyncContextManager:
-    access = ModelAccess.open(settings)
+    access = ModelAccess.open(settings, "simulation")
     servicer = SimulationServicer(access.llm, WorldCheckpoints(access.control), turn_settings_source(settings))
     simulation_pb2_grpc.add_SimulationServiceServicer_to_server(servicer, server)
     return contextlib.aclosing(access)

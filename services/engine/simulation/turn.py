@@ -31,6 +31,7 @@ from services.engine.simulation.state import (
     QualityCheckConfig,
     TurnQualityRecord,
 )
+from services.llm.accounting import acting_for
 from services.llm.errors import LLMError
 
 
@@ -127,7 +128,22 @@ async def take_turn(
     audience: dict[str, str],
     settings: TurnSettings,
 ) -> TurnOutcome | TurnFailure:
-    """Asks the model for the agent's turn; an LLM failure (after the LLM layer's retries) is a TurnFailure."""
+    """Asks the model for the agent's turn; an LLM failure (after the LLM layer's retries) is a TurnFailure.
+    The turn's model calls are counted as the agent's in the usage ledger."""
+    with acting_for(agent.name):
+        return await _take_turn(llm, agent, inbox, view, session=session, audience=audience, settings=settings)
+
+
+async def _take_turn(
+    llm: StructuredLLM,
+    agent: AgentState,
+    inbox: list[MemoryEvent],
+    view: TurnView,
+    *,
+    session: str,
+    audience: dict[str, str],
+    settings: TurnSettings,
+) -> TurnOutcome | TurnFailure:
     messages = turn_messages(agent, inbox, view, first_events=settings.memory.first_events, limits=settings.prompt)
     try:
         reply = await _reply_in_character(llm, agent, messages, view, session=session, settings=settings)
