@@ -54,8 +54,16 @@ FULL = [
         ],
     ),
     (
+        "study plan: a five-question survey of 50 agents from demographics, per-question extraction (1 s latency)",
+        ["bench/plan_bench.py", "--agents", "50", "--latency", "1"],
+    ),
+    (
         "LLM client overhead (fake server, zero latency)",
         ["bench/llm_bench.py", "--embedded-calls", "0", "--fake-calls", "2000"],
+    ),
+    (
+        "scale-out: 5 replicas sharing 600 calls a minute; 1000-person study with 1 and 3 replicas per service",
+        ["bench/scale_out_bench.py", "--agents", "1000", "--replicas", "3", "--latency", "1"],
     ),
 ]
 DEMO = ("`make demo` study on the embedded model", ["bench/demo_bench.py"])
@@ -91,7 +99,12 @@ QUICK = [
             "5",
         ],
     ),
+    ("study plan, five questions to 10 agents", ["bench/plan_bench.py", "--agents", "10", "--latency", "0.2"]),
     ("LLM client overhead", ["bench/llm_bench.py", "--embedded-calls", "0", "--fake-calls", "300"]),
+    (
+        "scale-out, 50 persons with 1 and 2 replicas per service",
+        ["bench/scale_out_bench.py", "--skip-budget", "--agents", "50", "--replicas", "2", "--latency", "0.2"],
+    ),
 ]
 
 

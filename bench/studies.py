@@ -11,6 +11,7 @@ from google.longrunning import operations_pb2, operations_pb2_grpc
 from tinytroupe_mesh_api.common.v1 import study_pb2
 from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2, orchestrator_pb2_grpc
 
+from services.common.plan_checks import rounds_total, steps_extract
 from services.engine.demographics import Demographics
 from services.engine.population_plan import find_distributions, select_dimensions
 
@@ -66,11 +67,16 @@ def study_request(agents: int, rounds: int, name: str) -> orchestrator_pb2.RunSt
 
 def sequential_latencies(request: orchestrator_pb2.RunStudyRequest) -> int:
     """Model latencies a study must wait for one after another: the plan (when it needs the model), the
-    persons (all at once), each round (its agents act together), the extraction (all agents at once)."""
+    persons (all at once), each round (its agents act together; a study plan's every step's rounds), the
+    extraction (all agents, and all of a plan's steps, at once)."""
     participants = request.participants
     creation = 0
     if participants.mode == orchestrator_pb2.Participants.MODE_FROM_DEMOGRAPHICS:
         creation = 1 + plan_needs_model(participants.specifications[0])
+    if request.steps:  # a plan: its rounds one after another; every extraction at once at the end
+        rounds = rounds_total(request.steps, request.simulation_config)
+        extracts = request.extraction_config.extract_results or any(steps_extract(step) for step in request.steps)
+        return creation + rounds + int(extracts)
     return creation + request.simulation_config.rounds + int(request.extraction_config.extract_results)
 
 
@@ -98,3 +104,39 @@ async def run_study(channel, request: orchestrator_pb2.RunStudyRequest) -> Study
         failures = json.dumps([failure.reason for failure in result.participant_failures][:3])
         raise RuntimeError(f"{operation.name} ended {orchestrator_pb2.StudyStatus.Name(result.status)}: {failures}")
     return StudyRun(wall, result)
+
+
+SURVEY_QUESTIONS = [
+    ("satisfaction", "How satisfied are you with your commute, from 1 to 5?", "integer 1-5"),
+    ("mode", "How do you usually get to work?", "one of car/bus/tram/bicycle/walking/other"),
+    ("minutes", "How many minutes does your commute take, one way?", "number 0-240"),
+    ("would_switch", "Would you switch to a 49 EUR a month e-bike subscription?", "yes or no"),
+    ("wish", "What one change would improve your commute the most?", "short text"),
+]
+
+
+def survey_plan_request(agents: int, name: str) -> orchestrator_pb2.RunStudyRequest:
+    """A five-question questionnaire (a study plan, one step per question, each with a typed field) to
+    `agents` people generated from the Portside demographics."""
+    return orchestrator_pb2.RunStudyRequest(
+        session_config=orchestrator_pb2.SessionConfig(session_name=name),
+        participants=orchestrator_pb2.Participants(
+            mode=orchestrator_pb2.Participants.MODE_FROM_DEMOGRAPHICS,
+            specifications=[DEMOGRAPHICS.read_text()],
+            count=agents,
+            context="a city questionnaire on commuting",
+        ),
+        simulation_config=study_pb2.SimulationConfig(
+            environment_type=study_pb2.ENVIRONMENT_TYPE_SURVEY, rounds=1, enable_memory=True, max_actions_per_turn=2
+        ),
+        steps=[
+            study_pb2.StudyStep(
+                name=field,
+                stimulus=study_pb2.Stimulus(type="question", content=question),
+                extraction_config=study_pb2.ExtractionConfig(
+                    fields=[field], fields_hints={field: hint}, statistical_analysis=True
+                ),
+            )
+            for field, question, hint in SURVEY_QUESTIONS
+        ],
+    )

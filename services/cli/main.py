@@ -11,15 +11,17 @@ from pathlib import Path
 import grpc
 from rich.console import Console
 
-from services.cli import local_mesh, studies
+from services.cli import local_mesh, panels, studies
+from services.cli import tracing as cli_tracing
 from services.cli.connection import TOKEN_VARIABLE, Caller, MeshConnection, describe_error
+from services.cli.estimates import estimate_file
 from services.cli.report import ReportError
 from services.cli.report.command import write_report
-from services.mesh.launcher import read_state
+from services.mesh.launcher import check_replicas, read_state
 from services.mesh.processes import MeshStartError
 from services.mesh.supervision import RestartPolicy
 from services.orchestrator.study_file import StudyFileError
-from services.runtime.config import MeshSettings
+from services.runtime.config import MeshSettings, parse_replicas
 
 RESULTS_FOLDER = "results"
 """Study results go to `DATA_DIR/results/<operation>/` unless `--output` says otherwise."""
@@ -90,6 +92,13 @@ def parser() -> argparse.ArgumentParser:
         help=f"restarts of one server within {RestartPolicy.window_s:g} s before the mesh stops "
         f"(default {RestartPolicy.limit}; 0: the first exit stops the mesh)",
     )
+    up.add_argument(
+        "--replicas",
+        default=None,
+        metavar="SERVICE=N,...",
+        help="processes per inner service behind client-side round-robin, e.g. population=2,simulation=3 "
+        "(also REPLICAS); they share one model rate budget through control",
+    )
     up.add_argument("--background", action="store_true", help=argparse.SUPPRESS)
     commands.add_parser("down", help="stop the local mesh (from any terminal)")
     run = commands.add_parser(
@@ -101,6 +110,17 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("study_file", type=Path, metavar="FILE")
     add_output_option(run)
     run.add_argument("--request-id", default="", help="idempotency key: the same id returns the same study")
+    estimate = commands.add_parser(
+        "estimate",
+        help="what a study or experiment file would cost, before running it",
+        description="Asks the mesh for the model calls, tokens and cost (low, expected, high) a study or "
+        "experiment file would take, and the time of its critical path; runs nothing. Prices come from the "
+        "mesh's LLM_PRICES or LLM_PRICES_FILE.",
+    )
+    estimate.add_argument("study_file", type=Path, metavar="FILE")
+    estimate.add_argument(
+        "--latency", type=float, default=2.0, metavar="SECONDS", help="time of one model call (default 2)"
+    )
     resume = commands.add_parser(
         "resume", help="follow a study again to its result (one whose mesh stopped goes on from its checkpoint)"
     )
@@ -123,9 +143,35 @@ def parser() -> argparse.ArgumentParser:
     sessions.add_argument("--limit", type=int, default=20)
     checkpoints = commands.add_parser("checkpoints", help="list a study's checkpoints")
     checkpoints.add_argument("session")
+    panel_parser = commands.add_parser(
+        "panels",
+        help="list, show or delete your standing panels (people kept with their memories across studies)",
+        description="A study saves its participants into a panel with `save_to_panel`; a follow-up study runs "
+        "them again with `participants: {mode: from_panel, panel: panels/NAME}` (examples/follow_up.yaml).",
+    )
+    panel_commands = panel_parser.add_subparsers(dest="panel_command")
+    list_panels = panel_commands.add_parser("list", help="your panels, newest first (the default)")
+    panel_parser.add_argument("--limit", type=int, default=50, help="most panels to list (default 50)")
+    list_panels.add_argument("--limit", type=int, default=argparse.SUPPRESS, help="most panels to list (default 50)")
+    show_panel = panel_commands.add_parser("show", help="a panel's members and the studies each took part in")
+    show_panel.add_argument("panel", help="panels/NAME or NAME")
+    delete_panel = panel_commands.add_parser("delete", help="delete a panel (its studies stay)")
+    delete_panel.add_argument("panel", help="panels/NAME or NAME")
     demo = commands.add_parser("demo", help="start the mesh, run examples/focus_group.json, stop")
     add_output_option(demo)
-    for command in (run, resume, report, cancel, sessions, checkpoints, demo):
+    for command in (
+        run,
+        resume,
+        report,
+        cancel,
+        sessions,
+        checkpoints,
+        panel_parser,
+        list_panels,
+        show_panel,
+        delete_panel,
+        demo,
+    ):
         add_connection_options(command, defaults=False)
     return root
 
@@ -149,6 +195,18 @@ def mesh_settings(arguments: argparse.Namespace) -> MeshSettings:
     return settings
 
 
+def with_replicas(settings: MeshSettings, replicas: str) -> MeshSettings:
+    """`--replicas`: the settings with those replicas, and REPLICAS set for a launcher started in the
+    background."""
+    try:
+        parsed = parse_replicas(replicas)
+        check_replicas(parsed)
+    except (ValueError, MeshStartError) as error:
+        raise UsageError(f"--replicas: {error}") from None
+    os.environ["REPLICAS"] = replicas
+    return settings.model_copy(update={"replicas": parsed})
+
+
 def caller(arguments: argparse.Namespace, settings: MeshSettings) -> Caller:
     return Caller.of(settings, arguments.token or os.environ.get(TOKEN_VARIABLE))
 
@@ -162,6 +220,8 @@ async def dispatch(arguments: argparse.Namespace, console: Console, settings: Me
     if arguments.command == "up":
         if arguments.restart_limit is not None and arguments.restart_limit < 0:
             raise UsageError("--restart-limit must be 0 or more")
+        if arguments.replicas is not None:
+            settings = with_replicas(settings, arguments.replicas)
         return await local_mesh.up(
             console,
             settings,
@@ -184,6 +244,8 @@ async def dispatch(arguments: argparse.Namespace, console: Console, settings: Me
             await studies.run_file(
                 mesh, console, arguments.study_file, results_root(arguments, settings), arguments.request_id
             )
+        elif arguments.command == "estimate":
+            await estimate_file(mesh, console, arguments.study_file, arguments.latency)
         elif arguments.command == "resume":
             await studies.resume_study(mesh, console, arguments.operation, results_root(arguments, settings))
         elif arguments.command == "report":
@@ -196,11 +258,19 @@ async def dispatch(arguments: argparse.Namespace, console: Console, settings: Me
             await studies.list_studies(mesh, console, arguments.limit)
         elif arguments.command == "checkpoints":
             await studies.list_checkpoints(mesh, console, arguments.session)
+        elif arguments.command == "panels" and arguments.panel_command == "show":
+            await panels.show_panel(mesh, console, arguments.panel)
+        elif arguments.command == "panels" and arguments.panel_command == "delete":
+            await panels.delete_panel(mesh, console, arguments.panel)
+        elif arguments.command == "panels":
+            await panels.list_panels(mesh, console, arguments.limit)
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
     console = Console()
+    if arguments.command in cli_tracing.TRACED_COMMANDS:
+        cli_tracing.configure()
     try:
         settings = mesh_settings(arguments)
         asyncio.run(dispatch(arguments, console, settings))
@@ -239,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     ) as error:
         console.print(str(error), style="red", markup=False)
         return 1
+    finally:
+        cli_tracing.shutdown()
     return 0
 
 

@@ -14,6 +14,7 @@ from google.protobuf.message import Message
 from tinytroupe_mesh_api.common.v1 import study_pb2
 from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
+from services.cli.report.plan import flattened
 from services.extraction.export import cell, column_order, rounded, to_csv
 
 REQUEST_FILE = "request.json"
@@ -34,9 +35,10 @@ def write_study_files(result: orchestrator_pb2.StudyResult, output_dir: Path) ->
     transcript = output_dir / "transcript.md"
     transcript.write_text(transcript_markdown(result))
     results_csv = None
-    if result.extracted_results.individual_results:
+    steps = list(result.step_results)
+    if result.extracted_results.individual_results or any(s.extracted_results.individual_results for s in steps):
         results_csv = output_dir / "results.csv"
-        results_csv.write_bytes(to_csv(result.extracted_results))
+        results_csv.write_bytes(to_csv(result.extracted_results, step_results=steps))
     return WrittenFiles(result_json, results_csv, transcript)
 
 
@@ -64,7 +66,7 @@ def write_experiment_files(result: orchestrator_pb2.ExperimentResult, output_dir
     transcript = output_dir / "transcript.md"
     transcript.write_text(experiment_transcript_markdown(result))
     results_csv = None
-    if any(arm.result.extracted_results.individual_results for arm in result.arms):
+    if any(arm.result.extracted_results.individual_results or arm.result.step_results for arm in result.arms):
         results_csv = output_dir / "results.csv"
         results_csv.write_bytes(arm_answers_to_csv(result))
     return ExperimentFiles(result_json, comparisons_csv, results_csv, transcript)
@@ -161,16 +163,18 @@ def _difference(comparison: orchestrator_pb2.FieldComparison) -> dict[str, str]:
 
 
 def arm_answers_to_csv(result: orchestrator_pb2.ExperimentResult) -> bytes:
-    """One row per participant and arm: `arm`, `agent_name`, one column per field, `confidence_score`."""
+    """One row per participant and arm: `arm`, `agent_name`, one column per field (a plan's step fields as
+    `{step}.{field}`), `confidence_score`."""
+    answers = [flattened(arm.result, None)[0].extracted_results for arm in result.arms]
     merged = study_pb2.ExtractedResults()
-    for arm in result.arms:
-        merged.individual_results.extend(arm.result.extracted_results.individual_results)
+    for extracted in answers:
+        merged.individual_results.extend(extracted.individual_results)
     columns = column_order(merged, [comparison.field for comparison in result.comparisons])
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["arm", "agent_name", *columns, "confidence_score"])
-    for arm in result.arms:
-        for agent in arm.result.extracted_results.individual_results:
+    for arm, extracted in zip(result.arms, answers, strict=True):
+        for agent in extracted.individual_results:
             cells = [cell(agent.fields[name]) if name in agent.fields else "" for name in columns]
             writer.writerow([arm.name, agent.agent_name, *cells, rounded(agent.confidence_score)])
     return buffer.getvalue().encode()
@@ -224,12 +228,22 @@ def experiment_transcript_markdown(result: orchestrator_pb2.ExperimentResult) ->
 def _transcript_lines(result: orchestrator_pb2.StudyResult, heading: str) -> list[str]:
     lines: list[str] = []
     current_round = None
+    current_step = 0
+    step_names = {step.index: step.step for step in result.step_results}
     for interaction in result.simulation_results.interactions:
         if interaction.action == study_pb2.ACTION_TYPE_DONE and not interaction.content:
             continue
+        if interaction.step != current_step:
+            current_step, current_round = interaction.step, None
+            name = step_names.get(current_step, "")
+            lines += ["", f"{heading} Step {current_step}{f': {name}' if name else ''}"]
         if interaction.round != current_round:
             current_round = interaction.round
-            lines += ["", f"{heading} {'Stimulus' if current_round == 0 else f'Round {current_round}'}", ""]
+            if current_step:
+                title = "Opening" if interaction.action == study_pb2.ACTION_TYPE_STIMULUS else f"Round {current_round}"
+            else:
+                title = "Stimulus" if current_round == 0 else f"Round {current_round}"
+            lines += ["", f"{heading}{'#' if current_step else ''} {title}", ""]
         action = study_pb2.ActionType.Name(interaction.action).removeprefix("ACTION_TYPE_").lower()
         target = f" → {interaction.target}" if interaction.target else ""
         lines.append(f"- **{interaction.agent_name}** ({action}{target}): {interaction.content}")

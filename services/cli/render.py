@@ -12,6 +12,7 @@ from rich.text import Text
 from tinytroupe_mesh_api.common.v1 import study_pb2
 from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
+from services.cli.estimates import cost_text, spend_text
 from services.cli.output import ExperimentFiles, WrittenFiles, field_value_text
 
 PHASE_NAMES = {
@@ -117,9 +118,7 @@ def describe_progress(event: orchestrator_pb2.StudyProgress) -> str:
         return f"{event.message}{people}"
     if event.phase == orchestrator_pb2.PHASE_QUEUED and event.message.startswith("resuming"):
         phase = "resuming"
-    parts = [
-        f"{phase} round {event.round}" if event.phase == orchestrator_pb2.PHASE_SIMULATING and event.round else phase
-    ]
+    parts = [simulating_where(event) if event.phase == orchestrator_pb2.PHASE_SIMULATING and event.round else phase]
     if event.agents_total and event.phase in (
         orchestrator_pb2.PHASE_CREATING_AGENTS,
         orchestrator_pb2.PHASE_SIMULATING,
@@ -127,7 +126,16 @@ def describe_progress(event: orchestrator_pb2.StudyProgress) -> str:
         parts.append(f"agents {event.agents_done}/{event.agents_total}")
     if event.agents_failed:
         parts.append(f"[red]{event.agents_failed} failed[/red]")
+    if spent := spend_text(event.usage):
+        parts.append(f"[yellow]{spent} (budget spent)[/yellow]" if event.budget_exhausted else spent)
     return " · ".join(parts)
+
+
+def simulating_where(event: orchestrator_pb2.StudyProgress) -> str:
+    """`simulating round 3`, or in a study plan `simulating step 2/5 round 1`."""
+    if event.step and event.steps_total:
+        return f"simulating step {event.step}/{event.steps_total} round {event.step_round or 1}"
+    return f"simulating round {event.round}"
 
 
 EXPERIMENT_STEPS = ("running ", "comparing the arms")
@@ -192,12 +200,20 @@ def print_summary(console: Console, result: orchestrator_pb2.StudyResult, files:
         "model calls",
         f"{usage.calls} ({usage.cached_calls} from cache), {usage.prompt_tokens + usage.completion_tokens} tokens",
     )
+    overview.add_row("cost", cost_text(usage, result))
     overview.add_row("cache namespace", metadata.cache_file)
+    if result.panel:
+        overview.add_row("saved into", result.panel)
     console.print(Panel(overview, title="Study result", expand=False))
     if result.extracted_results.aggregate_statistics:
         console.print(statistics_table(result.extracted_results.aggregate_statistics))
     if result.extracted_results.individual_results:
         console.print(answers_table(result.extracted_results))
+    for step in result.step_results:
+        if step.extracted_results.aggregate_statistics:
+            table = statistics_table(list(step.extracted_results.aggregate_statistics))
+            table.title = f"Step {step.index} of {len(result.step_results)}: {step.step}"
+            console.print(table)
     failures = {(failure.agent_name, failure.reason) for failure in result.participant_failures}
     for name, why in silent_participants(result.extracted_results):
         if (name, why) not in failures:
@@ -209,7 +225,10 @@ def print_summary(console: Console, result: orchestrator_pb2.StudyResult, files:
         console.print(f"results in {files.result_json.parent.resolve()}:")
         console.print("  result.json   the whole result (every field, full precision)")
         if files.results_csv is not None:
-            console.print("  results.csv   one row per participant")
+            console.print(
+                "  results.csv   one row per participant"
+                + (", a column per step and field" if result.step_results else "")
+            )
         console.print("  transcript.md the conversation")
 
 

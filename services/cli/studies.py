@@ -36,6 +36,7 @@ from services.cli.render import (
     print_experiment_summary,
     print_summary,
 )
+from services.cli.tracing import command_span, write_trace_id
 from services.orchestrator.study_file import load_run_file, load_study_file
 
 WAIT_STEP_S = 60.0
@@ -73,17 +74,19 @@ Result = orchestrator_pb2.StudyResult | orchestrator_pb2.ExperimentResult
 async def run_file(
     mesh: MeshConnection, console: Console, path: Path, output_root: Path, request_id: str = ""
 ) -> Result:
-    """`troupe run FILE`: a study, or an experiment when the file has `arms`."""
+    """`troupe run FILE`: a study, or an experiment when the file has `arms`; in a trace of its own when
+    tracing is on (services/cli/tracing.py)."""
     request = load_run_file(path)
     if request_id:
         request.request_id = request_id
-    if isinstance(request, orchestrator_pb2.RunExperimentRequest):
-        operation = await mesh.orchestrator.RunExperiment(request)
-        what = f"{path.name}, an experiment of {len(request.arms)} arms"
-    else:
-        operation = await mesh.orchestrator.RunStudy(request)
-        what = path.name
-    return await _follow_started(mesh, console, operation.name, request, what, output_root)
+    with command_span(f"troupe run {path.name}", {"troupe.run_file": str(path)}) as trace_id:
+        if isinstance(request, orchestrator_pb2.RunExperimentRequest):
+            operation = await mesh.orchestrator.RunExperiment(request)
+            what = f"{path.name}, an experiment of {len(request.arms)} arms"
+        else:
+            operation = await mesh.orchestrator.RunStudy(request)
+            what = path.name
+        return await _follow_started(mesh, console, operation.name, request, what, output_root, trace_id)
 
 
 async def run_study(
@@ -97,19 +100,35 @@ async def run_study(
 
 
 async def _follow_started(
-    mesh: MeshConnection, console: Console, name: str, request, what: str, output_root: Path
+    mesh: MeshConnection,
+    console: Console,
+    name: str,
+    request,
+    what: str,
+    output_root: Path,
+    trace_id: str | None = None,
 ) -> Result:
-    """Keeps the request beside the results to come (`troupe report` shows it), then follows the run."""
-    write_request(request, output_root / name.removeprefix("operations/"))
+    """Keeps the request (and the trace id, when traced) beside the results to come (`troupe report` shows
+    the request), then follows the run."""
+    output_dir = output_root / name.removeprefix("operations/")
+    write_request(request, output_dir)
+    write_trace_id(trace_id, output_dir)
     console.print(f"started [bold]{name}[/bold] ({escape(what)}) for {escape(mesh.caller.describe())}")
+    if trace_id is not None:
+        console.print(f"trace {trace_id}")
     return await follow_study(mesh, console, name, output_root)
 
 
 async def resume_study(mesh: MeshConnection, console: Console, name: str, output_root: Path) -> Result:
-    operation = await mesh.orchestrator.ResumeStudy(orchestrator_pb2.ResumeStudyRequest(name=operation_name(name)))
-    verb = "following the finished" if operation.done else "resuming"
-    console.print(f"{verb} [bold]{operation.name}[/bold] for {mesh.caller.describe()}")
-    return await follow_study(mesh, console, operation.name, output_root)
+    """`troupe resume`: in a trace of its own when tracing is on, which the study's run links to."""
+    name = operation_name(name)
+    with command_span(f"troupe resume {name}", {"troupe.operation": name}) as trace_id:
+        operation = await mesh.orchestrator.ResumeStudy(orchestrator_pb2.ResumeStudyRequest(name=name))
+        verb = "following the finished" if operation.done else "resuming"
+        console.print(f"{verb} [bold]{operation.name}[/bold] for {mesh.caller.describe()}")
+        if trace_id is not None:
+            console.print(f"trace {trace_id}")
+        return await follow_study(mesh, console, operation.name, output_root)
 
 
 async def follow_study(mesh: MeshConnection, console: Console, name: str, output_root: Path) -> Result:

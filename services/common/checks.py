@@ -17,9 +17,13 @@ from services.common.limits import (
     MAX_ACTIONS_PER_TURN,
     MAX_FIELD_NAME_CHARS,
     MAX_FIELDS,
+    MAX_OPTION_NAME_CHARS,
     MAX_ROUNDS,
+    MAX_STIMULUS_CHARS,
+    MAX_STIMULUS_OPTIONS,
     extraction_text_violations,
     stimulus_violations,
+    texts_violations,
 )
 from services.engine.names import normalize_name
 
@@ -84,10 +88,55 @@ def quality_checks_violations(checks: study_pb2.QualityChecks, prefix: str) -> l
     return violations
 
 
-def stimulus_text_violations(stimulus: study_pb2.Stimulus, prefix: str) -> list[Violation]:
+ALONE_ENVIRONMENTS = frozenset({study_pb2.ENVIRONMENT_TYPE_SURVEY, study_pb2.ENVIRONMENT_TYPE_INTERVIEW})
+"""Where every participant answers alone, so that each may see the options in an order of their own."""
+
+
+def stimulus_text_violations(
+    stimulus: study_pb2.Stimulus, prefix: str, environment: int | None = None
+) -> list[Violation]:
+    """The stimulus's texts and options; with the world's `environment`, whether its options may be blinded."""
     if not stimulus.content.strip():
         return [(f"{prefix}.content", "must not be empty")]
-    return stimulus_violations(prefix, stimulus.content, stimulus.context)
+    return [
+        *stimulus_violations(prefix, stimulus.content, stimulus.context),
+        *stimulus_option_violations(stimulus, prefix, environment),
+    ]
+
+
+def stimulus_option_violations(
+    stimulus: study_pb2.Stimulus, prefix: str, environment: int | None = None
+) -> list[Violation]:
+    violations: list[Violation] = []
+    if len(stimulus.options) > MAX_STIMULUS_OPTIONS:
+        violations.append(
+            (f"{prefix}.options", f"lists {len(stimulus.options)} options; at most {MAX_STIMULUS_OPTIONS}")
+        )
+    seen: set[str] = set()
+    for index, option in enumerate(stimulus.options):
+        field = f"{prefix}.options[{index}]"
+        name = normalize_name(option.name)
+        if not name:
+            violations.append((f"{field}.name", "must not be empty"))
+        elif name in seen:
+            violations.append((f"{field}.name", f"repeats the option {option.name.strip()!r}"))
+        seen.add(name)
+        violations.extend(
+            texts_violations(
+                [
+                    (f"{field}.name", option.name, MAX_OPTION_NAME_CHARS),
+                    (f"{field}.description", option.description, MAX_STIMULUS_CHARS),
+                ]
+            )
+        )
+    if stimulus.blind_options:
+        if len(stimulus.options) < 2:
+            violations.append((f"{prefix}.blind_options", "needs at least two options to blind"))
+        if environment is not None and environment not in ALONE_ENVIRONMENTS:
+            violations.append(
+                (f"{prefix}.blind_options", "needs a world where each participant answers alone (survey or interview)")
+            )
+    return violations
 
 
 def stimulus_targets(

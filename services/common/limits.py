@@ -16,6 +16,10 @@ MAX_INSTRUCTION_CHARS = 20_000
 """Contexts, particularities, expectations, objectives, situations, requirements and instructions."""
 MAX_HINT_CHARS = 1_000
 """One field's hint."""
+MAX_STIMULUS_OPTIONS = 8
+"""Options of one stimulus."""
+MAX_OPTION_NAME_CHARS = 200
+"""An option's name."""
 MAX_DOCUMENT_CHARS = 500_000
 """A document: content to enrich, a grounding source's text, a demographics file."""
 MAX_AGENT_SPEC_CHARS = 1_000_000

@@ -1,7 +1,8 @@
 """The model calls of each extraction mode, returning raw field answers per result.
 
 - per agent: one call per agent over what it said and heard, all agents concurrently;
-- rapporteur: one call consolidating the whole discussion into one result;
+- rapporteur: one call consolidating the whole discussion into one result (above 50 participants,
+  one per part and one over the parts: services/extraction/rapporteur_parts.py);
 - whole world: one call over the whole transcript returning one result per agent.
 """
 
@@ -21,7 +22,9 @@ from services.extraction.output_model import (
     agent_answer_model,
     world_answer_model,
 )
+from services.extraction.rapporteur_parts import PART_AGENTS, rapporteur_in_parts
 from services.extraction.validation import ExtractionMode, ExtractionPlan
+from services.llm.accounting import acting_for
 from services.llm.errors import LLMError
 
 RAPPORTEUR_NAME = "rapporteur"
@@ -94,20 +97,27 @@ class Extractor:
         text = transcript.as_text(transcript.agent_view(plan.transcript, agent_name))
         messages = prompts.agent_messages(plan.objective, plan.situation, plan.specs, agent_name, text)
         try:
-            answer = await self._ask(plan, messages, output_model, "extraction.agent")
+            with acting_for(agent_name):
+                answer = await self._ask(plan, messages, output_model, "extraction.agent")
         except LLMError as error:
             return RawResult.without_answers(agent_name, f"the extraction call failed: {error}", error)
         return RawResult(agent_name, answer.answers(), own_words)
 
     async def _rapporteur(self, plan: ExtractionPlan) -> RawResult:
         participants_words = transcript.words_of(plan.transcript)
-        text = transcript.as_text(plan.transcript)
-        messages = prompts.rapporteur_messages(plan.objective, plan.situation, plan.specs, text)
+        output_model = agent_answer_model(plan.specs)
         try:
-            answer = await self._ask(plan, messages, agent_answer_model(plan.specs), "extraction.rapporteur")
+            if len(plan.agent_names) > PART_AGENTS:  # many participants: in bounded parts
+                answers = await rapporteur_in_parts(
+                    plan, lambda messages, label: self._ask(plan, messages, output_model, label)
+                )
+            else:
+                text = transcript.as_text(plan.transcript)
+                messages = prompts.rapporteur_messages(plan.objective, plan.situation, plan.specs, text)
+                answers = (await self._ask(plan, messages, output_model, "extraction.rapporteur")).answers()
         except LLMError as error:
             return RawResult.without_answers(RAPPORTEUR_NAME, f"the extraction call failed: {error}", error)
-        return RawResult(RAPPORTEUR_NAME, answer.answers(), participants_words)
+        return RawResult(RAPPORTEUR_NAME, answers, participants_words)
 
     async def _world(self, plan: ExtractionPlan) -> list[RawResult]:
         names = plan.agent_names

@@ -113,14 +113,16 @@ def field_statistics(summary: FieldSummary) -> study_pb2.FieldStatistics:
 
 
 def questions_of(plan: ExtractionPlan) -> list[str]:
-    """What was asked: the extraction's objective and the stimulus (distinct, in order). An interviewer's
+    """What was asked: the extraction's objective and the stimulus, the first thing in the transcript (a
+    study plan's step begins with its question), distinct, in order. An interviewer's
     follow-ups quote the participant's own words, so they are not among them."""
+    first_round = min((interaction.round for interaction in plan.transcript), default=0)
     asked = [
         plan.objective,
         *(
             interaction.content
             for interaction in plan.transcript
-            if interaction.action == study_pb2.ACTION_TYPE_STIMULUS and interaction.round == 0
+            if interaction.action == study_pb2.ACTION_TYPE_STIMULUS and interaction.round == first_round
         ),
     ]
     return list(dict.fromkeys(text for text in asked if text.strip()))

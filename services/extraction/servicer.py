@@ -25,7 +25,8 @@ from services.engine.llm_port import StructuredLLM
 from services.extraction import export
 from services.extraction.extractor import Extractor, RawResult
 from services.extraction.results import extracted_results
-from services.extraction.validation import ExtractionPlan, plan_extraction
+from services.extraction.steps import StepExtractor
+from services.extraction.validation import ExtractionPlan, StepPlan, plan_extraction, plan_step_extraction
 from services.llm import TokenUsage
 from services.llm.client import session_scope
 from services.llm.errors import LLMInvalidOutputError
@@ -60,6 +61,20 @@ def raise_if_every_call_failed(raws: list[RawResult]) -> None:
     raise model_failure("extraction (no call succeeded)", errors[0])
 
 
+def checked_step_plans(request: extraction_pb2.ExtractResultsRequest) -> list[StepPlan]:
+    """The steps' plans of a request with `steps`; one INVALID_ARGUMENT names every offending field."""
+    violations = Violations()
+    if not request.session:
+        violations.add("session", "is required")
+    violations.extend(request_id_violations(request.request_id))
+    try:
+        steps = plan_step_extraction(request)
+    except InvalidArgument as error:
+        violations.extend(error.violations)
+    violations.raise_if_any()
+    return steps
+
+
 def checked_plan(request: extraction_pb2.ExtractResultsRequest) -> ExtractionPlan:
     """The request's plan; one INVALID_ARGUMENT names every offending field, the session (required) and the
     request id included."""
@@ -78,6 +93,7 @@ def checked_plan(request: extraction_pb2.ExtractResultsRequest) -> ExtractionPla
 class ExtractionServicer(extraction_pb2_grpc.ResultsExtractionServiceServicer):
     def __init__(self, llm: StructuredLLM, control: ControlClient) -> None:
         self._extractor = Extractor(llm)
+        self._step_extractor = StepExtractor(llm)
         self._llm = llm
         self._control = control
         self._remembered = RememberedResponses(control)
@@ -85,9 +101,33 @@ class ExtractionServicer(extraction_pb2_grpc.ResultsExtractionServiceServicer):
     async def ExtractResults(
         self, request: extraction_pb2.ExtractResultsRequest, context: grpc.aio.ServicerContext
     ) -> extraction_pb2.ExtractResultsResponse:
+        if request.steps:
+            steps = checked_step_plans(request)
+            await self._control.require_active_session(request.session, "an extraction", field="session")
+            return await self._remembered.unary(
+                request, extraction_pb2.ExtractResultsResponse, lambda: self._extract_steps(steps)
+            )
         plan = checked_plan(request)
         await self._control.require_active_session(request.session, "an extraction", field="session")
         return await self._remembered.unary(request, extraction_pb2.ExtractResultsResponse, lambda: self._extract(plan))
+
+    async def _extract_steps(self, steps: list[StepPlan]) -> extraction_pb2.ExtractResultsResponse:
+        """A study plan's steps: one call per agent for every step's fields, results per step."""
+        with session_scope(self._llm, steps[0].plan.session):
+            meter = UsageMeter(self._llm, steps[0].plan.session)
+            raws = await self._step_extractor.extract(steps)
+            usage = meter.spent()
+        raise_if_every_call_failed([raw for step_raws in raws.values() for raw in step_raws])
+
+        def results() -> list[study_pb2.StepResults]:
+            return [
+                study_pb2.StepResults(
+                    step=step.name, index=step.step, extracted_results=extracted_results(step.plan, raws[step.name])
+                )
+                for step in steps
+            ]
+
+        return extraction_pb2.ExtractResultsResponse(step_results=await asyncio.to_thread(results), usage=usage)
 
     async def _extract(self, plan: ExtractionPlan) -> extraction_pb2.ExtractResultsResponse:
         with session_scope(self._llm, plan.session):
@@ -114,9 +154,14 @@ class ExtractionServicer(extraction_pb2_grpc.ResultsExtractionServiceServicer):
             await self._control.require_active_session(request.session, "storing an export", field="session")
         name, content_type = _FORMATS[request.format]
         if name == "json":
-            content = await asyncio.to_thread(export.to_json, request.results)
+            if request.step_results:
+                content = await asyncio.to_thread(export.plan_to_json, request.results, list(request.step_results))
+            else:
+                content = await asyncio.to_thread(export.to_json, request.results)
         else:
-            content = await asyncio.to_thread(export.to_csv, request.results, list(request.fields))
+            content = await asyncio.to_thread(
+                export.to_csv, request.results, list(request.fields), list(request.step_results)
+            )
         response = extraction_pb2.ExportResultsResponse(content=content, content_type=content_type)
         if request.store:
             response.checkpoint = await self._store(request.session, export_checkpoint_id(name), content, content_type)

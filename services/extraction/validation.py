@@ -12,6 +12,7 @@ from services.common.checks import duplicate_name_violations, extraction_config_
 from services.common.hints import FieldSpec
 from services.common.limits import MAX_PARTICIPANTS
 from services.common.names import check_session_name
+from services.common.plan_checks import STEP_NAME
 from services.common.violations import Violations
 from services.extraction.transcript import Interaction, ordered
 from services.runtime.json_input import load_json
@@ -101,3 +102,61 @@ def plan_extraction(request: extraction_pb2.ExtractResultsRequest) -> Extraction
         transcript=ordered(request.transcript),
         statistics=request.config.statistical_analysis,
     )
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """One step of a study plan to extract: its plan reads the step's interactions only."""
+
+    step: int
+    name: str
+    plan: ExtractionPlan
+
+
+def plan_step_extraction(request: extraction_pb2.ExtractResultsRequest) -> list[StepPlan]:
+    """The steps' plans of a valid request with `steps`; raises InvalidArgument naming every offending field."""
+    violations = Violations()
+    check_session_name(violations, "session", request.session, required=False)
+    agent_names = _agents(request, violations)
+    if not request.transcript:
+        violations.add("transcript", "the transcript is empty")
+    if request.HasField("config"):
+        violations.add("config", "must be unset when steps are given (each step has its own)")
+    seen: dict[str, int] = {}
+    specs_of: list[list[FieldSpec]] = []
+    for index, step in enumerate(request.steps):
+        at = f"steps[{index}]"
+        if not STEP_NAME.match(step.name):
+            violations.add(f"{at}.name", "must be 1 to 64 letters, digits, `_` or `-`")
+        elif step.name.lower() in seen:
+            violations.add(f"{at}.name", f"step name {step.name!r} is also steps[{seen[step.name.lower()]}]'s")
+        else:
+            seen[step.name.lower()] = index
+        if step.step < 1:
+            violations.add(f"{at}.step", f"must be the step's position from 1, not {step.step}")
+        specs, problems = extraction_config_violations(step.config, f"{at}.config")
+        violations.extend(problems)
+        if _MODES.get(step.config.mode) not in (None, ExtractionMode.PER_AGENT):
+            violations.add(f"{at}.config.mode", "a step is extracted per agent")
+        specs_of.append(specs)
+    violations.raise_if_any()
+    failed = list(dict.fromkeys(name.strip() for name in request.failed_agents if name.strip()))
+    transcript = ordered(request.transcript)
+    return [
+        StepPlan(
+            step=step.step,
+            name=step.name,
+            plan=ExtractionPlan(
+                session=request.session,
+                objective=step.config.extraction_objective,
+                situation=step.config.situation,
+                specs=specs,
+                mode=ExtractionMode.PER_AGENT,
+                agent_names=[name for name in agent_names if name not in failed],
+                failed_agents=failed,
+                transcript=[interaction for interaction in transcript if interaction.step == step.step],
+                statistics=step.config.statistical_analysis,
+            ),
+        )
+        for step, specs in zip(request.steps, specs_of, strict=True)
+    ]

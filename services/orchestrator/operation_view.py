@@ -10,6 +10,7 @@ from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.common.control_client import ControlClient
 from services.common.names import last_segment, operation_name, session_name
+from services.common.plan_checks import rounds_total
 from services.orchestrator.checkpoints import (
     AGENTS_CREATED,
     OPERATION_COMPLETE,
@@ -21,6 +22,7 @@ from services.orchestrator.checkpoints import (
 from services.orchestrator.progress import Phase
 from services.orchestrator.registry import StudyRegistry
 from services.orchestrator.runner import CANCELLED_REASON
+from services.orchestrator.spend import read_ledger
 from services.orchestrator.starting import EXPERIMENT, EXPERIMENT_REQUEST, STUDY, kind_of
 from services.runtime.errors import NotFound
 
@@ -102,7 +104,12 @@ class OperationView:
         if request is None and STUDY_REQUEST in ids:
             request = await checkpoints.load(STUDY_REQUEST, orchestrator_pb2.RunStudyRequest)
         if request is not None:
-            progress.rounds_total = request.simulation_config.rounds
+            progress.rounds_total = rounds_total(request.steps, request.simulation_config)
+            progress.steps_total = len(request.steps)
+            progress.max_cost, progress.max_tokens = request.max_cost, request.max_tokens
+        if (ledger := await read_ledger(self.control, session.name, totals_only=True)) is not None:
+            progress.usage.CopyFrom(ledger.total)
+            progress.budget_exhausted = ledger.budget_exhausted
         progress.round = latest_round(ids)
         if OPERATION_COMPLETE in ids or SIMULATION_COMPLETE in ids:
             progress.phase, progress.message = Phase.PHASE_EXTRACTING, "extracting results"

@@ -20,6 +20,7 @@ from tinytroupe_mesh_api.control.v1 import control_pb2
 from tinytroupe_mesh_api.extraction.v1 import extraction_pb2
 from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
+from services.common.blinding import unblinded_plan_transcript
 from services.common.names import last_segment, operation_name
 from services.common.usage import sum_usage
 from services.orchestrator import metrics as study_metrics
@@ -41,12 +42,17 @@ from services.orchestrator.failures import (
     simulation_failures,
 )
 from services.orchestrator.lease import StudyLease
+from services.orchestrator.panels import save_participants
 from services.orchestrator.participants import ParticipantFactory
+from services.orchestrator.plan import add_plan_results, extract_steps
 from services.orchestrator.progress import Phase, ProgressTracker
 from services.orchestrator.rpc_errors import status_of
 from services.orchestrator.settings import StudySettings
 from services.orchestrator.simulation_stage import SimulationOutcome, SimulationStage
+from services.orchestrator.spend import SpendWatch
+from services.orchestrator.tracing import in_study_span
 from services.runtime.context import current_request_id, current_session
+from services.runtime.errors import MeshError
 
 log = structlog.get_logger("study")
 
@@ -97,9 +103,13 @@ class StudyRunner:
         self.request_suffix = ""
         """Appended to the request ids of downstream calls once the study was retried (see retry_suffix)."""
         """Set once the study's last steps began: they are not interrupted any more."""
+        self.spend = SpendWatch(downstream.control, session.name, self.progress, settings, downstream.estimator)
+        """The study's spend: its budget, its usage, whether it must stop."""
 
     def start(self) -> asyncio.Task:
-        self.task = asyncio.create_task(self.run(), name=f"study-{self.session_id}")
+        self.task = asyncio.create_task(
+            in_study_span(self.run(), self.session, resumed=self.resumed), name=f"study-{self.session_id}"
+        )
         return self.task
 
     def stop(self, reason: StopReason) -> None:
@@ -115,6 +125,7 @@ class StudyRunner:
         structlog.contextvars.bind_contextvars(session=self.session.name, request_id=current_request_id.get())
         study_metrics.study_started(self.progress, resumed=self.resumed)
         keeper = asyncio.create_task(self.lease.keep(on_lost=lambda why: self.stop(StopReason.LEASE_LOST)))
+        watching = asyncio.create_task(self.spend.watch())
         try:
             result = await self._study()
             await self._settle(self._complete(result))
@@ -122,10 +133,16 @@ class StudyRunner:
             await self._settle(self._stopped())
             raise
         except Exception as error:  # noqa: BLE001 - any failure ends the session as FAILED, error kept
-            log.warning("study_failed", session=self.session.name, error=repr(error))
+            log.warning(
+                "study_failed",
+                session=self.session.name,
+                error=repr(error),
+                exc_info=not isinstance(error, grpc.aio.AioRpcError | MeshError),
+            )
             await self._settle(self._fail(status_of(error)))
         finally:
             keeper.cancel()
+            watching.cancel()
             self.progress.close()
 
     async def _settle(self, ending: Awaitable[None]) -> None:
@@ -150,6 +167,7 @@ class StudyRunner:
         self.request_suffix = retry_suffix(ids)
         if self.resumed:
             await self._record_resumption(ids)
+        await self.spend.begin(request)
         created = await self._participants(request, ids)
         outcome = await SimulationStage(
             self.downstream,
@@ -157,9 +175,27 @@ class StudyRunner:
             self.progress,
             long_call_timeout_s=self.settings.stream_deadline_s,
             request_suffix=self.request_suffix,
+            stop_after_round=self.spend.exhausted,
         ).run(request, list(created.agents), ids, latest_round(ids))
-        extraction = await self._extract(request, created, outcome)
-        return await self._result(request, created, outcome, extraction)
+        extraction, plan = await asyncio.gather(
+            self._extract(request, created, outcome),
+            extract_steps(
+                self.downstream,
+                self.session.name,
+                request,
+                outcome,
+                self.progress,
+                request_suffix=self.request_suffix,
+                timeout_s=self.settings.stream_deadline_s,
+            ),
+        )
+        result = await self._result(request, created, outcome, extraction)
+        await self.spend.settle(result)
+        add_plan_results(result, plan)
+        if request.save_to_panel:
+            agents = [agent for agent in outcome.agents or created.agents if agent.name not in outcome.failed_agents]
+            result.panel = await save_participants(self.downstream.control, request, self.session, agents, result)
+        return result
 
     async def _record_resumption(self, ids: list[str]) -> None:
         now = timestamp_pb2.Timestamp()
@@ -185,6 +221,7 @@ class StudyRunner:
             concurrency=self.settings.creation_concurrency,
             long_call_timeout_s=self.settings.stream_deadline_s,
             request_suffix=self.request_suffix,
+            fan_out_chunk=self.settings.fan_out_chunk,
         ).create(request.participants)
         require_enough_participants(
             created.requested, list(created.failures), request.simulation_config.max_failed_fraction
@@ -198,14 +235,16 @@ class StudyRunner:
         created: orchestrator_pb2.AgentsCreated,
         outcome: SimulationOutcome,
     ) -> extraction_pb2.ExtractResultsResponse:
-        if not request.extraction_config.extract_results:
+        if not request.extraction_config.extract_results or await self.spend.exhausted():
             return extraction_pb2.ExtractResultsResponse()
         self.progress.update(phase=Phase.PHASE_EXTRACTING, message="extracting results")
         return await self.downstream.extraction.ExtractResults(
             extraction_pb2.ExtractResultsRequest(
                 session=self.session.name,
                 agents=outcome.agents or created.agents,
-                transcript=outcome.results.interactions,
+                transcript=unblinded_plan_transcript(
+                    outcome.results.interactions, [step.stimulus for step in request.steps] or [request.stimulus]
+                ),
                 config=request.extraction_config,
                 failed_agents=sorted(outcome.failed_agents),
                 request_id=f"{self.session_id}-extraction{self.request_suffix}",
@@ -223,7 +262,7 @@ class StudyRunner:
         participants = [agent.name for agent in (outcome.agents or created.agents)]
         failures = [
             *created.failures,
-            *simulation_failures(outcome.failed_agents),
+            *simulation_failures(self.spend.without_budget_failures(outcome.failed_agents)),
             *extraction_failures(extraction, [name for name in participants if name not in outcome.failed_agents]),
         ]
         require_enough_participants(created.requested, failures, request.simulation_config.max_failed_fraction)

@@ -22,11 +22,15 @@ from services.orchestrator.checkpoints import (
 )
 from services.orchestrator.experiment.validation import validate_experiment_request
 from services.orchestrator.operation_view import OperationView
+from services.orchestrator.panel_rpcs import PanelRpcs
+from services.orchestrator.panels import check_study_panel
 from services.orchestrator.progress import Phase
 from services.orchestrator.quotas import QuotaExceeded, StudyQuotas
 from services.orchestrator.registry import StudyRegistry
 from services.orchestrator.settings import StudySettings
+from services.orchestrator.spend import check_budget_fields, check_tenant_budget, latency_of
 from services.orchestrator.starting import EXPERIMENT, EXPERIMENT_REQUEST, STUDY, begin_session, kind_of, store_request
+from services.orchestrator.tracing import link_to_study
 from services.orchestrator.validation import validate_study_request
 from services.runtime.context import current_tenant
 from services.runtime.errors import FailedPrecondition
@@ -34,7 +38,7 @@ from services.runtime.errors import FailedPrecondition
 Session = control_pb2.Session
 
 
-class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
+class OrchestratorServicer(PanelRpcs, orchestrator_pb2_grpc.OrchestratorServiceServicer):
     def __init__(
         self,
         control: ControlClient,
@@ -47,12 +51,15 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         self.view = view
         self.settings = settings
         self.quotas = StudyQuotas(control, settings)
+        self.estimator = registry.downstream.estimator
 
     async def RunStudy(
         self, request: orchestrator_pb2.RunStudyRequest, context: grpc.aio.ServicerContext
     ) -> operations_pb2.Operation:
         """Starts a study within the tenant's quotas; the same `request_id` again returns the same operation."""
         validate_study_request(request)
+        check_budget_fields(request, self.estimator)
+        await check_study_panel(self.control, request)
         return await self._start(request, STUDY, STUDY_REQUEST)
 
     async def RunExperiment(
@@ -61,13 +68,29 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         """Starts an experiment within the tenant's quotas (it counts as one study; its arms' studies are
         not admitted again); the same `request_id` again returns the same operation."""
         validate_experiment_request(request)
+        check_budget_fields(request, self.estimator)
         return await self._start(request, EXPERIMENT, EXPERIMENT_REQUEST)
+
+    async def EstimateStudy(
+        self, request: orchestrator_pb2.EstimateStudyRequest, context: grpc.aio.ServicerContext
+    ) -> orchestrator_pb2.StudyEstimate:
+        """What the study would cost: calls, tokens and cost as ranges, and its critical path; runs nothing."""
+        validate_study_request(request.study)
+        return self.estimator.study(request.study, latency_of(request))
+
+    async def EstimateExperiment(
+        self, request: orchestrator_pb2.EstimateExperimentRequest, context: grpc.aio.ServicerContext
+    ) -> orchestrator_pb2.StudyEstimate:
+        """What the experiment would cost, its arms' studies included; runs nothing."""
+        validate_experiment_request(request.experiment)
+        return self.estimator.experiment(request.experiment, latency_of(request))
 
     async def _start(self, request: Message, kind: str, request_checkpoint: str) -> operations_pb2.Operation:
         tenant = current_tenant.get()
         self.quotas.take_creation_token(tenant)
         async with self.quotas.admitting(tenant):
             session = await begin_session(self.control, request.session_config, request.request_id, kind)
+            link_to_study(session)
             if session.state == Session.STATE_ACTIVE:
                 if session.checkpoint_count == 0:  # new: not a repeated request of a running study
                     await self._admit_or_delete(tenant, session)
@@ -76,8 +99,10 @@ class OrchestratorServicer(orchestrator_pb2_grpc.OrchestratorServiceServicer):
         return await self.view.operation(session)
 
     async def _admit_or_delete(self, tenant: str, session: Session) -> None:
-        """Deletes the new session again, leaving no trace, when the tenant runs too many studies."""
+        """Deletes the new session again, leaving no trace, when the tenant runs too many studies or its
+        daily or monthly budget is spent."""
         try:
+            await check_tenant_budget(self.control, tenant, self.settings)
             await self.quotas.check_running(tenant, session)
         except QuotaExceeded:
             await self.control.stub.DeleteSession(control_pb2.DeleteSessionRequest(name=session.name))

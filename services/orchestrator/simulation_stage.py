@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import grpc
@@ -12,6 +13,7 @@ from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 from tinytroupe_mesh_api.simulation.v1 import simulation_pb2
 
 from services.common.names import checkpoint_name, last_segment
+from services.common.plan_checks import rounds_total
 from services.orchestrator.checkpoints import (
     SIMULATION_COMPLETE,
     StudyCheckpoints,
@@ -47,7 +49,10 @@ class SimulationStage:
         *,
         long_call_timeout_s: float,
         request_suffix: str = "",
+        stop_after_round: Callable[[], Awaitable[bool]] | None = None,
     ):
+        self.stop_after_round = stop_after_round
+        """Asked after each round's checkpoint: True ends the simulation there (its budget is spent)."""
         self.downstream = downstream
         self.checkpoints = checkpoints
         self.progress = progress
@@ -68,12 +73,21 @@ class SimulationStage:
         resumed from the latest round checkpoint."""
         self.progress.update(
             phase=Phase.PHASE_SIMULATING,
-            rounds_total=request.simulation_config.rounds,
+            rounds_total=rounds_total(request.steps, request.simulation_config),
+            steps_total=len(request.steps),
             agents_total=len(agents),
             round=from_round,
             agents_done=0,
             message=f"resuming after round {from_round}" if from_round else "simulating",
         )
+        if (
+            SIMULATION_COMPLETE not in checkpoint_ids
+            and self.stop_after_round is not None
+            and await self.stop_after_round()
+        ):
+            if from_round:
+                return await self.outcome_at(round_checkpoint_id(from_round))
+            return SimulationOutcome(study_pb2.SimulationResults(), agents, study_pb2.TokenUsage())
         attempt = 1
         while SIMULATION_COMPLETE not in checkpoint_ids:
             try:
@@ -104,15 +118,18 @@ class SimulationStage:
                 metadata=propagated_metadata(),
             )
         else:
+            simulation_request = simulation_pb2.RunSimulationRequest(
+                session=self.checkpoints.session,
+                agents=agents,
+                config=request.simulation_config,
+                steps=request.steps,
+                stream_actions=True,
+                request_id=f"{last_segment(self.checkpoints.session)}-simulation{self.request_suffix}",
+            )
+            if not request.steps:
+                simulation_request.stimulus.CopyFrom(request.stimulus)
             stream = self.downstream.simulation.RunSimulation(
-                simulation_pb2.RunSimulationRequest(
-                    session=self.checkpoints.session,
-                    agents=agents,
-                    config=request.simulation_config,
-                    stimulus=request.stimulus,
-                    stream_actions=True,
-                    request_id=f"{last_segment(self.checkpoints.session)}-simulation{self.request_suffix}",
-                ),
+                simulation_request,
                 timeout=self.long_call_timeout_s,
                 metadata=propagated_metadata(),
             )
@@ -121,10 +138,15 @@ class SimulationStage:
             kind = event.WhichOneof("event")
             if kind == "round_started":
                 acting.clear()
+                started = event.round_started
                 self.progress.update(
-                    round=event.round_started.round,
+                    round=started.round,
+                    step=started.step,
+                    step_round=started.step_round,
                     agents_done=0,
-                    message=f"round {event.round_started.round}",
+                    message=f"step {started.step} round {started.step_round}"
+                    if started.step
+                    else f"round {started.round}",
                 )
             elif kind == "agent_action":
                 acting.add(event.agent_action.agent_name)
@@ -137,6 +159,10 @@ class SimulationStage:
                 self.progress.update(
                     round=done.round, agents_done=done.agents_succeeded, message=f"round {done.round} done"
                 )
+                if done.round < rounds_total(request.steps, request.simulation_config) and self.stop_after_round:
+                    if await self.stop_after_round():
+                        stream.cancel()
+                        return await self.outcome_at(round_checkpoint_id(done.round))
             elif kind == "finished":
                 finished = event.finished
                 return SimulationOutcome(finished.results, list(finished.agents), finished.usage, failed)
@@ -144,7 +170,11 @@ class SimulationStage:
 
     async def finished_outcome(self) -> SimulationOutcome:
         """The outcome stored in `simulation_complete`: the world state after the last round."""
-        state = await self.checkpoints.load(SIMULATION_COMPLETE, simulation_pb2.WorldState)
+        return await self.outcome_at(SIMULATION_COMPLETE)
+
+    async def outcome_at(self, checkpoint_id: str) -> SimulationOutcome:
+        """The outcome of the world state stored in `checkpoint_id`."""
+        state = await self.checkpoints.load(checkpoint_id, simulation_pb2.WorldState)
         return SimulationOutcome(
             results=study_pb2.SimulationResults(
                 interactions=state.transcript,

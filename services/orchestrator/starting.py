@@ -1,4 +1,5 @@
-"""Starting a study's or an experiment's session: its kind label, its request checkpoint, its runner here."""
+"""Starting a study's or an experiment's session: its kind and trace labels, its request checkpoint, its runner
+here."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from tinytroupe_mesh_api.control.v1 import control_pb2
 from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.common.control_client import ControlClient
+from services.orchestrator.tracing import trace_labels
 from services.runtime.errors import InvalidArgument
 
 KIND_LABEL = "kind"
@@ -36,7 +38,7 @@ async def begin_session(
                 display_name=config.session_name or kind,
                 description=config.description,
                 cache_namespace=config.cache_file,
-                labels={**config.labels, **(labels or {}), KIND_LABEL: kind},
+                labels={**config.labels, **(labels or {}), **trace_labels(), KIND_LABEL: kind},
             ),
             request_id=request_id,
         )

@@ -7,8 +7,14 @@ may be `{"file": "relative/path"}`: the file's text is inlined (paths are relati
 file) and its name recorded as the agent's provenance. Inline JSON objects and arrays also work.
 
 An experiment file is a study file with `arms` (the fields of RunExperimentRequest): each arm a `name`,
-its own `stimulus` and `fragments` (written as the participants' are), and `design` written short
-(`between_subjects`, `within_subjects`). `load_run_file` reads either kind.
+its own `stimulus` or `steps` (a plan) and `fragments` (written as the participants' are), and `design`
+written short (`between_subjects`, `within_subjects`). `load_run_file` reads either kind.
+
+A study plan is a study file with `steps` (the StudyStep fields of RunStudyRequest.steps) instead of
+`stimulus`: each step a `stimulus`, `rounds`, `intervention`, `max_follow_ups`, `moderator_opens` and its
+own `extraction_config` (its `mode` written short too). The steps, or any one step, may be `{file: ...}`:
+a YAML or JSON file holding the steps (a list, or an object with `steps`) or the step. An experiment's
+`steps` and each arm's `steps` are written the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 import yaml
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from tinytroupe_mesh_api.common.v1 import study_pb2
 from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 from tinytroupe_mesh_api.population.v1 import population_pb2
 
@@ -83,6 +90,7 @@ def study_request_from_dict(
 ) -> orchestrator_pb2.RunStudyRequest:
     data = json.loads(json.dumps(data))  # a deep copy with JSON types only
     _expand_enums(data, ENUM_PREFIXES, orchestrator_pb2.RunStudyRequest.DESCRIPTOR, source)
+    _inline_steps(data, base_dir, source, "steps")
     _inline_participants(data, base_dir, source)
     if unknown := unknown_fields(data, orchestrator_pb2.RunStudyRequest.DESCRIPTOR):
         raise StudyFileError(f"{source}: " + "\n".join(unknown))
@@ -99,14 +107,16 @@ def experiment_request_from_dict(
     data = json.loads(json.dumps(data))
     descriptor = orchestrator_pb2.RunExperimentRequest.DESCRIPTOR
     _expand_enums(data, {**ENUM_PREFIXES, **EXPERIMENT_ENUM_PREFIXES}, descriptor, source)
+    _inline_steps(data, base_dir, source, "steps")
     _inline_participants(data, base_dir, source)
     arms = data.get(ARMS)
     if not isinstance(arms, list) or not all(isinstance(arm, dict) for arm in arms):
         raise StudyFileError(
-            f"{source}: arms must be a list of arms, each with a name (and its stimulus, its fragments or both)"
+            f"{source}: arms must be a list of arms, each with a name (its stimulus or steps, its fragments or both)"
         )
     for index, arm in enumerate(arms):
         _inline_fragments(arm, base_dir, source, f"arms[{index}].fragments")
+        _inline_steps(arm, base_dir, source, f"arms[{index}].steps")
     if unknown := unknown_fields(data, descriptor, top="an experiment"):
         raise StudyFileError(f"{source}: " + "\n".join(unknown))
     try:
@@ -191,6 +201,48 @@ def _expand_enums(
             ]
             raise StudyFileError(f"{source}: {path}: {section[key]!r} is not one of {', '.join(names)}")
         section[key] = value
+
+
+def _inline_steps(holder: dict[str, Any], base_dir: Path, source: str, where: str) -> None:
+    """A plan's steps read from their files where written `{file: ...}`, with short enum names in each
+    (`steps[i].extraction_config.mode: per_agent`)."""
+    key = _key(holder, "steps")
+    if key is None:
+        return
+    steps = holder[key]
+    if _is_file_reference(steps):
+        steps = _read_relative_document(base_dir, steps["file"], source, where)
+        steps = steps.get("steps") if isinstance(steps, dict) else steps
+        if not isinstance(steps, list):
+            raise StudyFileError(f"{source}: {where}: the file must hold a list of steps, or an object with `steps`")
+    if not isinstance(steps, list):
+        return
+    for index, step in enumerate(steps):
+        if _is_file_reference(step):
+            step = steps[index] = _read_relative_document(base_dir, step["file"], source, f"{where}[{index}]")
+        if isinstance(step, dict):
+            _expand_enums(
+                step,
+                {("extraction_config", "mode"): "MODE_"},
+                study_pb2.StudyStep.DESCRIPTOR,
+                f"{source}: {where}[{index}]",
+            )
+    holder[key] = steps
+
+
+def _is_file_reference(value: object) -> bool:
+    return isinstance(value, dict) and set(value) == {"file"}
+
+
+def _read_relative_document(base_dir: Path, relative: object, source: str, field: str) -> Any:
+    """A YAML or JSON value (by the file's suffix) from a file relative to the study file."""
+    text = _read_relative(base_dir, relative, source, field)
+    try:
+        if Path(str(relative)).suffix.lower() in YAML_SUFFIXES:
+            return yaml.safe_load(text)
+        return json.loads(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as error:
+        raise StudyFileError(f"{source}: {field}: {relative} is not valid YAML or JSON: {error}") from None
 
 
 def _enum_of(descriptor: Descriptor, section_name: str, field: str):

@@ -21,7 +21,10 @@ from services.common.limits import (
     MAX_PARTICIPANTS,
     texts_violations,
 )
+from services.common.plan_checks import plan_violations
 from services.common.violations import Violations
+from services.orchestrator.labels import reserved_label_violations
+from services.orchestrator.panels import panel_field_violations, panel_participant_violations
 from services.runtime.json_input import load_json
 
 Mode = orchestrator_pb2.Participants.Mode
@@ -31,18 +34,31 @@ def validate_study_request(request: orchestrator_pb2.RunStudyRequest) -> None:
     """Raises InvalidArgument naming every offending field of the request: the checks simulation and
     extraction run on their own requests included, so no study is refused downstream after model calls."""
     violations = Violations()
+    violations.extend(reserved_label_violations(request.session_config.labels, "session_config.labels"))
     violations.extend(participant_violations(request.participants))
+    violations.extend(panel_field_violations(request))
     violations.extend(simulation_config_violations(request.simulation_config, "simulation_config"))
-    violations.extend(stimulus_text_violations(request.stimulus, "stimulus"))
-    if (names := known_agent_names(request.participants)) is not None:
-        violations.extend(stimulus_targets(request.stimulus, "stimulus", names)[1])
+    names = known_agent_names(request.participants)
+    if request.steps:
+        violations.extend(plan_violations(request.steps, request.simulation_config, names))
+        if request.HasField("stimulus"):
+            violations.add("stimulus", "must be unset when steps are given (each step has its own)")
+    else:
+        violations.extend(
+            stimulus_text_violations(request.stimulus, "stimulus", request.simulation_config.environment_type)
+        )
+        if names is not None:
+            violations.extend(stimulus_targets(request.stimulus, "stimulus", names)[1])
     if request.extraction_config.extract_results:
         violations.extend(extraction_config_violations(request.extraction_config, "extraction_config")[1])
     violations.raise_if_any()
 
 
 def known_agent_names(participants: orchestrator_pb2.Participants) -> list[str] | None:
-    """The participants' names where the request fixes them (given agents or a population), else None."""
+    """The participants' names where the request fixes them (given agents, a population or the named members
+    of a panel), else None."""
+    if participants.mode == Mode.MODE_FROM_PANEL:
+        return list(participants.panel_members) or None
     if participants.mode == Mode.MODE_FROM_AGENT:
         texts = list(participants.specifications)
     elif participants.mode == Mode.MODE_FROM_POPULATION and len(participants.specifications) == 1:
@@ -88,7 +104,9 @@ def agent_specs_of_population(text: str) -> list[dict]:
 def participant_violations(participants: orchestrator_pb2.Participants) -> list[tuple[str, str]]:
     specs = list(participants.specifications)
     if participants.mode == Mode.MODE_UNSPECIFIED or participants.mode not in Mode.values():
-        return [("participants.mode", "must be one of from_demographics, from_agent, from_population, custom")]
+        return [
+            ("participants.mode", "must be one of from_demographics, from_agent, from_population, custom, from_panel")
+        ]
     violations = texts_violations(
         [
             ("participants.context", participants.context, MAX_INSTRUCTION_CHARS),
@@ -101,6 +119,8 @@ def participant_violations(participants: orchestrator_pb2.Participants) -> list[
         violations.append(("participants.min_validation_score", f"must be within [0, 1], not {minimum}"))
     elif minimum and not participants.expectations.strip():
         violations.append(("participants.min_validation_score", "needs expectations to validate against"))
+    if participants.mode == Mode.MODE_FROM_PANEL:
+        return violations + panel_participant_violations(participants)
     spec_limit = MAX_AGENT_SPEC_CHARS if participants.mode == Mode.MODE_FROM_AGENT else MAX_DOCUMENT_CHARS
     if participants.mode == Mode.MODE_FROM_POPULATION:
         spec_limit = MAX_AGENT_SPEC_CHARS * MAX_PARTICIPANTS

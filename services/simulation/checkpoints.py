@@ -33,8 +33,9 @@ class WorldCheckpoints:
         await self.control.require_active_session(session, "a simulation")
 
     async def store(self, session: str, checkpoint_id: str, world: simulation_pb2.WorldState, round_number: int) -> str:
-        """Stores the world as `checkpoint_id`; the same world already stored there (reached again by a
-        replay through the cache) is accepted as it is. Returns the checkpoint's name."""
+        """Stores the world as `checkpoint_id` (annotated with its round, and a study plan's step); the same
+        world already stored there (reached again by a replay through the cache) is accepted as it is.
+        Returns the checkpoint's name."""
 
         def same_world(existing: control_pb2.Checkpoint) -> bool:
             return existing.content_type == WORLD_STATE_CONTENT_TYPE and _comparable(
@@ -42,7 +43,7 @@ class WorldCheckpoints:
             ) == _comparable(world)
 
         return await self.control.store_message(
-            session, checkpoint_id, world, annotations={"round": str(round_number)}, same=same_world
+            session, checkpoint_id, world, annotations=_annotations(world, round_number), same=same_world
         )
 
     async def load(
@@ -70,3 +71,10 @@ class WorldCheckpoints:
                 subject=checkpoint.name,
             ) from None
         return stored, world, base_agents
+
+
+def _annotations(world: simulation_pb2.WorldState, round_number: int) -> dict[str, str]:
+    annotations = {"round": str(round_number)}
+    if world.step:
+        annotations |= {"step": str(world.step), "step_round": str(world.step_rounds_completed)}
+    return annotations

@@ -5,7 +5,9 @@ from __future__ import annotations
 from tinytroupe_mesh_api.common.v1 import agent_pb2, study_pb2
 from tinytroupe_mesh_api.simulation.v1 import simulation_pb2
 
+from services.common.checks import stimulus_targets
 from services.common.limits import DEFAULT_MAX_ACTIONS_PER_TURN, DEFAULT_MAX_FAILED_FRACTION
+from services.common.plan_checks import step_name, step_rounds
 from services.engine.persona import Persona
 from services.engine.simulation import (
     EVERYONE,
@@ -14,14 +16,17 @@ from services.engine.simulation import (
     CognitiveState,
     EnvironmentType,
     Interaction,
+    Intervention,
     MemoryEvent,
     MemoryKind,
     PendingMessage,
+    PlanStep,
     Stimulus,
     TurnOrder,
     WorldConfig,
     WorldState,
 )
+from services.engine.simulation.blinding import StimulusOption
 from services.engine.simulation.quality import quality_report
 from services.engine.simulation.state import QualityCheckConfig, QualityCheckKind, TurnQualityRecord
 
@@ -222,13 +227,27 @@ def turn_quality_report(world: simulation_pb2.WorldState) -> study_pb2.TurnQuali
 
 def stimulus_from_proto(stimulus: study_pb2.Stimulus, canonical_targets: list[str]) -> Stimulus:
     return Stimulus(
-        type=stimulus.type, content=stimulus.content, context=stimulus.context, target_agents=canonical_targets
+        type=stimulus.type,
+        content=stimulus.content,
+        context=stimulus.context,
+        target_agents=canonical_targets,
+        options=[StimulusOption(name=option.name, description=option.description) for option in stimulus.options],
+        blind_options=stimulus.blind_options,
+        blinding_seed=stimulus.blinding_seed,
     )
 
 
 def stimulus_to_proto(stimulus: Stimulus) -> study_pb2.Stimulus:
     return study_pb2.Stimulus(
-        type=stimulus.type, content=stimulus.content, context=stimulus.context, target_agents=stimulus.target_agents
+        type=stimulus.type,
+        content=stimulus.content,
+        context=stimulus.context,
+        target_agents=stimulus.target_agents,
+        options=[
+            study_pb2.StimulusOption(name=option.name, description=option.description) for option in stimulus.options
+        ],
+        blind_options=stimulus.blind_options,
+        blinding_seed=stimulus.blinding_seed,
     )
 
 
@@ -288,6 +307,7 @@ def interaction_to_proto(interaction: Interaction) -> study_pb2.Interaction:
         content=interaction.content,
         target=interaction.target,
         sequence=interaction.sequence,
+        step=interaction.step,
     )
 
 
@@ -299,6 +319,7 @@ def interaction_from_proto(interaction: study_pb2.Interaction) -> Interaction:
         content=interaction.content,
         target=interaction.target,
         sequence=interaction.sequence,
+        step=interaction.step,
     )
 
 
@@ -320,6 +341,9 @@ def world_to_proto(
         failed_agents=state.failed_agents,
         usage=usage,
         turn_quality=[turn_quality_to_proto(record) for record in state.turn_quality],
+        steps=[step_to_proto(step) for step in state.steps],
+        step=state.step,
+        step_rounds_completed=state.step_rounds_completed,
     )
 
 
@@ -347,10 +371,68 @@ def world_from_proto(
         ],
         failed_agents=dict(world.failed_agents),
         turn_quality=[turn_quality_from_proto(record) for record in world.turn_quality],
+        steps=[step_from_proto(step, step.rounds, list(step.stimulus.target_agents)) for step in world.steps],
+        step=world.step,
+        step_rounds_completed=world.step_rounds_completed,
     )
+    if state.step > len(state.steps):
+        raise ValueError("the stored world's step is not one of its plan")
     names = {agent.name for agent in agents}
     if len(names) != len(agents) or any(
         message.recipient not in names | {EVERYONE} for message in state.pending_messages
     ):
         raise ValueError("the stored world's agents are not unique or do not match its pending messages")
     return state, {state_agent.name: proto for state_agent, proto in zip(agents, world.agents, strict=True)}
+
+
+def step_from_proto(step: study_pb2.StudyStep, rounds: int, stimulus_targets: list[str]) -> PlanStep:
+    """The engine's step, its rounds resolved and its targets by the agents' own names. Assumes valid."""
+    intervention = None
+    if step.HasField("intervention"):
+        intervention = Intervention(
+            content=step.intervention.content,
+            context=step.intervention.context,
+            target_agents=list(step.intervention.target_agents),
+        )
+    return PlanStep(
+        name=step.name,
+        stimulus=stimulus_from_proto(step.stimulus, stimulus_targets),
+        rounds=rounds,
+        intervention=intervention,
+        max_follow_ups=step.max_follow_ups,
+        moderator_opens=step.moderator_opens,
+    )
+
+
+def step_to_proto(step: PlanStep) -> study_pb2.StudyStep:
+    """The step as a world state stores it (without the extraction, which is not the world's)."""
+    proto = study_pb2.StudyStep(
+        name=step.name,
+        stimulus=stimulus_to_proto(step.stimulus),
+        rounds=step.rounds,
+        max_follow_ups=step.max_follow_ups,
+        moderator_opens=step.moderator_opens,
+    )
+    if step.intervention is not None:
+        proto.intervention.CopyFrom(
+            study_pb2.Intervention(
+                content=step.intervention.content,
+                context=step.intervention.context,
+                target_agents=step.intervention.target_agents,
+            )
+        )
+    return proto
+
+
+def plan_from_proto(
+    steps: list[study_pb2.StudyStep], config: study_pb2.SimulationConfig, names: list[str]
+) -> list[PlanStep]:
+    """A request's plan as the engine runs it: rounds resolved, targets by the agents' own names."""
+    plan = []
+    for index, step in enumerate(steps):
+        resolved = step_from_proto(step, step_rounds(step, config), stimulus_targets(step.stimulus, "", names)[0])
+        resolved.name = step_name(step, index)
+        if resolved.intervention is not None:
+            resolved.intervention.target_agents = stimulus_targets(step.intervention, "", names)[0]
+        plan.append(resolved)
+    return plan

@@ -333,3 +333,22 @@ def _raise(error):
         raise error
 
     return call
+
+
+def test_quotes_name_the_blinded_options_as_extraction_reads_them():
+    from services.cli.report.content import quotes
+    from services.engine.simulation.blinding import StimulusOption, option_order
+
+    stimulus = study_pb2.Stimulus(
+        content="Which kettle?",
+        options=[study_pb2.StimulusOption(name="basic"), study_pb2.StimulusOption(name="eco")],
+        blind_options=True,
+        blinding_seed=4,
+    )
+    result = orchestrator_pb2.StudyResult()
+    result.simulation_results.interactions.add(
+        round=1, agent_name="Ana", action=study_pb2.ACTION_TYPE_TALK, content="I take Option 2, it saves power."
+    )
+    second = ["basic", "eco"][option_order([StimulusOption(name="basic"), StimulusOption(name="eco")], 4, "Ana")[1]]
+    assert [quote.text for quote in quotes(result, stimulus)] == [f"I take {second}, it saves power."]
+    assert [quote.text for quote in quotes(result)] == ["I take Option 2, it saves power."]

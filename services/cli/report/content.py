@@ -12,8 +12,11 @@ from tinytroupe_mesh_api.common.v1 import study_pb2
 from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 from tinytroupe_mesh_api.population.v1 import population_pb2
 
+from services.common.blinding import unblinded_transcript
 from services.common.checks import extraction_config_violations
 from services.common.hints import FieldSpec, ValueKind, default_hint, parse_hint
+from services.common.plan_checks import step_name
+from services.orchestrator.experiment.plans import arm_steps, arm_stimulus
 from services.orchestrator.experiment.values import labels, numbers_by_participant
 
 Request = orchestrator_pb2.RunStudyRequest | orchestrator_pb2.RunExperimentRequest
@@ -41,6 +44,8 @@ class Arm:
     stimulus: study_pb2.Stimulus | None
     """As asked (the request), else as shown in the transcript (its content only); None when unknown."""
     fragments: list[str] = field(default_factory=list)
+    steps: list[tuple[str, str]] = field(default_factory=list)
+    """The plan the arm ran, as asked: each step's name and stimulus."""
 
 
 @dataclass(frozen=True)
@@ -59,12 +64,15 @@ def arms_of(result: Result, request: Request | None) -> list[Arm]:
     arms = []
     for index, arm in enumerate(result.arms):
         wanted = asked[index] if index < len(asked) else None
+        steps: list[tuple[str, str]] = []
         if wanted is not None:
-            stimulus = wanted.stimulus if wanted.HasField("stimulus") else request.stimulus
+            stimulus = arm_stimulus(request, index)
             fragments = [fragment_name(fragment) for fragment in wanted.fragments]
+            plan = arm_steps(request, index)
+            steps = [(step_name(step, position), step.stimulus.content) for position, step in enumerate(plan)]
         else:
             stimulus, fragments = shown_stimulus(arm.result), []
-        arms.append(Arm(arm.name, arm.result, list(arm.participants), stimulus, fragments))
+        arms.append(Arm(arm.name, arm.result, list(arm.participants), stimulus, fragments, steps))
     return arms
 
 
@@ -186,11 +194,14 @@ def themes(arm: Arm, name: str, limit: int = 8) -> list[tuple[str, int]]:
     return sorted(found.items(), key=lambda item: (-item[1], item[0]))[:limit]
 
 
-def quotes(result: orchestrator_pb2.StudyResult, limit: int = QUOTES_PER_ARM) -> list[Quote]:
+def quotes(
+    result: orchestrator_pb2.StudyResult, stimulus: study_pb2.Stimulus | None = None, limit: int = QUOTES_PER_ARM
+) -> list[Quote]:
     """A few things participants said: each speaker's fullest statement, the fullest speakers first, shown in
-    the order they were said."""
+    the order they were said; blinded options named as they are for extraction."""
     best: dict[str, study_pb2.Interaction] = {}
-    for interaction in result.simulation_results.interactions:
+    transcript = result.simulation_results.interactions
+    for interaction in unblinded_transcript(transcript, stimulus) if stimulus else transcript:
         if interaction.action != study_pb2.ACTION_TYPE_TALK or interaction.round == 0:
             continue
         text = " ".join(interaction.content.split())

@@ -28,6 +28,7 @@ from services.cli.report.content import (
     reported_interval,
     themes,
 )
+from services.cli.report.plan import flattened, flattened_experiment
 from services.common.hints import FieldSpec, ValueKind
 
 DESIGNS = {
@@ -87,6 +88,10 @@ def render(result: Result, request: Request | None, library: ChartLibrary) -> st
     """The whole page for a study's or an experiment's result."""
     page = Page()
     experiment = isinstance(result, orchestrator_pb2.ExperimentResult)
+    if isinstance(result, orchestrator_pb2.StudyResult):
+        result, request = flattened(result, request)
+    else:
+        result, request = flattened_experiment(result, request)
     arms = arms_of(result, request)
     specs = field_specs(result, request, arms)
     sections = [
@@ -262,7 +267,8 @@ def _asked(result: Result, request: Request | None, arms: list[Arm], specs: list
     if isinstance(result, orchestrator_pb2.ExperimentResult):
         rows = "".join(
             f"<tr><td>{_arm_badge(index, arm.name)}</td><td>{len(arm.participants)}</td>"
-            f"<td>{_stimulus(arm.stimulus)}</td><td>{escape(', '.join(arm.fragments)) or '–'}</td></tr>"
+            f"<td>{_plan(arm.steps) if arm.steps else _stimulus(arm.stimulus)}</td>"
+            f"<td>{escape(', '.join(arm.fragments)) or '–'}</td></tr>"
             for index, arm in enumerate(arms)
         )
         parts.append(
@@ -281,6 +287,11 @@ def _asked(result: Result, request: Request | None, arms: list[Arm], specs: list
         f"<tbody>{field_rows}</tbody></table></section>"
     )
     return "".join(parts)
+
+
+def _plan(steps: list[tuple[str, str]]) -> str:
+    items = "".join(f"<li><code>{escape(name)}</code> {escape(content)}</li>" for name, content in steps)
+    return f'<ol class="plan">{items}</ol>'
 
 
 def _stimulus(stimulus: study_pb2.Stimulus | None) -> str:
@@ -430,7 +441,7 @@ def _quotes(arms: list[Arm]) -> str:
     for index, arm in enumerate(arms):
         if arm.name:
             parts.append(f"<h3>{_arm_badge(index, arm.name)}</h3>")
-        found = quotes(arm.result)
+        found = quotes(arm.result, arm.stimulus)
         if not found:
             parts.append('<p class="note">Nobody said anything to quote.</p>')
         for quote in found:

@@ -10,19 +10,23 @@ from services.engine.simulation.events import (
     TooManyAgentsFailed,
 )
 from services.engine.simulation.memory import MemoryPolicy
+from services.engine.simulation.plan import plan_world
 from services.engine.simulation.prompt import PromptLimits
 from services.engine.simulation.runner import Simulation
 from services.engine.simulation.state import (
     EVERYONE,
+    INTERVENTION,
     MODERATOR,
     ActionType,
     AgentState,
     CognitiveState,
     EnvironmentType,
     Interaction,
+    Intervention,
     MemoryEvent,
     MemoryKind,
     PendingMessage,
+    PlanStep,
     QualityCheckConfig,
     QualityCheckKind,
     Stimulus,
@@ -36,6 +40,7 @@ from services.engine.simulation.world import new_world
 
 __all__ = [
     "EVERYONE",
+    "INTERVENTION",
     "MODERATOR",
     "ActionRecorded",
     "ActionType",
@@ -44,10 +49,12 @@ __all__ = [
     "CognitiveState",
     "EnvironmentType",
     "Interaction",
+    "Intervention",
     "MemoryEvent",
     "MemoryKind",
     "MemoryPolicy",
     "PendingMessage",
+    "PlanStep",
     "PromptLimits",
     "QualityCheckConfig",
     "QualityCheckKind",
@@ -64,4 +71,5 @@ __all__ = [
     "WorldConfig",
     "WorldState",
     "new_world",
+    "plan_world",
 ]

@@ -10,6 +10,10 @@ from services.engine.simulation.state import Interaction
 @dataclass(frozen=True)
 class RoundStarted:
     round: int
+    step: int = 0
+    """Step of the study plan, from 1; 0 without a plan."""
+    step_round: int = 0
+    """Round within the step, from 1; 0 without a plan."""
 
 
 @dataclass(frozen=True)

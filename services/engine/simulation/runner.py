@@ -23,6 +23,7 @@ from services.engine.simulation.events import (
     TooManyAgentsFailed,
 )
 from services.engine.simulation.memory import remember
+from services.engine.simulation.plan import PlanDriver, current_step, is_model_interview
 from services.engine.simulation.prompt import TurnView
 from services.engine.simulation.reply import TurnAction
 from services.engine.simulation.state import (
@@ -68,12 +69,20 @@ class Simulation:
 
     async def run(self) -> AsyncIterator[SimulationEvent]:
         state = self.state
-        if state.rounds_completed == 0:
+        plan = PlanDriver(state, self.llm, session=self.session) if state.steps else None
+        if state.rounds_completed == 0 and plan is None:
             for interaction in state.transcript:
                 yield ActionRecorded(interaction)
-        while state.rounds_completed < state.config.rounds:
+        while plan is not None or state.rounds_completed < state.config.rounds:
+            if plan is not None:
+                prepared = await plan.before_round()
+                if prepared is None:
+                    break
+                self._stimulus_recipients = set(stimulus_recipients(state.stimulus, self._names))
+                for event in prepared:
+                    yield event
             round_number = state.rounds_completed + 1
-            yield RoundStarted(round_number)
+            yield RoundStarted(round_number, state.step, state.step_rounds_completed + 1 if plan else 0)
             inboxes: dict[str, list[PendingMessage]] = {name: [] for name in self._names}
             for message in state.pending_messages:
                 for name in recipients_of(message, self._names):
@@ -100,14 +109,23 @@ class Simulation:
             finally:
                 await consolidations.cancel()
             state.rounds_completed = round_number
+            if plan is not None:
+                state.step_rounds_completed += 1
             yield RoundCompleted(round_number, total - failed, failed)
         yield SimulationFinished(state.rounds_completed, len(state.agents), len(state.failed_agents))
 
     def _moderator_follow_ups(
         self, round_number: int, inboxes: dict[str, list[PendingMessage]]
     ) -> list[ActionRecorded]:
-        """In an interview after the first round: the moderator asks each interviewee to elaborate."""
-        if self.state.config.environment is not EnvironmentType.INTERVIEW or round_number == 1:
+        """In an interview after the first round (of the question): the moderator asks each interviewee to
+        elaborate, unless the plan's interviewer writes the follow-ups."""
+        step = current_step(self.state)
+        first = round_number == 1 if step is None else self.state.step_rounds_completed == 0
+        if (
+            self.state.config.environment is not EnvironmentType.INTERVIEW
+            or first
+            or is_model_interview(self.state.config, step)
+        ):
             return []
         said = last_talk_by_agent(self.state.transcript, round_number - 1)
         events = []
@@ -121,15 +139,24 @@ class Simulation:
             )
         return events
 
+    def _acting(self, inboxes: dict[str, list[PendingMessage]]) -> list[AgentState]:
+        """The agents that take a turn this round: all, except in an interview question whose follow-ups
+        the interviewer writes, where after the question's first round only those asked a follow-up act."""
+        step = current_step(self.state)
+        if not is_model_interview(self.state.config, step) or self.state.step_rounds_completed == 0:
+            return self.state.agents
+        return [agent for agent in self.state.agents if inboxes[agent.name]]
+
     def _view(self, agent: AgentState, round_number: int, inbox: list[MemoryEvent]) -> TurnView:
         config = self.state.config
         focus_group = config.environment is EnvironmentType.FOCUS_GROUP
         reminder = ""
         if not config.enable_memory and not inbox and agent.name in self._stimulus_recipients:
-            reminder = stimulus_text(self.state.stimulus)
+            reminder = stimulus_text(self.state.stimulus, agent.name)
+        step = current_step(self.state)
         return TurnView(
-            round=round_number,
-            rounds=config.rounds,
+            round=round_number if step is None else self.state.step_rounds_completed + 1,
+            rounds=config.rounds if step is None else step.rounds,
             environment=config.environment,
             others=tuple(name for name in self._names if name != agent.name) if focus_group else (),
             enable_thinking=config.enable_thinking,
@@ -156,12 +183,11 @@ class Simulation:
         perceived = {
             name: [heard_event(message, name, round_number) for message in inboxes[name]] for name in self._names
         }
+        acting = self._acting(inboxes)
         async with asyncio.TaskGroup() as group:
-            tasks = [
-                group.create_task(self._turn(agent, round_number, perceived[agent.name])) for agent in self.state.agents
-            ]
+            tasks = [group.create_task(self._turn(agent, round_number, perceived[agent.name])) for agent in acting]
         next_pending: list[PendingMessage] = []
-        for agent, task in zip(self.state.agents, tasks, strict=True):
+        for agent, task in zip(acting, tasks, strict=True):
             for event in self._apply(agent, round_number, perceived[agent.name], task.result(), next_pending):
                 yield event
         self.state.pending_messages = next_pending
@@ -170,7 +196,7 @@ class Simulation:
         self, round_number: int, inboxes: dict[str, list[PendingMessage]]
     ) -> AsyncIterator[SimulationEvent]:
         next_pending: list[PendingMessage] = []
-        for index, agent in enumerate(self.state.agents):
+        for index, agent in enumerate(self._acting(inboxes)):
             perceived = [heard_event(message, agent.name, round_number) for message in inboxes[agent.name]]
             outcome = await self._turn(agent, round_number, perceived)
             sent: list[PendingMessage] = []

@@ -6,8 +6,12 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from services.engine.simulation.blinding import StimulusOption
+
 MODERATOR = "moderator"
 """Sender name of the stimulus and of interview questions."""
+INTERVENTION = "intervention"
+"""Sender name of a study plan's interventions."""
 EVERYONE = ""
 """Recipient of a message for every agent but its sender."""
 
@@ -71,6 +75,32 @@ class Stimulus(BaseModel):
     context: str = ""
     target_agents: list[str] = Field(default_factory=list)
     """Names of the agents that receive it; empty means everyone."""
+    options: list[StimulusOption] = Field(default_factory=list)
+    blind_options: bool = False
+    """Each participant sees the options unnamed, in an order of their own (see blinding.py)."""
+    blinding_seed: int = 0
+
+
+class Intervention(BaseModel):
+    """New facts (`content`, perceived like a stimulus) or a new situation (`context`) before a step."""
+
+    content: str = ""
+    context: str = ""
+    target_agents: list[str] = Field(default_factory=list)
+    """Names of the agents it reaches; empty means everyone."""
+
+
+class PlanStep(BaseModel):
+    """One step of a study plan, its rounds resolved."""
+
+    name: str
+    stimulus: Stimulus
+    rounds: int = Field(ge=1)
+    intervention: Intervention | None = None
+    max_follow_ups: int = Field(default=0, ge=0)
+    """Interviews: follow-ups the interviewer writes per question and agent (0: fixed follow-ups)."""
+    moderator_opens: bool = False
+    """Focus groups: the moderator opens the step with words of its own."""
 
 
 class QualityCheckKind(StrEnum):
@@ -132,6 +162,8 @@ class Interaction(BaseModel):
     content: str = ""
     target: str = ""
     sequence: int
+    step: int = 0
+    """Step of the study plan, from 1; 0 without a plan."""
 
 
 class PendingMessage(BaseModel):
@@ -155,6 +187,12 @@ class WorldState(BaseModel):
     """Agents that failed, with the last round they failed in."""
     turn_quality: list[TurnQualityRecord] = Field(default_factory=list)
     """The quality checks of the turns so far, in turn order (when the config has quality checks)."""
+    steps: list[PlanStep] = Field(default_factory=list)
+    """The study plan (empty: a single stimulus); `stimulus` is then the current step's."""
+    step: int = 0
+    """The step under way, from 1; 0 before the first or without a plan."""
+    step_rounds_completed: int = 0
+    """Rounds of the current step completed so far."""
 
     def record(
         self, round_number: int, agent_name: str, action: ActionType, content: str = "", target: str = ""
@@ -167,6 +205,7 @@ class WorldState(BaseModel):
             content=content,
             target=target,
             sequence=len(self.transcript),
+            step=self.step,
         )
         self.transcript.append(interaction)
         return interaction

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from services.engine.simulation.blinding import options_text
 from services.engine.simulation.memory import shorten
 from services.engine.simulation.state import (
     EVERYONE,
+    INTERVENTION,
     MODERATOR,
     ActionType,
     AgentState,
@@ -30,9 +32,20 @@ from services.engine.simulation.state import (
 QUOTE_CHARS = 200
 
 
-def stimulus_text(stimulus: Stimulus) -> str:
+def stimulus_text(stimulus: Stimulus, recipient: str = "") -> str:
+    """The stimulus as `recipient` reads it, its options (blinded for them, when so asked) after it."""
     label = " ".join(stimulus.type.replace("_", " ").split())
-    return f"({label}) {stimulus.content}" if label else stimulus.content
+    text = f"({label}) {stimulus.content}" if label else stimulus.content
+    options = options_text(
+        stimulus.options, blind=stimulus.blind_options, seed=stimulus.blinding_seed, participant=recipient
+    )
+    return f"{text}\n\n{options}" if options else text
+
+
+def recorded_stimulus(stimulus: Stimulus) -> str:
+    """The stimulus as the transcript keeps it: its options named, in their given order."""
+    options = options_text(stimulus.options, blind=False, seed=0, participant="")
+    return f"{stimulus.content}\n\n{options}" if options else stimulus.content
 
 
 def stimulus_recipients(stimulus: Stimulus, names: Sequence[str]) -> list[str]:
@@ -57,8 +70,8 @@ def recipients_of(message: PendingMessage, names: Sequence[str]) -> list[str]:
 
 def heard_event(message: PendingMessage, recipient: str, round_number: int) -> MemoryEvent:
     """A delivered message as `recipient` perceives it."""
-    if message.sender == MODERATOR:
-        return MemoryEvent(round=round_number, kind=MemoryKind.STIMULUS, source=MODERATOR, content=message.content)
+    if message.sender in (MODERATOR, INTERVENTION):
+        return MemoryEvent(round=round_number, kind=MemoryKind.STIMULUS, source=message.sender, content=message.content)
     if not message.target:
         content = message.content
     elif message.target == recipient:
@@ -89,16 +102,16 @@ def new_world(config: WorldConfig, stimulus: Stimulus, agents: list[AgentState])
     """A world before its first round: the stimulus recorded (round 0) and waiting for its recipients."""
     state = WorldState(config=config, stimulus=stimulus, agents=agents)
     recipients = stimulus_recipients(stimulus, [agent.name for agent in agents])
-    content = stimulus_text(stimulus)
+    recorded = recorded_stimulus(stimulus)
     if stimulus.target_agents:
         for name in recipients:
-            state.record(0, MODERATOR, ActionType.STIMULUS, stimulus.content, target=name)
+            state.record(0, MODERATOR, ActionType.STIMULUS, recorded, target=name)
     else:
-        state.record(0, MODERATOR, ActionType.STIMULUS, stimulus.content)
+        state.record(0, MODERATOR, ActionType.STIMULUS, recorded)
     state.pending_messages = (
-        [PendingMessage(recipient=name, sender=MODERATOR, content=content) for name in recipients]
-        if stimulus.target_agents
-        else [PendingMessage(recipient=EVERYONE, sender=MODERATOR, content=content)]
+        [PendingMessage(recipient=name, sender=MODERATOR, content=stimulus_text(stimulus, name)) for name in recipients]
+        if stimulus.target_agents or stimulus.blind_options
+        else [PendingMessage(recipient=EVERYONE, sender=MODERATOR, content=stimulus_text(stimulus))]
     )
     for agent in agents:
         if not agent.cognitive_state.context and stimulus.context:

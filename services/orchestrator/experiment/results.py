@@ -1,7 +1,9 @@
-"""An experiment's comparisons: each extraction field across the arms, p-values adjusted across fields."""
+"""An experiment's comparisons: each extraction field across the arms (the experiment's, then each plan
+step's as `{step}.{field}`), p-values adjusted across every field compared."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from statistics import fmean, stdev
 
 from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
@@ -14,10 +16,20 @@ FieldComparison = orchestrator_pb2.FieldComparison
 
 
 def compare_fields(
-    specs: list[FieldSpec], arms: list[orchestrator_pb2.ArmResult], *, paired: bool
+    specs: list[FieldSpec],
+    arms: list[orchestrator_pb2.ArmResult],
+    *,
+    paired: bool,
+    steps: Sequence[tuple[str, list[FieldSpec]]] = (),
 ) -> list[FieldComparison]:
-    """One comparison per field, in the fields' order; Holm's adjustment runs over the fields compared."""
-    comparisons = [_compare(spec, arms, paired) for spec in specs]
+    """One comparison per field, in the fields' order, then one per field of each step of the arms' plans
+    (`steps`: each step's name and fields); Holm's adjustment runs over all the fields compared."""
+    names = [arm.name for arm in arms]
+    results = [arm.result for arm in arms]
+    comparisons = [_compare(spec, spec.name, names, results, paired) for spec in specs]
+    for step, fields in steps:
+        of_step = [_step_result(result, step) for result in results]
+        comparisons += [_compare(spec, f"{step}.{spec.name}", names, of_step, paired) for spec in fields]
     compared = [comparison for comparison in comparisons if not comparison.skipped_reason]
     for comparison, adjusted in zip(compared, holm([c.p_value for c in compared]), strict=True):
         comparison.p_value_adjusted = adjusted
@@ -26,16 +38,23 @@ def compare_fields(
     return comparisons
 
 
-def _compare(spec: FieldSpec, arms: list[orchestrator_pb2.ArmResult], paired: bool) -> FieldComparison:
-    names = [arm.name for arm in arms]
+def _step_result(result: orchestrator_pb2.StudyResult, step: str) -> orchestrator_pb2.StudyResult:
+    """A study result holding only the extracted results of the step named `step`."""
+    found = next((results for results in result.step_results if results.step == step), None)
+    return orchestrator_pb2.StudyResult(extracted_results=found.extracted_results if found else None)
+
+
+def _compare(
+    spec: FieldSpec, field: str, names: list[str], results: list[orchestrator_pb2.StudyResult], paired: bool
+) -> FieldComparison:
     if spec.kind is ValueKind.NUMBER:
-        by_arm = [numbers_by_participant(arm.result, spec.name) for arm in arms]
+        by_arm = [numbers_by_participant(result, spec.name) for result in results]
         if paired:
             shared = sorted(set.intersection(*(set(values) for values in by_arm)))
             series = [[values[name] for name in shared] for values in by_arm]
         else:
             series = [list(values.values()) for values in by_arm]
-        message = _message(spec.name, compare_numbers(series, paired=paired))
+        message = _message(field, compare_numbers(series, paired=paired))
         for name, values in zip(names, series, strict=True):
             message.arms.add(
                 arm=name,
@@ -45,13 +64,13 @@ def _compare(spec: FieldSpec, arms: list[orchestrator_pb2.ArmResult], paired: bo
             )
         return message
     if spec.kind in (ValueKind.CATEGORY, ValueKind.BOOLEAN):
-        seen = [labels(arm.result, spec.name) for arm in arms]
+        seen = [labels(result, spec.name) for result in results]
         categories = categories_of(spec, seen)
-        message = _message(spec.name, compare_categories([[arm.count(c) for c in categories] for arm in seen]))
+        message = _message(field, compare_categories([[arm.count(c) for c in categories] for arm in seen]))
         for name, arm_labels in zip(names, seen, strict=True):
             message.arms.add(arm=name, count=len(arm_labels), categories=category_counts(categories, arm_labels))
         return message
-    return FieldComparison(field=spec.name, skipped_reason=f"a {spec.kind.value} field has no test")
+    return FieldComparison(field=field, skipped_reason=f"a {spec.kind.value} field has no test")
 
 
 def _message(field: str, comparison: Comparison) -> FieldComparison:

@@ -19,9 +19,11 @@ from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
 from services.common.checks import extraction_config_violations
 from services.common.names import last_segment, operation_name
+from services.common.usage import sum_usage
 from services.orchestrator import metrics as study_metrics
 from services.orchestrator.checkpoints import OPERATION_COMPLETE, STUDY_REQUEST, StudyCheckpoints
 from services.orchestrator.experiment.design import between_subjects, seed_of, within_subjects_orders
+from services.orchestrator.experiment.plans import arm_steps, arm_stimulus, step_specs
 from services.orchestrator.experiment.results import compare_fields
 from services.orchestrator.progress import Phase
 from services.orchestrator.runner import StopReason, StudyRunner
@@ -86,8 +88,14 @@ class ExperimentRunner(StudyRunner):
         ]
         fields = extraction_config_violations(request.extraction_config, "extraction_config")[0]
         paired = request.design == Design.EXPERIMENT_DESIGN_WITHIN_SUBJECTS
-        comparisons = await asyncio.to_thread(compare_fields, fields, arms, paired=paired)
+        steps = step_specs(arm_steps(request, 0))
+        comparisons = await asyncio.to_thread(compare_fields, fields, arms, paired=paired, steps=steps)
+        own = await self.spend.refresh()
         return orchestrator_pb2.ExperimentResult(
+            token_usage=sum_usage(
+                own.total if own else study_pb2.TokenUsage(), *(r.metadata.token_usage for r in results)
+            ),
+            estimate=self.downstream.estimator.experiment(request),
             operation=operation_name(self.session_id),
             session=self.session.name,
             design=request.design or Design.EXPERIMENT_DESIGN_BETWEEN_SUBJECTS,
@@ -104,7 +112,7 @@ class ExperimentRunner(StudyRunner):
         config = request.session_config
         extraction = study_pb2.ExtractionConfig()
         extraction.CopyFrom(request.extraction_config)
-        extraction.extract_results = True
+        extraction.extract_results = bool(extraction.fields)  # a plan's steps may extract alone
         return orchestrator_pb2.RunStudyRequest(
             request_id=f"{self.session_id}-arm-{index}",
             session_config=orchestrator_pb2.SessionConfig(
@@ -120,8 +128,11 @@ class ExperimentRunner(StudyRunner):
                 context=request.participants.context,
             ),
             simulation_config=request.simulation_config,
-            stimulus=arm.stimulus if arm.HasField("stimulus") else request.stimulus,
+            stimulus=arm_stimulus(request, index),
+            steps=arm_steps(request, index),
             extraction_config=extraction,
+            max_cost=request.max_cost / len(request.arms),
+            max_tokens=request.max_tokens // len(request.arms),
         )
 
     async def _run_arm(self, request: orchestrator_pb2.RunStudyRequest, arm_name: str) -> orchestrator_pb2.StudyResult:
