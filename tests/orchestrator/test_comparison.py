@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from scipy import stats
 
@@ -66,6 +67,20 @@ def test_categories_run_chi_square_with_cramers_v_or_fisher_when_counts_are_smal
     small = compare_categories([[5, 1], [1, 5]])
     assert small.test == "fisher_exact"
     assert small.p_value == pytest.approx(stats.fisher_exact([[5, 1], [1, 5]]).pvalue)
+
+
+def test_fisher_beyond_two_by_two_gives_the_same_p_value_every_time():
+    table = [[4, 1, 0], [0, 2, 4]]
+    first, again = compare_categories(table), compare_categories(table)
+    assert first.test == "fisher_exact" and first.p_value == again.p_value
+    seeded = stats.MonteCarloMethod(n_resamples=9999, rng=np.random.default_rng(0))
+    assert first.p_value == pytest.approx(stats.fisher_exact(table, method=seeded).pvalue)
+
+
+def test_a_statistic_scipy_gives_as_a_one_element_array_is_read_as_a_number():
+    # scipy answers this 3x2 table's statistic as array([0.333]): three arms, one answer each.
+    compared = compare_categories([[0, 1], [0, 1], [1, 0]])
+    assert compared.test == "fisher_exact" and compared.statistic == pytest.approx(1 / 3)
 
 
 def test_one_category_everywhere_is_not_compared():

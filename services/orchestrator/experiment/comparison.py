@@ -19,6 +19,8 @@ from scipy import stats
 ALPHA = 0.05
 POWER = 0.8
 MAX_SAMPLE_SIZE = 100_000
+FISHER_RESAMPLES = 9999
+FISHER_SEED = 0
 
 
 @dataclass
@@ -40,8 +42,15 @@ class Comparison:
     skipped_reason: str = ""
 
 
-def _finite(value: float) -> float:
-    return float(value) if value is not None and math.isfinite(value) else 0.0
+def _finite(value: float | np.ndarray | None) -> float:
+    """A statistic as a float, 0 when it is missing or not finite (scipy may give a one-element array)."""
+    if value is None:
+        return 0.0
+    array = np.asarray(value, dtype=float)
+    if array.size != 1:
+        return 0.0
+    number = float(array.reshape(()))
+    return number if math.isfinite(number) else 0.0
 
 
 def _hedges_g(first: np.ndarray, second: np.ndarray) -> float:
@@ -231,7 +240,7 @@ def compare_categories(counts: Sequence[Sequence[int]]) -> Comparison:
     w = math.sqrt(chi2.statistic / total)
     sample_size = chi_square_sample_size(w, int(chi2.dof), table.shape[0])
     if (chi2.expected_freq < 5).any():
-        fisher = stats.fisher_exact(table)
+        fisher = stats.fisher_exact(table, method=_fisher_method(table))
         return Comparison(
             test="fisher_exact",
             statistic=_finite(fisher.statistic),
@@ -248,6 +257,14 @@ def compare_categories(counts: Sequence[Sequence[int]]) -> Comparison:
         effect_size=cramers_v,
         sample_size_per_arm=sample_size,
     )
+
+
+def _fisher_method(table: np.ndarray) -> stats.MonteCarloMethod | None:
+    """Beyond 2x2 tables scipy's Fisher test draws random tables: seeded, so the same counts always give the
+    same p-value (a replayed experiment reports what it reported)."""
+    if table.shape == (2, 2):
+        return None
+    return stats.MonteCarloMethod(n_resamples=FISHER_RESAMPLES, rng=np.random.default_rng(FISHER_SEED))
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
