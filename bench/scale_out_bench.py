@@ -11,12 +11,15 @@ arrives. Scenarios:
    minutes while demand exceeded it (at least 90 %);
 2. a whole study of `--agents` (1000) persons from demographics, a one-round survey and extraction,
    with one process per service and with `--replicas` (3) of population, simulation and extraction, no
-   budget holding calls back: wall time, ratio to the critical-path limit, peak memory of each process;
-3. GeneratePopulation of 100 persons through the round-robin target of 2 population replicas, held to
-   1.25 x its limit.
+   budget holding calls back, the orchestrator fanning the study out in parts of `--chunk` (100)
+   agents (`STUDY_FAN_OUT_CHUNK`): wall time, ratio to the critical-path limit, peak memory of each
+   process;
+3. 100 persons from demographics through the round-robin target of 2 population replicas: as one
+   GeneratePopulation call (one replica makes them all), and as the orchestrator makes a study's
+   participants, in two parts of 50 (one per replica), held to 1.25 x its limit.
 
 Run: .venv/bin/python bench/scale_out_bench.py [--budget-studies 2] [--budget-agents 250] [--agents 1000]
-     [--replicas 3] [--latency 1.0] [--skip-budget]
+     [--replicas 3] [--chunk 100] [--latency 1.0] [--skip-budget]
 """
 
 from __future__ import annotations
@@ -29,20 +32,24 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 import grpc
 from tinytroupe_mesh_api.common.v1 import study_pb2
-from tinytroupe_mesh_api.control.v1 import control_pb2_grpc
+from tinytroupe_mesh_api.control.v1 import control_pb2, control_pb2_grpc
+from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 from tinytroupe_mesh_api.population.v1 import population_pb2_grpc
 
-from bench.population_bench import generate
+from bench.population_bench import CONTEXT, generate
 from bench.processes import CHANNEL_OPTIONS, ModelEndpoint, _port_with_metrics_port, mesh_environment, model_endpoint
 from bench.results import Result, emit
 from bench.studies import DEMOGRAPHICS, plan_needs_model, run_study, sequential_latencies, study_request
 from services.mesh.launcher import LocalMesh
+from services.orchestrator.participants import ParticipantFactory
+from services.orchestrator.progress import ProgressTracker
 from services.runtime.config import DEFAULT_PORTS
 
 BUDGET_PER_MINUTE = 600
@@ -152,12 +159,13 @@ async def budget_scenario(workdir: Path, studies: int, agents: int) -> None:
     )
 
 
-async def whole_study(workdir: Path, agents: int, replicas: int, latency: float) -> None:
+async def whole_study(workdir: Path, agents: int, replicas: int, latency: float, chunk: int) -> None:
+    walls = {}
     for count in (1, replicas):
         layout = {name: count for name in ("population", "simulation", "extraction")} if count > 1 else {}
         async with (
             model_endpoint(fresh(workdir, f"whole-{count}"), latency) as model,
-            replicated_mesh(workdir, model, layout) as mesh,
+            replicated_mesh(workdir, model, layout, STUDY_FAN_OUT_CHUNK=str(chunk)) as mesh,
             channel(mesh, "orchestrator") as orchestrator,
         ):
             await run_study(orchestrator, survey(2, "warm-up"))
@@ -167,10 +175,11 @@ async def whole_study(workdir: Path, agents: int, replicas: int, latency: float)
             calls = len(await arrivals(model)) - before
             peaks = peak_rss_mib(mesh)
         heaviest = max(peaks, key=peaks.get)
+        walls[count] = run.wall_s
         emit(
             Result(
                 scenario=f"whole study, {agents} persons from demographics, survey + extraction, "
-                f"{'1 process' if count == 1 else f'{count} replicas'} per service",
+                f"{'1 process' if count == 1 else f'{count} replicas'} per service, parts of {chunk}",
                 wall_s=run.wall_s,
                 model_calls=calls,
                 sequential_latencies=sequential_latencies(request),
@@ -181,6 +190,7 @@ async def whole_study(workdir: Path, agents: int, replicas: int, latency: float)
             + ", ".join(f"{name} {mib:.0f} MiB" for name, mib in sorted(peaks.items()))
             + f" (largest: {heaviest})",
         )
+    emit(f"whole study of {agents}: {replicas} replicas per service: {walls[replicas] / walls[1]:.2f} x the time of 1")
 
 
 async def population_scenario(workdir: Path, latency: float) -> None:
@@ -195,17 +205,65 @@ async def population_scenario(workdir: Path, latency: float) -> None:
         demographics = DEMOGRAPHICS.read_text()
         await generate(control, population, demographics, 2)
         runs = [await generate(control, population, demographics, 100) for _ in range(3)]
-    wall = sorted(run["wall_s"] for run in runs)[1]
+        parted = [await generate_in_parts(control, population, demographics, 100, 50) for _ in range(3)]
+    latencies = 1 + plan_needs_model(demographics)
+    assert all(run["unique_names"] == run["generated"] == 100 for run in parted), parted
     emit(
         Result(
-            scenario="generate 100 persons through 2 population replicas",
-            wall_s=wall,
+            scenario="100 persons as one GeneratePopulation call through 2 population replicas (one makes them)",
+            wall_s=sorted(run["wall_s"] for run in runs)[1],
             model_calls=runs[-1]["summary_calls"],
-            sequential_latencies=1 + plan_needs_model(demographics),
+            sequential_latencies=latencies,
             latency_s=model.latency_s,
             requests_per_minute=model.requests_per_minute,
-        ).within(1.25)
+        ),
+        Result(
+            scenario="100 persons made as a study's participants, 2 parts of 50 over 2 population replicas",
+            wall_s=sorted(run["wall_s"] for run in parted)[1],
+            model_calls=parted[-1]["model_calls"],
+            sequential_latencies=latencies,
+            latency_s=model.latency_s,
+            requests_per_minute=model.requests_per_minute,
+        ).within(1.25),
     )
+
+
+async def generate_in_parts(
+    control: control_pb2_grpc.SimulationControlServiceStub,
+    population: population_pb2_grpc.PopulationServiceStub,
+    demographics: str,
+    count: int,
+    chunk: int,
+) -> dict:
+    """`count` persons made as the orchestrator makes a study's participants: the plan once, then
+    parts of `chunk` sent at once (services/orchestrator/fan_out.py)."""
+    session = await control.BeginSession(
+        control_pb2.BeginSessionRequest(session=control_pb2.Session(display_name="fan-out benchmark")), timeout=10
+    )
+    factory = ParticipantFactory(
+        SimpleNamespace(population=population),
+        session.name,
+        ProgressTracker(orchestrator_pb2.StudyProgress()),
+        concurrency=16,
+        long_call_timeout_s=600,
+        fan_out_chunk=chunk,
+    )
+    participants = orchestrator_pb2.Participants(
+        mode=orchestrator_pb2.Participants.MODE_FROM_DEMOGRAPHICS,
+        specifications=[demographics],
+        count=count,
+        context=CONTEXT,
+    )
+    started = time.perf_counter()
+    created = await factory.create(participants)
+    wall = time.perf_counter() - started
+    names = [agent.name for agent in created.agents]
+    return {
+        "wall_s": wall,
+        "generated": len(names),
+        "unique_names": len(set(names)),
+        "model_calls": created.usage.calls,
+    }
 
 
 async def bench(arguments: argparse.Namespace) -> None:
@@ -213,12 +271,13 @@ async def bench(arguments: argparse.Namespace) -> None:
         workdir = Path(directory)
         if not arguments.skip_budget:
             await budget_scenario(workdir, arguments.budget_studies, arguments.budget_agents)
-        await whole_study(workdir, arguments.agents, arguments.replicas, arguments.latency)
+        await whole_study(workdir, arguments.agents, arguments.replicas, arguments.latency, arguments.chunk)
         await population_scenario(workdir, arguments.latency)
     print(
         f"reproduce: .venv/bin/python bench/scale_out_bench.py --budget-studies {arguments.budget_studies} "
         f"--budget-agents {arguments.budget_agents} --agents {arguments.agents} --replicas {arguments.replicas} "
-        f"--latency {arguments.latency:g}" + (" --skip-budget" if arguments.skip_budget else "")
+        f"--chunk {arguments.chunk} --latency {arguments.latency:g}"
+        + (" --skip-budget" if arguments.skip_budget else "")
     )
 
 
@@ -228,6 +287,7 @@ def main() -> None:
     parser.add_argument("--budget-agents", type=int, default=250)
     parser.add_argument("--agents", type=int, default=1000)
     parser.add_argument("--replicas", type=int, default=3)
+    parser.add_argument("--chunk", type=int, default=100, help="STUDY_FAN_OUT_CHUNK of the whole study's mesh")
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--skip-budget", action="store_true", help="leave out the minutes-long budget scenario")
     asyncio.run(bench(parser.parse_args()))

@@ -70,15 +70,19 @@ class NameRegistry:
 
     async def claim_disambiguated(self, name: str) -> str:
         """Takes `name`, or the first free of "name II", "name III", ...; returns the name taken."""
+        async with self._lock:
+            return self.take_disambiguated(name)
+
+    def take_disambiguated(self, name: str) -> str:
+        """`claim_disambiguated` for a single caller (no concurrent claims)."""
         base = clean_name(name)
         if not base:
             raise ValueError("cannot claim an empty name")
-        async with self._lock:
-            candidate, ordinal = base, 1
-            while not self._add(candidate):
-                ordinal += 1
-                candidate = f"{base} {_roman(ordinal)}"
-            return candidate
+        candidate, ordinal = base, 1
+        while not self._add(candidate):
+            ordinal += 1
+            candidate = f"{base} {_roman(ordinal)}"
+        return candidate
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and normalize_name(name) in self._names

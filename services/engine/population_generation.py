@@ -87,9 +87,13 @@ async def generate_population(
     taken_names: Iterable[str] = (),
     seed: int | None = None,
     min_age: int | None = None,
+    first_member: int = 0,
+    member_count: int | None = None,
 ) -> AsyncIterator[PersonResult]:
     """Yields `count` results (persons or failures) as they complete. `taken_names` are names that the
-    population must not reuse (e.g. agents already in the session)."""
+    population must not reuse (e.g. agents already in the session). With `member_count`, only the plan's
+    members `first_member` to `first_member + member_count - 1` are made (a part of the population made
+    by one of several calls), each as the whole population's generation would make it."""
     if concurrency < 1 or max_name_retries < 0:
         raise ValueError("concurrency must be at least 1 and max_name_retries not negative")
     if plan is None:
@@ -105,6 +109,9 @@ async def generate_population(
         for entry_index, entry in enumerate(plan.entries)
         for number in range(1, entry.quantity + 1)
     ]
+    last_member = len(members) if member_count is None else first_member + member_count
+    if not 0 <= first_member <= last_member <= len(members):
+        raise ValueError(f"members {first_member} to {last_member - 1} are not within the plan's {len(members)}")
 
     async def make_person(index: int, entry_index: int, entry: PlanEntry, member_number: int) -> PersonResult:
         provenance = Provenance(
@@ -144,7 +151,7 @@ async def generate_population(
                 result.error, result.error_type = str(error) or repr(error), type(error).__name__
         return result
 
-    tasks = [asyncio.create_task(make_person(index, *member)) for index, member in enumerate(members)]
+    tasks = [asyncio.create_task(make_person(index, *members[index])) for index in range(first_member, last_member)]
     try:
         for next_done in asyncio.as_completed(tasks):
             yield await next_done

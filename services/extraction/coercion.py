@@ -17,9 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from services.common.extracted_values import HINT_ECHO, Value
 from services.common.hints import FieldSpec, ValueKind
-
-Value = float | str | bool | list[str]
 
 MISSING_MARKERS = frozenset(
     {
@@ -82,8 +81,6 @@ _TRUE_WORDS = frozenset({"yes", "y", "true", "yeah", "yep", "sure", "definitely"
 _FALSE_WORDS = frozenset({"no", "n", "false", "nope", "never", "not"})
 
 
-HINT_ECHO = "missing: the value only repeats"
-"""How the problem of a value that only repeats the field's hint or the question begins."""
 QUESTION_ECHO_MIN_WORDS = 3
 """Content words a value needs before it can count as repeating the question (a word or two of the
 question's topic is an answer: "price")."""

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from google.protobuf import json_format
 from tinytroupe_mesh_api.common.v1 import study_pb2
 
-from services.extraction.results import python_value
+from services.common.extracted_values import python_value
 
 JSON_CONTENT_TYPE = "application/json"
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"

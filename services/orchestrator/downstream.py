@@ -33,6 +33,10 @@ class Downstream:
             name: open_channel(settings.address_of(name), settings)
             for name in ("control", "population", "simulation", "content", "extraction")
         }
+        for channel in channels.values():
+            # Connect to every replica now: round_robin sends calls only to replicas already connected, so a
+            # study's first concurrent calls (the parts of a large one) would all go to the first to connect.
+            channel.get_state(try_to_connect=True)
         return cls(
             control=ControlClient(channels["control"]),
             population=population_pb2_grpc.PopulationServiceStub(channels["population"]),

@@ -19,6 +19,7 @@ from tinytroupe_mesh_api.population.v1 import population_pb2
 from services.common.model_errors import is_model_failure
 from services.common.names import last_segment
 from services.orchestrator.downstream import Downstream
+from services.orchestrator.fan_out import merge_created, part_ranges, population_part
 from services.orchestrator.panels import panel_participants
 from services.orchestrator.progress import ProgressTracker
 from services.orchestrator.validation import agent_specs_of_population
@@ -66,7 +67,10 @@ class ParticipantFactory:
         concurrency: int,
         long_call_timeout_s: float,
         request_suffix: str = "",
+        fan_out_chunk: int = 0,
     ):
+        self.fan_out_chunk = fan_out_chunk
+        """Most persons one GeneratePopulation call makes (services/orchestrator/fan_out.py); 0: no limit."""
         self.downstream = downstream
         self.session = session
         self.progress = progress
@@ -192,24 +196,62 @@ class ParticipantFactory:
         )
 
     async def _generate(self, participants: orchestrator_pb2.Participants) -> orchestrator_pb2.AgentsCreated:
-        created = orchestrator_pb2.AgentsCreated(requested=participants.count)
         self.progress.update(agents_total=participants.count, agents_done=0, agents_failed=0)
-        stream = self.downstream.population.GeneratePopulation(
-            population_pb2.GeneratePopulationRequest(
-                session=self.session,
-                demographics_json=participants.specifications[0],
-                count=participants.count,
-                context=participants.context,
-                particularities=participants.particularities,
-                fragments=participants.fragments,
-                request_id=f"{self.session_id}-population{self.request_suffix}",
-                expectations=participants.expectations,
-                min_validation_score=participants.min_validation_score,
-            ),
-            timeout=self.long_call_timeout_s,
-            metadata=propagated_metadata(),
+        request = population_pb2.GeneratePopulationRequest(
+            session=self.session,
+            demographics_json=participants.specifications[0],
+            count=participants.count,
+            context=participants.context,
+            particularities=participants.particularities,
+            fragments=participants.fragments,
+            request_id=f"{self.session_id}-population{self.request_suffix}",
+            expectations=participants.expectations,
+            min_validation_score=participants.min_validation_score,
         )
-        async for event in stream:
+        ranges = part_ranges(participants.count, self.fan_out_chunk)
+        if len(ranges) == 1:
+            created = await self._generate_part(request, [])
+        else:
+            plan = await self._plan(request)
+            parts: list[orchestrator_pb2.AgentsCreated] = []
+            created = merge_created(
+                await run_all(
+                    [
+                        self._generate_part(population_part(request, plan, index, first, count), parts)
+                        for index, (first, count) in enumerate(ranges)
+                    ]
+                ),
+                participants.count,
+            )
+        agents = sorted(created.agents, key=lambda agent: agent.name)
+        del created.agents[:]
+        created.agents.extend(agents)
+        return created
+
+    async def _plan(self, request: population_pb2.GeneratePopulationRequest) -> population_pb2.PopulationPlan:
+        """The population's sampling plan, made once for all its parts."""
+        asked = population_pb2.GeneratePopulationRequest()
+        asked.CopyFrom(request)
+        asked.plan_only = True
+        asked.request_id = f"{request.request_id}-plan"
+        async for event in self._population_stream(asked):
+            if event.WhichOneof("event") == "plan":
+                return event.plan
+        raise FailedPrecondition("NO_POPULATION_PLAN", "the population service gave no sampling plan")
+
+    def _population_stream(self, request: population_pb2.GeneratePopulationRequest):
+        return self.downstream.population.GeneratePopulation(
+            request, timeout=self.long_call_timeout_s, metadata=propagated_metadata()
+        )
+
+    async def _generate_part(
+        self, request: population_pb2.GeneratePopulationRequest, parts: list[orchestrator_pb2.AgentsCreated]
+    ) -> orchestrator_pb2.AgentsCreated:
+        """One GeneratePopulation call's agents, failures and validations (`parts`: all the calls' so far,
+        for the progress)."""
+        created = orchestrator_pb2.AgentsCreated(requested=request.member_count or request.count)
+        parts.append(created)
+        async for event in self._population_stream(request):
             kind = event.WhichOneof("event")
             if kind == "agent":
                 created.agents.append(event.agent)
@@ -231,10 +273,10 @@ class ParticipantFactory:
                     created.validations.append(_validation(event.failure.agent_name, event.failure.validation))
             elif kind == "summary":
                 created.usage.calls += event.summary.model_calls
-            self.progress.update(agents_done=len(created.agents), agents_failed=len(created.failures))
-        agents = sorted(created.agents, key=lambda agent: agent.name)
-        del created.agents[:]
-        created.agents.extend(agents)
+            self.progress.update(
+                agents_done=sum(len(part.agents) for part in parts),
+                agents_failed=sum(len(part.failures) for part in parts),
+            )
         return created
 
     async def _validate(

@@ -41,6 +41,7 @@ from services.orchestrator.failures import (
     require_enough_participants,
     simulation_failures,
 )
+from services.orchestrator.fan_out_extraction import extract_results
 from services.orchestrator.lease import StudyLease
 from services.orchestrator.panels import save_participants
 from services.orchestrator.participants import ParticipantFactory
@@ -176,6 +177,7 @@ class StudyRunner:
             long_call_timeout_s=self.settings.stream_deadline_s,
             request_suffix=self.request_suffix,
             stop_after_round=self.spend.exhausted,
+            fan_out_chunk=self.settings.fan_out_chunk,
         ).run(request, list(created.agents), ids, latest_round(ids))
         extraction, plan = await asyncio.gather(
             self._extract(request, created, outcome),
@@ -238,7 +240,8 @@ class StudyRunner:
         if not request.extraction_config.extract_results or await self.spend.exhausted():
             return extraction_pb2.ExtractResultsResponse()
         self.progress.update(phase=Phase.PHASE_EXTRACTING, message="extracting results")
-        return await self.downstream.extraction.ExtractResults(
+        return await extract_results(
+            self.downstream.extraction,
             extraction_pb2.ExtractResultsRequest(
                 session=self.session.name,
                 agents=outcome.agents or created.agents,
@@ -249,7 +252,8 @@ class StudyRunner:
                 failed_agents=sorted(outcome.failed_agents),
                 request_id=f"{self.session_id}-extraction{self.request_suffix}",
             ),
-            timeout=self.settings.stream_deadline_s,
+            chunk=self.settings.fan_out_chunk,
+            timeout_s=self.settings.stream_deadline_s,
         )
 
     async def _result(

@@ -21,14 +21,13 @@ from services.orchestrator.checkpoints import (
     round_checkpoint_id,
 )
 from services.orchestrator.downstream import Downstream
+from services.orchestrator.fan_out import splits_simulation
+from services.orchestrator.fan_out_simulation import MAX_STREAM_ATTEMPTS, STREAM_RETRY_DELAY_S, SplitSimulation
 from services.orchestrator.progress import Phase, ProgressTracker
 from services.runtime.context import propagated_metadata
 from services.runtime.errors import FailedPrecondition
 
 log = structlog.get_logger("simulation")
-
-MAX_STREAM_ATTEMPTS = 4
-STREAM_RETRY_DELAY_S = 0.5
 
 
 @dataclass
@@ -50,7 +49,10 @@ class SimulationStage:
         long_call_timeout_s: float,
         request_suffix: str = "",
         stop_after_round: Callable[[], Awaitable[bool]] | None = None,
+        fan_out_chunk: int = 0,
     ):
+        self.fan_out_chunk = fan_out_chunk
+        """Most agents of one world: a larger survey or interview runs as several (fan_out.py); 0: one."""
         self.stop_after_round = stop_after_round
         """Asked after each round's checkpoint: True ends the simulation there (its budget is spent)."""
         self.downstream = downstream
@@ -80,6 +82,8 @@ class SimulationStage:
             agents_done=0,
             message=f"resuming after round {from_round}" if from_round else "simulating",
         )
+        if SIMULATION_COMPLETE not in checkpoint_ids and splits_simulation(request, len(agents), self.fan_out_chunk):
+            return outcome_of_world(await SplitSimulation(self).run(request, agents, checkpoint_ids))
         if (
             SIMULATION_COMPLETE not in checkpoint_ids
             and self.stop_after_round is not None
@@ -174,17 +178,21 @@ class SimulationStage:
 
     async def outcome_at(self, checkpoint_id: str) -> SimulationOutcome:
         """The outcome of the world state stored in `checkpoint_id`."""
-        state = await self.checkpoints.load(checkpoint_id, simulation_pb2.WorldState)
-        return SimulationOutcome(
-            results=study_pb2.SimulationResults(
-                interactions=state.transcript,
-                rounds_completed=state.rounds_completed,
-                total_interactions=len(state.transcript),
-            ),
-            agents=list(state.agents),
-            usage=state.usage,
-            failed_agents=_failures_of(state),
-        )
+        return outcome_of_world(await self.checkpoints.load(checkpoint_id, simulation_pb2.WorldState))
+
+
+def outcome_of_world(state: simulation_pb2.WorldState) -> SimulationOutcome:
+    """The outcome a world state holds: its transcript, agents, usage and failures."""
+    return SimulationOutcome(
+        results=study_pb2.SimulationResults(
+            interactions=state.transcript,
+            rounds_completed=state.rounds_completed,
+            total_interactions=len(state.transcript),
+        ),
+        agents=list(state.agents),
+        usage=state.usage,
+        failed_agents=_failures_of(state),
+    )
 
 
 def _failures_of(state: simulation_pb2.WorldState) -> dict[str, str]:

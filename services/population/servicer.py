@@ -36,7 +36,7 @@ from services.engine.demographics import Demographics
 from services.engine.fragments import FragmentConflictError, apply_fragments
 from services.engine.persona import Persona, SpecError
 from services.engine.population_generation import PersonResult, generate_person, generate_population
-from services.engine.population_plan import PopulationPlanError, plan_population
+from services.engine.population_plan import PlanEntry, PopulationPlan, PopulationPlanError, plan_population
 from services.engine.prompts import MAX_PERSONA_CHARS
 from services.engine.simulation import PromptLimits
 from services.engine.validation import (
@@ -46,6 +46,7 @@ from services.engine.validation import (
     PersonaValidation,
     interview_persona,
 )
+from services.llm.accounting import acting_for
 from services.llm.client import session_scope
 from services.llm.context import ContextWindow
 from services.llm.errors import LLMError
@@ -154,7 +155,7 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
         persona = parse_persona(request.agent.spec_json, "agent.spec_json")
         await self._control.require_active_session(request.session, "validating an agent", field="session")
         try:
-            with session_scope(self._llm, request.session):
+            with session_scope(self._llm, request.session), acting_for(request.agent.name):
                 validation = await interview_persona(
                     self._llm,
                     persona,
@@ -187,9 +188,15 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
         label = f"population.validation.{result.index}"
         persona_chars = await interview_persona_chars(self._llm)
         try:
-            validation = await interview_persona(
-                llm, persona, request.expectations, session=request.session, label=label, persona_chars=persona_chars
-            )
+            with acting_for(persona.name):
+                validation = await interview_persona(
+                    llm,
+                    persona,
+                    request.expectations,
+                    session=request.session,
+                    label=label,
+                    persona_chars=persona_chars,
+                )
         except LLMError as error:  # the agent stands; only its validation is missing
             log.warning("validation of %s failed: %s", persona.name, error)
             return message
@@ -257,11 +264,12 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
         )
         demographics = _parse_demographics(request.demographics_json)
         fragments = resolve_fragments(request.fragments)
+        given_plan = plan_of_request(request)
         await self._control.require_active_session(request.session, "generating a population", field="session")
 
         async def generate() -> AsyncIterator[population_pb2.GeneratePopulationResponse]:
             with session_scope(self._llm, request.session):
-                async for message in self._generate_population(request, demographics, fragments):
+                async for message in self._generate_population(request, demographics, fragments, given_plan):
                     yield message
 
         async for message in self._remembered.stream(request, population_pb2.GeneratePopulationResponse, generate):
@@ -272,13 +280,14 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
         request: population_pb2.GeneratePopulationRequest,
         demographics: Demographics,
         fragments: list[tuple[str, dict[str, Any]]],
+        given_plan: PopulationPlan | None = None,
     ) -> AsyncIterator[population_pb2.GeneratePopulationResponse]:
         fragment_names = [name for name, _ in fragments]
         llm = CountingLLM(self._llm)
         session = request.session
         regenerated: list[str] = []
         try:
-            plan = await plan_population(
+            plan = given_plan or await plan_population(
                 llm, demographics, request.count, request.context, request.particularities, session=session
             )
         except LLMError as error:
@@ -295,6 +304,12 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
                 ]
             )
         )
+        requested = request.member_count or request.count
+        if request.plan_only:
+            yield population_pb2.GeneratePopulationResponse(
+                summary=population_pb2.PopulationSummary(requested=request.count, model_calls=llm.calls)
+            )
+            return
 
         async def finish(result: PersonResult) -> population_pb2.GeneratePopulationResponse:
             entry_index = result.provenance.plan_entry_index or 0
@@ -338,6 +353,8 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
                         session=session,
                         concurrency=self._concurrency,
                         plan=plan,
+                        first_member=request.first_member,
+                        member_count=requested,
                     )
                 ) as results:
                     async for result in results:
@@ -369,7 +386,7 @@ class PopulationServicer(population_pb2_grpc.PopulationServiceServicer):
                 await producer
         yield population_pb2.GeneratePopulationResponse(
             summary=population_pb2.PopulationSummary(
-                requested=request.count,
+                requested=requested,
                 generated=generated,
                 failed=failed,
                 model_calls=llm.calls,
@@ -436,6 +453,39 @@ def _failure(entry_index: int, reason: str) -> population_pb2.GeneratePopulation
     return population_pb2.GeneratePopulationResponse(
         failure=population_pb2.AgentFailure(plan_entry_index=entry_index, reason=reason)
     )
+
+
+def plan_of_request(request: population_pb2.GeneratePopulationRequest) -> PopulationPlan | None:
+    """The plan the request gives (None when it gives none), its member range checked against it."""
+    if request.plan_only and (request.HasField("plan") or request.member_count or request.first_member):
+        raise InvalidArgument("plan_only", "a plan-only request takes neither a plan nor a range of members")
+    if request.first_member < 0:
+        raise InvalidArgument("first_member", f"must not be negative, not {request.first_member}")
+    if request.member_count < 0:
+        raise InvalidArgument("member_count", f"must not be negative, not {request.member_count}")
+    if request.member_count and request.first_member + request.member_count > request.count:
+        raise InvalidArgument(
+            "member_count",
+            f"members {request.first_member} to {request.first_member + request.member_count - 1} are not within "
+            f"the {request.count} of the population",
+        )
+    if request.first_member and not request.member_count:
+        raise InvalidArgument("member_count", "a range of members starting at first_member needs member_count")
+    if not request.HasField("plan"):
+        return None
+    try:
+        entries = [
+            PlanEntry(
+                description=entry.description, quantity=entry.quantity, characteristics=dict(entry.characteristics)
+            )
+            for entry in request.plan.entries
+        ]
+    except ValidationError:
+        raise InvalidArgument("plan", "every entry of the plan needs a quantity of at least 1") from None
+    if sum(entry.quantity for entry in entries) != request.count:
+        raise InvalidArgument("plan", f"the plan's quantities do not add up to count ({request.count})")
+    dimensions = list(dict.fromkeys(dimension for entry in entries for dimension in entry.characteristics))
+    return PopulationPlan(count=request.count, method="distributions", dimensions=dimensions, entries=entries)
 
 
 def _parse_demographics(text: str) -> Demographics:

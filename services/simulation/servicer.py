@@ -16,11 +16,11 @@ from tinytroupe_mesh_api.simulation.v1 import simulation_pb2, simulation_pb2_grp
 from services.common.remembered import Answer, RememberedResponses, unpacked
 from services.common.request_checks import request_id_violations
 from services.common.violations import Violations
-from services.engine.simulation import TurnSettings, new_world
+from services.engine.simulation import TurnSettings, new_world, plan_world
 from services.llm.client import session_scope
 from services.runtime.context import current_session
 from services.simulation.checkpoints import WorldCheckpoints
-from services.simulation.convert import agent_from_proto, config_from_proto, stimulus_from_proto
+from services.simulation.convert import agent_from_proto, config_from_proto, plan_from_proto, stimulus_from_proto
 from services.simulation.stream import MeteredLLM, SimulationStream, remembered_part, replayed_finish
 from services.simulation.validation import ValidRun, validate_checkpoint_name, validate_run
 
@@ -87,9 +87,13 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
             agent = agent_from_proto(proto, persona, turn_settings.prompt.persona_chars)
             base_agents[agent.name] = proto
             agents.append(agent)
-        world = new_world(
-            config_from_proto(request.config), stimulus_from_proto(request.stimulus, valid.stimulus_targets), agents
-        )
+        if request.steps:
+            plan = plan_from_proto(list(request.steps), request.config, [agent.name for agent in agents])
+            world = plan_world(config_from_proto(request.config), plan, agents)
+        else:
+            world = new_world(
+                config_from_proto(request.config), stimulus_from_proto(request.stimulus, valid.stimulus_targets), agents
+            )
         with session_scope(self.llm, valid.session):
             stream = SimulationStream(
                 self.llm,
@@ -99,6 +103,7 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
                 world=world,
                 base_agents=base_agents,
                 usage_so_far=study_pb2.TokenUsage(),
+                checkpoint_suffix=request.checkpoint_suffix,
             )
             async for event in stream.events(request.stream_actions):
                 yield event
@@ -120,6 +125,7 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
                 world=world,
                 base_agents=base_agents,
                 usage_so_far=stored.usage,
+                checkpoint_suffix=stored.checkpoint_suffix,
             )
             async for event in stream.events(request.stream_actions):
                 yield event

@@ -54,7 +54,10 @@ class SimulationStream:
         world: WorldState,
         base_agents: dict[str, agent_pb2.Agent],
         usage_so_far: study_pb2.TokenUsage,
+        checkpoint_suffix: str = "",
     ) -> None:
+        self.checkpoint_suffix = checkpoint_suffix
+        """Appended to the world's checkpoint ids (one of several worlds of a session)."""
         self.llm = llm
         self.checkpoints = checkpoints
         self.turn_settings = turn_settings
@@ -70,7 +73,9 @@ class SimulationStream:
         return sum_usage(self.usage_so_far, usage_between(self.usage_at_start, self.llm.usage(self.session)))
 
     def world_proto(self) -> simulation_pb2.WorldState:
-        return world_to_proto(self.world, self.base_agents, self.usage())
+        world = world_to_proto(self.world, self.base_agents, self.usage())
+        world.checkpoint_suffix = self.checkpoint_suffix
+        return world
 
     async def events(self, stream_actions: bool) -> AsyncIterator[simulation_pb2.SimulationEvent]:
         simulation = Simulation(self.world, self.llm, session=self.session, settings=self.turn_settings)
@@ -84,9 +89,11 @@ class SimulationStream:
 
     async def _message(self, event: SimulationEvent, stream_actions: bool) -> simulation_pb2.SimulationEvent | None:
         match event:
-            case RoundStarted(round=round_number):
+            case RoundStarted(round=round_number, step=step, step_round=step_round):
                 self.round_started_at = time.perf_counter()
-                return simulation_pb2.SimulationEvent(round_started=simulation_pb2.RoundStarted(round=round_number))
+                return simulation_pb2.SimulationEvent(
+                    round_started=simulation_pb2.RoundStarted(round=round_number, step=step, step_round=step_round)
+                )
             case ActionRecorded(interaction=interaction):
                 if not stream_actions:
                     return None
@@ -97,7 +104,10 @@ class SimulationStream:
                 )
             case RoundCompleted(round=round_number, agents_succeeded=succeeded, agents_failed=failed):
                 name = await self.checkpoints.store(
-                    self.session, round_checkpoint_id(round_number), self.world_proto(), round_number
+                    self.session,
+                    round_checkpoint_id(round_number) + self.checkpoint_suffix,
+                    self.world_proto(),
+                    round_number,
                 )
                 log.info(
                     "simulation_round",
@@ -117,7 +127,9 @@ class SimulationStream:
 
     async def _finished(self, event: SimulationFinished) -> simulation_pb2.SimulationEvent:
         world = self.world_proto()
-        name = await self.checkpoints.store(self.session, SIMULATION_COMPLETE, world, event.rounds_completed)
+        name = await self.checkpoints.store(
+            self.session, SIMULATION_COMPLETE + self.checkpoint_suffix, world, event.rounds_completed
+        )
         log.info(
             "simulation_finished",
             rounds=event.rounds_completed,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from tinytroupe_mesh_api.common.v1 import agent_pb2
@@ -15,6 +16,7 @@ from services.common.checks import (
 )
 from services.common.limits import MAX_AGENT_SPEC_CHARS, MAX_SIMULATION_AGENTS, text_violations
 from services.common.names import check_session_name, checkpoint_ids_of, session_name
+from services.common.plan_checks import plan_violations
 from services.common.violations import Violations
 from services.engine.persona import Persona, SpecError
 
@@ -53,6 +55,9 @@ def _check_agents(agents: list[agent_pb2.Agent], violations: Violations) -> list
     return personas
 
 
+CHECKPOINT_SUFFIX = re.compile(r"[a-z0-9_-]{0,32}")
+
+
 def validate_run(request: simulation_pb2.RunSimulationRequest) -> ValidRun:
     violations = Violations()
     check_session_name(violations, "session", request.session)
@@ -62,12 +67,18 @@ def validate_run(request: simulation_pb2.RunSimulationRequest) -> ValidRun:
     else:
         violations.add("config", "is required")
     targets: list[str] = []
-    if request.HasField("stimulus"):
-        violations.extend(stimulus_text_violations(request.stimulus, "stimulus"))
+    if request.steps:
+        violations.extend(plan_violations(request.steps, request.config, [persona.name for persona in personas]))
+        if request.HasField("stimulus"):
+            violations.add("stimulus", "must be unset when steps are given (each step has its own)")
+    elif request.HasField("stimulus"):
+        violations.extend(stimulus_text_violations(request.stimulus, "stimulus", request.config.environment_type))
         targets, problems = stimulus_targets(request.stimulus, "stimulus", (persona.name for persona in personas))
         violations.extend(problems)
     else:
         violations.add("stimulus.content", "is required")
+    if not CHECKPOINT_SUFFIX.fullmatch(request.checkpoint_suffix):
+        violations.add("checkpoint_suffix", "must be lowercase letters, digits, `_` and `-`, at most 32")
     violations.raise_if_any()
     return ValidRun(session=request.session, personas=personas, stimulus_targets=targets)
 

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from tinytroupe_mesh_api.common.v1 import study_pb2
 
+from services.common.extracted_values import python_value
 from services.common.hints import parse_hint
 from services.extraction.extractor import Extractor
 from services.extraction.output_model import agent_answer_model, world_answer_model
-from services.extraction.results import extracted_results, python_value
+from services.extraction.results import extracted_results
 from services.extraction.validation import plan_extraction
 from services.llm import LLMInvalidOutputError, LLMUnavailableError
 from tests.extraction.conftest import TALK, THINK, extraction_request, transcript

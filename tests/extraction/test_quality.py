@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.extraction.quality import (
+from services.common.extraction_quality import (
     evidence_support,
     grounded_confidence,
     modal_share,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tinytroupe_mesh_api.common.v1 import study_pb2
 
+from services.common.extracted_values import python_value
 from services.extraction.rapporteur_parts import PART_AGENTS, parts_of
-from services.extraction.results import python_value
 from services.llm import LLMUnavailableError
 from tests.extraction.conftest import TALK, extraction_request, transcript
 from tests.extraction.test_extractor import ScriptedLLM, field, prompt_of, run

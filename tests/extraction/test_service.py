@@ -14,9 +14,9 @@ from tinytroupe_mesh_api.common.v1 import study_pb2
 from tinytroupe_mesh_api.control.v1 import control_pb2, control_pb2_grpc
 from tinytroupe_mesh_api.extraction.v1 import extraction_pb2, extraction_pb2_grpc
 
+from services.common.extracted_values import python_value
 from services.control.service import DEFINITION as CONTROL
 from services.extraction.export import from_json
-from services.extraction.results import python_value
 from services.extraction.service import DEFINITION
 from services.runtime.clients import open_channel
 from services.runtime.testing import serving

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from services.common.field_statistics import count_categories, summarise_field
 from services.common.hints import parse_hint
 from services.engine.numbers import summarise_numbers, t_quantile_975
-from services.extraction.statistics import count_categories, summarise_field
 
 
 def test_numbers_five_ratings():

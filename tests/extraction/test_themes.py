@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.extraction.themes import PhraseKey, content_words, group_themes, similarity, split_sentences
+from services.engine.themes import PhraseKey, content_words, group_themes, similarity, split_sentences
 
 
 def test_content_words_drop_stop_words_and_plurals():

@@ -305,3 +305,61 @@ async def test_a_generation_with_a_request_id_is_answered_once_also_after_a_rest
         changed.session = await control.begin_session("another session")
         assert (await generate(stub, changed))[-1].summary.generated == 4  # another session, another call
         assert fake_llm.stats.total_requests > model_calls
+
+
+async def test_a_population_made_in_parts_keeps_the_plan_made_once(stub, session, fake_llm):
+    demographics = (FIXTURES / "populations" / "usa.json").read_text(encoding="utf-8")
+    request = population_pb2.GeneratePopulationRequest(
+        session=session, demographics_json=demographics, count=12, context="a survey on trams"
+    )
+    planned = population_pb2.GeneratePopulationRequest()
+    planned.CopyFrom(request)
+    planned.plan_only = True
+    events = [event async for event in stub.GeneratePopulation(planned, timeout=30)]
+    assert [event.WhichOneof("event") for event in events] == ["plan", "summary"]
+    plan = events[0].plan
+    assert (events[1].summary.requested, events[1].summary.generated, events[1].summary.model_calls) == (12, 0, 0)
+    assert fake_llm.stats.total_requests == 0, "the plan comes from the data's distributions"
+
+    made = []
+    for first, count in ((0, 5), (5, 7)):
+        part = population_pb2.GeneratePopulationRequest()
+        part.CopyFrom(request)
+        part.plan.CopyFrom(plan)
+        part.first_member, part.member_count = first, count
+        events = [event async for event in stub.GeneratePopulation(part, timeout=30)]
+        assert events[0].plan == plan
+        assert events[-1].summary.requested == events[-1].summary.generated == count
+        made.extend(event.agent for event in events if event.WhichOneof("event") == "agent")
+    entries = [json.loads(agent.provenance.plan_entry_json)["description"] for agent in made]
+    assert {description: entries.count(description) for description in entries} == {
+        entry.description: entry.quantity for entry in plan.entries
+    }, "the parts together make each plan entry's quantity"
+    assert fake_llm.stats.total_requests >= 12
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"plan_only": True, "member_count": 2}, "plan_only"),
+        ({"first_member": 4, "member_count": 3}, "member_count"),
+        ({"first_member": 2}, "member_count"),
+        ({"first_member": -1, "member_count": 2}, "first_member"),
+        ({"plan": population_pb2.PopulationPlan(entries=[population_pb2.PlanEntry(quantity=4)])}, "plan"),
+        ({"plan": population_pb2.PopulationPlan(entries=[population_pb2.PlanEntry(quantity=0)])}, "plan"),
+    ],
+)
+async def test_parts_of_a_population_are_checked(stub, session, changes, field):
+    request = population_pb2.GeneratePopulationRequest(
+        session=session, demographics_json='{"title": "T", "description": "A town."}', count=5
+    )
+    for name, value in changes.items():
+        if name == "plan":
+            request.plan.CopyFrom(value)
+        else:
+            setattr(request, name, value)
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        async for _ in stub.GeneratePopulation(request, timeout=10):
+            pass
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violations(error.value) == [field]

@@ -130,6 +130,30 @@ async def test_resumed_run_equals_an_uninterrupted_one_and_replays_from_the_cach
     assert got.checkpoint == f"{session}/checkpoints/simulation_complete"
 
 
+async def test_worlds_with_a_checkpoint_suffix_keep_their_checkpoints_apart_also_when_resumed(mesh: Mesh):
+    session = await mesh.begin_session()
+    for suffix, names in (("_part_1", NAMES[:2]), ("_part_2", NAMES[2:])):
+        request = run_request(session, names, rounds=2, environment=study_pb2.ENVIRONMENT_TYPE_SURVEY)
+        request.checkpoint_suffix = suffix
+        call = mesh.simulation.RunSimulation(request, timeout=30)
+        async for event in call:
+            if event.round_checkpointed.round == 1:
+                assert event.round_checkpointed.checkpoint == f"{session}/checkpoints/round_1{suffix}"
+                call.cancel()
+                break
+    resumed = await collect(
+        mesh.simulation.ResumeSimulation(
+            simulation_pb2.ResumeSimulationRequest(checkpoint=f"{session}/checkpoints/round_1_part_2"), timeout=30
+        )
+    )
+    finished = resumed[-1].finished
+    assert finished.checkpoint == f"{session}/checkpoints/simulation_complete_part_2"
+    assert [agent.name for agent in finished.agents] == NAMES[2:]
+    page = await mesh.control.ListCheckpoints(control_pb2.ListCheckpointsRequest(parent=session, page_size=100))
+    ids = [checkpoint.name.rsplit("/", 1)[-1] for checkpoint in page.checkpoints]
+    assert ids == ["round_1_part_1", "round_1_part_2", "round_2_part_2", "simulation_complete_part_2"]
+
+
 async def test_resume_from_latest_of_a_finished_run_returns_the_same_result(mesh: Mesh):
     session = await mesh.begin_session()
     first = await collect(mesh.simulation.RunSimulation(run_request(session, NAMES[:2], rounds=1), timeout=30))
@@ -226,6 +250,10 @@ async def test_bad_requests_name_their_fields(mesh: Mesh):
     cases.append((run_request("", NAMES), "session"))
     cases.append((run_request(session, NAMES, max_actions_per_turn=11), "config.max_actions_per_turn"))
     cases.append((run_request(session, NAMES, max_failed_fraction=1.5), "config.max_failed_fraction"))
+
+    request = run_request(session, NAMES)
+    request.checkpoint_suffix = "_Part/1"
+    cases.append((request, "checkpoint_suffix"))
 
     for request, field in cases:
         error = await rejected(mesh, request)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.common.extracted_values import Value
 from services.common.hints import FieldSpec, ValueKind
 from services.engine.numbers import NumericSummary, summarise_numbers
-from services.extraction.coercion import Value
-from services.extraction.themes import group_themes, split_sentences
+from services.engine.themes import group_themes, split_sentences
 
 CONFIDENCE_LEVEL = 0.95
 
