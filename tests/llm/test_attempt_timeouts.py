@@ -6,30 +6,16 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable
 
 import pytest
-from prometheus_client import REGISTRY
 
 from services.llm import LLMDeadlineError
 from services.llm.budget import RateBudget
 from services.llm.retry import LatencyWindow, attempt_cutoff, attempt_timeout_s
 from services.runtime.config import LLMSettings
 from tests.fake_llm import FakeLLMServer
-from tests.llm.conftest import ClientFactory
+from tests.llm.conftest import ClientFactory, counted, eventually
 from tests.llm.models import AgentTurn, turn_messages
-
-
-def counted(metric: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(f"llm_{metric}_total", labels) or 0.0
-
-
-async def eventually(condition: Callable[[], bool], within_s: float = 5.0) -> None:
-    """Polls `condition` until it holds (the fake notices a dropped connection a moment later)."""
-    give_up = time.monotonic() + within_s
-    while not condition():
-        assert time.monotonic() < give_up, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 def serves_a_connection(task: asyncio.Task) -> bool:
@@ -41,6 +27,16 @@ async def warm_up(client, calls: int = 20) -> None:
     """Answered calls for the latency window the hedging delay is taken from."""
     for index in range(calls):
         await client.structured(turn_messages(f"Warm {index}"), AgentTurn)
+
+
+def hedge_after_10_ms(client) -> None:
+    """Answers seen before, so that an attempt hedges once it has run 10 ms, however loaded the machine."""
+    for _ in range(20):
+        client._latencies.add(0.01)
+
+
+def hedges_sent() -> float:
+    return counted("hedges", outcome="won") + counted("hedges", outcome="lost")
 
 
 def test_the_attempt_timeout_is_sized_to_the_answer() -> None:
@@ -71,7 +67,8 @@ def test_the_latency_window_waits_for_enough_answers() -> None:
 
 async def test_a_hung_attempt_is_cut_and_retried(fake_llm: FakeLLMServer, make_client: ClientFactory) -> None:
     fake_llm.plan_faults("hang")
-    client = make_client(attempt_timeout_s=0.2, timeout_s=5.0)
+    # The retry is the last attempt: it may use the rest of the deadline, however slow the machine.
+    client = make_client(attempt_timeout_s=0.5, timeout_s=10.0, max_retries=1)
     cut_before = counted("attempt_timeouts", limit="attempt")
     tasks_before = asyncio.all_tasks()
 
@@ -80,7 +77,7 @@ async def test_a_hung_attempt_is_cut_and_retried(fake_llm: FakeLLMServer, make_c
     elapsed = time.monotonic() - started
 
     assert isinstance(turn, AgentTurn)
-    assert 0.19 <= elapsed < 2.0
+    assert elapsed >= 0.49  # the hung attempt ran until its timeout, not less
     assert [record.outcome for record in fake_llm.stats.requests] == ["hang", "ok"]
     assert counted("attempt_timeouts", limit="attempt") == cut_before + 1
     await eventually(lambda: fake_llm.stats.in_flight == 0)  # the hung connection was dropped
@@ -92,7 +89,9 @@ async def test_attempts_that_always_hang_end_at_the_deadline(
     fake_llm: FakeLLMServer, make_client: ClientFactory
 ) -> None:
     fake_llm.configure(hang_every=1)
-    client = make_client(attempt_timeout_s=0.2, timeout_s=1.0, max_retries=10)
+    # Retries alone would go on for 40 s; the backoff (at most 10 ms) fits well between an attempt's cut
+    # and the deadline, so the attempt that starts too late for another one gets the rest of the deadline.
+    client = make_client(attempt_timeout_s=0.4, timeout_s=2.0, max_retries=100, backoff_max_s=0.01)
     cut_by_deadline = counted("attempt_timeouts", limit="deadline")
 
     started = time.monotonic()
@@ -100,7 +99,7 @@ async def test_attempts_that_always_hang_end_at_the_deadline(
         await client.structured(turn_messages("Lisa"), AgentTurn)
     elapsed = time.monotonic() - started
 
-    assert 0.95 <= elapsed < 2.0
+    assert 1.99 <= elapsed < 10.0  # ended at the deadline, long before the retries would have
     assert fake_llm.stats.count("hang") >= 3  # cut, retried, and the last attempt took the rest
     assert counted("attempt_timeouts", limit="deadline") == cut_by_deadline + 1
     await eventually(lambda: fake_llm.stats.in_flight == 0)
@@ -120,7 +119,7 @@ async def test_the_last_attempt_may_use_the_rest_of_the_deadline(
 
 async def test_the_fake_hangs_every_kth_request(fake_llm: FakeLLMServer, make_client: ClientFactory) -> None:
     fake_llm.configure(hang_every=4)
-    client = make_client(attempt_timeout_s=0.2, max_concurrency=1)
+    client = make_client(attempt_timeout_s=0.5, max_concurrency=1)  # an answer is never that slow
 
     await asyncio.gather(*(client.structured(turn_messages(f"Agent {index}"), AgentTurn) for index in range(10)))
 
@@ -134,42 +133,50 @@ async def test_a_hedge_answers_for_a_hung_attempt(fake_llm: FakeLLMServer, make_
     client = make_client(hedge_quantile=0.9, attempt_timeout_s=3.0)
     await warm_up(client)
     won_before = counted("hedges", outcome="won")
+    cut_before = counted("attempt_timeouts", limit="attempt")
     fake_llm.plan_faults("hang")
 
-    started = time.monotonic()
     await client.structured(turn_messages("Lisa"), AgentTurn)
 
-    assert time.monotonic() - started < 1.0, "the hedge answered, not the retry after the attempt timeout"
     assert [record.outcome for record in fake_llm.stats.requests[-2:]] == ["hang", "ok"]
     assert counted("hedges", outcome="won") == won_before + 1
+    assert counted("attempt_timeouts", limit="attempt") == cut_before, "the hedge answered, not a retry"
     await eventually(lambda: fake_llm.stats.in_flight == 0)  # the hung first attempt was cancelled
 
 
 async def test_no_hedge_beyond_the_concurrency_cap(fake_llm: FakeLLMServer, make_client: ClientFactory) -> None:
-    fake_llm.configure(latency_s=0.01)
-    client = make_client(hedge_quantile=0.9, attempt_timeout_s=0.3, max_concurrency=1)
-    await warm_up(client)
-    skipped_before = counted("hedges", outcome="skipped")
+    """The hung attempt and its retry (50 ms, the last attempt) each outlast the 10 ms hedging delay; the
+    one slot is theirs, so neither may hedge."""
+    fake_llm.configure(latency_s=0.05)
+    client = make_client(hedge_quantile=0.9, attempt_timeout_s=1.0, max_retries=1, max_concurrency=1)
+    hedge_after_10_ms(client)
+    skipped_before, sent_before = counted("hedges", outcome="skipped"), hedges_sent()
     fake_llm.plan_faults("hang")
 
     await client.structured(turn_messages("Lisa"), AgentTurn)
 
+    assert [record.outcome for record in fake_llm.stats.requests] == ["hang", "ok"]  # cut and retried
     assert fake_llm.stats.peak_in_flight == 1
-    assert counted("hedges", outcome="skipped") == skipped_before + 1
-    assert [record.outcome for record in fake_llm.stats.requests[-2:]] == ["hang", "ok"]  # cut and retried
+    assert counted("hedges", outcome="skipped") == skipped_before + 2
+    assert hedges_sent() == sent_before
 
 
 async def test_no_hedge_beyond_the_rate_budget(fake_llm: FakeLLMServer, make_client: ClientFactory) -> None:
-    client = make_client(hedge_quantile=0.9, attempt_timeout_s=0.3, requests_per_minute=1, budget_window_s=0.5)
-    for _ in range(20):
-        client._latencies.add(0.01)  # answers seen before: hedge after 10 ms
-    skipped_before = counted("hedges", outcome="skipped")
+    """As above, with the window holding one request: the attempt in flight."""
+    fake_llm.configure(latency_s=0.05)
+    client = make_client(
+        hedge_quantile=0.9, attempt_timeout_s=1.0, max_retries=1, requests_per_minute=1, budget_window_s=0.5
+    )
+    hedge_after_10_ms(client)
+    skipped_before, sent_before = counted("hedges", outcome="skipped"), hedges_sent()
     fake_llm.plan_faults("hang")
 
-    await client.structured(turn_messages("Lisa"), AgentTurn)  # the only request the window holds
+    await client.structured(turn_messages("Lisa"), AgentTurn)
 
-    assert counted("hedges", outcome="skipped") == skipped_before + 1
     assert [record.outcome for record in fake_llm.stats.requests] == ["hang", "ok"]
+    assert fake_llm.stats.peak_in_flight == 1
+    assert counted("hedges", outcome="skipped") == skipped_before + 2
+    assert hedges_sent() == sent_before
 
 
 async def test_try_acquire_never_waits_and_admits_only_what_fits() -> None:

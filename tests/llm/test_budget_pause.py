@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from services.llm.budget import RateBudget
+from tests.llm.conftest import counted, eventually
 from tests.llm.models import Person
 
 
@@ -25,10 +26,13 @@ async def test_a_429_with_retry_after_holds_back_the_clients_other_calls(fake_ll
     fake_llm.plan_faults("rate_limited")
     client = make_client(requests_per_minute=1000)
     messages = [{"role": "user", "content": "Describe a person."}]
+    limited_before = counted("requests", outcome="rate_limited")
     first = asyncio.create_task(client.structured(messages, Person))
-    while fake_llm.stats.count("rate_limited") == 0:
-        await asyncio.sleep(0.005)
-    limited_at = time.monotonic()
+    await eventually(lambda: counted("requests", outcome="rate_limited") > limited_before)  # read and paused
     await client.structured([{"role": "user", "content": "Describe another person."}], Person)
-    assert time.monotonic() - limited_at >= 0.35, "the second call waited for the pause"
     await first
+    limited, *answered = fake_llm.stats.requests
+    second = [record for record in answered if "another person" in str(record.body)]
+    assert limited.outcome == "rate_limited" and len(second) == 1
+    # The pause began when the client read the 429, after the fake sent it.
+    assert second[0].started_at - limited.finished_at >= 0.39, "the second call waited for the pause"

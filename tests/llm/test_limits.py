@@ -76,19 +76,19 @@ async def test_budget_settles_estimates_with_real_usage() -> None:
     grant.settle(500)  # settling twice changes nothing
     assert budget.in_window() == (1, 120)
 
-    started = time.monotonic()
-    await budget.acquire(800)  # fits only because the estimate was settled
-    assert time.monotonic() - started < 0.05
+    assert budget.try_acquire(800) is not None  # fits now, only because the estimate was settled
 
 
 async def test_an_oversized_request_waits_for_an_empty_window_instead_of_forever() -> None:
     budget = RateBudget(requests_per_window=100, tokens_per_window=100, window_s=0.2)
 
-    (await budget.acquire(50)).settle(50)
-    started = time.monotonic()
-    await budget.acquire(5000)
+    grant = await budget.acquire(50)
+    answered_at = time.monotonic()
+    grant.settle(50)
+    async with asyncio.timeout(10.0):  # not forever
+        await budget.acquire(5000)
 
-    assert 0.15 <= time.monotonic() - started < 0.5
+    assert time.monotonic() - answered_at >= 0.19  # until the window was empty
 
 
 async def test_a_request_in_flight_holds_its_place_until_a_window_after_its_answer() -> None:
