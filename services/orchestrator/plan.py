@@ -17,7 +17,7 @@ from tinytroupe_mesh_api.common.v1 import study_pb2
 from tinytroupe_mesh_api.extraction.v1 import extraction_pb2
 from tinytroupe_mesh_api.orchestrator.v1 import orchestrator_pb2
 
-from services.common.blinding import unblinded_transcript
+from services.common.blinding import unblinded_plan_transcript
 from services.common.names import last_segment
 from services.common.plan_checks import step_name, steps_extract
 from services.common.usage import sum_usage
@@ -90,11 +90,10 @@ async def extract_steps(
     if not wanted:
         return PlanResults(steps, study_pb2.TokenUsage())
     progress.update(phase=Phase.PHASE_EXTRACTING, message="extracting results")
-    transcript = [
-        said
-        for index, step in enumerate(request.steps, start=1)
-        for said in unblinded_transcript(step_interactions(interactions, index), step.stimulus)
-    ]
+    transcript = unblinded_plan_transcript(
+        [said for said in interactions if 1 <= said.step <= len(request.steps)],
+        [step.stimulus for step in request.steps],
+    )
     response = await downstream.extraction.ExtractResults(
         extraction_pb2.ExtractResultsRequest(
             session=session,

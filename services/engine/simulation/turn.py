@@ -131,41 +131,28 @@ async def take_turn(
     """Asks the model for the agent's turn; an LLM failure (after the LLM layer's retries) is a TurnFailure.
     The turn's model calls are counted as the agent's in the usage ledger."""
     with acting_for(agent.name):
-        return await _take_turn(llm, agent, inbox, view, session=session, audience=audience, settings=settings)
+        messages = turn_messages(agent, inbox, view, first_events=settings.memory.first_events, limits=settings.prompt)
+        try:
+            reply = await _reply_in_character(llm, agent, messages, view, session=session, settings=settings)
+        except LLMError as error:
+            return _failure(error)
 
+        def settled(answer: Any) -> list[TurnAction]:
+            return settle_actions(
+                answer,
+                speaker=agent.name,
+                audience=audience,
+                enable_thinking=view.enable_thinking,
+                max_actions=view.max_actions,
+                content_chars=settings.content_chars,
+            )
 
-async def _take_turn(
-    llm: StructuredLLM,
-    agent: AgentState,
-    inbox: list[MemoryEvent],
-    view: TurnView,
-    *,
-    session: str,
-    audience: dict[str, str],
-    settings: TurnSettings,
-) -> TurnOutcome | TurnFailure:
-    messages = turn_messages(agent, inbox, view, first_events=settings.memory.first_events, limits=settings.prompt)
-    try:
-        reply = await _reply_in_character(llm, agent, messages, view, session=session, settings=settings)
-    except LLMError as error:
-        return _failure(error)
-
-    def settled(answer: Any) -> list[TurnAction]:
-        return settle_actions(
-            answer,
-            speaker=agent.name,
-            audience=audience,
-            enable_thinking=view.enable_thinking,
-            max_actions=view.max_actions,
-            content_chars=settings.content_chars,
-        )
-
-    quality = None
-    if view.quality is not None and render_actions(settled(reply)):
-        reply, quality = await _checked(
-            llm, agent, messages, reply, view, view.quality, settled, session=session, settings=settings
-        )
-    return TurnOutcome(settled(reply), updated_cognitive_state(agent.cognitive_state, reply), quality)
+        quality = None
+        if view.quality is not None and render_actions(settled(reply)):
+            reply, quality = await _checked(
+                llm, agent, messages, reply, view, view.quality, settled, session=session, settings=settings
+            )
+        return TurnOutcome(settled(reply), updated_cognitive_state(agent.cognitive_state, reply), quality)
 
 
 async def _checked(
